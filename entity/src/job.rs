@@ -1,0 +1,22 @@
+//! One run of a process, named by the caller's run id (unique in the tenant). `root_id` is the first job of its chain (itself for a root).
+
+use sea_orm::entity::prelude::*;
+
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "jobs")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub external_id: String,
+    pub process_id: Option<Uuid>,
+    pub folder_id: Option<Uuid>,
+    pub parent_id: Option<Uuid>,
+    pub root_id: Uuid,
+    /// The process of the root job, the owner in OWNERSHIP attribution.
+    pub root_process_id: Option<Uuid>,
+    pub created_at: DateTimeUtc,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,16 @@
+//! SeaORM models of quotagraph's tables: plain data, no business rules.
+//! Quantities are BIGINT counts of ten-thousandths of a unit.
+
+pub mod allocation;
+pub mod api_key;
+pub mod consumption_control;
+pub mod folder;
+pub mod job;
+pub mod license;
+pub mod organization;
+pub mod process;
+pub mod service;
+pub mod tenant;
+pub mod unit_type;
+pub mod usage_daily;
+pub mod usage_event;

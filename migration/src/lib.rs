@@ -1,0 +1,16 @@
+//! quotagraph's schema, one change per migration file. A landed file is never edited:
+//! a later change gets a new file.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_initial;
+
+/// Every migration, in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261123_000001_initial::Migration)]
+    }
+}

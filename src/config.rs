@@ -1,0 +1,76 @@
+//! Configuration from flags and environment (DESIGN.md §13).
+
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::clock::Clock;
+
+/// quotagraph: usage metering and quotas behind a GraphQL API.
+#[derive(Parser, Debug)]
+#[command(name = "quotagraph", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub settings: Settings,
+}
+
+/// What to do; `serve` when none is given.
+#[derive(Subcommand, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    /// Apply migrations and serve GraphQL (the default).
+    Serve,
+    /// Apply migrations and exit.
+    Migrate,
+    /// Print the GraphQL schema (SDL) and exit.
+    PrintSchema,
+}
+
+/// Log line format.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Every setting, as a flag or an environment variable.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Settings {
+    /// Address to listen on.
+    #[arg(long, env = "QUOTAGRAPH_BIND", default_value = "127.0.0.1:8080", global = true)]
+    pub bind: String,
+    /// Database URL: sqlite://FILE or postgres://…
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://quotagraph.db", global = true)]
+    pub database_url: String,
+    /// On an empty store, create a demo organization with three months of usage.
+    #[arg(long, global = true)]
+    pub demo: bool,
+    /// The first SYSTEM key's secret, used on an empty store instead of a generated one.
+    #[arg(long, env = "QUOTAGRAPH_BOOTSTRAP_KEY", hide_env_values = true, global = true)]
+    pub bootstrap_key: Option<String>,
+    /// Pin the server's "now" to an RFC 3339 instant (tests, demos).
+    #[arg(long, env = "QUOTAGRAPH_CLOCK", value_parser = parse_instant, global = true)]
+    pub clock: Option<DateTime<Utc>>,
+    /// Log line format.
+    #[arg(
+        long,
+        env = "QUOTAGRAPH_LOG_FORMAT",
+        value_enum,
+        default_value = "text",
+        global = true
+    )]
+    pub log_format: LogFormat,
+}
+
+fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|at| at.to_utc())
+        .map_err(|e| format!("'{text}' is not an RFC 3339 instant: {e}"))
+}
+
+impl Settings {
+    /// The clock these settings ask for.
+    pub fn clock(&self) -> Clock {
+        self.clock.map_or(Clock::System, Clock::Fixed)
+    }
+}

@@ -1,0 +1,13 @@
+//! The rules of quotagraph as pure functions: no I/O, no GraphQL, no database.
+//! "Now" and "today" are always parameters, read from the one clock at the edge.
+
+pub mod access;
+pub mod allocation;
+pub mod ids;
+pub mod ingestion;
+pub mod metrics;
+pub mod period;
+pub mod quantity;
+pub mod tenant;
+
+pub use quantity::Quantity;

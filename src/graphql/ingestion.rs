@@ -1,0 +1,143 @@
+//! Pushing usage in: `recordUsage`.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+
+use super::{
+    node::{Kind, decode_any},
+    scalars::{DateTime, Decimal},
+    session,
+};
+use crate::domain::{
+    ids::{FolderId, ProcessId, TenantId},
+    ingestion,
+};
+use crate::error::AppError;
+use crate::service::{self, ingestion::NewUsageEvent};
+
+/// Whether an event counts toward quota.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum UsageKind {
+    /// A run: counts toward quota.
+    Execution,
+    /// An upload of results: shown in activity, never counted.
+    Upload,
+}
+
+impl From<UsageKind> for ingestion::UsageKind {
+    fn from(k: UsageKind) -> Self {
+        match k {
+            UsageKind::Execution => ingestion::UsageKind::Execution,
+            UsageKind::Upload => ingestion::UsageKind::Upload,
+        }
+    }
+}
+
+/// One consumption record.
+#[derive(InputObject)]
+pub struct UsageEventInput {
+    /// Unique per organization: a repeat with the same content is a duplicate, with other content a CONFLICT.
+    pub idempotency_key: String,
+    /// The tenant that consumed.
+    pub tenant_id: ID,
+    /// The unit type's code.
+    pub unit_type: String,
+    /// The service's code; a new code creates the service.
+    pub service: String,
+    /// How many units, ≥ 0 with at most 4 decimal places.
+    pub quantity: Decimal,
+    /// When it happened; at most 5 minutes ahead of the server's clock.
+    pub occurred_at: DateTime,
+    /// EXECUTION counts toward quota; UPLOAD never does.
+    #[graphql(default_with = "UsageKind::Execution")]
+    pub kind: UsageKind,
+    /// The caller's run id, unique in the tenant.
+    pub job_id: Option<String>,
+    /// The run that started this one; it must already be known.
+    pub parent_job_id: Option<String>,
+    /// The process that ran.
+    pub process_id: Option<ID>,
+    /// The folder it ran in.
+    pub folder_id: Option<ID>,
+    /// How long it ran, in milliseconds.
+    pub duration_ms: Option<i64>,
+}
+
+/// A batch of up to 10,000 events, written all or nothing.
+#[derive(InputObject)]
+pub struct RecordUsageInput {
+    /// The events.
+    pub events: Vec<UsageEventInput>,
+}
+
+/// How the batch was taken.
+#[derive(SimpleObject)]
+pub struct RecordUsagePayload {
+    /// Events recorded now.
+    pub accepted: i32,
+    /// Events already recorded with the same content, left unchanged.
+    pub duplicates: i32,
+}
+
+fn id_of(index: usize, field: &str, id: &ID, kind: Kind) -> Result<uuid::Uuid, AppError> {
+    match decode_any(id) {
+        Some((found, uuid)) if found == kind => Ok(uuid),
+        _ => Err(AppError::NotFound(format!(
+            "events[{index}].{field}: {} not found",
+            kind.noun()
+        ))),
+    }
+}
+
+impl UsageEventInput {
+    fn into_event(self, index: usize) -> Result<NewUsageEvent, AppError> {
+        let process_id = match &self.process_id {
+            Some(id) => Some(ProcessId(id_of(index, "processId", id, Kind::Process)?)),
+            None => None,
+        };
+        let folder_id = match &self.folder_id {
+            Some(id) => Some(FolderId(id_of(index, "folderId", id, Kind::Folder)?)),
+            None => None,
+        };
+        Ok(NewUsageEvent {
+            tenant_id: TenantId(id_of(index, "tenantId", &self.tenant_id, Kind::Tenant)?),
+            idempotency_key: self.idempotency_key,
+            unit_type: self.unit_type,
+            service: self.service,
+            quantity: self.quantity.0,
+            occurred_at: self.occurred_at.0,
+            kind: self.kind.into(),
+            job_id: self.job_id,
+            parent_job_id: self.parent_job_id,
+            process_id,
+            folder_id,
+            duration_ms: self.duration_ms,
+        })
+    }
+}
+
+/// Pushing usage in.
+#[derive(Default)]
+pub struct IngestionMutation;
+
+#[Object]
+impl IngestionMutation {
+    /// Records usage that already happened. Never refused for quota; idempotent per key.
+    async fn record_usage(
+        &self,
+        ctx: &Context<'_>,
+        input: RecordUsageInput,
+    ) -> async_graphql::Result<RecordUsagePayload> {
+        let (app, actor) = session(ctx)?;
+        let events = input
+            .events
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| e.into_event(i))
+            .collect::<Result<Vec<_>, _>>()?;
+        let recorded = service::ingestion::record(app, actor, events).await?;
+        Ok(RecordUsagePayload {
+            accepted: i32::try_from(recorded.accepted).unwrap_or(i32::MAX),
+            duplicates: i32::try_from(recorded.duplicates).unwrap_or(i32::MAX),
+        })
+    }
+}

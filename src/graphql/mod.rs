@@ -1,0 +1,115 @@
+//! The GraphQL schema, split by area. Resolvers are thin: they read the caller from the
+//! request, call one use case, and wrap what comes back.
+
+pub mod admin;
+pub mod error;
+pub mod folder;
+pub mod ingestion;
+pub mod license;
+pub mod node;
+pub mod organization;
+pub mod scalars;
+pub mod tenant;
+
+use async_graphql::{
+    Context, EmptySubscription, MergedObject, Schema, SchemaBuilder,
+    connection::{Connection, Edge},
+};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use uuid::Uuid;
+
+use crate::domain::access::Actor;
+use crate::error::AppError;
+use crate::service::AppContext;
+use crate::store::{Page, PageRequest};
+
+/// Every query field, one object per area.
+#[derive(MergedObject, Default)]
+pub struct Query(node::NodeQuery, admin::AdminQuery, organization::OrganizationQuery);
+
+/// Every mutation, one object per area.
+#[derive(MergedObject, Default)]
+pub struct Mutation(
+    organization::OrganizationMutation,
+    admin::AdminMutation,
+    license::LicenseMutation,
+    tenant::TenantMutation,
+    folder::FolderMutation,
+    ingestion::IngestionMutation,
+);
+
+/// The executable schema.
+pub type QuotagraphSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Deepest query accepted; GraphiQL's introspection query needs 13 levels.
+pub const MAX_DEPTH: usize = 16;
+/// Highest complexity accepted (every field counts 1, lists by their page size).
+pub const MAX_COMPLEXITY: usize = 20_000;
+
+/// The schema without any data attached: enough to print the SDL.
+pub fn schema() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .extension(error::ErrorCodes)
+}
+
+/// The SDL that `schema.graphql` holds.
+pub fn sdl() -> String {
+    schema().finish().sdl()
+}
+
+/// The use-case context and the caller of this request.
+pub(crate) fn session<'a>(ctx: &Context<'a>) -> Result<(&'a AppContext, &'a Actor), AppError> {
+    let app = ctx
+        .data::<AppContext>()
+        .map_err(|_| AppError::Internal(anyhow::anyhow!("schema built without AppContext")))?;
+    let actor = ctx.data::<Actor>().map_err(|_| AppError::Unauthenticated)?;
+    Ok((app, actor))
+}
+
+/// Default and largest page size of a connection.
+pub const DEFAULT_PAGE: i32 = 50;
+pub const MAX_PAGE: i32 = 100;
+
+fn cursor(id: Uuid) -> String {
+    URL_SAFE_NO_PAD.encode(id.as_bytes())
+}
+
+/// Reads `first`/`after` of a connection.
+pub(crate) fn page_request(first: Option<i32>, after: Option<String>) -> Result<PageRequest, AppError> {
+    let first = first.unwrap_or(DEFAULT_PAGE);
+    if !(0..=MAX_PAGE).contains(&first) {
+        return Err(AppError::bad_input(format!("first must be between 0 and {MAX_PAGE}")));
+    }
+    let after = match after {
+        Some(text) => {
+            let bytes = URL_SAFE_NO_PAD
+                .decode(text.as_bytes())
+                .map_err(|_| AppError::bad_input("after is not a cursor from this connection"))?;
+            Some(
+                Uuid::from_slice(&bytes)
+                    .map_err(|_| AppError::bad_input("after is not a cursor from this connection"))?,
+            )
+        }
+        None => None,
+    };
+    Ok(PageRequest {
+        after,
+        limit: u64::try_from(first).unwrap_or(0),
+    })
+}
+
+/// Wraps a page of rows as a connection; cursors are the rows' ids.
+pub(crate) fn connection<M, N: async_graphql::OutputType>(
+    page: Page<M>,
+    has_previous: bool,
+    id: impl Fn(&M) -> Uuid,
+    node: impl Fn(M) -> N,
+) -> Connection<String, N> {
+    let mut connection = Connection::new(has_previous, page.has_next);
+    connection
+        .edges
+        .extend(page.rows.into_iter().map(|row| Edge::new(cursor(id(&row)), node(row))));
+    connection
+}

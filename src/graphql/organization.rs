@@ -1,0 +1,155 @@
+//! Organizations: the root of every dashboard.
+
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject, connection::Connection};
+
+use super::{
+    connection,
+    license::{Bundle, License},
+    node::{Kind, decode, encode},
+    page_request, session,
+    tenant::{Tenant, TenantState},
+};
+use crate::domain::ids::OrganizationId;
+use crate::service::{self, organization::NewOrganization};
+
+/// A customer: it buys capacity per unit type and splits it among its tenants.
+pub struct Organization(pub entity::organization::Model);
+
+impl Organization {
+    fn organization_id(&self) -> OrganizationId {
+        OrganizationId(self.0.id)
+    }
+}
+
+#[Object]
+impl Organization {
+    /// The organization's global id.
+    pub async fn id(&self) -> ID {
+        encode(Kind::Organization, self.0.id)
+    }
+
+    /// Display name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Unique short name used in URLs.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+
+    /// IANA time zone: every calendar rule (periods, days, weeks) uses it.
+    async fn time_zone(&self) -> &str {
+        &self.0.time_zone
+    }
+
+    /// The licenses bought, optionally of one unit type (by code), oldest first.
+    async fn licenses(&self, ctx: &Context<'_>, unit_type: Option<String>) -> async_graphql::Result<Vec<License>> {
+        let (app, actor) = session(ctx)?;
+        let rows = service::license::list(app, actor, self.organization_id(), unit_type.as_deref()).await?;
+        Ok(rows.into_iter().map(License).collect())
+    }
+
+    /// The bundles (periods) of a unit type's licenses: the current one first, then older ones.
+    async fn bundles(&self, ctx: &Context<'_>, unit_type: String) -> async_graphql::Result<Vec<Bundle>> {
+        let (app, actor) = session(ctx)?;
+        let rows = service::license::bundles(app, actor, self.organization_id(), &unit_type).await?;
+        Ok(rows.into_iter().map(Bundle).collect())
+    }
+
+    /// The tenants, optionally only those in some states. A TENANT_ADMIN sees its own tenant only.
+    async fn tenants(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        states: Option<Vec<TenantState>>,
+    ) -> async_graphql::Result<Connection<String, Tenant>> {
+        let (app, actor) = session(ctx)?;
+        let has_previous = after.is_some();
+        let page = page_request(first, after)?;
+        let states: Vec<_> = states.unwrap_or_default().into_iter().map(Into::into).collect();
+        let rows = service::tenant::list(app, actor, self.organization_id(), &states, page).await?;
+        Ok(connection(rows, has_previous, |t| t.id, Tenant))
+    }
+}
+
+/// Reading organizations.
+#[derive(Default)]
+pub struct OrganizationQuery;
+
+#[Object]
+impl OrganizationQuery {
+    /// An organization by id; null when it does not exist or is outside your scope.
+    async fn organization(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Organization>> {
+        let (app, actor) = session(ctx)?;
+        let Ok(uuid) = decode(&id, Kind::Organization) else {
+            return Ok(None);
+        };
+        Ok(service::organization::get(app, actor, OrganizationId(uuid))
+            .await?
+            .map(Organization))
+    }
+
+    /// The organizations you may see: all of them for SYSTEM, else your own.
+    async fn organizations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, Organization>> {
+        let (app, actor) = session(ctx)?;
+        let has_previous = after.is_some();
+        let page = page_request(first, after)?;
+        let rows = service::organization::list(app, actor, page).await?;
+        Ok(connection(rows, has_previous, |o| o.id, Organization))
+    }
+}
+
+/// A new organization (SYSTEM only).
+#[derive(InputObject)]
+pub struct CreateOrganizationInput {
+    /// Display name.
+    pub name: String,
+    /// Unique short name: lowercase letters, digits and dashes.
+    pub slug: String,
+    /// IANA time zone, e.g. "Europe/Paris".
+    #[graphql(default = "UTC")]
+    pub time_zone: String,
+}
+
+/// The organization made.
+#[derive(SimpleObject)]
+pub struct OrganizationPayload {
+    /// The new organization.
+    pub organization: Organization,
+}
+
+/// Creating organizations.
+#[derive(Default)]
+pub struct OrganizationMutation;
+
+#[Object]
+impl OrganizationMutation {
+    /// Creates an organization (SYSTEM only).
+    async fn create_organization(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateOrganizationInput,
+    ) -> async_graphql::Result<OrganizationPayload> {
+        let (app, actor) = session(ctx)?;
+        let model = service::organization::create(
+            app,
+            actor,
+            NewOrganization {
+                name: input.name,
+                slug: input.slug,
+                time_zone: input.time_zone,
+            },
+        )
+        .await?;
+        Ok(OrganizationPayload {
+            organization: Organization(model),
+        })
+    }
+}

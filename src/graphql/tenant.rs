@@ -1,0 +1,237 @@
+//! Tenants and their allocations.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, connection::Connection};
+
+use super::{
+    admin::UnitType,
+    connection,
+    folder::Folder,
+    node::{Kind, decode_with_field, encode},
+    organization::Organization,
+    page_request,
+    scalars::{Date, DateTime, Decimal},
+    session,
+};
+use crate::domain::{
+    Quantity,
+    ids::{OrganizationId, TenantId},
+    tenant,
+};
+use crate::error::AppError;
+use crate::service::{self, allocation::AllocationChange};
+
+/// The lifecycle state of a tenant.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum TenantState {
+    /// In use.
+    Active,
+    /// Switched off for now; its usage still counts.
+    Disabled,
+    /// Soft-deleted: its history stays and still counts; it cannot come back.
+    Deleted,
+}
+
+impl From<TenantState> for tenant::TenantState {
+    fn from(s: TenantState) -> Self {
+        match s {
+            TenantState::Active => tenant::TenantState::Active,
+            TenantState::Disabled => tenant::TenantState::Disabled,
+            TenantState::Deleted => tenant::TenantState::Deleted,
+        }
+    }
+}
+
+impl From<tenant::TenantState> for TenantState {
+    fn from(s: tenant::TenantState) -> Self {
+        match s {
+            tenant::TenantState::Active => TenantState::Active,
+            tenant::TenantState::Disabled => TenantState::Disabled,
+            tenant::TenantState::Deleted => TenantState::Deleted,
+        }
+    }
+}
+
+/// A division of an organization.
+pub struct Tenant(pub entity::tenant::Model);
+
+#[Object]
+impl Tenant {
+    /// The tenant's global id.
+    pub async fn id(&self) -> ID {
+        encode(Kind::Tenant, self.0.id)
+    }
+
+    /// The organization it belongs to.
+    async fn organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organization>> {
+        let (app, actor) = session(ctx)?;
+        Ok(
+            service::organization::get(app, actor, OrganizationId(self.0.organization_id))
+                .await?
+                .map(Organization),
+        )
+    }
+
+    /// Display name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Lifecycle state.
+    async fn state(&self) -> async_graphql::Result<TenantState> {
+        Ok(service::tenant::state_of(&self.0)?.into())
+    }
+
+    /// When it was created.
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
+    }
+
+    /// The allocation of a unit type in effect today; null when it has none (N/A).
+    async fn allocation(&self, ctx: &Context<'_>, unit_type: String) -> async_graphql::Result<Option<Allocation>> {
+        let (app, actor) = session(ctx)?;
+        let row = service::allocation::current(app, actor, TenantId(self.0.id), &unit_type).await?;
+        Ok(row.filter(|a| a.amount.is_some()).map(Allocation))
+    }
+
+    /// Its top-level folders.
+    async fn folders(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, Folder>> {
+        let (app, actor) = session(ctx)?;
+        let has_previous = after.is_some();
+        let page = page_request(first, after)?;
+        let rows = service::folder::folders(app, actor, TenantId(self.0.id), None, page).await?;
+        Ok(connection(rows, has_previous, |f| f.id, Folder))
+    }
+}
+
+/// Units of a unit type reserved to a tenant, effective from a day.
+pub struct Allocation(pub entity::allocation::Model);
+
+#[Object]
+impl Allocation {
+    /// The tenant.
+    async fn tenant(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Tenant>> {
+        let (app, actor) = session(ctx)?;
+        Ok(service::tenant::get(app, actor, TenantId(self.0.tenant_id))
+            .await?
+            .map(Tenant))
+    }
+
+    /// The unit type.
+    async fn unit_type(&self, ctx: &Context<'_>) -> async_graphql::Result<UnitType> {
+        let (app, _) = session(ctx)?;
+        let unit = service::unit_type::get(app, self.0.unit_type_id)
+            .await?
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("allocation without unit type")))?;
+        Ok(UnitType(unit))
+    }
+
+    /// The amount; null means none (N/A).
+    async fn amount(&self) -> Option<Decimal> {
+        self.0.amount.map(|a| Quantity::from_scaled(a).into())
+    }
+
+    /// The first day it applies.
+    async fn effective_on(&self) -> Date {
+        Date(self.0.effective_from)
+    }
+}
+
+/// A new tenant.
+#[derive(InputObject)]
+pub struct CreateTenantInput {
+    /// The organization.
+    pub organization_id: ID,
+    /// Display name.
+    pub name: String,
+}
+
+/// Renames a tenant or changes its state (DISABLED, ACTIVE again, or DELETED for good).
+#[derive(InputObject)]
+pub struct UpdateTenantInput {
+    /// The tenant.
+    pub tenant_id: ID,
+    /// A new name.
+    pub name: Option<String>,
+    /// A new state.
+    pub state: Option<TenantState>,
+}
+
+/// Sets a tenant's allocation of a unit type; `amount: null` removes it (N/A).
+#[derive(InputObject)]
+pub struct SetAllocationInput {
+    /// The tenant (must be ACTIVE).
+    pub tenant_id: ID,
+    /// The unit type's code.
+    pub unit_type: String,
+    /// The new amount, or null for none.
+    pub amount: Option<Decimal>,
+    /// A day of the current bundle up to today; default today.
+    pub effective_on: Option<Date>,
+}
+
+/// The tenant made or changed.
+#[derive(SimpleObject)]
+pub struct TenantPayload {
+    /// The tenant.
+    pub tenant: Tenant,
+}
+
+/// The allocation change made.
+#[derive(SimpleObject)]
+pub struct AllocationPayload {
+    /// The change.
+    pub allocation: Allocation,
+}
+
+/// Managing tenants and their allocations.
+#[derive(Default)]
+pub struct TenantMutation;
+
+#[Object]
+impl TenantMutation {
+    /// Creates an ACTIVE tenant.
+    async fn create_tenant(&self, ctx: &Context<'_>, input: CreateTenantInput) -> async_graphql::Result<TenantPayload> {
+        let (app, actor) = session(ctx)?;
+        let organization = decode_with_field(&input.organization_id, Kind::Organization, Some("organizationId"))?;
+        let model = service::tenant::create(app, actor, OrganizationId(organization), input.name).await?;
+        Ok(TenantPayload { tenant: Tenant(model) })
+    }
+
+    /// Renames, disables, enables or deletes (soft) a tenant.
+    async fn update_tenant(&self, ctx: &Context<'_>, input: UpdateTenantInput) -> async_graphql::Result<TenantPayload> {
+        let (app, actor) = session(ctx)?;
+        let tenant = decode_with_field(&input.tenant_id, Kind::Tenant, Some("tenantId"))?;
+        let model =
+            service::tenant::update(app, actor, TenantId(tenant), input.name, input.state.map(Into::into)).await?;
+        Ok(TenantPayload { tenant: Tenant(model) })
+    }
+
+    /// Sets or removes a tenant's allocation (DESIGN.md §6).
+    async fn set_allocation(
+        &self,
+        ctx: &Context<'_>,
+        input: SetAllocationInput,
+    ) -> async_graphql::Result<AllocationPayload> {
+        let (app, actor) = session(ctx)?;
+        let tenant = decode_with_field(&input.tenant_id, Kind::Tenant, Some("tenantId"))?;
+        let model = service::allocation::set(
+            app,
+            actor,
+            AllocationChange {
+                tenant_id: TenantId(tenant),
+                unit_type: input.unit_type,
+                amount: input.amount.map(|a| a.0),
+                effective_on: input.effective_on.map(|d| d.0),
+            },
+        )
+        .await?;
+        Ok(AllocationPayload {
+            allocation: Allocation(model),
+        })
+    }
+}

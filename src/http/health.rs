@@ -1,0 +1,19 @@
+//! `/healthz`: the process is up. `/readyz`: the database answers.
+
+use axum::{extract::State, http::StatusCode};
+
+use super::AppState;
+
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+pub async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    match state.context.db.ping().await {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(err) => {
+            tracing::warn!(error = %err, "database not reachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! quotagraph: usage metering and quotas behind a GraphQL API.
+//!
+//! Layers, dependencies pointing one way (DESIGN.md §11):
+//! `http → graphql → service → {domain, store}`, `store → {entity, domain}`.
+
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod service;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

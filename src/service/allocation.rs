@@ -1,0 +1,105 @@
+//! Setting a tenant's allocation (DESIGN.md §6): only for an ACTIVE tenant, not below
+//! what it consumed in the current bundle, not above its current allocation plus what the
+//! organization can still allocate; effective on a day of the current bundle up to today.
+
+use chrono::NaiveDate;
+use uuid::Uuid;
+
+use super::{AppContext, require, tenant, unit_type, usage, zone_of};
+use crate::domain::{
+    Quantity,
+    access::Actor,
+    allocation::check_new_allocation,
+    ids::{OrganizationId, TenantId},
+    tenant::TenantState,
+};
+use crate::error::{AppError, AppResult};
+use crate::store;
+use entity::allocation::Model;
+
+/// A change of allocation asked for by a caller.
+pub struct AllocationChange {
+    pub tenant_id: TenantId,
+    pub unit_type: String,
+    /// None removes the allocation (N/A).
+    pub amount: Option<String>,
+    pub effective_on: Option<NaiveDate>,
+}
+
+pub async fn set(ctx: &AppContext, actor: &Actor, change: AllocationChange) -> AppResult<Model> {
+    let tx = store::begin_write(&ctx.db).await?;
+    let tenant = tenant::visible(&tx, actor, change.tenant_id).await?;
+    let org_id = OrganizationId(tenant.organization_id);
+    require(
+        actor.manage_tenant(org_id, change.tenant_id),
+        "tenant",
+        "set allocations",
+    )?;
+    store::organization::lock(&tx, org_id.0).await?;
+    if tenant::state_of(&tenant)? != TenantState::Active {
+        return Err(AppError::bad_input(format!(
+            "tenant is {}: only an ACTIVE tenant gets an allocation",
+            tenant.state
+        )));
+    }
+    let org = store::organization::find(&tx, org_id.0)
+        .await?
+        .ok_or_else(|| AppError::not_found("organization"))?;
+    let today = ctx.clock.today_in(zone_of(&org)?);
+    let unit = unit_type::by_code(&tx, "unitType", &change.unit_type).await?;
+    let bundle = usage::current_bundle(&tx, org.id, &unit, today).await?;
+    let effective_on = change.effective_on.unwrap_or(today);
+    if effective_on < bundle.bundle.start || effective_on > today {
+        return Err(AppError::bad_input(format!(
+            "effectiveOn {effective_on} must be a day of the current bundle up to today ({} to {today})",
+            bundle.bundle.start
+        )));
+    }
+    let amount = match &change.amount {
+        Some(text) => {
+            let amount = Quantity::parse_non_negative(text).map_err(|e| AppError::bad_input(format!("amount: {e}")))?;
+            let figures = usage::bundle_to_date(&tx, org.id, unit.id, &bundle, today).await?;
+            let index =
+                figures.tenants.iter().position(|t| t.id == tenant.id).ok_or_else(|| {
+                    AppError::Internal(anyhow::anyhow!("tenant missing from its organization's figures"))
+                })?;
+            let sums = &figures.sums[index];
+            check_new_allocation(
+                sums.allocated,
+                amount,
+                sums.consumed_in_range,
+                figures.usage.organization.available_for_allocation,
+            )
+            .map_err(|e| AppError::bad_input(e.to_string()))?;
+            Some(amount.scaled())
+        }
+        None => None,
+    };
+    let model = Model {
+        id: Uuid::now_v7(),
+        tenant_id: tenant.id,
+        unit_type_id: unit.id,
+        amount,
+        effective_from: effective_on,
+        created_at: ctx.clock.now(),
+    };
+    let model = store::allocation::insert(&tx, model).await?;
+    tx.commit().await?;
+    Ok(model)
+}
+
+/// The allocation in effect today for a tenant the caller may see.
+pub async fn current(
+    ctx: &AppContext,
+    actor: &Actor,
+    tenant_id: TenantId,
+    unit_type: &str,
+) -> AppResult<Option<Model>> {
+    let tenant = tenant::visible(&ctx.db, actor, tenant_id).await?;
+    let org = store::organization::find(&ctx.db, tenant.organization_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("organization"))?;
+    let unit = unit_type::by_code(&ctx.db, "unitType", unit_type).await?;
+    let today = ctx.clock.today_in(zone_of(&org)?);
+    Ok(store::allocation::in_effect(&ctx.db, tenant.id, unit.id, today).await?)
+}

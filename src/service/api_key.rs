@@ -1,0 +1,175 @@
+//! API keys (DESIGN.md §8): random secrets shown once, stored as SHA-256 hashes.
+//! A secret carries 256 random bits, so a fast hash is enough: there is nothing to guess.
+
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::{AppContext, clean_name, require};
+use crate::domain::{
+    access::{Access, Actor, Role, check_key_scope},
+    ids::{ApiKeyId, OrganizationId, TenantId},
+};
+use crate::error::{AppError, AppResult};
+use crate::store;
+use entity::api_key::Model;
+
+/// The prefix of every secret, so a leaked one is easy to recognise.
+const PREFIX: &str = "qg_";
+
+fn hash(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+fn new_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("{PREFIX}{}", hex::encode(bytes))
+}
+
+/// The actor a stored key stands for.
+pub fn actor_of(key: &Model) -> AppResult<Actor> {
+    Ok(Actor {
+        key_id: ApiKeyId(key.id),
+        role: key
+            .role
+            .parse()
+            .map_err(|e: String| AppError::Internal(anyhow::anyhow!(e)))?,
+        organization_id: key.organization_id.map(OrganizationId),
+        tenant_id: key.tenant_id.map(TenantId),
+    })
+}
+
+/// The caller behind a Bearer secret, or UNAUTHENTICATED.
+pub async fn authenticate(ctx: &AppContext, secret: &str) -> AppResult<Actor> {
+    let key = store::api_key::find_active_by_hash(&ctx.db, &hash(secret))
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    actor_of(&key)
+}
+
+/// A new key and its secret, which is never shown again.
+pub struct IssuedKey {
+    pub key: Model,
+    pub secret: String,
+}
+
+/// What a new key is for.
+pub struct NewKey {
+    pub organization_id: Option<OrganizationId>,
+    pub tenant_id: Option<TenantId>,
+    pub role: Role,
+    pub name: String,
+}
+
+pub async fn create(ctx: &AppContext, actor: &Actor, input: NewKey) -> AppResult<IssuedKey> {
+    let mut organization_id = input.organization_id;
+    if let Some(tenant_id) = input.tenant_id {
+        let tenant = super::tenant::visible(&ctx.db, actor, tenant_id).await?;
+        if organization_id.is_some_and(|o| o.0 != tenant.organization_id) {
+            return Err(AppError::bad_input("tenantId is not a tenant of organizationId"));
+        }
+        organization_id = Some(OrganizationId(tenant.organization_id));
+    }
+    if let Some(org) = organization_id {
+        super::organization::visible(ctx, actor, org).await?;
+    }
+    require(
+        actor.manage_keys(organization_id, input.role),
+        "organization",
+        "create API keys of that role",
+    )?;
+    check_key_scope(input.role, organization_id.is_some(), input.tenant_id.is_some())
+        .map_err(|e| AppError::bad_input(e.to_string()))?;
+    let secret = new_secret();
+    let model = Model {
+        id: Uuid::now_v7(),
+        name: clean_name("name", &input.name)?,
+        role: input.role.as_str().to_owned(),
+        organization_id: organization_id.map(|o| o.0),
+        tenant_id: input.tenant_id.map(|t| t.0),
+        secret_hash: hash(&secret),
+        created_at: ctx.clock.now(),
+        revoked_at: None,
+        last_used_at: None,
+    };
+    let key = store::api_key::insert(&ctx.db, model).await?;
+    Ok(IssuedKey { key, secret })
+}
+
+/// A key the caller may see: its own, or one it may manage.
+pub async fn get(ctx: &AppContext, actor: &Actor, id: ApiKeyId) -> AppResult<Option<Model>> {
+    let Some(key) = store::api_key::find(&ctx.db, id.0).await? else {
+        return Ok(None);
+    };
+    let role: Role = key
+        .role
+        .parse()
+        .map_err(|e: String| AppError::Internal(anyhow::anyhow!(e)))?;
+    let mine = key.id == actor.key_id.0;
+    Ok((mine || actor.manage_keys(key.organization_id.map(OrganizationId), role) == Access::Allowed).then_some(key))
+}
+
+pub async fn revoke(ctx: &AppContext, actor: &Actor, id: ApiKeyId) -> AppResult<Model> {
+    let key = store::api_key::find(&ctx.db, id.0)
+        .await?
+        .ok_or_else(|| AppError::not_found("API key"))?;
+    let role: Role = key
+        .role
+        .parse()
+        .map_err(|e: String| AppError::Internal(anyhow::anyhow!(e)))?;
+    require(
+        actor.manage_keys(key.organization_id.map(OrganizationId), role),
+        "API key",
+        "revoke that API key",
+    )?;
+    if key.revoked_at.is_some() {
+        return Ok(key);
+    }
+    let now = ctx.clock.now();
+    store::api_key::revoke(&ctx.db, key.id, now).await?;
+    Ok(Model {
+        revoked_at: Some(now),
+        ..key
+    })
+}
+
+/// On an empty store, creates the first SYSTEM key: from `secret` when given, else a
+/// fresh one. Returns the secret when a key was created and should be shown.
+pub async fn bootstrap(ctx: &AppContext, secret: Option<&str>) -> AppResult<Option<String>> {
+    if store::api_key::any(&ctx.db).await? {
+        return Ok(None);
+    }
+    let secret = secret.map_or_else(new_secret, str::to_owned);
+    let model = Model {
+        id: Uuid::now_v7(),
+        name: "bootstrap".into(),
+        role: Role::System.as_str().into(),
+        organization_id: None,
+        tenant_id: None,
+        secret_hash: hash(&secret),
+        created_at: ctx.clock.now(),
+        revoked_at: None,
+        last_used_at: None,
+    };
+    store::api_key::insert(&ctx.db, model).await?;
+    Ok(Some(secret))
+}
+
+/// Issues a key directly, for the demo's printed keys.
+pub(crate) async fn issue(ctx: &AppContext, role: Role, organization: Uuid, name: &str) -> AppResult<String> {
+    let secret = new_secret();
+    let model = Model {
+        id: Uuid::now_v7(),
+        name: name.into(),
+        role: role.as_str().into(),
+        organization_id: Some(organization),
+        tenant_id: None,
+        secret_hash: hash(&secret),
+        created_at: ctx.clock.now(),
+        revoked_at: None,
+        last_used_at: None,
+    };
+    store::api_key::insert(&ctx.db, model).await?;
+    Ok(secret)
+}

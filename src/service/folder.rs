@@ -1,0 +1,113 @@
+//! Folders (a tree inside a tenant) and processes (owned by one folder).
+
+use uuid::Uuid;
+
+use super::{AppContext, clean_name, require, tenant};
+use crate::domain::{
+    access::Actor,
+    ids::{FolderId, OrganizationId, ProcessId, TenantId},
+    tenant::TenantState,
+};
+use crate::error::{AppError, AppResult};
+use crate::store::{self, Page, PageRequest};
+use entity::{folder, process};
+
+async fn manageable_tenant(ctx: &AppContext, actor: &Actor, id: TenantId) -> AppResult<entity::tenant::Model> {
+    let tenant = tenant::visible(&ctx.db, actor, id).await?;
+    require(
+        actor.manage_tenant(OrganizationId(tenant.organization_id), id),
+        "tenant",
+        "create folders and processes",
+    )?;
+    if tenant::state_of(&tenant)? == TenantState::Deleted {
+        return Err(AppError::bad_input("the tenant is DELETED"));
+    }
+    Ok(tenant)
+}
+
+pub async fn create_folder(
+    ctx: &AppContext,
+    actor: &Actor,
+    tenant_id: TenantId,
+    parent: Option<FolderId>,
+    name: String,
+) -> AppResult<folder::Model> {
+    let tenant = manageable_tenant(ctx, actor, tenant_id).await?;
+    if let Some(parent) = parent {
+        let found = store::folder::find_folder(&ctx.db, parent.0).await?;
+        if !found.is_some_and(|f| f.tenant_id == tenant.id) {
+            return Err(AppError::NotFound("parentId: folder not found in this tenant".into()));
+        }
+    }
+    let model = folder::Model {
+        id: Uuid::now_v7(),
+        tenant_id: tenant.id,
+        parent_id: parent.map(|p| p.0),
+        name: clean_name("name", &name)?,
+        created_at: ctx.clock.now(),
+    };
+    Ok(store::folder::insert_folder(&ctx.db, model).await?)
+}
+
+pub async fn create_process(
+    ctx: &AppContext,
+    actor: &Actor,
+    folder_id: FolderId,
+    name: String,
+) -> AppResult<process::Model> {
+    let folder = visible_folder(ctx, actor, folder_id).await?;
+    manageable_tenant(ctx, actor, TenantId(folder.tenant_id)).await?;
+    let model = process::Model {
+        id: Uuid::now_v7(),
+        tenant_id: folder.tenant_id,
+        folder_id: folder.id,
+        name: clean_name("name", &name)?,
+        created_at: ctx.clock.now(),
+    };
+    Ok(store::folder::insert_process(&ctx.db, model).await?)
+}
+
+/// A folder whose tenant the caller may see, or NOT_FOUND.
+pub async fn visible_folder(ctx: &AppContext, actor: &Actor, id: FolderId) -> AppResult<folder::Model> {
+    let folder = store::folder::find_folder(&ctx.db, id.0)
+        .await?
+        .ok_or_else(|| AppError::not_found("folder"))?;
+    tenant::visible(&ctx.db, actor, TenantId(folder.tenant_id))
+        .await
+        .map_err(|_| AppError::not_found("folder"))?;
+    Ok(folder)
+}
+
+/// A process whose tenant the caller may see, or NOT_FOUND.
+pub async fn visible_process(ctx: &AppContext, actor: &Actor, id: ProcessId) -> AppResult<process::Model> {
+    let process = store::folder::find_process(&ctx.db, id.0)
+        .await?
+        .ok_or_else(|| AppError::not_found("process"))?;
+    tenant::visible(&ctx.db, actor, TenantId(process.tenant_id))
+        .await
+        .map_err(|_| AppError::not_found("process"))?;
+    Ok(process)
+}
+
+/// Folders of a visible tenant under `parent` (None: top level).
+pub async fn folders(
+    ctx: &AppContext,
+    actor: &Actor,
+    tenant_id: TenantId,
+    parent: Option<FolderId>,
+    page: PageRequest,
+) -> AppResult<Page<folder::Model>> {
+    tenant::visible(&ctx.db, actor, tenant_id).await?;
+    Ok(store::folder::list_folders(&ctx.db, tenant_id.0, parent.map(|p| p.0), page).await?)
+}
+
+/// Processes of a visible folder.
+pub async fn processes(
+    ctx: &AppContext,
+    actor: &Actor,
+    folder_id: FolderId,
+    page: PageRequest,
+) -> AppResult<Page<process::Model>> {
+    visible_folder(ctx, actor, folder_id).await?;
+    Ok(store::folder::list_processes(&ctx.db, folder_id.0, page).await?)
+}

@@ -1,0 +1,271 @@
+//! Licenses and their bundles (DESIGN.md §2). An upgrade ends the old license on its
+//! effective day and starts the new one that day, so the counter and the burst start again.
+
+use chrono::NaiveDate;
+use uuid::Uuid;
+
+use super::{AppContext, clean_name, organization, require, unit_type, zone_of};
+use crate::domain::{
+    Quantity,
+    access::Actor,
+    ids::{LicenseId, OrganizationId},
+    period::{Bundle, LicenseTerms, Period},
+};
+use crate::error::{AppError, AppResult};
+use crate::store;
+use entity::license::Model;
+
+/// What a new license is made of.
+pub struct NewLicense {
+    pub organization_id: OrganizationId,
+    pub unit_type: String,
+    pub plan_name: String,
+    pub capacity: String,
+    pub period: Period,
+    pub starts_on: NaiveDate,
+    pub ends_on: Option<NaiveDate>,
+    pub burst_percent: i32,
+    pub burst_periods: i32,
+    pub enforced: bool,
+}
+
+/// What an upgrade changes; unset fields keep the old license's value.
+pub struct LicenseUpgrade {
+    pub license_id: LicenseId,
+    pub plan_name: String,
+    pub capacity: String,
+    pub burst_percent: Option<i32>,
+    pub burst_periods: Option<i32>,
+    pub enforced: Option<bool>,
+    pub effective_on: Option<NaiveDate>,
+}
+
+/// The period rules of a stored license.
+pub fn terms(license: &Model) -> AppResult<LicenseTerms> {
+    let period = license
+        .period
+        .parse::<Period>()
+        .map_err(|_| AppError::Internal(anyhow::anyhow!("stored period '{}' is unknown", license.period)))?;
+    Ok(LicenseTerms {
+        period,
+        starts_on: license.starts_on,
+        ends_on: license.ends_on,
+        capacity: Quantity::from_scaled(license.capacity),
+        burst_percent: u32::try_from(license.burst_percent).unwrap_or(100),
+        burst_periods: u32::try_from(license.burst_periods).unwrap_or(0),
+    })
+}
+
+fn capacity_of(text: &str) -> AppResult<Quantity> {
+    Quantity::parse_non_negative(text).map_err(|e| AppError::bad_input(format!("capacity: {e}")))
+}
+
+fn burst(percent: i32, periods: i32) -> AppResult<(u32, u32)> {
+    let percent =
+        u32::try_from(percent).map_err(|_| AppError::bad_input("burstPercent must be between 100 and 1000"))?;
+    let periods = u32::try_from(periods).map_err(|_| AppError::bad_input("burstPeriods must be 0 or more"))?;
+    Ok((percent, periods))
+}
+
+fn overlaps(a: (NaiveDate, Option<NaiveDate>), b: (NaiveDate, Option<NaiveDate>)) -> bool {
+    let before = |end: Option<NaiveDate>, start: NaiveDate| end.is_some_and(|end| end <= start);
+    !before(a.1, b.0) && !before(b.1, a.0)
+}
+
+pub async fn create(ctx: &AppContext, actor: &Actor, input: NewLicense) -> AppResult<Model> {
+    require(
+        actor.manage_organization(input.organization_id),
+        "organization",
+        "manage licenses",
+    )?;
+    let org = organization::visible(ctx, actor, input.organization_id).await?;
+    let plan_name = clean_name("planName", &input.plan_name)?;
+    let (burst_percent, burst_periods) = burst(input.burst_percent, input.burst_periods)?;
+    let terms = LicenseTerms {
+        period: input.period,
+        starts_on: input.starts_on,
+        ends_on: input.ends_on,
+        capacity: capacity_of(&input.capacity)?,
+        burst_percent,
+        burst_periods,
+    };
+    terms.validate().map_err(|e| AppError::bad_input(e.to_string()))?;
+    let tx = store::begin_write(&ctx.db).await?;
+    store::organization::lock(&tx, org.id).await?;
+    let unit = unit_type::by_code(&tx, "unitType", &input.unit_type).await?;
+    let existing = store::license::list(&tx, org.id, Some(unit.id)).await?;
+    if let Some(other) = existing
+        .iter()
+        .find(|l| overlaps((l.starts_on, l.ends_on), (terms.starts_on, terms.ends_on)))
+    {
+        return Err(AppError::Conflict(format!(
+            "license '{}' already covers {} from {}; use upgradeLicense to replace it",
+            other.plan_name, unit.code, other.starts_on
+        )));
+    }
+    let model = Model {
+        id: Uuid::now_v7(),
+        organization_id: org.id,
+        unit_type_id: unit.id,
+        plan_name,
+        capacity: terms.capacity.scaled(),
+        period: terms.period.as_str().to_owned(),
+        starts_on: terms.starts_on,
+        ends_on: terms.ends_on,
+        burst_percent: input.burst_percent,
+        burst_periods: input.burst_periods,
+        enforced: input.enforced,
+        replaces_id: None,
+        created_at: ctx.clock.now(),
+    };
+    let model = store::license::insert(&tx, model).await?;
+    tx.commit().await?;
+    Ok(model)
+}
+
+pub async fn upgrade(ctx: &AppContext, actor: &Actor, input: LicenseUpgrade) -> AppResult<Model> {
+    let old = store::license::find(&ctx.db, input.license_id.0)
+        .await?
+        .ok_or_else(|| AppError::not_found("license"))?;
+    let org_id = OrganizationId(old.organization_id);
+    require(actor.manage_organization(org_id), "license", "manage licenses")?;
+    let org = organization::visible(ctx, actor, org_id).await?;
+    let today = ctx.clock.today_in(zone_of(&org)?);
+    let effective_on = input.effective_on.unwrap_or(today);
+    if effective_on <= old.starts_on {
+        return Err(AppError::bad_input(format!(
+            "effectiveOn {effective_on} must be after the license's start {}",
+            old.starts_on
+        )));
+    }
+    if let Some(ends_on) = old.ends_on
+        && effective_on >= ends_on
+    {
+        return Err(AppError::bad_input(format!(
+            "effectiveOn {effective_on} must be before the license's end {ends_on}"
+        )));
+    }
+    let plan_name = clean_name("planName", &input.plan_name)?;
+    let burst_percent = input.burst_percent.unwrap_or(old.burst_percent);
+    let burst_periods = input.burst_periods.unwrap_or(old.burst_periods);
+    let (percent, periods) = burst(burst_percent, burst_periods)?;
+    let old_terms = terms(&old)?;
+    let new_terms = LicenseTerms {
+        starts_on: effective_on,
+        capacity: capacity_of(&input.capacity)?,
+        burst_percent: percent,
+        burst_periods: periods,
+        ..old_terms
+    };
+    new_terms.validate().map_err(|e| AppError::bad_input(e.to_string()))?;
+    let tx = store::begin_write(&ctx.db).await?;
+    store::organization::lock(&tx, org.id).await?;
+    store::license::end_on(&tx, old.id, effective_on).await?;
+    let model = Model {
+        id: Uuid::now_v7(),
+        plan_name,
+        capacity: new_terms.capacity.scaled(),
+        starts_on: effective_on,
+        burst_percent,
+        burst_periods,
+        enforced: input.enforced.unwrap_or(old.enforced),
+        replaces_id: Some(old.id),
+        created_at: ctx.clock.now(),
+        ..old
+    };
+    let model = store::license::insert(&tx, model).await?;
+    tx.commit().await?;
+    Ok(model)
+}
+
+pub async fn get(ctx: &AppContext, actor: &Actor, id: LicenseId) -> AppResult<Option<Model>> {
+    let Some(license) = store::license::find(&ctx.db, id.0).await? else {
+        return Ok(None);
+    };
+    Ok(actor
+        .can_see_organization(OrganizationId(license.organization_id))
+        .then_some(license))
+}
+
+/// The organization's licenses, optionally of one unit type.
+pub async fn list(
+    ctx: &AppContext,
+    actor: &Actor,
+    organization_id: OrganizationId,
+    unit_type: Option<&str>,
+) -> AppResult<Vec<Model>> {
+    organization::visible(ctx, actor, organization_id).await?;
+    let unit = match unit_type {
+        Some(code) => Some(unit_type::by_code(&ctx.db, "unitType", code).await?.id),
+        None => None,
+    };
+    Ok(store::license::list(&ctx.db, organization_id.0, unit).await?)
+}
+
+/// A bundle with the license it belongs to.
+#[derive(Clone, Debug)]
+pub struct LicensedBundle {
+    pub license: Model,
+    pub terms: LicenseTerms,
+    pub bundle: Bundle,
+    pub current: bool,
+}
+
+/// Every bundle of the licenses given that started by `today`, current first, then older.
+pub fn bundles_of(licenses: &[Model], today: NaiveDate) -> AppResult<Vec<LicensedBundle>> {
+    let mut all = Vec::new();
+    for license in licenses {
+        let terms = terms(license)?;
+        for bundle in terms.bundles_until(today) {
+            let current = bundle.start <= today && today < bundle.end;
+            all.push(LicensedBundle {
+                license: license.clone(),
+                terms: terms.clone(),
+                bundle,
+                current,
+            });
+        }
+    }
+    all.sort_by(|a, b| b.current.cmp(&a.current).then(b.bundle.start.cmp(&a.bundle.start)));
+    Ok(all)
+}
+
+/// The organization's bundles of a unit type, current first, then older.
+pub async fn bundles(
+    ctx: &AppContext,
+    actor: &Actor,
+    organization_id: OrganizationId,
+    unit_type: &str,
+) -> AppResult<Vec<LicensedBundle>> {
+    let org = organization::visible(ctx, actor, organization_id).await?;
+    let unit = unit_type::by_code(&ctx.db, "unitType", unit_type).await?;
+    let licenses = store::license::list(&ctx.db, org.id, Some(unit.id)).await?;
+    bundles_of(&licenses, ctx.clock.today_in(zone_of(&org)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::overlaps;
+    use chrono::NaiveDate;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn spans_overlap_unless_one_ends_before_the_other_starts() {
+        assert!(overlaps((d("2026-01-01"), None), (d("2027-01-01"), None)));
+        assert!(!overlaps(
+            (d("2026-01-01"), Some(d("2026-06-01"))),
+            (d("2026-06-01"), None)
+        ));
+        assert!(overlaps(
+            (d("2026-01-01"), Some(d("2026-06-02"))),
+            (d("2026-06-01"), None)
+        ));
+        assert!(!overlaps(
+            (d("2026-06-01"), None),
+            (d("2026-01-01"), Some(d("2026-06-01")))
+        ));
+    }
+}

@@ -1,0 +1,56 @@
+//! Use cases. Each one is a single transaction: load through `store`, decide with
+//! `domain`, write through `store`. Every use case takes the caller's [`Actor`] and
+//! checks it through `domain::access` before anything is read out or written.
+
+pub mod allocation;
+pub mod api_key;
+pub mod demo;
+pub mod folder;
+pub mod ingestion;
+pub mod license;
+pub mod organization;
+pub mod tenant;
+pub mod unit_type;
+pub mod usage;
+
+use chrono_tz::Tz;
+use sea_orm::DatabaseConnection;
+
+use crate::clock::Clock;
+use crate::domain::access::Access;
+use crate::error::{AppError, AppResult};
+
+/// What every use case needs: the database and the clock.
+#[derive(Clone, Debug)]
+pub struct AppContext {
+    pub db: DatabaseConnection,
+    pub clock: Clock,
+}
+
+/// Turns an access decision into an error: hidden things look like missing ones.
+pub(crate) fn require(access: Access, what: &str, action: &str) -> AppResult<()> {
+    match access {
+        Access::Allowed => Ok(()),
+        Access::Forbidden => Err(AppError::forbidden(action)),
+        Access::Hidden => Err(AppError::not_found(what)),
+    }
+}
+
+/// An organization's time zone; stored zones were checked when the organization was made.
+pub(crate) fn zone_of(organization: &entity::organization::Model) -> AppResult<Tz> {
+    organization.time_zone.parse::<Tz>().map_err(|_| {
+        AppError::Internal(anyhow::anyhow!(
+            "stored time zone '{}' is unknown",
+            organization.time_zone
+        ))
+    })
+}
+
+/// Checks a display name: trimmed, 1 to 200 characters.
+pub(crate) fn clean_name(field: &str, name: &str) -> AppResult<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(AppError::bad_input(format!("{field} must have 1 to 200 characters")));
+    }
+    Ok(name.to_owned())
+}

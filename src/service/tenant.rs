@@ -1,0 +1,120 @@
+//! Tenants: create, rename, disable, enable, and delete (a soft delete: history stays).
+
+use uuid::Uuid;
+
+use super::{AppContext, clean_name, organization, require};
+use crate::domain::{
+    access::Actor,
+    ids::{OrganizationId, TenantId},
+    tenant::TenantState,
+};
+use crate::error::{AppError, AppResult};
+use crate::store::{self, Page, PageRequest};
+use entity::tenant::Model;
+
+/// The state of a stored tenant.
+pub fn state_of(tenant: &Model) -> AppResult<TenantState> {
+    tenant
+        .state
+        .parse()
+        .map_err(|e: String| AppError::Internal(anyhow::anyhow!(e)))
+}
+
+pub async fn create(
+    ctx: &AppContext,
+    actor: &Actor,
+    organization_id: OrganizationId,
+    name: String,
+) -> AppResult<Model> {
+    require(
+        actor.manage_organization(organization_id),
+        "organization",
+        "create tenants",
+    )?;
+    let org = organization::visible(ctx, actor, organization_id).await?;
+    let now = ctx.clock.now();
+    let model = Model {
+        id: Uuid::now_v7(),
+        organization_id: org.id,
+        name: clean_name("name", &name)?,
+        state: TenantState::Active.as_str().to_owned(),
+        created_at: now,
+        updated_at: now,
+    };
+    Ok(store::tenant::insert(&ctx.db, model).await?)
+}
+
+/// A tenant the caller may see, or NOT_FOUND.
+pub async fn visible(db: &impl sea_orm::ConnectionTrait, actor: &Actor, id: TenantId) -> AppResult<Model> {
+    store::tenant::find(db, id.0)
+        .await?
+        .filter(|t| actor.can_see_tenant(OrganizationId(t.organization_id), id))
+        .ok_or_else(|| AppError::not_found("tenant"))
+}
+
+pub async fn get(ctx: &AppContext, actor: &Actor, id: TenantId) -> AppResult<Option<Model>> {
+    match visible(&ctx.db, actor, id).await {
+        Ok(tenant) => Ok(Some(tenant)),
+        Err(AppError::NotFound(_)) => Ok(None),
+        Err(other) => Err(other),
+    }
+}
+
+/// Renames a tenant and/or changes its state. A deleted tenant cannot come back.
+pub async fn update(
+    ctx: &AppContext,
+    actor: &Actor,
+    id: TenantId,
+    name: Option<String>,
+    state: Option<TenantState>,
+) -> AppResult<Model> {
+    let tx = store::begin_write(&ctx.db).await?;
+    let mut tenant = visible(&tx, actor, id).await?;
+    require(
+        actor.manage_tenant(OrganizationId(tenant.organization_id), id),
+        "tenant",
+        "change tenants",
+    )?;
+    let current = state_of(&tenant)?;
+    if let Some(next) = state {
+        if !current.may_become(next) {
+            return Err(AppError::bad_input(format!(
+                "tenant is DELETED and cannot become {next}"
+            )));
+        }
+        tenant.state = next.as_str().to_owned();
+    }
+    if let Some(name) = name {
+        if current == TenantState::Deleted {
+            return Err(AppError::bad_input("a DELETED tenant cannot be renamed"));
+        }
+        tenant.name = clean_name("name", &name)?;
+    }
+    tenant.updated_at = ctx.clock.now();
+    let tenant = store::tenant::update(&tx, tenant).await?;
+    tx.commit().await?;
+    Ok(tenant)
+}
+
+/// A page of the organization's tenants in the given states (default: all states).
+/// A TENANT_ADMIN sees only its own tenant.
+pub async fn list(
+    ctx: &AppContext,
+    actor: &Actor,
+    organization_id: OrganizationId,
+    states: &[TenantState],
+    page: PageRequest,
+) -> AppResult<Page<Model>> {
+    organization::visible(ctx, actor, organization_id).await?;
+    let states: Vec<&str> = if states.is_empty() {
+        vec!["ACTIVE", "DISABLED", "DELETED"]
+    } else {
+        states.iter().map(|s| s.as_str()).collect()
+    };
+    let only = if actor.sees_whole_organization() {
+        None
+    } else {
+        Some(actor.tenant_id.map_or(Uuid::nil(), |t| t.0))
+    };
+    Ok(store::tenant::list(&ctx.db, organization_id.0, &states, only, page).await?)
+}

@@ -1,0 +1,92 @@
+//! Building and running the application: `App::build(settings)` → `port()` →
+//! `run_until_stopped(shutdown)`, so tests start the real server on port 0.
+
+use std::future::Future;
+
+use tokio::net::TcpListener;
+
+use crate::config::Settings;
+use crate::graphql;
+use crate::http::{self, AppState};
+use crate::service::{self, AppContext};
+use crate::store;
+
+/// A built application, listening but not yet serving.
+pub struct App {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl App {
+    /// Connects, migrates, makes the first key and the demo when asked, and binds.
+    pub async fn build(settings: &Settings) -> anyhow::Result<App> {
+        let clock = settings.clock();
+        if let Some(at) = settings.clock {
+            tracing::warn!(now = %at, "QUOTAGRAPH_CLOCK is set: the server's clock is pinned and does not move");
+        }
+        let db = store::connect(&settings.database_url).await?;
+        store::migrate(&db).await?;
+        let context = AppContext { db, clock };
+        if let Some(secret) = service::api_key::bootstrap(&context, settings.bootstrap_key.as_deref())
+            .await
+            .map_err(|e| anyhow::anyhow!("creating the first key failed: {}", e.message()))?
+            && settings.bootstrap_key.is_none()
+        {
+            println!("First SYSTEM API key (shown once, keep it safe): {secret}");
+        }
+        if settings.demo {
+            match service::demo::seed(&context).await {
+                Ok(Some(demo)) => println!("{demo}"),
+                Ok(None) => tracing::info!("the store is not empty: no demo data added"),
+                Err(e) => anyhow::bail!("creating the demo failed: {}", e.message()),
+            }
+        }
+        let schema = graphql::schema().data(context.clone()).finish();
+        let listener = TcpListener::bind(&settings.bind).await?;
+        Ok(App {
+            listener,
+            state: AppState { context, schema },
+        })
+    }
+
+    /// The port it listens on (useful with port 0).
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight and closes the pool.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        tracing::info!(address = %self.listener.local_addr()?, "quotagraph listening; playground at /graphql");
+        let db = self.state.context.db.clone();
+        axum::serve(self.listener, http::router(self.state))
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        db.close().await?;
+        Ok(())
+    }
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,42 @@
+//! API keys. Only a hash of each secret is stored.
+
+use chrono::{DateTime, Utc};
+use entity::api_key::{ActiveModel, Column, Entity, Model};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use super::insert_row;
+
+pub async fn insert(db: &impl ConnectionTrait, model: Model) -> Result<Model, DbErr> {
+    insert_row::<ActiveModel>(db, model.clone()).await?;
+    Ok(model)
+}
+
+pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Model>, DbErr> {
+    Entity::find_by_id(id).one(db).await
+}
+
+/// The unrevoked key with this secret hash.
+pub async fn find_active_by_hash(db: &impl ConnectionTrait, hash: &str) -> Result<Option<Model>, DbErr> {
+    Entity::find()
+        .filter(Column::SecretHash.eq(hash))
+        .filter(Column::RevokedAt.is_null())
+        .one(db)
+        .await
+}
+
+/// Whether any key exists (the first start creates one).
+pub async fn any(db: &impl ConnectionTrait) -> Result<bool, DbErr> {
+    Ok(Entity::find().one(db).await?.is_some())
+}
+
+pub async fn revoke(db: &impl ConnectionTrait, id: Uuid, at: DateTime<Utc>) -> Result<(), DbErr> {
+    Entity::update(ActiveModel {
+        id: Set(id),
+        revoked_at: Set(Some(at)),
+        ..Default::default()
+    })
+    .exec(db)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,39 @@
+//! Jobs: runs of processes, named by the caller's run id within a tenant.
+
+use entity::job::{ActiveModel, Column, Entity, Model};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter,
+};
+use uuid::Uuid;
+
+/// Rows per statement, well under SQLite's and PostgreSQL's bind-parameter limits.
+const CHUNK: usize = 500;
+
+/// The jobs with these `(tenant, external id)` names that already exist.
+pub async fn find_by_names(db: &impl ConnectionTrait, names: &[(Uuid, String)]) -> Result<Vec<Model>, DbErr> {
+    let mut found = Vec::new();
+    for chunk in names.chunks(CHUNK) {
+        let mut any = Condition::any();
+        for (tenant, external) in chunk {
+            any = any.add(
+                Condition::all()
+                    .add(Column::TenantId.eq(*tenant))
+                    .add(Column::ExternalId.eq(external.as_str())),
+            );
+        }
+        found.extend(Entity::find().filter(any).all(db).await?);
+    }
+    Ok(found)
+}
+
+pub async fn insert_many(db: &impl ConnectionTrait, models: Vec<Model>) -> Result<(), DbErr> {
+    for chunk in models.chunks(CHUNK) {
+        let rows: Vec<ActiveModel> = chunk
+            .iter()
+            .cloned()
+            .map(|m| m.into_active_model().reset_all())
+            .collect();
+        Entity::insert_many(rows).exec_without_returning(db).await?;
+    }
+    Ok(())
+}

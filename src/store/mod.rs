@@ -1,0 +1,104 @@
+//! Every query and write. Functions take any connection or transaction, so a use case
+//! composes them inside its one transaction. Reads of scoped tables take the
+//! organization or tenant they are scoped to; access decisions are made by the
+//! service layer from `domain::access` before anything is returned.
+
+pub mod allocation;
+pub mod api_key;
+pub mod folder;
+pub mod job;
+pub mod license;
+pub mod organization;
+pub mod service_catalog;
+pub mod tenant;
+pub mod unit_type;
+pub mod usage;
+
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
+};
+use uuid::Uuid;
+
+/// Connects to a `sqlite://` or `postgres://` URL. A SQLite file is created when missing.
+pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let url = if url.starts_with("sqlite:") && !url.contains("mode=") && !url.contains(":memory:") {
+        let separator = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{separator}mode=rwc")
+    } else {
+        url.to_owned()
+    };
+    let mut options = ConnectOptions::new(url);
+    options
+        .max_connections(16)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(false);
+    Database::connect(options).await
+}
+
+/// Applies every pending migration.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    Migrator::up(db, None).await
+}
+
+/// Begins a transaction that will write. On SQLite it takes the write lock at once
+/// (`BEGIN IMMEDIATE`), so two writers wait for each other instead of failing when
+/// a read inside one of them is upgraded to a write.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
+}
+
+/// One page of a list ordered by id (ids are UUID v7, so this is creation order).
+#[derive(Clone, Copy, Debug)]
+pub struct PageRequest {
+    /// Only rows whose id is greater than this.
+    pub after: Option<Uuid>,
+    /// How many rows at most; one more is fetched to tell whether a next page exists.
+    pub limit: u64,
+}
+
+/// A page of rows and whether more follow.
+#[derive(Clone, Debug)]
+pub struct Page<T> {
+    pub rows: Vec<T>,
+    pub has_next: bool,
+}
+
+impl<T> Page<T> {
+    /// Cuts the extra row fetched by a query with `limit + 1`.
+    pub fn from_overfetch(mut rows: Vec<T>, limit: u64) -> Self {
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let has_next = rows.len() > limit;
+        rows.truncate(limit);
+        Page { rows, has_next }
+    }
+}
+
+/// Whether a database error is a unique-constraint violation (a lost race for a key).
+pub fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
+}
+
+/// Inserts a whole row given as a model.
+pub(crate) async fn insert_row<A>(
+    db: &impl sea_orm::ConnectionTrait,
+    model: <A::Entity as sea_orm::EntityTrait>::Model,
+) -> Result<(), DbErr>
+where
+    A: sea_orm::ActiveModelTrait + sea_orm::ActiveModelBehavior + Send,
+    <A::Entity as sea_orm::EntityTrait>::Model: sea_orm::IntoActiveModel<A>,
+{
+    use sea_orm::{EntityTrait, IntoActiveModel};
+    <A::Entity as EntityTrait>::insert(model.into_active_model().reset_all())
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,40 @@
+//! Services (product surfaces), created on first use.
+
+use std::collections::HashMap;
+
+use entity::service::{ActiveModel, Column, Entity, Model};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+/// The ids of these service codes, creating the ones not seen before.
+pub async fn ensure(db: &impl ConnectionTrait, codes: &[String]) -> Result<HashMap<String, Uuid>, DbErr> {
+    let find = |codes: Vec<String>| Entity::find().filter(Column::Code.is_in(codes)).all(db);
+    let mut ids: HashMap<String, Uuid> = find(codes.to_vec())
+        .await?
+        .into_iter()
+        .map(|m| (m.code, m.id))
+        .collect();
+    let missing: Vec<String> = codes.iter().filter(|c| !ids.contains_key(*c)).cloned().collect();
+    if missing.is_empty() {
+        return Ok(ids);
+    }
+    let rows = missing.iter().map(|code| ActiveModel {
+        id: sea_orm::ActiveValue::Set(Uuid::now_v7()),
+        code: sea_orm::ActiveValue::Set(code.clone()),
+        name: sea_orm::ActiveValue::Set(code.clone()),
+    });
+    // Another request may create the same code at the same time: keep whichever won.
+    Entity::insert_many(rows)
+        .on_conflict_do_nothing_on([Column::Code])
+        .exec_without_returning(db)
+        .await?;
+    ids.extend(find(missing).await?.into_iter().map(|m| (m.code, m.id)));
+    Ok(ids)
+}
+
+pub async fn find_many(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<Model>, DbErr> {
+    Entity::find()
+        .filter(Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await
+}

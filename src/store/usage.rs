@@ -1,0 +1,117 @@
+//! Usage events and their per-day rollup. Ingestion writes both in one transaction;
+//! every figure is read from the rollup, never by scanning raw events.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use entity::{usage_daily, usage_event};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, ExprTrait, IntoActiveModel, QueryFilter,
+    QuerySelect,
+    sea_query::{Expr, OnConflict},
+};
+use uuid::Uuid;
+
+/// Rows per statement, well under SQLite's and PostgreSQL's bind-parameter limits.
+const CHUNK: usize = 500;
+
+/// `SUM` of a BIGINT is NUMERIC on PostgreSQL: cast back so both backends decode an i64.
+const SUM_QUANTITY: &str = "CAST(COALESCE(SUM(quantity), 0) AS BIGINT)";
+
+/// The fingerprints already stored under these idempotency keys of an organization.
+pub async fn fingerprints(
+    db: &impl ConnectionTrait,
+    organization: Uuid,
+    keys: &[String],
+) -> Result<HashMap<String, String>, DbErr> {
+    let mut found = HashMap::new();
+    for chunk in keys.chunks(CHUNK) {
+        let rows: Vec<(String, String)> = usage_event::Entity::find()
+            .select_only()
+            .column(usage_event::Column::IdempotencyKey)
+            .column(usage_event::Column::Fingerprint)
+            .filter(usage_event::Column::OrganizationId.eq(organization))
+            .filter(usage_event::Column::IdempotencyKey.is_in(chunk.iter().cloned()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        found.extend(rows);
+    }
+    Ok(found)
+}
+
+pub async fn insert_events(db: &impl ConnectionTrait, events: Vec<usage_event::Model>) -> Result<(), DbErr> {
+    for chunk in events.chunks(CHUNK) {
+        let rows: Vec<usage_event::ActiveModel> = chunk
+            .iter()
+            .cloned()
+            .map(|m| m.into_active_model().reset_all())
+            .collect();
+        usage_event::Entity::insert_many(rows)
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Adds to the per-day rollup: each row's figures are added to the stored ones.
+pub async fn add_to_daily(db: &impl ConnectionTrait, rows: Vec<usage_daily::Model>) -> Result<(), DbErr> {
+    use usage_daily::Column as C;
+    let added =
+        |column: C, name: &str| Expr::col((usage_daily::Entity, column)).add(Expr::cust(format!("excluded.{name}")));
+    let on_conflict = OnConflict::columns([C::TenantId, C::UnitTypeId, C::Day, C::ServiceId, C::Kind])
+        .value(C::Quantity, added(C::Quantity, "quantity"))
+        .value(C::Events, added(C::Events, "events"))
+        .value(C::DurationMs, added(C::DurationMs, "duration_ms"))
+        .to_owned();
+    for chunk in rows.chunks(CHUNK) {
+        let rows: Vec<usage_daily::ActiveModel> = chunk
+            .iter()
+            .cloned()
+            .map(|m| m.into_active_model().reset_all())
+            .collect();
+        usage_daily::Entity::insert_many(rows)
+            .on_conflict(on_conflict.clone())
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// EXECUTION consumption per tenant of an organization over the days `[from, until)`,
+/// in ten-thousandths. Tenants without consumption are absent.
+pub async fn consumed_by_tenant(
+    db: &impl ConnectionTrait,
+    organization: Uuid,
+    unit_type: Uuid,
+    from: NaiveDate,
+    until: NaiveDate,
+) -> Result<HashMap<Uuid, i64>, DbErr> {
+    let rows: Vec<(Uuid, i64)> = usage_daily::Entity::find()
+        .select_only()
+        .column(usage_daily::Column::TenantId)
+        .column_as(Expr::cust(SUM_QUANTITY), "total")
+        .filter(usage_daily::Column::OrganizationId.eq(organization))
+        .filter(usage_daily::Column::UnitTypeId.eq(unit_type))
+        .filter(usage_daily::Column::Kind.eq("EXECUTION"))
+        .filter(usage_daily::Column::Day.gte(from))
+        .filter(usage_daily::Column::Day.lt(until))
+        .group_by(usage_daily::Column::TenantId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Sums over raw events, for tests that check the rollup against its source.
+pub async fn raw_totals(db: &impl ConnectionTrait, organization: Uuid) -> Result<(i64, i64), DbErr> {
+    let row: Option<(i64, i64)> = usage_event::Entity::find()
+        .select_only()
+        .column_as(Expr::cust("COUNT(*)"), "events")
+        .column_as(Expr::cust(SUM_QUANTITY), "total")
+        .filter(usage_event::Column::OrganizationId.eq(organization))
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(row.unwrap_or_default())
+}
