@@ -35,7 +35,7 @@ pub async fn create_folder(
     let tenant = manageable_tenant(ctx, actor, tenant_id).await?;
     if let Some(parent) = parent {
         let found = store::folder::find_folder(&ctx.db, parent.0).await?;
-        if !found.is_some_and(|f| f.tenant_id == tenant.id) {
+        if found.is_none_or(|f| f.tenant_id != tenant.id) {
             return Err(AppError::NotFound("parentId: folder not found in this tenant".into()));
         }
     }

@@ -220,7 +220,7 @@ pub fn bundles_of(licenses: &[Model], today: NaiveDate) -> AppResult<Vec<License
             let current = bundle.start <= today && today < bundle.end;
             all.push(LicensedBundle {
                 license: license.clone(),
-                terms: terms.clone(),
+                terms,
                 bundle,
                 current,
             });

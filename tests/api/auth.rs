@@ -1,0 +1,270 @@
+//! Authentication and scope: no key, bad keys, other organizations' ids, a tenant
+//! admin's view, and the WebSocket's `connection_init`.
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+
+use crate::helpers::{SYSTEM_KEY, TestApp, key, organization_with_license, tenant};
+
+#[tokio::test]
+async fn a_request_without_a_valid_key_is_unauthenticated() {
+    let app = TestApp::spawn().await;
+    let body = json!({ "query": "{ viewer { role } }" });
+    let requests = [
+        app.client.post(app.url("/graphql")).json(&body),
+        app.client
+            .post(app.url("/graphql"))
+            .bearer_auth("qg_not_a_key")
+            .json(&body),
+        app.client
+            .post(app.url("/graphql"))
+            .header("Authorization", "Basic dXNlcjpwYXNz")
+            .json(&body),
+    ];
+    for request in requests {
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 401);
+        let answer: Value = response.json().await.unwrap();
+        assert_eq!(answer["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+        assert!(answer["data"].is_null());
+    }
+    let data = app
+        .ok(SYSTEM_KEY, "{ viewer { role organization { id } } }", json!({}))
+        .await;
+    assert_eq!(data["viewer"]["role"], "SYSTEM");
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn another_organizations_ids_look_like_missing_ones() {
+    let app = TestApp::spawn().await;
+    let mine = organization_with_license(&app, "mine", "1000").await;
+    let theirs = organization_with_license(&app, "theirs", "1000").await;
+    let their_tenant = tenant(&app, &theirs.org, "Their tenant").await;
+    let owner = key(&app, "OWNER", Some(&mine.org), None).await;
+
+    let data = app
+        .ok(
+            &owner,
+            "query($o: ID!, $t: ID!) { organization(id: $o) { id } node(id: $t) { id } organizations { edges { node { id } } } }",
+            json!({ "o": theirs.org, "t": their_tenant }),
+        )
+        .await;
+    assert!(data["organization"].is_null());
+    assert!(data["node"].is_null());
+    assert_eq!(data["organizations"]["edges"].as_array().unwrap().len(), 1);
+    assert_eq!(data["organizations"]["edges"][0]["node"]["id"], mine.org.as_str());
+
+    let (code, _) = app
+        .err(
+            &owner,
+            "mutation($t: ID!) { updateTenant(input: {tenantId: $t, name: \"x\"}) { tenant { id } } }",
+            json!({ "t": their_tenant }),
+        )
+        .await;
+    assert_eq!(code, "NOT_FOUND");
+    let (code, _) = app
+        .err(
+            &owner,
+            "mutation($o: ID!) { createTenant(input: {organizationId: $o, name: \"x\"}) { tenant { id } } }",
+            json!({ "o": theirs.org }),
+        )
+        .await;
+    assert_eq!(code, "NOT_FOUND");
+    // A garbage id is as missing as a foreign one.
+    let data = app
+        .ok(
+            &owner,
+            "{ organization(id: \"garbage\") { id } node(id: \"x\") { id } }",
+            json!({}),
+        )
+        .await;
+    assert!(data["organization"].is_null() && data["node"].is_null());
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn a_tenant_admin_sees_its_organization_only_through_its_tenant() {
+    let app = TestApp::spawn().await;
+    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let own = tenant(&app, &fixture.org, "Own").await;
+    let other = tenant(&app, &fixture.org, "Other").await;
+    let admin = key(&app, "TENANT_ADMIN", Some(&fixture.org), Some(&own)).await;
+
+    let data = app
+        .ok(
+            &admin,
+            "query($o: ID!, $other: ID!, $own: ID!) { viewer { role tenant { id } } organization(id: $o) { name tenants { edges { node { id name } } } } other: node(id: $other) { id } own: node(id: $own) { id } }",
+            json!({ "o": fixture.org, "other": other, "own": own }),
+        )
+        .await;
+    assert_eq!(data["viewer"]["role"], "TENANT_ADMIN");
+    assert_eq!(data["viewer"]["tenant"]["id"], own.as_str());
+    let tenants = data["organization"]["tenants"]["edges"].as_array().unwrap();
+    assert_eq!(tenants.len(), 1);
+    assert_eq!(tenants[0]["node"]["id"], own.as_str());
+    assert!(data["other"].is_null());
+    assert_eq!(data["own"]["id"], own.as_str());
+
+    let (code, _) = app
+        .err(
+            &admin,
+            "mutation($t: ID!) { updateTenant(input: {tenantId: $t, name: \"x\"}) { tenant { id } } }",
+            json!({ "t": own }),
+        )
+        .await;
+    assert_eq!(code, "FORBIDDEN");
+    let (code, _) = app
+        .err(
+            &admin,
+            "mutation($t: ID!) { updateTenant(input: {tenantId: $t, name: \"x\"}) { tenant { id } } }",
+            json!({ "t": other }),
+        )
+        .await;
+    assert_eq!(code, "NOT_FOUND");
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn an_ingest_key_records_usage_and_reads_nothing() {
+    let app = TestApp::spawn().await;
+    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let t = tenant(&app, &fixture.org, "T").await;
+    let ingest = key(&app, "INGEST", Some(&fixture.org), None).await;
+    let data = app
+        .ok(
+            &ingest,
+            "query($o: ID!) { organization(id: $o) { id } organizations { edges { node { id } } } }",
+            json!({ "o": fixture.org }),
+        )
+        .await;
+    assert!(data["organization"].is_null());
+    assert!(data["organizations"]["edges"].as_array().unwrap().is_empty());
+    let data = app
+        .ok(
+            &ingest,
+            "mutation($t: ID!) { recordUsage(input: {events: [{idempotencyKey: \"k1\", tenantId: $t, unitType: \"units\", service: \"robots\", quantity: \"2\", occurredAt: \"2026-11-20T10:00:00Z\"}]}) { accepted duplicates } }",
+            json!({ "t": t }),
+        )
+        .await;
+    assert_eq!(data["recordUsage"]["accepted"], 1);
+    let viewer = key(&app, "VIEWER", Some(&fixture.org), None).await;
+    let (code, message) = app
+        .err(
+            &viewer,
+            "mutation($t: ID!) { recordUsage(input: {events: [{idempotencyKey: \"k2\", tenantId: $t, unitType: \"units\", service: \"robots\", quantity: \"2\", occurredAt: \"2026-11-20T10:00:00Z\"}]}) { accepted } }",
+            json!({ "t": t }),
+        )
+        .await;
+    assert_eq!(code, "FORBIDDEN");
+    assert!(message.starts_with("events[0].tenantId"), "{message}");
+    app.finish().await;
+}
+
+async fn websocket_init(app: &TestApp, payload: Value) -> Option<Value> {
+    let mut request = format!("ws://{}/graphql", app.address).into_client_request().unwrap();
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        HeaderValue::from_static("graphql-transport-ws"),
+    );
+    let (mut socket, response) = tokio_tungstenite::connect_async(request).await.expect("upgrade");
+    assert_eq!(response.headers()["sec-websocket-protocol"], "graphql-transport-ws");
+    socket
+        .send(Message::Text(
+            json!({ "type": "connection_init", "payload": payload })
+                .to_string()
+                .into(),
+        ))
+        .await
+        .unwrap();
+    let reply = tokio::time::timeout(std::time::Duration::from_secs(5), socket.next())
+        .await
+        .expect("a reply in time");
+    match reply {
+        Some(Ok(Message::Text(text))) => Some(serde_json::from_str(&text).unwrap()),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn the_websocket_authenticates_from_connection_init() {
+    let app = TestApp::spawn().await;
+    let ack = websocket_init(&app, json!({ "Authorization": format!("Bearer {SYSTEM_KEY}") })).await;
+    assert_eq!(ack.unwrap()["type"], "connection_ack");
+    // A bad key gets no acknowledgement: the server closes the connection.
+    let refused = websocket_init(&app, json!({ "Authorization": "Bearer qg_wrong" })).await;
+    assert!(refused.is_none_or(|m| m["type"] != "connection_ack"));
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn get_serves_the_playground_and_its_assets_from_the_server() {
+    let app = TestApp::spawn().await;
+    let page = app.client.get(app.url("/graphql")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = page.text().await.unwrap();
+    assert!(html.contains("/playground/playground.js") && html.contains("/playground/playground.css"));
+    assert!(!html.contains("https://"), "the page must load nothing from elsewhere");
+    for (asset, kind) in [("playground.js", "text/javascript"), ("playground.css", "text/css")] {
+        let response = app
+            .client
+            .get(app.url(&format!("/playground/{asset}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert!(response.headers()["content-type"].to_str().unwrap().starts_with(kind));
+        assert!(
+            !response.text().await.unwrap().contains("cdn."),
+            "{asset} refers to a CDN"
+        );
+    }
+    assert_eq!(app.client.get(app.url("/healthz")).send().await.unwrap().status(), 200);
+    assert_eq!(app.client.get(app.url("/readyz")).send().await.unwrap().status(), 200);
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn parse_and_validation_errors_carry_codes() {
+    let app = TestApp::spawn().await;
+    let (code, _) = app.err(SYSTEM_KEY, "{ viewer { role }", json!({})).await;
+    assert_eq!(code, "GRAPHQL_PARSE_FAILED");
+    let (code, _) = app.err(SYSTEM_KEY, "{ viewer { nope } }", json!({})).await;
+    assert_eq!(code, "GRAPHQL_VALIDATION_FAILED");
+    let (code, _) = app
+        .err(
+            SYSTEM_KEY,
+            "query($n: Int) { organizations(first: $n) { edges { cursor } } }",
+            json!({ "n": "many" }),
+        )
+        .await;
+    assert_eq!(code, "GRAPHQL_VALIDATION_FAILED");
+    let (code, _) = app
+        .err(
+            SYSTEM_KEY,
+            "{ organizations(first: 1000) { edges { cursor } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(code, "BAD_USER_INPUT");
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .bearer_auth(SYSTEM_KEY)
+        .body("{not json")
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(answer["errors"][0]["extensions"]["code"], "GRAPHQL_PARSE_FAILED");
+    app.finish().await;
+}

@@ -1,0 +1,204 @@
+//! Starts the real server on a free port with a database of its own, and talks to it
+//! over HTTP. With `TEST_DATABASE_URL` set (a PostgreSQL URL), each test gets a fresh
+//! PostgreSQL database; otherwise a fresh SQLite file.
+
+use chrono::{DateTime, Utc};
+use quotagraph::config::{LogFormat, Settings};
+use quotagraph::startup::App;
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+/// The SYSTEM key every test server starts with.
+pub const SYSTEM_KEY: &str = "qg_system_key_for_tests";
+
+/// The instant the test servers' clock is pinned to unless a test picks another.
+pub const DEFAULT_NOW: &str = "2026-11-23T10:00:00Z";
+
+/// A running server and a client for it.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub database_url: String,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+    drop_database: Option<(String, String)>,
+}
+
+/// A fresh, empty database URL: a new PostgreSQL database when `TEST_DATABASE_URL`
+/// is set, else a new SQLite file. The second value names the PostgreSQL database
+/// to drop afterwards (admin URL, name).
+pub async fn fresh_database() -> (String, Option<(String, String)>) {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(admin) if !admin.is_empty() => {
+            let name = format!("qg_t_{}", uuid::Uuid::now_v7().simple());
+            let db = Database::connect(&admin)
+                .await
+                .expect("TEST_DATABASE_URL must reach PostgreSQL");
+            db.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .expect("create test database");
+            db.close().await.ok();
+            let base = admin
+                .rsplit_once('/')
+                .map_or(admin.as_str(), |(base, _)| base)
+                .to_owned();
+            (format!("{base}/{name}"), Some((admin, name)))
+        }
+        _ => {
+            let path = std::env::temp_dir().join(format!("quotagraph-test-{}.db", uuid::Uuid::now_v7().simple()));
+            (format!("sqlite://{}", path.display()), None)
+        }
+    }
+}
+
+impl TestApp {
+    /// A server whose clock is pinned to [`DEFAULT_NOW`].
+    pub async fn spawn() -> TestApp {
+        Self::spawn_at(DEFAULT_NOW).await
+    }
+
+    /// A server whose clock is pinned to `now` (RFC 3339).
+    pub async fn spawn_at(now: &str) -> TestApp {
+        let (database_url, drop_database) = fresh_database().await;
+        let clock: DateTime<Utc> = DateTime::parse_from_rfc3339(now).expect("test clock").to_utc();
+        let settings = Settings {
+            bind: "127.0.0.1:0".into(),
+            database_url: database_url.clone(),
+            demo: false,
+            bootstrap_key: Some(SYSTEM_KEY.into()),
+            clock: Some(clock),
+            log_format: LogFormat::Text,
+        };
+        let app = App::build(&settings).await.expect("the app builds");
+        let address = format!("127.0.0.1:{}", app.port());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            app.run_until_stopped(async move {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("the server runs");
+        });
+        TestApp {
+            address,
+            client: reqwest::Client::new(),
+            database_url,
+            stop: Some(stop),
+            server: Some(server),
+            drop_database,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    /// POSTs a GraphQL request with a Bearer key and returns the JSON answer.
+    pub async fn gql(&self, key: &str, query: &str, variables: Value) -> Value {
+        self.client
+            .post(self.url("/graphql"))
+            .bearer_auth(key)
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("request sent")
+            .json()
+            .await
+            .expect("JSON answer")
+    }
+
+    /// Runs as SYSTEM and expects no error; returns `data`.
+    pub async fn ok(&self, key: &str, query: &str, variables: Value) -> Value {
+        let answer = self.gql(key, query, variables).await;
+        assert!(answer.get("errors").is_none(), "unexpected errors: {answer:#}");
+        answer["data"].clone()
+    }
+
+    /// Expects an error and returns its `extensions.code` and message.
+    pub async fn err(&self, key: &str, query: &str, variables: Value) -> (String, String) {
+        let answer = self.gql(key, query, variables).await;
+        let error = &answer["errors"][0];
+        assert!(error.is_object(), "expected an error: {answer:#}");
+        (
+            error["extensions"]["code"].as_str().unwrap_or("<none>").to_owned(),
+            error["message"].as_str().unwrap_or_default().to_owned(),
+        )
+    }
+
+    /// Stops the server and drops its PostgreSQL database.
+    pub async fn finish(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+        if let Some((admin, name)) = self.drop_database.take()
+            && let Ok(db) = Database::connect(&admin).await
+        {
+            let _ = db
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .await;
+        }
+    }
+}
+
+/// An organization with one monthly license, ready for tests.
+pub struct Fixture {
+    pub org: String,
+}
+
+/// Creates the unit type `units`, an organization (`slug`) and a monthly license of
+/// `capacity` starting 2026-01-01, as SYSTEM.
+pub async fn organization_with_license(app: &TestApp, slug: &str, capacity: &str) -> Fixture {
+    let _ = app
+        .gql(
+            SYSTEM_KEY,
+            "mutation { createUnitType(input: {code: \"units\", name: \"Units\"}) { unitType { code } } }",
+            json!({}),
+        )
+        .await;
+    let data = app
+        .ok(
+            SYSTEM_KEY,
+            "mutation($slug: String!) { createOrganization(input: {name: \"Org\", slug: $slug, timeZone: \"UTC\"}) { organization { id } } }",
+            json!({ "slug": slug }),
+        )
+        .await;
+    let org = data["createOrganization"]["organization"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    app.ok(
+        SYSTEM_KEY,
+        "mutation($org: ID!, $capacity: Decimal!) { createLicense(input: {organizationId: $org, unitType: \"units\", planName: \"Plan\", capacity: $capacity, period: MONTH, startsOn: \"2026-01-01\"}) { license { id } } }",
+        json!({ "org": org, "capacity": capacity }),
+    )
+    .await;
+    Fixture { org }
+}
+
+/// Creates a tenant and returns its id.
+pub async fn tenant(app: &TestApp, org: &str, name: &str) -> String {
+    let data = app
+        .ok(
+            SYSTEM_KEY,
+            "mutation($org: ID!, $name: String!) { createTenant(input: {organizationId: $org, name: $name}) { tenant { id } } }",
+            json!({ "org": org, "name": name }),
+        )
+        .await;
+    data["createTenant"]["tenant"]["id"].as_str().expect("id").to_owned()
+}
+
+/// Creates an API key and returns its secret.
+pub async fn key(app: &TestApp, role: &str, org: Option<&str>, tenant: Option<&str>) -> String {
+    let data = app
+        .ok(
+            SYSTEM_KEY,
+            "mutation($org: ID, $tenant: ID, $role: Role!) { createApiKey(input: {organizationId: $org, tenantId: $tenant, role: $role, name: \"test\"}) { secret } }",
+            json!({ "org": org, "tenant": tenant, "role": role }),
+        )
+        .await;
+    data["createApiKey"]["secret"].as_str().expect("secret").to_owned()
+}

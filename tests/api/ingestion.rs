@@ -1,0 +1,326 @@
+//! `recordUsage`: idempotency, all-or-nothing batches, and every validation rule,
+//! with the stored sums read back from the database.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{SYSTEM_KEY, TestApp, key, organization_with_license, tenant};
+
+const RECORD: &str =
+    "mutation($events: [UsageEventInput!]!) { recordUsage(input: {events: $events}) { accepted duplicates } }";
+
+fn event(key: &str, tenant: &str, quantity: &str) -> Value {
+    json!({
+        "idempotencyKey": key,
+        "tenantId": tenant,
+        "unitType": "units",
+        "service": "robots",
+        "quantity": quantity,
+        "occurredAt": "2026-11-20T10:00:00+01:00",
+    })
+}
+
+/// (events, sum of quantities in ten-thousandths) stored for the organization, read from
+/// the raw events table, and the same sum from the per-day rollup.
+async fn stored(app: &TestApp, org: &str) -> (i64, i64, i64) {
+    let db = quotagraph::store::connect(&app.database_url).await.unwrap();
+    let org = quotagraph::graphql::node::decode(
+        &async_graphql::ID(org.into()),
+        quotagraph::graphql::node::Kind::Organization,
+    )
+    .unwrap();
+    let (events, total) = quotagraph::store::usage::raw_totals(&db, org).await.unwrap();
+    let rollup: i64 = quotagraph::store::usage::consumed_by_tenant(
+        &db,
+        org,
+        unit_type_id(&db).await,
+        "2000-01-01".parse().unwrap(),
+        "2100-01-01".parse().unwrap(),
+    )
+    .await
+    .unwrap()
+    .values()
+    .sum();
+    db.close().await.ok();
+    (events, total, rollup)
+}
+
+async fn unit_type_id(db: &sea_orm::DatabaseConnection) -> uuid::Uuid {
+    quotagraph::store::unit_type::find_by_code(db, "units")
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+#[tokio::test]
+async fn the_same_batch_twice_is_all_duplicates_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let fx = organization_with_license(&app, "acme", "1000").await;
+    let t = tenant(&app, &fx.org, "T").await;
+    let events = json!([event("a", &t, "1.5"), event("b", &t, "2"), event("c", &t, "0.0001")]);
+    let first = app.ok(SYSTEM_KEY, RECORD, json!({ "events": events })).await;
+    assert_eq!(first["recordUsage"], json!({ "accepted": 3, "duplicates": 0 }));
+    let after_first = stored(&app, &fx.org).await;
+    assert_eq!(after_first, (3, 35_001, 35_001));
+    let second = app.ok(SYSTEM_KEY, RECORD, json!({ "events": events })).await;
+    assert_eq!(second["recordUsage"], json!({ "accepted": 0, "duplicates": 3 }));
+    assert_eq!(stored(&app, &fx.org).await, after_first);
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn a_key_reused_with_other_content_is_a_conflict_and_writes_nothing() {
+    let app = TestApp::spawn().await;
+    let fx = organization_with_license(&app, "acme", "1000").await;
+    let t = tenant(&app, &fx.org, "T").await;
+    app.ok(SYSTEM_KEY, RECORD, json!({ "events": [event("a", &t, "1")] }))
+        .await;
+    let (code, message) = app
+        .err(
+            SYSTEM_KEY,
+            RECORD,
+            json!({ "events": [event("new", &t, "5"), event("a", &t, "2")] }),
+        )
+        .await;
+    assert_eq!(code, "CONFLICT");
+    assert!(message.starts_with("events[1].idempotencyKey"), "{message}");
+    assert_eq!(stored(&app, &fx.org).await, (1, 10_000, 10_000));
+    // Within one batch too.
+    let (code, _) = app
+        .err(
+            SYSTEM_KEY,
+            RECORD,
+            json!({ "events": [event("x", &t, "1"), event("x", &t, "2")] }),
+        )
+        .await;
+    assert_eq!(code, "CONFLICT");
+    let same = app
+        .ok(
+            SYSTEM_KEY,
+            RECORD,
+            json!({ "events": [event("y", &t, "1"), event("y", &t, "1")] }),
+        )
+        .await;
+    assert_eq!(same["recordUsage"], json!({ "accepted": 1, "duplicates": 1 }));
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn one_bad_event_refuses_the_whole_batch_and_names_it() {
+    let app = TestApp::spawn().await;
+    let fx = organization_with_license(&app, "acme", "1000").await;
+    let t = tenant(&app, &fx.org, "T").await;
+    let other_org = organization_with_license(&app, "other", "1000").await;
+    let foreign = tenant(&app, &other_org.org, "Foreign").await;
+    let owner = key(&app, "OWNER", Some(&fx.org), None).await;
+    let good = |k: &str| event(k, &t, "1");
+    let with = |k: &str, field: &str, value: Value| {
+        let mut e = good(k);
+        e[field] = value;
+        e
+    };
+    let cases = [
+        (
+            with("q", "quantity", json!("1.00001")),
+            "BAD_USER_INPUT",
+            "events[2].quantity",
+        ),
+        (
+            with("q", "quantity", json!("-1")),
+            "BAD_USER_INPUT",
+            "events[2].quantity",
+        ),
+        (
+            with("u", "unitType", json!("nope")),
+            "BAD_USER_INPUT",
+            "events[2].unitType",
+        ),
+        (
+            with("s", "service", json!("has space")),
+            "BAD_USER_INPUT",
+            "events[2].service",
+        ),
+        (
+            with("f", "occurredAt", json!("2026-11-23T10:05:01Z")),
+            "BAD_USER_INPUT",
+            "events[2].occurredAt",
+        ),
+        (
+            with("d", "durationMs", json!(-5)),
+            "BAD_USER_INPUT",
+            "events[2].durationMs",
+        ),
+        (
+            with("k", "idempotencyKey", json!("  ")),
+            "BAD_USER_INPUT",
+            "events[2].idempotencyKey",
+        ),
+        (with("t", "tenantId", json!(foreign)), "NOT_FOUND", "events[2].tenantId"),
+        (
+            with("t", "tenantId", json!("garbage")),
+            "NOT_FOUND",
+            "events[2].tenantId",
+        ),
+        (
+            with("p", "parentJobId", json!("ghost")),
+            "BAD_USER_INPUT",
+            "events[2].parentJobId",
+        ),
+        (with("j", "folderId", json!("Zm9v")), "NOT_FOUND", "events[2].folderId"),
+    ];
+    for (bad, code, field) in cases {
+        let mut bad = bad;
+        if field.ends_with("parentJobId") {
+            bad["jobId"] = json!("child");
+        }
+        let answer = app
+            .gql(&owner, RECORD, json!({ "events": [good("g1"), good("g2"), bad] }))
+            .await;
+        let got = answer["errors"][0]["extensions"]["code"].as_str().unwrap_or_default();
+        let message = answer["errors"][0]["message"].as_str().unwrap_or_default();
+        assert_eq!(got, code, "{field}: {answer}");
+        assert!(message.starts_with(field), "{field}: {message}");
+        assert_eq!(stored(&app, &fx.org).await.0, 0, "{field} wrote something");
+    }
+    // Exactly five minutes ahead is still accepted (clock skew).
+    let edge = with("edge", "occurredAt", json!("2026-11-23T10:05:00Z"));
+    app.ok(SYSTEM_KEY, RECORD, json!({ "events": [edge] })).await;
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn jobs_chain_to_known_parents_and_must_stay_consistent() {
+    let app = TestApp::spawn().await;
+    let fx = organization_with_license(&app, "acme", "1000").await;
+    let t = tenant(&app, &fx.org, "T").await;
+    let folder = app
+        .ok(
+            SYSTEM_KEY,
+            "mutation($t: ID!) { createFolder(input: {tenantId: $t, name: \"F\"}) { folder { id } } }",
+            json!({ "t": t }),
+        )
+        .await["createFolder"]["folder"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let process = |name: &str| {
+        let folder = folder.clone();
+        let name = name.to_owned();
+        let app = &app;
+        async move {
+            app.ok(
+                SYSTEM_KEY,
+                "mutation($f: ID!, $n: String!) { createProcess(input: {folderId: $f, name: $n}) { process { id } } }",
+                json!({ "f": folder, "n": name }),
+            )
+            .await["createProcess"]["process"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let (root, child) = (process("Root").await, process("Child").await);
+    let job = |key: &str, job: &str, parent: Option<&str>, process: &str| {
+        let mut e = event(key, &t, "1");
+        e["jobId"] = json!(job);
+        e["parentJobId"] = json!(parent);
+        e["processId"] = json!(process);
+        e["folderId"] = json!(folder);
+        e
+    };
+    // A parent recorded earlier in the same batch is known to its child.
+    let data = app
+        .ok(
+            SYSTEM_KEY,
+            RECORD,
+            json!({ "events": [job("1", "r1", None, &root), job("2", "c1", Some("r1"), &child)] }),
+        )
+        .await;
+    assert_eq!(data["recordUsage"]["accepted"], 2);
+    // A later event of the same job may repeat its facts, or leave them out.
+    let mut again = event("3", &t, "1");
+    again["jobId"] = json!("c1");
+    app.ok(
+        SYSTEM_KEY,
+        RECORD,
+        json!({ "events": [job("4", "c1", Some("r1"), &child), again] }),
+    )
+    .await;
+    // It may not contradict them.
+    let (code, message) = app
+        .err(
+            SYSTEM_KEY,
+            RECORD,
+            json!({ "events": [job("5", "c1", Some("r1"), &root)] }),
+        )
+        .await;
+    assert_eq!(
+        (code.as_str(), message.starts_with("events[0].processId")),
+        ("BAD_USER_INPUT", true),
+        "{message}"
+    );
+    let (code, message) = app
+        .err(
+            SYSTEM_KEY,
+            RECORD,
+            json!({ "events": [job("6", "c1", None, &child), job("7", "c1", Some("c1"), &child)] }),
+        )
+        .await;
+    assert_eq!(
+        (code.as_str(), message.starts_with("events[1].parentJobId")),
+        ("BAD_USER_INPUT", true),
+        "{message}"
+    );
+    // A child whose parent is unknown is refused; a parent without a job id is meaningless.
+    let (code, _) = app
+        .err(
+            SYSTEM_KEY,
+            RECORD,
+            json!({ "events": [job("8", "orphan", Some("nobody"), &child)] }),
+        )
+        .await;
+    assert_eq!(code, "BAD_USER_INPUT");
+    let mut no_job = event("9", &t, "1");
+    no_job["parentJobId"] = json!("r1");
+    let (code, message) = app.err(SYSTEM_KEY, RECORD, json!({ "events": [no_job] })).await;
+    assert_eq!(code, "BAD_USER_INPUT", "{message}");
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn uploads_deleted_tenants_and_batch_size() {
+    let app = TestApp::spawn().await;
+    let fx = organization_with_license(&app, "acme", "1000").await;
+    let t = tenant(&app, &fx.org, "T").await;
+    let mut upload = event("up", &t, "3");
+    upload["kind"] = json!("UPLOAD");
+    upload["durationMs"] = json!(1500);
+    app.ok(SYSTEM_KEY, RECORD, json!({ "events": [upload] })).await;
+    let (events, total, rollup_executions) = stored(&app, &fx.org).await;
+    assert_eq!((events, total), (1, 30_000));
+    assert_eq!(rollup_executions, 0, "an upload never counts as consumption");
+
+    let gone = tenant(&app, &fx.org, "Gone").await;
+    app.ok(
+        SYSTEM_KEY,
+        "mutation($t: ID!) { updateTenant(input: {tenantId: $t, state: DELETED}) { tenant { state } } }",
+        json!({ "t": gone }),
+    )
+    .await;
+    let (code, message) = app
+        .err(SYSTEM_KEY, RECORD, json!({ "events": [event("g", &gone, "1")] }))
+        .await;
+    assert_eq!(code, "BAD_USER_INPUT", "{message}");
+
+    let many: Vec<Value> = (0..10_001).map(|i| event(&format!("m{i}"), &t, "1")).collect();
+    let (code, message) = app.err(SYSTEM_KEY, RECORD, json!({ "events": many })).await;
+    assert_eq!(code, "BAD_USER_INPUT", "{message}");
+    let full: Vec<Value> = (0..10_000).map(|i| event(&format!("m{i}"), &t, "1")).collect();
+    let data = app.ok(SYSTEM_KEY, RECORD, json!({ "events": full })).await;
+    assert_eq!(data["recordUsage"]["accepted"], 10_000);
+    assert_eq!(
+        stored(&app, &fx.org).await,
+        (10_001, 30_000 + 10_000 * 10_000, 10_000 * 10_000)
+    );
+    app.finish().await;
+}

@@ -1,0 +1,11 @@
+//! One integration binary: every test starts the real server and talks to it over
+//! HTTP (and WebSocket), on SQLite, or on PostgreSQL when `TEST_DATABASE_URL` is set.
+#![expect(clippy::unwrap_used, reason = "a test helper that cannot go on should fail loudly")]
+
+mod helpers;
+
+mod auth;
+mod bundles;
+mod ingestion;
+mod mutations;
+mod schema;

@@ -1,0 +1,117 @@
+//! `schema.graphql` is what the code generates, the contract's names are in it, and the
+//! domain stays free of I/O crates.
+
+use std::path::Path;
+
+const SCHEMA_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql");
+
+#[test]
+fn schema_file_is_the_generated_sdl() {
+    let generated = quotagraph::graphql::sdl();
+    if std::env::var_os("UPDATE_SCHEMA").is_some() {
+        std::fs::write(SCHEMA_FILE, &generated).expect("write schema.graphql");
+    }
+    let stored = std::fs::read_to_string(SCHEMA_FILE).expect("schema.graphql at the repository root");
+    assert!(
+        stored == generated,
+        "schema.graphql is stale: run `UPDATE_SCHEMA=1 cargo test --test api schema` and commit it"
+    );
+}
+
+#[test]
+fn print_schema_prints_the_stored_sdl() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_quotagraph"))
+        .arg("print-schema")
+        .output()
+        .expect("run quotagraph print-schema");
+    assert!(output.status.success());
+    let stored = std::fs::read_to_string(SCHEMA_FILE).expect("schema.graphql");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), stored);
+}
+
+#[test]
+fn contract_names_are_in_the_schema() {
+    let sdl = quotagraph::graphql::sdl();
+    let names = [
+        "scalar Date",
+        "scalar DateTime",
+        "scalar Decimal",
+        "enum Period",
+        "enum TenantState",
+        "enum Role",
+        "enum UsageKind",
+        "node(id: ID!): Node",
+        "viewer: Viewer!",
+        "organization(id: ID!): Organization",
+        "organizations(first: Int, after: String): OrganizationConnection!",
+        "licenses(unitType: String): [License!]!",
+        "bundles(unitType: String!): [Bundle!]!",
+        "tenants(first: Int, after: String, states: [TenantState!]): TenantConnection!",
+        "createOrganization(input: CreateOrganizationInput!): OrganizationPayload!",
+        "createUnitType(input: CreateUnitTypeInput!): UnitTypePayload!",
+        "createLicense(input: CreateLicenseInput!): LicensePayload!",
+        "upgradeLicense(input: UpgradeLicenseInput!): LicensePayload!",
+        "createTenant(input: CreateTenantInput!): TenantPayload!",
+        "updateTenant(input: UpdateTenantInput!): TenantPayload!",
+        "setAllocation(input: SetAllocationInput!): AllocationPayload!",
+        "createFolder(input: CreateFolderInput!): FolderPayload!",
+        "createProcess(input: CreateProcessInput!): ProcessPayload!",
+        "recordUsage(input: RecordUsageInput!): RecordUsagePayload!",
+        "createApiKey(input: CreateApiKeyInput!): CreateApiKeyPayload!",
+        "revokeApiKey(input: RevokeApiKeyInput!): RevokeApiKeyPayload!",
+        "timeZone: String! = \"UTC\"",
+        "burstPercent: Int! = 100",
+        "burstPeriods: Int! = 0",
+        "enforced: Boolean! = false",
+        "kind: UsageKind! = EXECUTION",
+        "accepted: Int!",
+        "duplicates: Int!",
+        "secret: String!",
+        "startDate: Date!",
+        "endDate: Date!",
+        "current: Boolean!",
+    ];
+    let flat: String = sdl.split_whitespace().collect::<Vec<_>>().join(" ");
+    for name in names {
+        let flat_name: String = name.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(flat.contains(&flat_name), "schema.graphql lacks `{name}`");
+    }
+    for value in [
+        "MONTH",
+        "YEAR",
+        "TERM",
+        "ACTIVE",
+        "DISABLED",
+        "DELETED",
+        "BILLING_MANAGER",
+        "TENANT_ADMIN",
+        "INGEST",
+        "UPLOAD",
+    ] {
+        assert!(sdl.contains(value), "schema.graphql lacks enum value {value}");
+    }
+}
+
+fn rust_files(dir: &Path, found: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            rust_files(&path, found);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            found.push(path);
+        }
+    }
+}
+
+#[test]
+fn the_domain_names_no_io_crate() {
+    let mut files = Vec::new();
+    rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src/domain"), &mut files);
+    assert!(!files.is_empty());
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("read");
+        for forbidden in ["sea_orm", "async_graphql", "axum", "tokio", "reqwest"] {
+            assert!(!text.contains(forbidden), "{} names {forbidden}", file.display());
+        }
+    }
+}
