@@ -15,6 +15,7 @@ use crate::store;
 pub struct App {
     listener: TcpListener,
     state: AppState,
+    statements: store::StatementCounter,
 }
 
 impl App {
@@ -24,8 +25,9 @@ impl App {
         if let Some(at) = settings.clock {
             tracing::warn!(now = %at, "QUOTAGRAPH_CLOCK is set: the server's clock is pinned and does not move");
         }
-        let db = store::connect(&settings.database_url).await?;
+        let mut db = store::connect(&settings.database_url).await?;
         store::migrate(&db).await?;
+        let statements = store::StatementCounter::install(&mut db);
         let context = AppContext { db, clock };
         if let Some(secret) = service::api_key::bootstrap(&context, settings.bootstrap_key.as_deref())
             .await
@@ -46,12 +48,18 @@ impl App {
         Ok(App {
             listener,
             state: AppState { context, schema },
+            statements,
         })
     }
 
     /// The port it listens on (useful with port 0).
     pub fn port(&self) -> u16 {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// The number of SQL statements run so far.
+    pub fn statements(&self) -> store::StatementCounter {
+        self.statements.clone()
     }
 
     /// Serves until `shutdown` completes, then finishes the requests in flight and closes the pool.

@@ -7,6 +7,8 @@ pub mod ids;
 pub mod ingestion;
 pub mod metrics;
 pub mod period;
+#[cfg(test)]
+mod properties;
 pub mod quantity;
 pub mod tenant;
 

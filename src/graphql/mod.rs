@@ -10,6 +10,7 @@ pub mod node;
 pub mod organization;
 pub mod scalars;
 pub mod tenant;
+pub mod usage;
 
 use async_graphql::{
     Context, EmptySubscription, MergedObject, Schema, SchemaBuilder,

@@ -6,11 +6,14 @@ use super::{
     connection,
     license::{Bundle, License},
     node::{Kind, decode, encode},
-    page_request, session,
+    page_request,
+    scalars::Date,
+    session,
     tenant::{Tenant, TenantState},
+    usage::{DateRangeInput, OrganizationUsage, QuotaBalance, usage_for},
 };
 use crate::domain::ids::OrganizationId;
-use crate::service::{self, organization::NewOrganization};
+use crate::service::{self, organization::NewOrganization, usage::UsageQuery};
 
 /// A customer: it buys capacity per unit type and splits it among its tenants.
 pub struct Organization(pub entity::organization::Model);
@@ -55,6 +58,36 @@ impl Organization {
         let (app, actor) = session(ctx)?;
         let rows = service::license::bundles(app, actor, self.organization_id(), &unit_type).await?;
         Ok(rows.into_iter().map(Bundle).collect())
+    }
+
+    /// Usage of a unit type in a bundle (its start date; default: the current one) over a
+    /// range of days inside it (default: the bundle to date).
+    async fn usage(
+        &self,
+        ctx: &Context<'_>,
+        unit_type: String,
+        bundle: Option<Date>,
+        range: Option<DateRangeInput>,
+    ) -> async_graphql::Result<OrganizationUsage> {
+        let (app, actor) = session(ctx)?;
+        let query = UsageQuery {
+            organization_id: self.organization_id(),
+            unit_type,
+            bundle: bundle.map(|d| d.0),
+            range: range.map(|r| (r.from.0, r.to.0)),
+        };
+        usage_for(ctx, service::usage::report(app, actor, query).await?)
+    }
+
+    /// The quota view of a unit type's current bundle.
+    async fn quota(&self, ctx: &Context<'_>, unit_type: String) -> async_graphql::Result<QuotaBalance> {
+        let (app, actor) = session(ctx)?;
+        let (unit_type, bundle, view) = service::usage::quota(app, actor, self.organization_id(), &unit_type).await?;
+        Ok(QuotaBalance {
+            unit_type,
+            bundle,
+            view,
+        })
     }
 
     /// The tenants, optionally only those in some states. A TENANT_ADMIN sees its own tenant only.

@@ -1,13 +1,19 @@
-//! The figures of one bundle, computed on demand from rollup sums with `domain::metrics`.
+//! The figures of DESIGN.md §3 for one unit type, one bundle and a date range inside it,
+//! computed on demand from rollup sums with `domain::metrics`. A fixed number of
+//! statements whatever the number of tenants: tenants, allocations in effect at the end
+//! of the range, and two grouped sums (before the range, inside it).
 
 use chrono::NaiveDate;
 use sea_orm::ConnectionTrait;
 
 use super::license::{LicensedBundle, bundles_of};
 use super::tenant::state_of;
+use super::{AppContext, organization, unit_type, zone_of};
 use crate::domain::{
     Quantity,
-    metrics::{TenantSums, Usage, usage},
+    access::Actor,
+    ids::OrganizationId,
+    metrics::{QuotaView, TenantSums, Usage, quota_view, usage},
 };
 use crate::error::{AppError, AppResult};
 use crate::store;
@@ -31,25 +37,34 @@ pub async fn current_bundle(
         })
 }
 
-/// The figures of the whole bundle to date, with the tenants in the order of the figures.
+/// The figures of a range of a bundle, with the tenants in the order of the figures.
+#[derive(Clone, Debug)]
 pub struct BundleFigures {
     pub tenants: Vec<entity::tenant::Model>,
     pub sums: Vec<TenantSums>,
     pub usage: Usage,
 }
 
-/// Figures for the bundle from its start to `to` (inclusive), every tenant included.
-pub async fn bundle_to_date(
+/// Figures for the days `from..=to` of a bundle, every tenant included.
+pub async fn figures(
     db: &impl ConnectionTrait,
     organization: uuid::Uuid,
     unit_type: uuid::Uuid,
     bundle: &LicensedBundle,
+    from: NaiveDate,
     to: NaiveDate,
 ) -> AppResult<BundleFigures> {
     let until = to.succ_opt().unwrap_or(to).min(bundle.bundle.end);
     let tenants = store::tenant::all_of(db, organization).await?;
     let allocations = store::allocation::in_effect_for_organization(db, organization, unit_type, to).await?;
-    let consumed = store::usage::consumed_by_tenant(db, organization, unit_type, bundle.bundle.start, until).await?;
+    let before = if from > bundle.bundle.start {
+        store::usage::consumed_by_tenant(db, organization, unit_type, bundle.bundle.start, from).await?
+    } else {
+        Default::default()
+    };
+    let inside = store::usage::consumed_by_tenant(db, organization, unit_type, from, until).await?;
+    let scaled =
+        |map: &std::collections::HashMap<uuid::Uuid, i64>, id| Quantity::from_scaled(map.get(id).copied().unwrap_or(0));
     let mut sums = Vec::with_capacity(tenants.len());
     for tenant in &tenants {
         sums.push(TenantSums {
@@ -58,10 +73,111 @@ pub async fn bundle_to_date(
                 .get(&tenant.id)
                 .and_then(|a| a.amount)
                 .map(Quantity::from_scaled),
-            consumed_before: Quantity::ZERO,
-            consumed_in_range: Quantity::from_scaled(consumed.get(&tenant.id).copied().unwrap_or(0)),
+            consumed_before: scaled(&before, &tenant.id),
+            consumed_in_range: scaled(&inside, &tenant.id),
         });
     }
     let usage = usage(bundle.bundle.capacity, &sums);
     Ok(BundleFigures { tenants, sums, usage })
+}
+
+/// Figures for the bundle from its start to `to` (inclusive).
+pub async fn bundle_to_date(
+    db: &impl ConnectionTrait,
+    organization: uuid::Uuid,
+    unit_type: uuid::Uuid,
+    bundle: &LicensedBundle,
+    to: NaiveDate,
+) -> AppResult<BundleFigures> {
+    figures(db, organization, unit_type, bundle, bundle.bundle.start, to).await
+}
+
+/// What a usage query asks for.
+pub struct UsageQuery {
+    pub organization_id: OrganizationId,
+    pub unit_type: String,
+    /// A bundle's start date; default: the current bundle.
+    pub bundle: Option<NaiveDate>,
+    /// Inclusive calendar days inside the bundle; default: the whole bundle to date.
+    pub range: Option<(NaiveDate, NaiveDate)>,
+}
+
+/// The answer to a usage query.
+#[derive(Clone, Debug)]
+pub struct UsageReport {
+    pub unit_type: entity::unit_type::Model,
+    pub bundle: LicensedBundle,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub figures: BundleFigures,
+}
+
+/// The usage of one bundle (default: current) over a range (default: the bundle to date).
+pub async fn report(ctx: &AppContext, actor: &Actor, query: UsageQuery) -> AppResult<UsageReport> {
+    let org = organization::visible(ctx, actor, query.organization_id).await?;
+    let unit = unit_type::by_code(&ctx.db, "unitType", &query.unit_type).await?;
+    let today = ctx.clock.today_in(zone_of(&org)?);
+    let licenses = store::license::list(&ctx.db, org.id, Some(unit.id)).await?;
+    let bundles = bundles_of(&licenses, today)?;
+    let bundle = match query.bundle {
+        Some(start) => bundles
+            .into_iter()
+            .find(|b| b.bundle.start == start)
+            .ok_or_else(|| AppError::bad_input(format!("bundle: no bundle of '{}' starts on {start}", unit.code)))?,
+        None => bundles.into_iter().find(|b| b.current).ok_or_else(|| {
+            AppError::bad_input(format!(
+                "no license for unit type '{}' covers today ({today})",
+                unit.code
+            ))
+        })?,
+    };
+    let last_day = bundle.bundle.end.pred_opt().unwrap_or(bundle.bundle.start);
+    let (from, to) = match query.range {
+        Some((from, to)) => {
+            if from > to {
+                return Err(AppError::bad_input(format!("range: from {from} is after to {to}")));
+            }
+            if from < bundle.bundle.start || to > last_day {
+                return Err(AppError::bad_input(format!(
+                    "range: {from}..{to} is not inside the bundle {}..{last_day}",
+                    bundle.bundle.start
+                )));
+            }
+            (from, to)
+        }
+        None => (
+            bundle.bundle.start,
+            if bundle.current { today.min(last_day) } else { last_day },
+        ),
+    };
+    let figures = figures(&ctx.db, org.id, unit.id, &bundle, from, to).await?;
+    Ok(UsageReport {
+        unit_type: unit,
+        bundle,
+        from,
+        to,
+        figures,
+    })
+}
+
+/// The quota view of a unit type's current bundle (organization-wide).
+pub async fn quota(
+    ctx: &AppContext,
+    actor: &Actor,
+    organization_id: OrganizationId,
+    unit_type: &str,
+) -> AppResult<(entity::unit_type::Model, LicensedBundle, QuotaView)> {
+    let org = organization::visible(ctx, actor, organization_id).await?;
+    if !actor.sees_whole_organization() {
+        return Err(AppError::forbidden("read organization-wide figures"));
+    }
+    let unit = unit_type::by_code(&ctx.db, "unitType", unit_type).await?;
+    let today = ctx.clock.today_in(zone_of(&org)?);
+    let bundle = current_bundle(&ctx.db, org.id, &unit, today).await?;
+    let used: i64 = store::usage::consumed_by_tenant(&ctx.db, org.id, unit.id, bundle.bundle.start, bundle.bundle.end)
+        .await?
+        .values()
+        .sum();
+    let view = quota_view(&bundle.terms, &bundle.bundle, Quantity::from_scaled(used));
+    Ok((unit, bundle, view))
 }

@@ -102,3 +102,25 @@ where
         .await?;
     Ok(())
 }
+
+/// Counts the SQL statements a connection runs (for the bound on statements per request,
+/// checked by the tests and reported by the benchmark).
+#[derive(Clone, Debug, Default)]
+pub struct StatementCounter(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl StatementCounter {
+    /// Installs a counter on a connection.
+    pub fn install(db: &mut DatabaseConnection) -> Self {
+        let counter = StatementCounter::default();
+        let count = counter.0.clone();
+        db.set_metric_callback(move |_| {
+            count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        });
+        counter
+    }
+
+    /// Statements run so far.
+    pub fn get(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}

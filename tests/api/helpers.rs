@@ -20,6 +20,8 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub database_url: String,
+    /// SQL statements the server has run so far.
+    pub statements: quotagraph::store::StatementCounter,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
     drop_database: Option<(String, String)>,
@@ -72,6 +74,7 @@ impl TestApp {
         };
         let app = App::build(&settings).await.expect("the app builds");
         let address = format!("127.0.0.1:{}", app.port());
+        let statements = app.statements();
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             app.run_until_stopped(async move {
@@ -84,6 +87,7 @@ impl TestApp {
             address,
             client: reqwest::Client::new(),
             database_url,
+            statements,
             stop: Some(stop),
             server: Some(server),
             drop_database,

@@ -9,3 +9,4 @@ mod bundles;
 mod ingestion;
 mod mutations;
 mod schema;
+mod usage;

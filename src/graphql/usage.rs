@@ -1,0 +1,426 @@
+//! The consumption dashboards (DESIGN.md §3): organization figures, tenant cards and the
+//! quota view. One usage query loads every sum it needs at once, so the tenant cards
+//! cost no statement of their own.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, Enum, ID, InputObject, Object};
+
+use super::{
+    admin::UnitType,
+    license::Bundle,
+    node::{Kind, decode_any},
+    scalars::{Date, Decimal},
+    session,
+    tenant::{Tenant, TenantState},
+};
+use crate::domain::{
+    access::Actor,
+    metrics::{self, OrganizationFigures, QuotaView, TenantFigures},
+    tenant,
+};
+use crate::error::AppError;
+use crate::service::{license::LicensedBundle, usage::UsageReport};
+
+/// Inclusive calendar days in the organization's time zone, inside one bundle.
+#[derive(InputObject)]
+pub struct DateRangeInput {
+    /// First day.
+    pub from: Date,
+    /// Last day (inclusive).
+    pub to: Date,
+}
+
+/// The organization's health.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum OrganizationStatus {
+    /// Consumption and allocations fit comfortably.
+    Healthy,
+    /// Less than 15% of capacity remains, or more is allocated than bought.
+    NeedsAttention,
+    /// Consumption is past capacity.
+    Critical,
+}
+
+/// A tenant's health.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum TenantStatus {
+    /// Below 70% of its allocation.
+    Healthy,
+    /// At 70% of its allocation, or consuming with no allocation.
+    Warning,
+    /// At 90% of its allocation or past it.
+    Critical,
+    /// The tenant is disabled.
+    Disabled,
+    /// The tenant is deleted.
+    Deleted,
+}
+
+/// Which figure the capacity card shows.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum CapacityCardMode {
+    /// What can still be allocated.
+    AvailableForAllocation,
+    /// How far consumption is past capacity.
+    Overage,
+    /// How far allocations are past capacity.
+    OverAllocation,
+}
+
+impl From<metrics::OrganizationStatus> for OrganizationStatus {
+    fn from(s: metrics::OrganizationStatus) -> Self {
+        match s {
+            metrics::OrganizationStatus::Healthy => OrganizationStatus::Healthy,
+            metrics::OrganizationStatus::NeedsAttention => OrganizationStatus::NeedsAttention,
+            metrics::OrganizationStatus::Critical => OrganizationStatus::Critical,
+        }
+    }
+}
+
+impl From<metrics::TenantStatus> for TenantStatus {
+    fn from(s: metrics::TenantStatus) -> Self {
+        match s {
+            metrics::TenantStatus::Healthy => TenantStatus::Healthy,
+            metrics::TenantStatus::Warning => TenantStatus::Warning,
+            metrics::TenantStatus::Critical => TenantStatus::Critical,
+            metrics::TenantStatus::Disabled => TenantStatus::Disabled,
+            metrics::TenantStatus::Deleted => TenantStatus::Deleted,
+        }
+    }
+}
+
+impl From<metrics::CapacityCardMode> for CapacityCardMode {
+    fn from(m: metrics::CapacityCardMode) -> Self {
+        match m {
+            metrics::CapacityCardMode::AvailableForAllocation => CapacityCardMode::AvailableForAllocation,
+            metrics::CapacityCardMode::Overage => CapacityCardMode::Overage,
+            metrics::CapacityCardMode::OverAllocation => CapacityCardMode::OverAllocation,
+        }
+    }
+}
+
+/// The card that shows what matters most about capacity now.
+pub struct CapacityCard(metrics::CapacityCard);
+
+#[Object]
+impl CapacityCard {
+    /// Which figure it shows.
+    async fn mode(&self) -> CapacityCardMode {
+        self.0.mode.into()
+    }
+
+    /// The figure.
+    async fn value(&self) -> Decimal {
+        self.0.value.into()
+    }
+}
+
+/// The stacked capacity bar.
+pub struct CapacityBreakdown(OrganizationFigures);
+
+#[Object]
+impl CapacityBreakdown {
+    /// Consumption drawn from tenants' allocations.
+    async fn consumed_from_allocated(&self) -> Decimal {
+        self.0.consumed_from_allocated.into()
+    }
+
+    /// Consumption drawn from the organization's pool.
+    async fn consumed_from_organization(&self) -> Decimal {
+        self.0.consumed_from_organization.into()
+    }
+
+    /// Capacity left.
+    async fn remaining(&self) -> Decimal {
+        self.0.remaining.into()
+    }
+}
+
+/// The organization's usage of one unit type over a range of one bundle. Flow figures
+/// describe the range; balance figures and statuses the state at its end.
+pub struct OrganizationUsage {
+    report: Arc<UsageReport>,
+    /// Whether the caller may read organization-wide figures (not a TENANT_ADMIN).
+    whole: bool,
+    tenant_scope: Option<uuid::Uuid>,
+}
+
+impl OrganizationUsage {
+    pub fn new(report: UsageReport, actor: &Actor) -> Self {
+        OrganizationUsage {
+            report: Arc::new(report),
+            whole: actor.sees_whole_organization(),
+            tenant_scope: actor.tenant_id.map(|t| t.0),
+        }
+    }
+
+    fn organization(&self) -> Result<&OrganizationFigures, AppError> {
+        if self.whole {
+            Ok(&self.report.figures.usage.organization)
+        } else {
+            Err(AppError::forbidden("read organization-wide figures"))
+        }
+    }
+
+    fn card(&self, index: usize) -> Option<TenantUsage> {
+        let tenant = self.report.figures.tenants.get(index)?;
+        if self.tenant_scope.is_some_and(|t| t != tenant.id) {
+            return None;
+        }
+        Some(TenantUsage {
+            report: self.report.clone(),
+            index,
+        })
+    }
+}
+
+#[Object]
+impl OrganizationUsage {
+    /// The unit type.
+    async fn unit_type(&self) -> UnitType {
+        UnitType(self.report.unit_type.clone())
+    }
+
+    /// The bundle the figures belong to.
+    async fn bundle(&self) -> Bundle {
+        Bundle(self.report.bundle.clone())
+    }
+
+    /// First day of the range.
+    async fn from(&self) -> Date {
+        Date(self.report.from)
+    }
+
+    /// Last day of the range (inclusive).
+    async fn to(&self) -> Date {
+        Date(self.report.to)
+    }
+
+    /// The bundle's capacity (T).
+    async fn total_capacity(&self) -> async_graphql::Result<Decimal> {
+        Ok(self.organization()?.total_capacity.into())
+    }
+
+    /// Consumption in the range, every tenant included (flow).
+    async fn consumed(&self) -> async_graphql::Result<Decimal> {
+        Ok(self.organization()?.consumed.into())
+    }
+
+    /// Consumption in the range drawn from tenants' allocations (flow).
+    async fn consumed_from_allocated(&self) -> async_graphql::Result<Decimal> {
+        Ok(self.organization()?.consumed_from_allocated.into())
+    }
+
+    /// Consumption in the range drawn from the organization's pool (flow).
+    async fn consumed_from_organization(&self) -> async_graphql::Result<Decimal> {
+        Ok(self.organization()?.consumed_from_organization.into())
+    }
+
+    /// Capacity left at the end of the range.
+    async fn remaining(&self) -> async_graphql::Result<Decimal> {
+        Ok(self.organization()?.remaining.into())
+    }
+
+    /// Sum of the allocations of tenants that are not DELETED.
+    async fn allocated(&self) -> async_graphql::Result<Decimal> {
+        Ok(self.organization()?.allocated.into())
+    }
+
+    /// What can still be allocated.
+    async fn available_for_allocation(&self) -> async_graphql::Result<Decimal> {
+        Ok(self.organization()?.available_for_allocation.into())
+    }
+
+    /// Consumption past capacity.
+    async fn overage(&self) -> async_graphql::Result<Decimal> {
+        Ok(self.organization()?.overage.into())
+    }
+
+    /// Allocations past capacity.
+    async fn over_allocation(&self) -> async_graphql::Result<Decimal> {
+        Ok(self.organization()?.over_allocation.into())
+    }
+
+    /// The card that shows what matters most about capacity now.
+    async fn capacity_card(&self) -> async_graphql::Result<CapacityCard> {
+        Ok(CapacityCard(self.organization()?.capacity_card))
+    }
+
+    /// The stacked capacity bar.
+    async fn breakdown(&self) -> async_graphql::Result<CapacityBreakdown> {
+        Ok(CapacityBreakdown(*self.organization()?))
+    }
+
+    /// The organization's health at the end of the range.
+    async fn status(&self) -> async_graphql::Result<OrganizationStatus> {
+        Ok(self.organization()?.status.into())
+    }
+
+    /// A card per tenant, optionally only those in some states. A TENANT_ADMIN gets its own.
+    async fn tenants(&self, states: Option<Vec<TenantState>>) -> Vec<TenantUsage> {
+        let states: Option<Vec<tenant::TenantState>> = states.map(|s| s.into_iter().map(Into::into).collect());
+        (0..self.report.figures.tenants.len())
+            .filter(|&i| {
+                states
+                    .as_ref()
+                    .is_none_or(|s| s.contains(&self.report.figures.sums[i].state))
+            })
+            .filter_map(|i| self.card(i))
+            .collect()
+    }
+
+    /// One tenant's card; null when it does not exist or is outside your scope.
+    async fn tenant(&self, id: ID) -> Option<TenantUsage> {
+        let (Kind::Tenant, uuid) = decode_any(&id)? else {
+            return None;
+        };
+        let index = self.report.figures.tenants.iter().position(|t| t.id == uuid)?;
+        self.card(index)
+    }
+}
+
+/// A tenant's card: its figures over the range, balance figures at its end.
+pub struct TenantUsage {
+    report: Arc<UsageReport>,
+    index: usize,
+}
+
+impl TenantUsage {
+    fn figures(&self) -> &TenantFigures {
+        &self.report.figures.usage.tenants[self.index]
+    }
+
+    fn model(&self) -> &entity::tenant::Model {
+        &self.report.figures.tenants[self.index]
+    }
+}
+
+#[Object]
+impl TenantUsage {
+    /// The tenant.
+    async fn tenant(&self) -> Tenant {
+        Tenant(self.model().clone())
+    }
+
+    /// The tenant's name; its id (UUID) once it is DELETED, as exports and logs carry it.
+    async fn display_name(&self) -> String {
+        let model = self.model();
+        if model.state == tenant::TenantState::Deleted.as_str() {
+            model.id.to_string()
+        } else {
+            model.name.clone()
+        }
+    }
+
+    /// Its allocation at the end of the range; null when it has none (N/A).
+    async fn allocated(&self) -> Option<Decimal> {
+        self.figures().allocated.map(Into::into)
+    }
+
+    /// Its consumption in the range (flow).
+    async fn consumed(&self) -> Decimal {
+        self.figures().consumed.into()
+    }
+
+    /// Consumption in the range drawn from its allocation (flow).
+    async fn consumed_from_allocated(&self) -> Decimal {
+        self.figures().consumed_from_allocated.into()
+    }
+
+    /// Consumption in the range drawn from the organization's pool (flow).
+    async fn consumed_from_organization(&self) -> Decimal {
+        self.figures().consumed_from_organization.into()
+    }
+
+    /// Consumption to date over allocation; null with no allocation or an allocation of 0.
+    async fn consumption_rate(&self) -> Option<f64> {
+        self.figures().consumption_rate
+    }
+
+    /// Allocation left; 0 with none.
+    async fn remaining(&self) -> Decimal {
+        self.figures().remaining.into()
+    }
+
+    /// Consumption past its allocation; 0 with none.
+    async fn overage(&self) -> Decimal {
+        self.figures().overage.into()
+    }
+
+    /// The organization's figure of what can still be allocated.
+    async fn available_for_allocation(&self) -> Decimal {
+        self.figures().available_for_allocation.into()
+    }
+
+    /// Its health at the end of the range.
+    async fn status(&self) -> TenantStatus {
+        self.figures().status.into()
+    }
+}
+
+/// The quota view of a unit type's current bundle, organization-wide.
+pub struct QuotaBalance {
+    pub unit_type: entity::unit_type::Model,
+    pub bundle: LicensedBundle,
+    pub view: QuotaView,
+}
+
+#[Object]
+impl QuotaBalance {
+    /// The unit type.
+    async fn unit_type(&self) -> UnitType {
+        UnitType(self.unit_type.clone())
+    }
+
+    /// EXECUTION units used this period.
+    async fn used(&self) -> Decimal {
+        self.view.used.into()
+    }
+
+    /// Capacity of the period.
+    async fn quota(&self) -> Decimal {
+        self.view.quota.into()
+    }
+
+    /// The limit: the quota raised by the burst while it applies.
+    async fn limit(&self) -> Decimal {
+        self.view.limit.into()
+    }
+
+    /// What is left under the limit.
+    async fn remaining(&self) -> Decimal {
+        self.view.remaining.into()
+    }
+
+    /// Whether the burst allowance applies this period.
+    async fn burst_active(&self) -> bool {
+        self.view.burst_active
+    }
+
+    /// Whether admissions past the limit are refused.
+    async fn enforced(&self) -> bool {
+        self.bundle.license.enforced
+    }
+
+    /// First day of the period.
+    async fn period_start(&self) -> Date {
+        Date(self.view.period_start)
+    }
+
+    /// First day after the period (exclusive).
+    async fn period_end(&self) -> Date {
+        Date(self.view.period_end)
+    }
+
+    /// The day the counter starts again.
+    async fn resets_on(&self) -> Date {
+        Date(self.view.resets_on)
+    }
+}
+
+/// The caller of a resolver, for building an [`OrganizationUsage`].
+pub(crate) fn usage_for(ctx: &Context<'_>, report: UsageReport) -> async_graphql::Result<OrganizationUsage> {
+    let (_, actor) = session(ctx)?;
+    Ok(OrganizationUsage::new(report, actor))
+}

@@ -1,0 +1,318 @@
+//! The dashboards' figures over real HTTP: DESIGN.md §9's worked examples, a sub-range,
+//! closed bundles, the quota view, scope, and a statement count that does not grow with
+//! the number of tenants.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{SYSTEM_KEY, TestApp, key, organization_with_license, tenant};
+
+const RECORD: &str = "mutation($events: [UsageEventInput!]!) { recordUsage(input: {events: $events}) { accepted } }";
+/// Allocations effective from the current bundle's start, so every range inside it sees them.
+const ALLOCATE: &str = "mutation($t: ID!, $a: Decimal) { setAllocation(input: {tenantId: $t, unitType: \"units\", amount: $a, effectiveOn: \"2026-11-01\"}) { allocation { amount } } }";
+const ORGANIZATION_FIELDS: &str = "totalCapacity consumed consumedFromAllocated consumedFromOrganization remaining allocated availableForAllocation overage overAllocation capacityCard { mode value } status";
+const TENANT_FIELDS: &str = "displayName allocated consumed consumedFromAllocated consumedFromOrganization consumptionRate remaining overage availableForAllocation status tenant { id }";
+
+async fn allocate(app: &TestApp, tenant: &str, amount: Option<&str>) {
+    app.ok(SYSTEM_KEY, ALLOCATE, json!({ "t": tenant, "a": amount })).await;
+}
+
+async fn consume(app: &TestApp, tenant: &str, quantity: &str, day: &str, kind: &str) {
+    let key = format!("{tenant}-{day}-{quantity}-{kind}");
+    let event = json!({
+        "idempotencyKey": key, "tenantId": tenant, "unitType": "units", "service": "robots",
+        "quantity": quantity, "occurredAt": format!("{day}T12:00:00Z"), "kind": kind,
+    });
+    app.ok(SYSTEM_KEY, RECORD, json!({ "events": [event] })).await;
+}
+
+async fn usage(app: &TestApp, org: &str, arguments: &str) -> Value {
+    let query = format!(
+        "query($o: ID!) {{ organization(id: $o) {{ usage(unitType: \"units\"{arguments}) {{ from to bundle {{ startDate current }} {ORGANIZATION_FIELDS} breakdown {{ consumedFromAllocated consumedFromOrganization remaining }} tenants {{ {TENANT_FIELDS} }} }} }} }}"
+    );
+    app.ok(SYSTEM_KEY, &query, json!({ "o": org })).await["organization"]["usage"].clone()
+}
+
+fn card<'a>(usage: &'a Value, tenant: &str) -> &'a Value {
+    usage["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["tenant"]["id"] == tenant)
+        .expect("the tenant's card")
+}
+
+#[tokio::test]
+async fn low_remaining_example_of_design_section_9() {
+    let app = TestApp::spawn().await;
+    let fx = organization_with_license(&app, "acme", "1000").await;
+    let (a, b) = (tenant(&app, &fx.org, "a").await, tenant(&app, &fx.org, "b").await);
+    allocate(&app, &a, Some("500")).await;
+    allocate(&app, &b, Some("400")).await;
+    consume(&app, &a, "440", "2026-11-10", "EXECUTION").await;
+    consume(&app, &b, "420", "2026-11-11", "EXECUTION").await;
+    consume(&app, &b, "999", "2026-11-12", "UPLOAD").await;
+    let u = usage(&app, &fx.org, "").await;
+    assert_eq!(u["from"], "2026-11-01");
+    assert_eq!(u["to"], "2026-11-23");
+    assert_eq!(u["bundle"], json!({ "startDate": "2026-11-01", "current": true }));
+    assert_eq!(u["consumed"], "860");
+    assert_eq!(u["consumedFromAllocated"], "840");
+    assert_eq!(u["consumedFromOrganization"], "20");
+    assert_eq!(u["remaining"], "140");
+    assert_eq!(u["allocated"], "900");
+    assert_eq!(u["availableForAllocation"], "80");
+    assert_eq!(
+        u["capacityCard"],
+        json!({ "mode": "AVAILABLE_FOR_ALLOCATION", "value": "80" })
+    );
+    assert_eq!(u["status"], "NEEDS_ATTENTION");
+    assert_eq!(
+        u["breakdown"],
+        json!({ "consumedFromAllocated": "840", "consumedFromOrganization": "20", "remaining": "140" })
+    );
+    let (ca, cb) = (card(&u, &a), card(&u, &b));
+    assert_eq!(ca["status"], "WARNING");
+    assert!((ca["consumptionRate"].as_f64().unwrap() - 0.88).abs() < 1e-9);
+    assert_eq!(ca["remaining"], "60");
+    assert_eq!(cb["status"], "CRITICAL");
+    assert_eq!(cb["overage"], "20");
+    assert_eq!(cb["consumedFromOrganization"], "20");
+    assert_eq!(cb["availableForAllocation"], "80");
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn overage_and_deleted_tenant_examples() {
+    let app = TestApp::spawn().await;
+    let fx = organization_with_license(&app, "acme", "1000").await;
+    let (a, b, d) = (
+        tenant(&app, &fx.org, "a").await,
+        tenant(&app, &fx.org, "b").await,
+        tenant(&app, &fx.org, "d").await,
+    );
+    allocate(&app, &a, Some("200")).await;
+    allocate(&app, &d, Some("300")).await;
+    consume(&app, &a, "900", "2026-11-02", "EXECUTION").await;
+    consume(&app, &b, "300", "2026-11-03", "EXECUTION").await;
+    consume(&app, &d, "50", "2026-11-04", "EXECUTION").await;
+    app.ok(
+        SYSTEM_KEY,
+        "mutation($t: ID!) { updateTenant(input: {tenantId: $t, state: DELETED}) { tenant { id } } }",
+        json!({ "t": d }),
+    )
+    .await;
+    let u = usage(&app, &fx.org, "").await;
+    assert_eq!(u["consumed"], "1250");
+    assert_eq!(u["status"], "CRITICAL");
+    assert_eq!(u["capacityCard"], json!({ "mode": "OVERAGE", "value": "250" }));
+    assert_eq!(u["allocated"], "200", "a deleted tenant's allocation no longer counts");
+    assert_eq!(u["availableForAllocation"], "0");
+    assert_eq!(card(&u, &a)["status"], "CRITICAL");
+    assert_eq!(card(&u, &b)["status"], "WARNING");
+    assert!(card(&u, &b)["allocated"].is_null() && card(&u, &b)["consumptionRate"].is_null());
+    let deleted = card(&u, &d);
+    assert_eq!(deleted["status"], "DELETED");
+    assert_eq!(deleted["allocated"], "300");
+    let uuid =
+        quotagraph::graphql::node::decode(&async_graphql::ID(d.clone()), quotagraph::graphql::node::Kind::Tenant)
+            .unwrap();
+    assert_eq!(deleted["displayName"], uuid.to_string());
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn a_sub_range_splits_flow_and_keeps_balance_at_its_end() {
+    let app = TestApp::spawn().await;
+    let fx = organization_with_license(&app, "acme", "1000").await;
+    let a = tenant(&app, &fx.org, "a").await;
+    allocate(&app, &a, Some("100")).await;
+    consume(&app, &a, "80", "2026-11-05", "EXECUTION").await;
+    consume(&app, &a, "50", "2026-11-12", "EXECUTION").await;
+    consume(&app, &a, "7", "2026-11-20", "EXECUTION").await;
+    let u = usage(&app, &fx.org, ", range: {from: \"2026-11-10\", to: \"2026-11-15\"}").await;
+    let c = card(&u, &a);
+    assert_eq!(
+        (
+            c["consumed"].as_str(),
+            c["consumedFromAllocated"].as_str(),
+            c["consumedFromOrganization"].as_str()
+        ),
+        (Some("50"), Some("20"), Some("30"))
+    );
+    assert!((c["consumptionRate"].as_f64().unwrap() - 1.3).abs() < 1e-9);
+    assert_eq!(c["overage"], "30");
+    assert_eq!(c["status"], "CRITICAL");
+    assert_eq!(u["consumed"], "50");
+    assert_eq!(u["remaining"], "870");
+    // Flow figures of consecutive sub-ranges add up to the whole bundle's.
+    let whole = usage(&app, &fx.org, "").await;
+    let parts = [
+        usage(&app, &fx.org, ", range: {from: \"2026-11-01\", to: \"2026-11-09\"}").await,
+        u.clone(),
+        usage(&app, &fx.org, ", range: {from: \"2026-11-16\", to: \"2026-11-30\"}").await,
+    ];
+    for field in ["consumed", "consumedFromAllocated", "consumedFromOrganization"] {
+        let sum: f64 = parts
+            .iter()
+            .map(|p| p[field].as_str().unwrap().parse::<f64>().unwrap())
+            .sum();
+        assert_eq!(sum, whole[field].as_str().unwrap().parse::<f64>().unwrap(), "{field}");
+    }
+    for range in [
+        ", range: {from: \"2026-10-31\", to: \"2026-11-03\"}",
+        ", range: {from: \"2026-11-20\", to: \"2026-12-01\"}",
+        ", range: {from: \"2026-11-05\", to: \"2026-11-04\"}",
+    ] {
+        let query =
+            format!("query($o: ID!) {{ organization(id: $o) {{ usage(unitType: \"units\"{range}) {{ consumed }} }} }}");
+        let (code, message) = app.err(SYSTEM_KEY, &query, json!({ "o": fx.org })).await;
+        assert_eq!(code, "BAD_USER_INPUT", "{range}: {message}");
+    }
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn a_closed_bundle_answers_from_history() {
+    let app = TestApp::spawn().await;
+    let fx = organization_with_license(&app, "acme", "1000").await;
+    let a = tenant(&app, &fx.org, "a").await;
+    consume(&app, &a, "12.5", "2026-10-31", "EXECUTION").await;
+    consume(&app, &a, "3", "2026-11-01", "EXECUTION").await;
+    let october = usage(&app, &fx.org, ", bundle: \"2026-10-01\"").await;
+    assert_eq!(
+        october["bundle"],
+        json!({ "startDate": "2026-10-01", "current": false })
+    );
+    assert_eq!(
+        (october["from"].as_str(), october["to"].as_str()),
+        (Some("2026-10-01"), Some("2026-10-31"))
+    );
+    assert_eq!(october["consumed"], "12.5");
+    assert_eq!(usage(&app, &fx.org, "").await["consumed"], "3");
+    let (code, _) = app
+        .err(SYSTEM_KEY, "query($o: ID!) { organization(id: $o) { usage(unitType: \"units\", bundle: \"2026-10-02\") { consumed } } }", json!({ "o": fx.org }))
+        .await;
+    assert_eq!(code, "BAD_USER_INPUT");
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn the_quota_view_counts_executions_against_the_burst_limit() {
+    let app = TestApp::spawn().await;
+    app.ok(
+        SYSTEM_KEY,
+        "mutation { createUnitType(input: {code: \"units\", name: \"Units\"}) { unitType { code } } }",
+        json!({}),
+    )
+    .await;
+    let org = app
+        .ok(
+            SYSTEM_KEY,
+            "mutation { createOrganization(input: {name: \"O\", slug: \"o\"}) { organization { id } } }",
+            json!({}),
+        )
+        .await["createOrganization"]["organization"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.ok(
+        SYSTEM_KEY,
+        "mutation($o: ID!) { createLicense(input: {organizationId: $o, unitType: \"units\", planName: \"P\", capacity: \"100\", period: MONTH, startsOn: \"2026-10-15\", burstPercent: 130, burstPeriods: 2, enforced: true}) { license { id } } }",
+        json!({ "o": org }),
+    )
+    .await;
+    let t = tenant(&app, &org, "t").await;
+    consume(&app, &t, "40", "2026-11-16", "EXECUTION").await;
+    consume(&app, &t, "5", "2026-11-17", "UPLOAD").await;
+    consume(&app, &t, "9", "2026-11-14", "EXECUTION").await;
+    let q = app
+        .ok(SYSTEM_KEY, "query($o: ID!) { organization(id: $o) { quota(unitType: \"units\") { unitType { code } used quota limit remaining burstActive enforced periodStart periodEnd resetsOn } } }", json!({ "o": org }))
+        .await["organization"]["quota"]
+        .clone();
+    assert_eq!(
+        q,
+        json!({ "unitType": { "code": "units" }, "used": "40", "quota": "100", "limit": "130", "remaining": "90", "burstActive": true, "enforced": true, "periodStart": "2026-11-15", "periodEnd": "2026-12-15", "resetsOn": "2026-12-15" })
+    );
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn a_tenant_admin_reads_its_card_and_not_the_organizations_figures() {
+    let app = TestApp::spawn().await;
+    let fx = organization_with_license(&app, "acme", "1000").await;
+    let (own, other) = (tenant(&app, &fx.org, "own").await, tenant(&app, &fx.org, "other").await);
+    consume(&app, &own, "5", "2026-11-02", "EXECUTION").await;
+    let admin = key(&app, "TENANT_ADMIN", Some(&fx.org), Some(&own)).await;
+    let data = app
+        .ok(
+            &admin,
+            "query($o: ID!, $other: ID!) { organization(id: $o) { usage(unitType: \"units\") { tenants { consumed tenant { id } } other: tenant(id: $other) { consumed } } } }",
+            json!({ "o": fx.org, "other": other }),
+        )
+        .await;
+    let usage = &data["organization"]["usage"];
+    assert_eq!(usage["tenants"].as_array().unwrap().len(), 1);
+    assert_eq!(usage["tenants"][0]["tenant"]["id"], own.as_str());
+    assert!(usage["other"].is_null());
+    for field in ["consumed", "status", "remaining"] {
+        let query = format!("query($o: ID!) {{ organization(id: $o) {{ usage(unitType: \"units\") {{ {field} }} }} }}");
+        let (code, _) = app.err(&admin, &query, json!({ "o": fx.org })).await;
+        assert_eq!(code, "FORBIDDEN", "{field}");
+    }
+    let (code, _) = app
+        .err(
+            &admin,
+            "query($o: ID!) { organization(id: $o) { quota(unitType: \"units\") { used } } }",
+            json!({ "o": fx.org }),
+        )
+        .await;
+    assert_eq!(code, "FORBIDDEN");
+    app.finish().await;
+}
+
+/// Runs the dashboard query and returns how many SQL statements it cost.
+async fn dashboard_statements(app: &TestApp, org: &str) -> (u64, usize) {
+    let query = format!(
+        "query($o: ID!) {{ organization(id: $o) {{ name usage(unitType: \"units\") {{ {ORGANIZATION_FIELDS} tenants {{ {TENANT_FIELDS} }} }} }} }}"
+    );
+    let before = app.statements.get();
+    let data = app.ok(SYSTEM_KEY, &query, json!({ "o": org })).await;
+    let after = app.statements.get();
+    (
+        after - before,
+        data["organization"]["usage"]["tenants"].as_array().unwrap().len(),
+    )
+}
+
+#[tokio::test]
+async fn the_dashboard_costs_the_same_statements_for_3_and_300_tenants() {
+    let app = TestApp::spawn().await;
+    let fx = organization_with_license(&app, "acme", "100000").await;
+    let mut tenants = Vec::new();
+    for i in 0..300 {
+        let t = tenant(&app, &fx.org, &format!("t{i}")).await;
+        if i < 3 {
+            allocate(&app, &t, Some("10")).await;
+            consume(&app, &t, "4", "2026-11-03", "EXECUTION").await;
+        }
+        tenants.push(t);
+        if i == 2 {
+            let (statements, cards) = dashboard_statements(&app, &fx.org).await;
+            assert_eq!(cards, 3);
+            tenants.push(statements.to_string());
+        }
+    }
+    let small: u64 = tenants[3].parse().unwrap();
+    let events: Vec<Value> = tenants
+        .iter()
+        .filter(|t| t.len() > 10)
+        .enumerate()
+        .map(|(i, t)| json!({ "idempotencyKey": format!("bulk-{i}"), "tenantId": t, "unitType": "units", "service": "robots", "quantity": "1", "occurredAt": "2026-11-04T10:00:00Z" }))
+        .collect();
+    app.ok(SYSTEM_KEY, RECORD, json!({ "events": events })).await;
+    let (large, cards) = dashboard_statements(&app, &fx.org).await;
+    assert_eq!(cards, 300);
+    assert_eq!(small, large, "statements for 3 tenants: {small}, for 300: {large}");
+    assert!(large <= 10, "{large} statements for one dashboard query");
+    app.finish().await;
+}
