@@ -17,6 +17,9 @@ use crate::error::{AppError, AppResult};
 use crate::store;
 use entity::allocation::Model;
 
+/// Later than any effective day (and stored the same way on every backend, unlike `NaiveDate::MAX`).
+const LAST_DAY: NaiveDate = NaiveDate::from_ymd_opt(9999, 12, 31).expect("a valid date");
+
 /// A change of allocation asked for by a caller.
 pub struct AllocationChange {
     pub tenant_id: TenantId,
@@ -53,6 +56,13 @@ pub async fn set(ctx: &AppContext, actor: &Actor, change: AllocationChange) -> A
         return Err(AppError::bad_input(format!(
             "effectiveOn {effective_on} must be a day of the current bundle up to today ({} to {today})",
             bundle.bundle.start
+        )));
+    }
+    let latest = store::allocation::in_effect(&tx, tenant.id, unit.id, LAST_DAY).await?;
+    if let Some(latest) = latest.filter(|l| l.effective_from > effective_on) {
+        return Err(AppError::bad_input(format!(
+            "effectiveOn {effective_on} is before the latest change, effective on {}: a change may not be back-dated behind a later one",
+            latest.effective_from
         )));
     }
     let amount = match &change.amount {

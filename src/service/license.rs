@@ -160,6 +160,24 @@ pub async fn upgrade(ctx: &AppContext, actor: &Actor, input: LicenseUpgrade) -> 
     new_terms.validate().map_err(|e| AppError::bad_input(e.to_string()))?;
     let tx = store::begin_write(&ctx.db).await?;
     store::organization::lock(&tx, org.id).await?;
+    // Read again under the lock: a concurrent upgrade may have ended it meanwhile.
+    let current = store::license::find(&tx, old.id)
+        .await?
+        .ok_or_else(|| AppError::not_found("license"))?;
+    if current.ends_on != old.ends_on {
+        return Err(AppError::Conflict(
+            "the license was changed meanwhile (upgraded?); read it again".into(),
+        ));
+    }
+    let others = store::license::list(&tx, org.id, Some(old.unit_type_id)).await?;
+    if others
+        .iter()
+        .any(|l| l.id != old.id && overlaps((l.starts_on, l.ends_on), (effective_on, old.ends_on)))
+    {
+        return Err(AppError::Conflict(
+            "another license of this unit type already covers that period".into(),
+        ));
+    }
     store::license::end_on(&tx, old.id, effective_on).await?;
     let model = Model {
         id: Uuid::now_v7(),

@@ -8,5 +8,6 @@ mod auth;
 mod bundles;
 mod ingestion;
 mod mutations;
+mod rollup;
 mod schema;
 mod usage;

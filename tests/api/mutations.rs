@@ -1549,3 +1549,64 @@ async fn revoke_api_key_is_refused_to_a_viewer_and_does_not_find_unknown_keys() 
     assert_eq!(still["viewer"]["role"], "VIEWER");
     app.finish().await;
 }
+
+#[tokio::test]
+async fn concurrent_upgrades_of_one_license_do_not_overlap() {
+    let app = TestApp::spawn().await;
+    let f = organization_with_license(&app, "acme", "1000").await;
+    let lic = app
+        .ok(
+            SYSTEM_KEY,
+            "query($o: ID!) { organization(id: $o) { licenses { id } } }",
+            json!({"o": f.org}),
+        )
+        .await;
+    let a = lic["organization"]["licenses"][0]["id"].as_str().unwrap().to_owned();
+    let up = "mutation($id: ID!, $d: Date, $c: Decimal!) { upgradeLicense(input: {licenseId: $id, planName: \"P\", capacity: $c, effectiveOn: $d}) { license { id } } }";
+    let (first, second) = tokio::join!(
+        app.gql(SYSTEM_KEY, up, json!({"id": a, "d": "2026-11-10", "c": "2000"})),
+        app.gql(SYSTEM_KEY, up, json!({"id": a, "d": "2026-11-05", "c": "3000"})),
+    );
+    let refused = [&first, &second]
+        .iter()
+        .filter(|r| r["errors"][0]["extensions"]["code"] == "CONFLICT")
+        .count();
+    assert_eq!(refused, 1, "{first} {second}");
+    let b = app
+        .ok(
+            SYSTEM_KEY,
+            "query($o: ID!) { organization(id: $o) { bundles(unitType: \"units\") { current } } }",
+            json!({"o": f.org}),
+        )
+        .await;
+    let current = b["organization"]["bundles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["current"] == true)
+        .count();
+    assert_eq!(current, 1);
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn an_allocation_change_cannot_be_back_dated_behind_a_later_one() {
+    let app = TestApp::spawn().await;
+    let f = organization_with_license(&app, "acme", "1000").await;
+    let t = tenant(&app, &f.org, "T").await;
+    let set = "mutation($t: ID!, $a: Decimal, $d: Date) { setAllocation(input: {tenantId: $t, unitType: \"units\", amount: $a, effectiveOn: $d}) { allocation { amount } } }";
+    app.ok(SYSTEM_KEY, set, json!({"t": t, "a": "400"})).await;
+    let (code, message) = app
+        .err(SYSTEM_KEY, set, json!({"t": t, "a": "100", "d": "2026-11-01"}))
+        .await;
+    assert_eq!(code, "BAD_USER_INPUT", "{message}");
+    let now = app
+        .ok(
+            SYSTEM_KEY,
+            "query($t: ID!) { node(id: $t) { ... on Tenant { allocation(unitType: \"units\") { amount } } } }",
+            json!({"t": t}),
+        )
+        .await;
+    assert_eq!(now["node"]["allocation"]["amount"], "400");
+    app.finish().await;
+}
