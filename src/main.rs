@@ -8,7 +8,7 @@ async fn main() -> anyhow::Result<()> {
     telemetry::init(cli.settings.log_format);
     match cli.command.unwrap_or(Command::Serve) {
         Command::PrintSchema => print!("{}", graphql::sdl()),
-        Command::Migrate => store::migrate(&store::connect(&cli.settings.database_url).await?).await?,
+        Command::Migrate => startup::prepare_database(&store::connect(&cli.settings.database_url).await?).await?,
         Command::Serve => {
             let app = startup::App::build(&cli.settings).await?;
             app.run_until_stopped(startup::shutdown_signal()).await?;

@@ -18,6 +18,19 @@ pub struct App {
     statements: store::StatementCounter,
 }
 
+/// Applies every pending migration, then attributes usage recorded before attribution
+/// existed (the data part of migration 2, done with the same rules as ingestion).
+pub async fn prepare_database(db: &sea_orm::DatabaseConnection) -> anyhow::Result<()> {
+    store::migrate(db).await?;
+    if service::attribution::backfill(db)
+        .await
+        .map_err(|e| anyhow::anyhow!("attributing earlier usage failed: {}", e.message()))?
+    {
+        tracing::info!("attributed usage recorded before attribution existed");
+    }
+    Ok(())
+}
+
 impl App {
     /// Connects, migrates, makes the first key and the demo when asked, and binds.
     pub async fn build(settings: &Settings) -> anyhow::Result<App> {
@@ -26,7 +39,7 @@ impl App {
             tracing::warn!(now = %at, "QUOTAGRAPH_CLOCK is set: the server's clock is pinned and does not move");
         }
         let mut db = store::connect(&settings.database_url).await?;
-        store::migrate(&db).await?;
+        prepare_database(&db).await?;
         let statements = store::StatementCounter::install(&mut db);
         let context = AppContext { db, clock };
         if let Some(secret) = service::api_key::bootstrap(&context, settings.bootstrap_key.as_deref())

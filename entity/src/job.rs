@@ -16,6 +16,10 @@ pub struct Model {
     pub root_id: Uuid,
     /// The process of the root job, the owner in OWNERSHIP attribution.
     pub root_process_id: Option<Uuid>,
+    /// Its node in the tenant's merged chain tree (set for every job since migration 2).
+    pub node_id: Option<Uuid>,
+    /// The folder its chain is owed to in OWNERSHIP attribution; none when the root names none.
+    pub owner_folder_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
 }
 

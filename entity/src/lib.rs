@@ -3,6 +3,7 @@
 
 pub mod allocation;
 pub mod api_key;
+pub mod chain_node;
 pub mod consumption_control;
 pub mod folder;
 pub mod job;
@@ -12,5 +13,6 @@ pub mod process;
 pub mod service;
 pub mod tenant;
 pub mod unit_type;
+pub mod usage_attribution_daily;
 pub mod usage_daily;
 pub mod usage_event;

@@ -3,6 +3,8 @@
 
 pub mod access;
 pub mod allocation;
+pub mod analytics;
+pub mod attribution;
 pub mod ids;
 pub mod ingestion;
 pub mod metrics;

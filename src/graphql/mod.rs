@@ -2,12 +2,15 @@
 //! request, call one use case, and wrap what comes back.
 
 pub mod admin;
+pub mod analytics;
+pub mod attribution;
 pub mod error;
 pub mod folder;
 pub mod ingestion;
 pub mod license;
 pub mod node;
 pub mod organization;
+mod reads;
 pub mod scalars;
 pub mod tenant;
 pub mod usage;

@@ -3,6 +3,7 @@
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject, connection::Connection};
 
 use super::{
+    analytics::Activity,
     connection,
     license::{Bundle, License},
     node::{Kind, decode, encode},
@@ -87,6 +88,24 @@ impl Organization {
             unit_type,
             bundle,
             view,
+        })
+    }
+
+    /// Weekly activity of a unit type: EXECUTION and UPLOAD events and their duration for
+    /// the last `weeks` weeks up to the current one, and the week before them. A
+    /// TENANT_ADMIN sees its own tenant's.
+    async fn activity(
+        &self,
+        ctx: &Context<'_>,
+        unit_type: String,
+        #[graphql(default = 12)] weeks: i32,
+    ) -> async_graphql::Result<Activity> {
+        let (app, actor) = session(ctx)?;
+        let (weeks, preceding) =
+            service::analytics::activity(app, actor, self.organization_id(), &unit_type, weeks).await?;
+        Ok(Activity {
+            weeks: weeks.into_iter().map(Into::into).collect(),
+            preceding_week: preceding.into(),
         })
     }
 

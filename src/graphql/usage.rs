@@ -4,12 +4,15 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Enum, ID, InputObject, Object};
+use async_graphql::{Context, Enum, ID, InputObject, Object, connection::Connection};
 
 use super::{
     admin::UnitType,
+    analytics::{Granularity, ServiceBreakdown, UsageBucket},
+    attribution::{Attribution, FolderUsage, ProcessUsage},
     license::Bundle,
     node::{Kind, decode_any},
+    reads::Reads,
     scalars::{Date, Decimal},
     session,
     tenant::{Tenant, TenantState},
@@ -140,36 +143,32 @@ impl CapacityBreakdown {
 /// The organization's usage of one unit type over a range of one bundle. Flow figures
 /// describe the range; balance figures and statuses the state at its end.
 pub struct OrganizationUsage {
-    report: Arc<UsageReport>,
-    /// Whether the caller may read organization-wide figures (not a TENANT_ADMIN).
-    whole: bool,
-    tenant_scope: Option<uuid::Uuid>,
+    shared: Arc<Reads>,
 }
 
 impl OrganizationUsage {
     pub fn new(report: UsageReport, actor: &Actor) -> Self {
         OrganizationUsage {
-            report: Arc::new(report),
-            whole: actor.sees_whole_organization(),
-            tenant_scope: actor.tenant_id.map(|t| t.0),
+            shared: Arc::new(Reads::new(report, actor)),
         }
+    }
+
+    fn report(&self) -> &UsageReport {
+        &self.shared.report
     }
 
     fn organization(&self) -> Result<&OrganizationFigures, AppError> {
-        if self.whole {
-            Ok(&self.report.figures.usage.organization)
-        } else {
-            Err(AppError::forbidden("read organization-wide figures"))
-        }
+        self.shared.require_whole()?;
+        Ok(&self.report().figures.usage.organization)
     }
 
     fn card(&self, index: usize) -> Option<TenantUsage> {
-        let tenant = self.report.figures.tenants.get(index)?;
-        if self.tenant_scope.is_some_and(|t| t != tenant.id) {
+        let tenant = self.report().figures.tenants.get(index)?;
+        if self.shared.tenant_scope.is_some_and(|t| t != tenant.id) {
             return None;
         }
         Some(TenantUsage {
-            report: self.report.clone(),
+            shared: self.shared.clone(),
             index,
         })
     }
@@ -179,22 +178,22 @@ impl OrganizationUsage {
 impl OrganizationUsage {
     /// The unit type.
     async fn unit_type(&self) -> UnitType {
-        UnitType(self.report.unit_type.clone())
+        UnitType(self.report().unit_type.clone())
     }
 
     /// The bundle the figures belong to.
     async fn bundle(&self) -> Bundle {
-        Bundle(self.report.bundle.clone())
+        Bundle(self.report().bundle.clone())
     }
 
     /// First day of the range.
     async fn from(&self) -> Date {
-        Date(self.report.from)
+        Date(self.report().from)
     }
 
     /// Last day of the range (inclusive).
     async fn to(&self) -> Date {
-        Date(self.report.to)
+        Date(self.report().to)
     }
 
     /// The bundle's capacity (T).
@@ -260,11 +259,11 @@ impl OrganizationUsage {
     /// A card per tenant, optionally only those in some states. A TENANT_ADMIN gets its own.
     async fn tenants(&self, states: Option<Vec<TenantState>>) -> Vec<TenantUsage> {
         let states: Option<Vec<tenant::TenantState>> = states.map(|s| s.into_iter().map(Into::into).collect());
-        (0..self.report.figures.tenants.len())
+        (0..self.report().figures.tenants.len())
             .filter(|&i| {
                 states
                     .as_ref()
-                    .is_none_or(|s| s.contains(&self.report.figures.sums[i].state))
+                    .is_none_or(|s| s.contains(&self.report().figures.sums[i].state))
             })
             .filter_map(|i| self.card(i))
             .collect()
@@ -275,24 +274,59 @@ impl OrganizationUsage {
         let (Kind::Tenant, uuid) = decode_any(&id)? else {
             return None;
         };
-        let index = self.report.figures.tenants.iter().position(|t| t.id == uuid)?;
+        let index = self.report().figures.tenants.iter().position(|t| t.id == uuid)?;
         self.card(index)
+    }
+
+    /// Consumption over the range in buckets of a day, an ISO week or a month (every
+    /// bucket present, cut to the range).
+    async fn distribution(
+        &self,
+        ctx: &Context<'_>,
+        granularity: Granularity,
+    ) -> async_graphql::Result<Vec<UsageBucket>> {
+        self.shared.require_whole()?;
+        self.shared.distribution(ctx, granularity.into(), None).await
+    }
+
+    /// Consumption over the range by service.
+    async fn by_service(&self, ctx: &Context<'_>) -> async_graphql::Result<ServiceBreakdown> {
+        self.shared.require_whole()?;
+        self.shared.by_service(ctx, None).await
+    }
+
+    /// Top-level folders of every tenant, then one "no folder" row (folder: null).
+    async fn folders(&self, ctx: &Context<'_>, attribution: Attribution) -> async_graphql::Result<Vec<FolderUsage>> {
+        self.shared.require_whole()?;
+        self.shared.folders(ctx, attribution.into(), None).await
+    }
+
+    /// Processes of every tenant, largest consumption first.
+    async fn processes(
+        &self,
+        ctx: &Context<'_>,
+        attribution: Attribution,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, ProcessUsage>> {
+        self.shared.require_whole()?;
+        self.shared.processes(ctx, attribution.into(), None, first, after).await
     }
 }
 
 /// A tenant's card: its figures over the range, balance figures at its end.
 pub struct TenantUsage {
-    report: Arc<UsageReport>,
+    shared: Arc<Reads>,
     index: usize,
 }
 
 impl TenantUsage {
     fn figures(&self) -> &TenantFigures {
-        &self.report.figures.usage.tenants[self.index]
+        &self.shared.report.figures.usage.tenants[self.index]
     }
 
     fn model(&self) -> &entity::tenant::Model {
-        &self.report.figures.tenants[self.index]
+        &self.shared.report.figures.tenants[self.index]
     }
 }
 
@@ -356,6 +390,42 @@ impl TenantUsage {
     /// Its health at the end of the range.
     async fn status(&self) -> TenantStatus {
         self.figures().status.into()
+    }
+
+    /// Its consumption over the range in buckets of a day, an ISO week or a month.
+    async fn distribution(
+        &self,
+        ctx: &Context<'_>,
+        granularity: Granularity,
+    ) -> async_graphql::Result<Vec<UsageBucket>> {
+        self.shared
+            .distribution(ctx, granularity.into(), Some(self.model().id))
+            .await
+    }
+
+    /// Its consumption over the range by service.
+    async fn by_service(&self, ctx: &Context<'_>) -> async_graphql::Result<ServiceBreakdown> {
+        self.shared.by_service(ctx, Some(self.model().id)).await
+    }
+
+    /// Its top-level folders, then the "no folder" row (folder: null).
+    async fn folders(&self, ctx: &Context<'_>, attribution: Attribution) -> async_graphql::Result<Vec<FolderUsage>> {
+        self.shared
+            .folders(ctx, attribution.into(), Some(self.model().id))
+            .await
+    }
+
+    /// Its processes, largest consumption first.
+    async fn processes(
+        &self,
+        ctx: &Context<'_>,
+        attribution: Attribution,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, ProcessUsage>> {
+        self.shared
+            .processes(ctx, attribution.into(), Some(self.model().id), first, after)
+            .await
     }
 }
 

@@ -12,17 +12,18 @@ use chrono::{DateTime, FixedOffset};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::{AppContext, zone_of};
+use super::{AppContext, attribution::RollupKey, zone_of};
 use crate::domain::{
     Quantity,
     access::{Access, Actor},
+    attribution,
     ids::{FolderId, OrganizationId, ProcessId, TenantId},
     ingestion::{JobFacts, MAX_BATCH, UsageKind, check_code, check_key, check_occurred_at, job_disagreement},
     tenant::TenantState,
 };
 use crate::error::{AppError, AppResult};
 use crate::store;
-use entity::{job, usage_daily, usage_event};
+use entity::{chain_node, job, usage_attribution_daily, usage_daily, usage_event};
 
 /// One event as a caller sent it.
 #[derive(Clone, Debug)]
@@ -141,11 +142,12 @@ async fn record_once(ctx: &AppContext, actor: &Actor, events: &[NewUsageEvent]) 
             .into_iter()
             .map(|f| (f.id, f.tenant_id))
             .collect();
-    let processes: HashMap<Uuid, Uuid> =
+    // Each process's tenant and owning folder.
+    let mut processes: HashMap<Uuid, (Uuid, Uuid)> =
         store::folder::find_processes(&tx, &unique(events.iter().filter_map(|e| e.process_id.map(|p| p.0))))
             .await?
             .into_iter()
-            .map(|p| (p.id, p.tenant_id))
+            .map(|p| (p.id, (p.tenant_id, p.folder_id)))
             .collect();
 
     // Every check that needs no other event.
@@ -193,7 +195,7 @@ async fn record_once(ctx: &AppContext, actor: &Actor, events: &[NewUsageEvent]) 
             return Err(AppError::NotFound(at(i, "folderId", "folder not found in this tenant")));
         }
         if let Some(process) = event.process_id
-            && processes.get(&process.0) != Some(&tenant.id)
+            && processes.get(&process.0).map(|(tenant, _)| tenant) != Some(&tenant.id)
         {
             return Err(AppError::NotFound(at(
                 i,
@@ -262,6 +264,19 @@ async fn record_once(ctx: &AppContext, actor: &Actor, events: &[NewUsageEvent]) 
         .map(|j| ((j.tenant_id, j.external_id.clone()), j))
         .collect();
     let mut parent_names: HashMap<Uuid, String> = jobs.values().map(|j| (j.id, j.external_id.clone())).collect();
+    let unseen: Vec<Uuid> = unique(
+        jobs.values()
+            .filter_map(|j| j.process_id)
+            .filter(|p| !processes.contains_key(p)),
+    );
+    if !unseen.is_empty() {
+        for p in store::folder::find_processes(&tx, &unseen).await? {
+            processes.insert(p.id, (p.tenant_id, p.folder_id));
+        }
+    }
+    let process_folder = |process: Option<Uuid>| process.and_then(|p| processes.get(&p).map(|(_, folder)| *folder));
+    let mut nodes: HashMap<Uuid, chain_node::Model> = HashMap::new();
+    let mut attributed: HashMap<RollupKey, usage_attribution_daily::Model> = HashMap::new();
     let mut new_jobs = Vec::new();
     let mut rows = Vec::new();
     let mut daily: HashMap<(Uuid, Uuid, chrono::NaiveDate, String, UsageKind), usage_daily::Model> = HashMap::new();
@@ -277,6 +292,8 @@ async fn record_once(ctx: &AppContext, actor: &Actor, events: &[NewUsageEvent]) 
         let mut process = event.process_id.map(|p| p.0);
         let mut folder = event.folder_id.map(|f| f.0);
         let mut job_id = None;
+        // Where the run sits in its chain: its node and the folder the chain is owed to.
+        let mut chain = None;
         if let Some(name) = &event.job_id {
             let given = JobFacts {
                 process: event.process_id,
@@ -299,6 +316,13 @@ async fn record_once(ctx: &AppContext, actor: &Actor, events: &[NewUsageEvent]) 
                 process = known.process_id;
                 folder = known.folder_id;
                 job_id = Some(known.id);
+                let node = known.node_id.ok_or_else(|| {
+                    AppError::Internal(anyhow::anyhow!(
+                        "job {} has no chain node: backfill did not run",
+                        known.id
+                    ))
+                })?;
+                chain = Some((node, known.owner_folder_id));
             } else {
                 let parent = match &event.parent_job_id {
                     Some(parent_name) => Some(jobs.get(&(tenant, parent_name.clone())).ok_or_else(|| {
@@ -311,6 +335,18 @@ async fn record_once(ctx: &AppContext, actor: &Actor, events: &[NewUsageEvent]) 
                     None => None,
                 };
                 let id = Uuid::now_v7();
+                let node = attribution::node_id(tenant, parent.and_then(|p| p.node_id), process);
+                nodes.entry(node).or_insert_with(|| chain_node::Model {
+                    id: node,
+                    tenant_id: tenant,
+                    parent_id: parent.and_then(|p| p.node_id),
+                    process_id: process,
+                });
+                let owner = match parent {
+                    Some(parent) => parent.owner_folder_id,
+                    None => attribution::owner_folder(folder, process_folder(process)),
+                };
+                chain = Some((node, owner));
                 let model = job::Model {
                     id,
                     tenant_id: tenant,
@@ -320,6 +356,8 @@ async fn record_once(ctx: &AppContext, actor: &Actor, events: &[NewUsageEvent]) 
                     parent_id: parent.map(|p| p.id),
                     root_id: parent.map_or(id, |p| p.root_id),
                     root_process_id: parent.map_or(process, |p| p.root_process_id),
+                    node_id: Some(node),
+                    owner_folder_id: owner,
                     created_at: now,
                 };
                 parent_names.insert(id, name.clone());
@@ -327,6 +365,34 @@ async fn record_once(ctx: &AppContext, actor: &Actor, events: &[NewUsageEvent]) 
                 new_jobs.push(model);
                 job_id = Some(id);
             }
+        }
+        let (node, owner) = match chain {
+            Some(chain) => chain,
+            None => {
+                // A run without a job is a chain of its own.
+                let node = attribution::node_id(tenant, None, process);
+                nodes.entry(node).or_insert_with(|| chain_node::Model {
+                    id: node,
+                    tenant_id: tenant,
+                    parent_id: None,
+                    process_id: process,
+                });
+                (node, attribution::owner_folder(folder, process_folder(process)))
+            }
+        };
+        if event.kind == UsageKind::Execution {
+            let key = RollupKey {
+                tenant,
+                unit_type: c.unit_type,
+                day: c.day,
+                folder: attribution::execution_folder(folder, process_folder(process)),
+                process,
+                owner,
+                node,
+            };
+            let row = attributed.entry(key).or_insert_with(|| key.row(c.organization));
+            row.quantity += c.quantity.scaled();
+            row.events += 1;
         }
         let service = *services
             .get(&event.service)
@@ -368,9 +434,11 @@ async fn record_once(ctx: &AppContext, actor: &Actor, events: &[NewUsageEvent]) 
     }
 
     let accepted = rows.len();
+    store::attribution::insert_nodes(&tx, nodes.into_values().collect()).await?;
     store::job::insert_many(&tx, new_jobs).await?;
     store::usage::insert_events(&tx, rows).await?;
     store::usage::add_to_daily(&tx, daily.into_values().collect()).await?;
+    store::attribution::add_to_daily(&tx, attributed.into_values().collect()).await?;
     tx.commit().await?;
     Ok(Recorded { accepted, duplicates })
 }

@@ -3,7 +3,9 @@
 //! checks it through `domain::access` before anything is read out or written.
 
 pub mod allocation;
+pub mod analytics;
 pub mod api_key;
+pub mod attribution;
 pub mod demo;
 pub mod folder;
 pub mod ingestion;

@@ -105,6 +105,7 @@ pub struct UsageQuery {
 /// The answer to a usage query.
 #[derive(Clone, Debug)]
 pub struct UsageReport {
+    pub organization_id: uuid::Uuid,
     pub unit_type: entity::unit_type::Model,
     pub bundle: LicensedBundle,
     pub from: NaiveDate,
@@ -152,6 +153,7 @@ pub async fn report(ctx: &AppContext, actor: &Actor, query: UsageQuery) -> AppRe
     };
     let figures = figures(&ctx.db, org.id, unit.id, &bundle, from, to).await?;
     Ok(UsageReport {
+        organization_id: org.id,
         unit_type: unit,
         bundle,
         from,

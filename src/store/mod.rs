@@ -5,6 +5,7 @@
 
 pub mod allocation;
 pub mod api_key;
+pub mod attribution;
 pub mod folder;
 pub mod job;
 pub mod license;

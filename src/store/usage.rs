@@ -115,3 +115,60 @@ pub async fn raw_totals(db: &impl ConnectionTrait, organization: Uuid) -> Result
         .await?;
     Ok(row.unwrap_or_default())
 }
+
+/// EXECUTION consumption of an organization (or one tenant) over the days `[from, until)`,
+/// per tenant, day and service, in ten-thousandths.
+pub async fn consumed_by_day_and_service(
+    db: &impl ConnectionTrait,
+    organization: Uuid,
+    tenant: Option<Uuid>,
+    unit_type: Uuid,
+    from: NaiveDate,
+    until: NaiveDate,
+) -> Result<Vec<(Uuid, NaiveDate, Uuid, i64)>, DbErr> {
+    use usage_daily::Column as C;
+    let mut query = usage_daily::Entity::find()
+        .select_only()
+        .columns([C::TenantId, C::Day, C::ServiceId])
+        .column_as(Expr::cust(SUM_QUANTITY), "total")
+        .filter(C::OrganizationId.eq(organization))
+        .filter(C::UnitTypeId.eq(unit_type))
+        .filter(C::Kind.eq("EXECUTION"))
+        .filter(C::Day.gte(from))
+        .filter(C::Day.lt(until))
+        .group_by(C::TenantId)
+        .group_by(C::Day)
+        .group_by(C::ServiceId);
+    if let Some(tenant) = tenant {
+        query = query.filter(C::TenantId.eq(tenant));
+    }
+    query.into_tuple().all(db).await
+}
+
+/// Events and duration of an organization (or one tenant) over the days `[from, until)`,
+/// per day and kind.
+pub async fn activity_by_day(
+    db: &impl ConnectionTrait,
+    organization: Uuid,
+    tenant: Option<Uuid>,
+    unit_type: Uuid,
+    from: NaiveDate,
+    until: NaiveDate,
+) -> Result<Vec<(NaiveDate, String, i64, i64)>, DbErr> {
+    use usage_daily::Column as C;
+    let mut query = usage_daily::Entity::find()
+        .select_only()
+        .columns([C::Day, C::Kind])
+        .column_as(Expr::cust("CAST(COALESCE(SUM(events), 0) AS BIGINT)"), "events")
+        .column_as(Expr::cust("CAST(COALESCE(SUM(duration_ms), 0) AS BIGINT)"), "duration")
+        .filter(C::OrganizationId.eq(organization))
+        .filter(C::UnitTypeId.eq(unit_type))
+        .filter(C::Day.gte(from))
+        .filter(C::Day.lt(until))
+        .group_by(C::Day)
+        .group_by(C::Kind);
+    if let Some(tenant) = tenant {
+        query = query.filter(C::TenantId.eq(tenant));
+    }
+    query.into_tuple().all(db).await
+}

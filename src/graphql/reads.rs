@@ -1,0 +1,139 @@
+//! What the fields of one usage answer share: the report, the caller's scope, and the
+//! analytics and attribution data, each loaded once on first use, so every tenant card of
+//! a dashboard query reads from the same few statements.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, connection::Connection};
+use tokio::sync::OnceCell;
+use uuid::Uuid;
+
+use super::{
+    analytics::{ServiceBreakdown, UsageBucket},
+    attribution::{FolderUsage, ProcessUsage, process_page},
+    session,
+};
+use crate::domain::{access::Actor, analytics::Granularity, attribution::Attribution};
+use crate::error::AppError;
+use crate::service::{
+    analytics::{self, DailyUsage},
+    attribution::{self, Attributed},
+    usage::UsageReport,
+};
+use crate::store::attribution::Scope;
+
+pub struct Reads {
+    pub report: UsageReport,
+    /// Whether the caller may read organization-wide figures (not a TENANT_ADMIN).
+    whole: bool,
+    /// The one tenant a scoped caller sees.
+    pub tenant_scope: Option<Uuid>,
+    attributed: OnceCell<Arc<Attributed>>,
+    daily: OnceCell<DailyUsage>,
+}
+
+impl Reads {
+    pub fn new(report: UsageReport, actor: &Actor) -> Self {
+        Reads {
+            report,
+            whole: actor.sees_whole_organization(),
+            tenant_scope: actor.tenant_id.map(|t| t.0),
+            attributed: OnceCell::new(),
+            daily: OnceCell::new(),
+        }
+    }
+
+    pub fn require_whole(&self) -> Result<(), AppError> {
+        if self.whole {
+            Ok(())
+        } else {
+            Err(AppError::forbidden("read organization-wide figures"))
+        }
+    }
+
+    fn scope(&self) -> Scope {
+        Scope {
+            organization: self.report.organization_id,
+            tenant: if self.whole { None } else { self.tenant_scope },
+        }
+    }
+
+    async fn daily(&self, ctx: &Context<'_>) -> async_graphql::Result<&DailyUsage> {
+        let (app, _) = session(ctx)?;
+        let scope = self.scope();
+        let report = &self.report;
+        Ok(self
+            .daily
+            .get_or_try_init(|| {
+                analytics::daily(
+                    &app.db,
+                    scope.organization,
+                    scope.tenant,
+                    report.unit_type.id,
+                    report.from,
+                    report.to,
+                )
+            })
+            .await?)
+    }
+
+    async fn attributed(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<Attributed>> {
+        let (app, _) = session(ctx)?;
+        let report = &self.report;
+        let loaded = self
+            .attributed
+            .get_or_try_init(|| async {
+                attribution::load(&app.db, self.scope(), report.unit_type.id, report.from, report.to)
+                    .await
+                    .map(Arc::new)
+            })
+            .await?;
+        Ok(loaded.clone())
+    }
+
+    pub async fn distribution(
+        &self,
+        ctx: &Context<'_>,
+        granularity: Granularity,
+        tenant: Option<Uuid>,
+    ) -> async_graphql::Result<Vec<UsageBucket>> {
+        let daily = self.daily(ctx).await?;
+        Ok(daily
+            .distribution(granularity, self.report.from, self.report.to, tenant)
+            .into_iter()
+            .map(UsageBucket)
+            .collect())
+    }
+
+    pub async fn by_service(&self, ctx: &Context<'_>, tenant: Option<Uuid>) -> async_graphql::Result<ServiceBreakdown> {
+        let (total, services) = self.daily(ctx).await?.by_service(tenant);
+        Ok(ServiceBreakdown { total, services })
+    }
+
+    pub async fn folders(
+        &self,
+        ctx: &Context<'_>,
+        mode: Attribution,
+        tenant: Option<Uuid>,
+    ) -> async_graphql::Result<Vec<FolderUsage>> {
+        let attributed = self.attributed(ctx).await?;
+        Ok(attributed
+            .folders(mode, tenant)
+            .into_iter()
+            .map(|figure| FolderUsage::new(attributed.clone(), figure))
+            .collect())
+    }
+
+    pub async fn processes(
+        &self,
+        ctx: &Context<'_>,
+        mode: Attribution,
+        tenant: Option<Uuid>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, ProcessUsage>> {
+        let attributed = self.attributed(ctx).await?;
+        let figures = attributed.processes(mode, tenant);
+        Ok(process_page(attributed, figures, first, after)?)
+    }
+}

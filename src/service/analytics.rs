@@ -1,0 +1,124 @@
+//! Consumption over time, by service, and weekly activity (DESIGN.md §5), read from the
+//! per-day rollup and computed by `domain::analytics`.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use sea_orm::ConnectionTrait;
+use uuid::Uuid;
+
+use super::{AppContext, organization, unit_type, zone_of};
+use crate::domain::{
+    Quantity,
+    access::Actor,
+    analytics::{self, Bucket, DayActivity, Granularity, MAX_WEEKS, ServiceShare, WeekActivity},
+    ids::OrganizationId,
+};
+use crate::error::{AppError, AppResult};
+use crate::store;
+use entity::service;
+
+/// A scope's EXECUTION consumption over a range, per tenant, day and service.
+#[derive(Clone, Debug, Default)]
+pub struct DailyUsage {
+    rows: Vec<(Uuid, NaiveDate, Uuid, Quantity)>,
+    services: HashMap<Uuid, service::Model>,
+}
+
+impl DailyUsage {
+    fn mine(&self, tenant: Option<Uuid>) -> impl Iterator<Item = &(Uuid, NaiveDate, Uuid, Quantity)> {
+        self.rows
+            .iter()
+            .filter(move |(t, ..)| tenant.is_none_or(|only| only == *t))
+    }
+
+    /// Every bucket of `from..=to`, for one tenant or the whole scope.
+    pub fn distribution(
+        &self,
+        granularity: Granularity,
+        from: NaiveDate,
+        to: NaiveDate,
+        tenant: Option<Uuid>,
+    ) -> Vec<Bucket> {
+        let daily: Vec<(NaiveDate, Quantity)> = self.mine(tenant).map(|(_, day, _, q)| (*day, *q)).collect();
+        analytics::distribution(granularity, from, to, &daily)
+    }
+
+    /// The total and each service's share, largest first (ties by code).
+    pub fn by_service(&self, tenant: Option<Uuid>) -> (Quantity, Vec<ServiceShare<service::Model>>) {
+        let mut rows: Vec<(service::Model, Quantity)> = self
+            .mine(tenant)
+            .filter_map(|(_, _, service, q)| self.services.get(service).map(|s| (s.clone(), *q)))
+            .collect();
+        rows.sort_by(|a, b| a.0.code.cmp(&b.0.code));
+        analytics::by_service(&rows)
+    }
+}
+
+/// Loads consumption of an organization (or one tenant) over the days `from..=to`.
+pub async fn daily(
+    db: &impl ConnectionTrait,
+    organization: Uuid,
+    tenant: Option<Uuid>,
+    unit_type: Uuid,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> AppResult<DailyUsage> {
+    let until = to.succ_opt().unwrap_or(to);
+    let rows: Vec<(Uuid, NaiveDate, Uuid, Quantity)> =
+        store::usage::consumed_by_day_and_service(db, organization, tenant, unit_type, from, until)
+            .await?
+            .into_iter()
+            .map(|(t, day, service, q)| (t, day, service, Quantity::from_scaled(q)))
+            .collect();
+    let mut ids: Vec<Uuid> = rows.iter().map(|(_, _, s, _)| *s).collect();
+    ids.sort();
+    ids.dedup();
+    let services = store::service_catalog::find_many(db, &ids)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s))
+        .collect();
+    Ok(DailyUsage { rows, services })
+}
+
+/// Weekly activity of an organization's unit type: the last `weeks` weeks up to the
+/// current one, and the week before them. A TENANT_ADMIN sees its own tenant's.
+pub async fn activity(
+    ctx: &AppContext,
+    actor: &Actor,
+    organization_id: OrganizationId,
+    unit_type: &str,
+    weeks: i32,
+) -> AppResult<(Vec<WeekActivity>, WeekActivity)> {
+    let weeks = u32::try_from(weeks)
+        .ok()
+        .filter(|w| (1..=MAX_WEEKS).contains(w))
+        .ok_or_else(|| AppError::bad_input(format!("weeks must be between 1 and {MAX_WEEKS}")))?;
+    let org = organization::visible(ctx, actor, organization_id).await?;
+    let unit = unit_type::by_code(&ctx.db, "unitType", unit_type).await?;
+    let today = ctx.clock.today_in(zone_of(&org)?);
+    let tenant = if actor.sees_whole_organization() {
+        None
+    } else {
+        Some(actor.tenant_id.ok_or_else(|| AppError::forbidden("read activity"))?.0)
+    };
+    let start = analytics::activity_start(today, weeks);
+    let until = analytics::week_start(today) + chrono::Days::new(7);
+    let mut days: HashMap<NaiveDate, DayActivity> = HashMap::new();
+    for (day, kind, events, duration) in
+        store::usage::activity_by_day(&ctx.db, org.id, tenant, unit.id, start, until).await?
+    {
+        let entry = days.entry(day).or_insert(DayActivity {
+            day,
+            ..DayActivity::default()
+        });
+        match kind.as_str() {
+            "UPLOAD" => entry.uploads += events,
+            _ => entry.executions += events,
+        }
+        entry.duration_ms += duration;
+    }
+    let days: Vec<DayActivity> = days.into_values().collect();
+    Ok(analytics::activity(today, weeks, &days))
+}

@@ -1,0 +1,242 @@
+//! Folder and process figures (DESIGN.md §4) for one range: loaded in a fixed number of
+//! statements (sums, folders, chain nodes, processes) and computed by
+//! `domain::attribution`. Also the one-time attribution of usage recorded before the
+//! attribution rollup existed.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use uuid::Uuid;
+
+use crate::domain::{
+    Quantity,
+    attribution::{
+        self, AttributedSum, Attribution, AttributionInput, ChainNode, FolderFigure, FolderNode, ProcessFigure,
+    },
+};
+use crate::error::AppResult;
+use crate::store::{self, attribution::Scope};
+use entity::{chain_node, folder, process, usage_attribution_daily};
+
+/// The nil UUID stands for "none" in the rollup's key columns.
+fn some(id: Uuid) -> Option<Uuid> {
+    (!id.is_nil()).then_some(id)
+}
+
+/// Everything a scope's folder and process figures over one range are computed from.
+#[derive(Clone, Debug, Default)]
+pub struct Attributed {
+    /// Sums with their tenant.
+    sums: Vec<(Uuid, AttributedSum)>,
+    folders: Vec<folder::Model>,
+    nodes: Vec<ChainNode>,
+    pub processes: HashMap<Uuid, process::Model>,
+    pub folder_models: HashMap<Uuid, folder::Model>,
+}
+
+impl Attributed {
+    fn input(&self, tenant: Option<Uuid>) -> AttributionInput {
+        let mine = |t: Uuid| tenant.is_none_or(|only| only == t);
+        AttributionInput {
+            folders: self
+                .folders
+                .iter()
+                .filter(|f| mine(f.tenant_id))
+                .map(|f| FolderNode {
+                    id: f.id,
+                    parent: f.parent_id,
+                })
+                .collect(),
+            nodes: self.nodes.clone(),
+            process_folders: self.processes.values().map(|p| (p.id, p.folder_id)).collect(),
+            sums: self
+                .sums
+                .iter()
+                .filter(|(t, _)| mine(*t))
+                .map(|(_, sum)| *sum)
+                .collect(),
+        }
+    }
+
+    /// Top-level folders then the "no folder" row, for one tenant or all of the scope.
+    pub fn folders(&self, mode: Attribution, tenant: Option<Uuid>) -> Vec<FolderFigure> {
+        attribution::folders(mode, &self.input(tenant))
+    }
+
+    /// Top-level processes, largest first, for one tenant or all of the scope.
+    pub fn processes(&self, mode: Attribution, tenant: Option<Uuid>) -> Vec<ProcessFigure> {
+        attribution::processes(mode, &self.input(tenant))
+    }
+}
+
+/// Loads a scope's attribution over the days `from..=to`.
+pub async fn load(
+    db: &impl ConnectionTrait,
+    scope: Scope,
+    unit_type: Uuid,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> AppResult<Attributed> {
+    let until = to.succ_opt().unwrap_or(to);
+    let sums: Vec<(Uuid, AttributedSum)> = store::attribution::sums(db, scope, unit_type, from, until)
+        .await?
+        .into_iter()
+        .map(|(tenant, folder, process, owner, node, quantity)| {
+            (
+                tenant,
+                AttributedSum {
+                    folder: some(folder),
+                    process: some(process),
+                    owner_folder: some(owner),
+                    node,
+                    quantity: Quantity::from_scaled(quantity),
+                },
+            )
+        })
+        .collect();
+    let folders = store::attribution::folders(db, scope).await?;
+    let nodes: Vec<ChainNode> = store::attribution::nodes(db, scope)
+        .await?
+        .into_iter()
+        .map(|n| ChainNode {
+            id: n.id,
+            parent: n.parent_id,
+            process: n.process_id,
+        })
+        .collect();
+    let mut wanted: Vec<Uuid> = nodes
+        .iter()
+        .filter_map(|n| n.process)
+        .chain(sums.iter().filter_map(|(_, s)| s.process))
+        .collect();
+    wanted.sort();
+    wanted.dedup();
+    let processes = store::folder::find_processes(db, &wanted)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    let folder_models = folders.iter().map(|f| (f.id, f.clone())).collect();
+    Ok(Attributed {
+        sums,
+        folders,
+        nodes,
+        processes,
+        folder_models,
+    })
+}
+
+/// Attributes usage recorded before attribution existed, with the rules ingestion uses:
+/// every job gets its chain node and owning folder, and the rollup is rebuilt from the
+/// events. Does nothing when there is nothing to do.
+pub async fn backfill(db: &DatabaseConnection) -> AppResult<bool> {
+    if !store::attribution::needs_backfill(db).await? {
+        return Ok(false);
+    }
+    let tx = store::begin_write(db).await?;
+    let jobs = store::attribution::all_jobs(&tx).await?;
+    let runs = store::attribution::execution_sums_by_run(&tx).await?;
+    let mut wanted: Vec<Uuid> = jobs
+        .iter()
+        .filter_map(|j| j.process_id)
+        .chain(runs.iter().filter_map(|r| r.5))
+        .collect();
+    wanted.sort();
+    wanted.dedup();
+    let process_folders: HashMap<Uuid, Uuid> = store::folder::find_processes(&tx, &wanted)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p.folder_id))
+        .collect();
+    let process_folder = |process: Option<Uuid>| process.and_then(|p| process_folders.get(&p).copied());
+
+    // Jobs are listed oldest first and a parent is always recorded before its child.
+    let mut placed: HashMap<Uuid, (Uuid, Option<Uuid>)> = HashMap::new();
+    let mut nodes: HashMap<Uuid, chain_node::Model> = HashMap::new();
+    for job in &jobs {
+        let parent = job.parent_id.and_then(|p| placed.get(&p).copied());
+        let parent_node = parent.map(|(node, _)| node);
+        let node = attribution::node_id(job.tenant_id, parent_node, job.process_id);
+        let owner = match parent {
+            Some((_, owner)) => owner,
+            None => attribution::owner_folder(job.folder_id, process_folder(job.process_id)),
+        };
+        nodes.entry(node).or_insert_with(|| chain_node::Model {
+            id: node,
+            tenant_id: job.tenant_id,
+            parent_id: parent_node,
+            process_id: job.process_id,
+        });
+        placed.insert(job.id, (node, owner));
+    }
+    let mut rows: HashMap<RollupKey, usage_attribution_daily::Model> = HashMap::new();
+    for (organization, tenant, unit_type, day, job, process, folder, quantity, events) in runs {
+        let (node, owner) = match job.and_then(|j| placed.get(&j).copied()) {
+            Some(chain) => chain,
+            None => {
+                let node = attribution::node_id(tenant, None, process);
+                nodes.entry(node).or_insert_with(|| chain_node::Model {
+                    id: node,
+                    tenant_id: tenant,
+                    parent_id: None,
+                    process_id: process,
+                });
+                (node, attribution::owner_folder(folder, process_folder(process)))
+            }
+        };
+        let key = RollupKey {
+            tenant,
+            unit_type,
+            day,
+            folder: attribution::execution_folder(folder, process_folder(process)),
+            process,
+            owner,
+            node,
+        };
+        let row = rows.entry(key).or_insert_with(|| key.row(organization));
+        row.quantity += quantity;
+        row.events += events;
+    }
+    store::attribution::insert_nodes(&tx, nodes.into_values().collect()).await?;
+    for job in &jobs {
+        if let Some((node, owner)) = placed.get(&job.id)
+            && (job.node_id != Some(*node) || job.owner_folder_id != *owner)
+        {
+            store::attribution::place_job(&tx, job.id, *node, *owner).await?;
+        }
+    }
+    store::attribution::clear_daily(&tx).await?;
+    store::attribution::add_to_daily(&tx, rows.into_values().collect()).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// The rollup row an EXECUTION event adds to; `None` is stored as the nil UUID.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct RollupKey {
+    pub(crate) tenant: Uuid,
+    pub(crate) unit_type: Uuid,
+    pub(crate) day: chrono::NaiveDate,
+    pub(crate) folder: Option<Uuid>,
+    pub(crate) process: Option<Uuid>,
+    pub(crate) owner: Option<Uuid>,
+    pub(crate) node: Uuid,
+}
+
+impl RollupKey {
+    pub(crate) fn row(self, organization: Uuid) -> usage_attribution_daily::Model {
+        usage_attribution_daily::Model {
+            tenant_id: self.tenant,
+            unit_type_id: self.unit_type,
+            day: self.day,
+            folder_id: self.folder.unwrap_or_default(),
+            process_id: self.process.unwrap_or_default(),
+            owner_folder_id: self.owner.unwrap_or_default(),
+            node_id: self.node,
+            organization_id: organization,
+            quantity: 0,
+            events: 0,
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! The merged chain tree and the per-day attribution rollup (DESIGN.md §4). Ingestion
+//! writes both in its transaction; folder and process figures read only these.
+
+use chrono::NaiveDate;
+use entity::{chain_node, folder, job, tenant, usage_attribution_daily as daily, usage_event};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, ExprTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, OnConflict, Query},
+};
+use uuid::Uuid;
+
+/// Rows per statement, well under SQLite's and PostgreSQL's bind-parameter limits.
+const CHUNK: usize = 500;
+
+/// `SUM` of a BIGINT is NUMERIC on PostgreSQL: cast back so both backends decode an i64.
+const SUM_QUANTITY: &str = "CAST(COALESCE(SUM(quantity), 0) AS BIGINT)";
+
+/// Whose figures a read covers: a whole organization or one of its tenants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Scope {
+    pub organization: Uuid,
+    pub tenant: Option<Uuid>,
+}
+
+impl Scope {
+    /// Rows whose `tenant_id` column is in scope.
+    fn tenants<C: ColumnTrait>(self, tenant_column: C) -> Condition {
+        match self.tenant {
+            Some(tenant) => Condition::all().add(tenant_column.eq(tenant)),
+            None => Condition::all().add(
+                tenant_column.in_subquery(
+                    Query::select()
+                        .column(tenant::Column::Id)
+                        .from(tenant::Entity)
+                        .and_where(tenant::Column::OrganizationId.eq(self.organization))
+                        .to_owned(),
+                ),
+            ),
+        }
+    }
+}
+
+/// Adds chain nodes; those already known are left as they are (ids are derived).
+pub async fn insert_nodes(db: &impl ConnectionTrait, nodes: Vec<chain_node::Model>) -> Result<(), DbErr> {
+    for chunk in nodes.chunks(CHUNK) {
+        let rows: Vec<chain_node::ActiveModel> = chunk
+            .iter()
+            .cloned()
+            .map(|m| m.into_active_model().reset_all())
+            .collect();
+        chain_node::Entity::insert_many(rows)
+            .on_conflict_do_nothing_on([chain_node::Column::Id])
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Adds to the attribution rollup: each row's figures are added to the stored ones.
+pub async fn add_to_daily(db: &impl ConnectionTrait, rows: Vec<daily::Model>) -> Result<(), DbErr> {
+    use daily::Column as C;
+    let added = |column: C, name: &str| Expr::col((daily::Entity, column)).add(Expr::cust(format!("excluded.{name}")));
+    let on_conflict = OnConflict::columns([
+        C::TenantId,
+        C::UnitTypeId,
+        C::Day,
+        C::FolderId,
+        C::ProcessId,
+        C::OwnerFolderId,
+        C::NodeId,
+    ])
+    .value(C::Quantity, added(C::Quantity, "quantity"))
+    .value(C::Events, added(C::Events, "events"))
+    .to_owned();
+    for chunk in rows.chunks(CHUNK) {
+        let rows: Vec<daily::ActiveModel> = chunk
+            .iter()
+            .cloned()
+            .map(|m| m.into_active_model().reset_all())
+            .collect();
+        daily::Entity::insert_many(rows)
+            .on_conflict(on_conflict.clone())
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// One grouped rollup sum: tenant, run folder, process, owning folder, node (nil = none)
+/// and ten-thousandths.
+pub type SumRow = (Uuid, Uuid, Uuid, Uuid, Uuid, i64);
+
+/// EXECUTION consumption of a scope over the days `[from, until)`, by tenant, run folder,
+/// process, owning folder and chain node.
+pub async fn sums(
+    db: &impl ConnectionTrait,
+    scope: Scope,
+    unit_type: Uuid,
+    from: NaiveDate,
+    until: NaiveDate,
+) -> Result<Vec<SumRow>, DbErr> {
+    use daily::Column as C;
+    let mut query = daily::Entity::find()
+        .select_only()
+        .columns([C::TenantId, C::FolderId, C::ProcessId, C::OwnerFolderId, C::NodeId])
+        .column_as(Expr::cust(SUM_QUANTITY), "total")
+        .filter(C::OrganizationId.eq(scope.organization))
+        .filter(C::UnitTypeId.eq(unit_type))
+        .filter(C::Day.gte(from))
+        .filter(C::Day.lt(until))
+        .group_by(C::TenantId)
+        .group_by(C::FolderId)
+        .group_by(C::ProcessId)
+        .group_by(C::OwnerFolderId)
+        .group_by(C::NodeId);
+    if let Some(tenant) = scope.tenant {
+        query = query.filter(C::TenantId.eq(tenant));
+    }
+    query.into_tuple().all(db).await
+}
+
+/// Every folder of a scope, in creation order.
+pub async fn folders(db: &impl ConnectionTrait, scope: Scope) -> Result<Vec<folder::Model>, DbErr> {
+    folder::Entity::find()
+        .filter(scope.tenants(folder::Column::TenantId))
+        .order_by_asc(folder::Column::Id)
+        .all(db)
+        .await
+}
+
+/// Every chain node of a scope.
+pub async fn nodes(db: &impl ConnectionTrait, scope: Scope) -> Result<Vec<chain_node::Model>, DbErr> {
+    chain_node::Entity::find()
+        .filter(scope.tenants(chain_node::Column::TenantId))
+        .all(db)
+        .await
+}
+
+/// Whether usage recorded before attribution existed still has to be attributed: a job
+/// without a node, or EXECUTION events while the rollup is empty.
+pub async fn needs_backfill(db: &impl ConnectionTrait) -> Result<bool, DbErr> {
+    let unplaced = job::Entity::find()
+        .filter(job::Column::NodeId.is_null())
+        .count(db)
+        .await?;
+    if unplaced > 0 {
+        return Ok(true);
+    }
+    let rollup = daily::Entity::find().count(db).await?;
+    let executions = usage_event::Entity::find()
+        .filter(usage_event::Column::Kind.eq("EXECUTION"))
+        .count(db)
+        .await?;
+    Ok(rollup == 0 && executions > 0)
+}
+
+/// Every job, oldest first.
+pub async fn all_jobs(db: &impl ConnectionTrait) -> Result<Vec<job::Model>, DbErr> {
+    job::Entity::find().order_by_asc(job::Column::Id).all(db).await
+}
+
+/// Records a job's place in its chain.
+pub async fn place_job(db: &impl ConnectionTrait, job: Uuid, node: Uuid, owner: Option<Uuid>) -> Result<(), DbErr> {
+    job::Entity::update_many()
+        .col_expr(job::Column::NodeId, Expr::value(node))
+        .col_expr(job::Column::OwnerFolderId, Expr::value(owner))
+        .filter(job::Column::Id.eq(job))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// EXECUTION events grouped by what attribution needs of them: organization, tenant, unit
+/// type, day, job, process and folder, with their quantity and count.
+pub type RunSum = (
+    Uuid,
+    Uuid,
+    Uuid,
+    NaiveDate,
+    Option<Uuid>,
+    Option<Uuid>,
+    Option<Uuid>,
+    i64,
+    i64,
+);
+
+pub async fn execution_sums_by_run(db: &impl ConnectionTrait) -> Result<Vec<RunSum>, DbErr> {
+    use usage_event::Column as C;
+    usage_event::Entity::find()
+        .select_only()
+        .columns([
+            C::OrganizationId,
+            C::TenantId,
+            C::UnitTypeId,
+            C::Day,
+            C::JobId,
+            C::ProcessId,
+            C::FolderId,
+        ])
+        .column_as(Expr::cust(SUM_QUANTITY), "total")
+        .column_as(Expr::cust("COUNT(*)"), "events")
+        .filter(C::Kind.eq("EXECUTION"))
+        .group_by(C::OrganizationId)
+        .group_by(C::TenantId)
+        .group_by(C::UnitTypeId)
+        .group_by(C::Day)
+        .group_by(C::JobId)
+        .group_by(C::ProcessId)
+        .group_by(C::FolderId)
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+/// Empties the attribution rollup (before it is rebuilt from the events).
+pub async fn clear_daily(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+    daily::Entity::delete_many().exec(db).await?;
+    Ok(())
+}
