@@ -17,7 +17,7 @@ use crate::error::AppError;
 use crate::graphql::error::server_error;
 
 /// A GraphQL-shaped error answer with an HTTP status.
-fn error_response(status: StatusCode, err: AppError) -> Response {
+pub(crate) fn error_response(status: StatusCode, err: AppError) -> Response {
     let body = async_graphql::Response::from_errors(vec![server_error(err)]);
     let mut response = (status, Json(body)).into_response();
     if status == StatusCode::UNAUTHORIZED {

@@ -1,7 +1,8 @@
 //! The HTTP surface: the GraphQL endpoint (POST, the playground on GET, WebSocket
-//! upgrade), health checks and the playground's own assets.
+//! upgrade), CSV exports, health checks and the playground's own assets.
 
 pub mod auth;
+pub mod export;
 pub mod graphql;
 pub mod health;
 pub mod playground;
@@ -31,6 +32,7 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/graphql", get(graphql::get_graphql).post(graphql::post_graphql))
+        .route("/export/{file}", get(export::export))
         .route("/playground/{asset}", get(playground::asset))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

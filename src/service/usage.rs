@@ -183,3 +183,52 @@ pub async fn quota(
     let view = quota_view(&bundle.terms, &bundle.bundle, Quantity::from_scaled(used));
     Ok((unit, bundle, view))
 }
+
+/// One raw usage event, with the names the caller used for its service and job.
+#[derive(Clone, Debug)]
+pub struct EventRow {
+    pub event: entity::usage_event::Model,
+    pub service: String,
+    pub job: Option<String>,
+}
+
+/// A page of the raw events of an organization (or one tenant) and unit type on the days
+/// `from..=to`, in recording order after `after`. The caller has checked access.
+pub async fn event_rows(
+    db: &impl ConnectionTrait,
+    organization: uuid::Uuid,
+    tenant: Option<uuid::Uuid>,
+    unit_type: uuid::Uuid,
+    (from, to): (NaiveDate, NaiveDate),
+    after: Option<uuid::Uuid>,
+    limit: u64,
+) -> AppResult<Vec<EventRow>> {
+    let until = to.succ_opt().unwrap_or(to);
+    let events = store::usage::events_page(db, organization, tenant, unit_type, (from, until), after, limit).await?;
+    let mut service_ids: Vec<uuid::Uuid> = events.iter().map(|e| e.service_id).collect();
+    service_ids.sort();
+    service_ids.dedup();
+    let services: std::collections::HashMap<uuid::Uuid, String> = store::service_catalog::find_many(db, &service_ids)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.code))
+        .collect();
+    let job_ids: Vec<uuid::Uuid> = events.iter().filter_map(|e| e.job_id).collect();
+    let jobs: std::collections::HashMap<uuid::Uuid, String> = if job_ids.is_empty() {
+        Default::default()
+    } else {
+        store::job::find_many(db, &job_ids)
+            .await?
+            .into_iter()
+            .map(|j| (j.id, j.external_id))
+            .collect()
+    };
+    Ok(events
+        .into_iter()
+        .map(|event| EventRow {
+            service: services.get(&event.service_id).cloned().unwrap_or_default(),
+            job: event.job_id.and_then(|j| jobs.get(&j).cloned()),
+            event,
+        })
+        .collect())
+}

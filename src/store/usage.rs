@@ -172,3 +172,32 @@ pub async fn activity_by_day(
     }
     query.into_tuple().all(db).await
 }
+
+/// A page of the usage events of an organization (or one tenant) and unit type on the
+/// days `[from, until)`, in recording order, after the event `after`.
+pub async fn events_page(
+    db: &impl ConnectionTrait,
+    organization: Uuid,
+    tenant: Option<Uuid>,
+    unit_type: Uuid,
+    (from, until): (NaiveDate, NaiveDate),
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<usage_event::Model>, DbErr> {
+    use sea_orm::QueryOrder;
+    use usage_event::Column as C;
+    let mut query = usage_event::Entity::find()
+        .filter(C::OrganizationId.eq(organization))
+        .filter(C::UnitTypeId.eq(unit_type))
+        .filter(C::Day.gte(from))
+        .filter(C::Day.lt(until))
+        .order_by_asc(C::Id)
+        .limit(limit);
+    if let Some(tenant) = tenant {
+        query = query.filter(C::TenantId.eq(tenant));
+    }
+    if let Some(after) = after {
+        query = query.filter(C::Id.gt(after));
+    }
+    query.all(db).await
+}

@@ -6,6 +6,7 @@ mod helpers;
 
 mod auth;
 mod bundles;
+mod export;
 mod ingestion;
 mod mutations;
 mod rollup;

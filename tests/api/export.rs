@@ -1,0 +1,520 @@
+//! `GET /export/{report}.csv` over real HTTP: each report's rows equal the GraphQL answer
+//! for the same filters, quoting survives a CSV parser, the events report streams every
+//! row, and the export takes the same keys and scope as GraphQL.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{SYSTEM_KEY, TestApp, key, organization_with_license, tenant};
+
+const RECORD: &str = "mutation($events: [UsageEventInput!]!) { recordUsage(input: {events: $events}) { accepted } }";
+
+/// Fetches an export and parses it: the header row and the records.
+async fn export(app: &TestApp, key: &str, report: &str, query: &[(&str, &str)]) -> (Vec<String>, Vec<Vec<String>>) {
+    let response = app
+        .client
+        .get(app.url(&format!("/export/{report}.csv")))
+        .bearer_auth(key)
+        .query(query)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{report}: {}", response.text().await.unwrap());
+    assert_eq!(response.headers()["content-type"], "text/csv; charset=utf-8");
+    let body = response.bytes().await.unwrap();
+    let mut reader = csv::Reader::from_reader(body.as_ref());
+    let header = reader.headers().unwrap().iter().map(str::to_owned).collect();
+    let rows = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect();
+    (header, rows)
+}
+
+/// The status and `extensions.code` of a refused export.
+async fn refused(app: &TestApp, key: Option<&str>, path: &str) -> (u16, String) {
+    let mut request = app.client.get(app.url(path));
+    if let Some(key) = key {
+        request = request.bearer_auth(key);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap();
+    (
+        status,
+        body["errors"][0]["extensions"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    )
+}
+
+fn column(header: &[String], name: &str) -> usize {
+    header
+        .iter()
+        .position(|h| h == name)
+        .unwrap_or_else(|| panic!("no column {name}"))
+}
+
+struct Scenario {
+    org: String,
+    a: String,
+    b: String,
+}
+
+/// Two tenants (one named with a comma, a quote and a newline), a folder tree, a job
+/// chain across folders, several services and days, and an upload.
+async fn scenario(app: &TestApp) -> Scenario {
+    let fx = organization_with_license(app, "acme", "1000").await;
+    let a = tenant(app, &fx.org, "Ops, \"Blue\"\nteam").await;
+    let b = tenant(app, &fx.org, "b").await;
+    let folder = |tenant: &str, parent: Option<&str>, name: &str| {
+        let (tenant, parent, name) = (tenant.to_owned(), parent.map(str::to_owned), name.to_owned());
+        async move {
+            app.ok(
+                SYSTEM_KEY,
+                "mutation($t: ID!, $p: ID, $n: String!) { createFolder(input: {tenantId: $t, parentId: $p, name: $n}) { folder { id } } }",
+                json!({ "t": tenant, "p": parent, "n": name }),
+            )
+            .await["createFolder"]["folder"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let process = |folder: &str, name: &str| {
+        let (folder, name) = (folder.to_owned(), name.to_owned());
+        async move {
+            app.ok(
+                SYSTEM_KEY,
+                "mutation($f: ID!, $n: String!) { createProcess(input: {folderId: $f, name: $n}) { process { id } } }",
+                json!({ "f": folder, "n": name }),
+            )
+            .await["createProcess"]["process"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let top = folder(&a, None, "Top, \"quoted\"").await;
+    let sub = folder(&a, Some(&top), "Sub").await;
+    let other = folder(&a, None, "Other").await;
+    let p1 = process(&top, "Nightly, \"full\"\nsuite").await;
+    let p2 = process(&other, "Smoke").await;
+    let p3 = process(&sub, "Deep").await;
+    let event = |key: &str, tenant: &str, service: &str, quantity: &str, at: &str, extra: Value| {
+        let mut event = json!({
+            "idempotencyKey": key, "tenantId": tenant, "unitType": "units", "service": service,
+            "quantity": quantity, "occurredAt": at,
+        });
+        event
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        event
+    };
+    let events = vec![
+        event(
+            "k,1 \"first\"\nline",
+            &a,
+            "robots",
+            "10",
+            "2026-11-02T08:00:00Z",
+            json!({ "jobId": "j1", "processId": p1, "folderId": top, "durationMs": 1500 }),
+        ),
+        event(
+            "k2",
+            &a,
+            "orchestrator",
+            "20.5",
+            "2026-11-03T08:00:00Z",
+            json!({ "jobId": "j2", "parentJobId": "j1", "processId": p2, "folderId": other }),
+        ),
+        event(
+            "k3",
+            &a,
+            "robots",
+            "30",
+            "2026-11-09T08:00:00Z",
+            json!({ "jobId": "j3", "parentJobId": "j2", "processId": p3, "folderId": sub }),
+        ),
+        event("k4", &a, "test-manager", "4", "2026-11-10T08:00:00Z", json!({})),
+        event("k5", &b, "robots", "7.25", "2026-11-16T08:00:00Z", json!({})),
+        event(
+            "k6",
+            &a,
+            "robots",
+            "99",
+            "2026-11-17T08:00:00Z",
+            json!({ "kind": "UPLOAD", "durationMs": 60000 }),
+        ),
+    ];
+    app.ok(SYSTEM_KEY, RECORD, json!({ "events": events })).await;
+    Scenario { org: fx.org, a, b }
+}
+
+#[tokio::test]
+async fn tenants_report_equals_the_tenant_cards_and_quotes_survive() {
+    let app = TestApp::spawn().await;
+    let s = scenario(&app).await;
+    let data = app
+        .ok(
+            SYSTEM_KEY,
+            "query($o: ID!) { organization(id: $o) { usage(unitType: \"units\", range: {from: \"2026-11-03\", to: \"2026-11-20\"}) { tenants { tenant { id } displayName allocated consumed consumedFromAllocated consumedFromOrganization consumptionRate remaining overage availableForAllocation status } } } }",
+            json!({ "o": s.org }),
+        )
+        .await;
+    let cards = data["organization"]["usage"]["tenants"].as_array().unwrap().clone();
+    let (header, rows) = export(
+        &app,
+        SYSTEM_KEY,
+        "tenants",
+        &[
+            ("organization", &s.org),
+            ("unitType", "units"),
+            ("from", "2026-11-03"),
+            ("to", "2026-11-20"),
+        ],
+    )
+    .await;
+    assert_eq!(rows.len(), cards.len());
+    for (row, card) in rows.iter().zip(&cards) {
+        let cell = |name: &str| row[column(&header, name)].clone();
+        assert_eq!(cell("tenant_id"), card["tenant"]["id"].as_str().unwrap());
+        assert_eq!(cell("display_name"), card["displayName"].as_str().unwrap());
+        assert_eq!(cell("status"), card["status"].as_str().unwrap());
+        assert_eq!(cell("allocated"), card["allocated"].as_str().unwrap_or(""));
+        for (csv, gql) in [
+            ("consumed", "consumed"),
+            ("consumed_from_allocated", "consumedFromAllocated"),
+            ("consumed_from_organization", "consumedFromOrganization"),
+            ("remaining", "remaining"),
+            ("overage", "overage"),
+            ("available_for_allocation", "availableForAllocation"),
+        ] {
+            assert_eq!(cell(csv), card[gql].as_str().unwrap(), "{csv}");
+        }
+    }
+    // The name with a comma, a quote and a newline comes back whole.
+    let a = rows.iter().find(|r| r[0] == s.a).unwrap();
+    assert_eq!(a[column(&header, "display_name")], "Ops, \"Blue\"\nteam");
+    assert_eq!(a[column(&header, "consumed")], "54.5");
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn distribution_and_services_reports_equal_the_graphql_answer() {
+    let app = TestApp::spawn().await;
+    let s = scenario(&app).await;
+    for (granularity, tenant) in [
+        ("DAY", None),
+        ("WEEK", None),
+        ("MONTH", Some(s.a.clone())),
+        ("WEEK", Some(s.b.clone())),
+    ] {
+        let data = app
+            .ok(
+                SYSTEM_KEY,
+                "query($o: ID!, $t: ID!, $g: Granularity!) { organization(id: $o) { usage(unitType: \"units\") { distribution(granularity: $g) { start end consumed } byService { total services { service { code name } consumed percent } } tenant(id: $t) { distribution(granularity: $g) { start end consumed } byService { total services { service { code name } consumed percent } } } } } }",
+                json!({ "o": s.org, "t": tenant.clone().unwrap_or_else(|| s.a.clone()), "g": granularity }),
+            )
+            .await;
+        let usage = &data["organization"]["usage"];
+        let scoped = if tenant.is_some() { &usage["tenant"] } else { usage };
+        let mut query = vec![
+            ("organization", s.org.as_str()),
+            ("unitType", "units"),
+            ("granularity", granularity),
+        ];
+        if let Some(t) = &tenant {
+            query.push(("tenant", t));
+        }
+        let (header, rows) = export(&app, SYSTEM_KEY, "distribution", &query).await;
+        assert_eq!(header, ["start", "end", "consumed"]);
+        let buckets: Vec<Vec<String>> = scoped["distribution"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| {
+                ["start", "end", "consumed"]
+                    .map(|f| b[f].as_str().unwrap().to_owned())
+                    .to_vec()
+            })
+            .collect();
+        assert_eq!(rows, buckets, "{granularity} {tenant:?}");
+
+        let (header, rows) = export(&app, SYSTEM_KEY, "services", &query).await;
+        assert_eq!(header, ["service", "name", "consumed", "percent"]);
+        let services = scoped["byService"]["services"].as_array().unwrap();
+        assert_eq!(rows.len(), services.len());
+        for (row, service) in rows.iter().zip(services) {
+            assert_eq!(row[0], service["service"]["code"].as_str().unwrap());
+            assert_eq!(row[2], service["consumed"].as_str().unwrap());
+            let percent: f64 = row[3].parse().unwrap();
+            assert!((percent - service["percent"].as_f64().unwrap()).abs() < 1e-12);
+        }
+    }
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn folders_and_processes_reports_equal_the_graphql_answer_in_both_modes() {
+    let app = TestApp::spawn().await;
+    let s = scenario(&app).await;
+    const FOLDER: &str = "folder { id name } consumed";
+    let folder_query =
+        format!("folders(attribution: $m) {{ {FOLDER} children {{ {FOLDER} children {{ {FOLDER} }} }} }}");
+    let process_query = "processes(attribution: $m, first: 100) { edges { node { process { id name } own consumed children { process { id } own consumed children { process { id } own consumed } } } } }";
+    for mode in ["EXECUTION", "OWNERSHIP"] {
+        for tenant in [None, Some(s.a.clone())] {
+            let query = format!(
+                "query($o: ID!, $t: ID!, $m: Attribution!) {{ organization(id: $o) {{ usage(unitType: \"units\") {{ {folder_query} {process_query} tenant(id: $t) {{ {folder_query} {process_query} }} }} }} }}"
+            );
+            let data = app
+                .ok(SYSTEM_KEY, &query, json!({ "o": s.org, "t": s.a, "m": mode }))
+                .await;
+            let usage = &data["organization"]["usage"];
+            let scoped = if tenant.is_some() { &usage["tenant"] } else { usage };
+            let mut filters = vec![
+                ("organization", s.org.as_str()),
+                ("unitType", "units"),
+                ("attribution", mode),
+            ];
+            if let Some(t) = &tenant {
+                filters.push(("tenant", t));
+            }
+
+            // Folders: the tree depth first, as (id, name, depth, consumed).
+            fn flatten_folders(list: &Value, depth: usize, out: &mut Vec<Vec<String>>) {
+                for f in list.as_array().unwrap() {
+                    out.push(vec![
+                        f["folder"]["id"].as_str().unwrap_or("").to_owned(),
+                        f["folder"]["name"].as_str().unwrap_or("").to_owned(),
+                        depth.to_string(),
+                        f["consumed"].as_str().unwrap().to_owned(),
+                    ]);
+                    if !f["children"].is_null() {
+                        flatten_folders(&f["children"], depth + 1, out);
+                    }
+                }
+            }
+            let mut expected = Vec::new();
+            flatten_folders(&scoped["folders"], 0, &mut expected);
+            let (header, rows) = export(&app, SYSTEM_KEY, "folders", &filters).await;
+            let picked: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| {
+                    ["folder_id", "folder", "depth", "consumed"]
+                        .map(|c| r[column(&header, c)].clone())
+                        .to_vec()
+                })
+                .collect();
+            assert_eq!(picked, expected, "folders {mode} {tenant:?}");
+
+            // Processes: every row and its chain depth first, as (id, depth, own, consumed).
+            fn flatten_processes(list: &[Value], depth: usize, out: &mut Vec<Vec<String>>) {
+                for p in list {
+                    out.push(vec![
+                        p["process"]["id"].as_str().unwrap().to_owned(),
+                        depth.to_string(),
+                        p["own"].as_str().unwrap().to_owned(),
+                        p["consumed"].as_str().unwrap().to_owned(),
+                    ]);
+                    if let Some(children) = p["children"].as_array() {
+                        flatten_processes(children, depth + 1, out);
+                    }
+                }
+            }
+            let nodes: Vec<Value> = scoped["processes"]["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["node"].clone())
+                .collect();
+            let mut expected = Vec::new();
+            flatten_processes(&nodes, 0, &mut expected);
+            let (header, rows) = export(&app, SYSTEM_KEY, "processes", &filters).await;
+            let picked: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| {
+                    ["process_id", "depth", "own", "consumed"]
+                        .map(|c| r[column(&header, c)].clone())
+                        .to_vec()
+                })
+                .collect();
+            assert_eq!(picked, expected, "processes {mode} {tenant:?}");
+            if mode == "OWNERSHIP" {
+                // The chain j1 → j2 → j3 is one root row with two levels below it.
+                assert_eq!(
+                    picked.iter().map(|r| r[1].as_str()).collect::<Vec<_>>(),
+                    ["0", "1", "2"]
+                );
+                assert_eq!(picked[0][3], "60.5");
+            }
+            let names: Vec<&str> = rows.iter().map(|r| r[column(&header, "process")].as_str()).collect();
+            assert!(names.contains(&"Nightly, \"full\"\nsuite"), "{names:?}");
+        }
+    }
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn events_report_lists_every_event_of_the_range_with_quoting_intact() {
+    let app = TestApp::spawn().await;
+    let s = scenario(&app).await;
+    let (header, rows) = export(
+        &app,
+        SYSTEM_KEY,
+        "events",
+        &[("organization", &s.org), ("unitType", "units")],
+    )
+    .await;
+    assert_eq!(header.len(), 12);
+    assert_eq!(rows.len(), 6);
+    let keys: Vec<&str> = rows
+        .iter()
+        .map(|r| r[column(&header, "idempotency_key")].as_str())
+        .collect();
+    assert_eq!(keys, ["k,1 \"first\"\nline", "k2", "k3", "k4", "k5", "k6"]);
+    let first = &rows[0];
+    assert_eq!(first[column(&header, "occurred_at")], "2026-11-02T08:00:00Z");
+    assert_eq!(first[column(&header, "day")], "2026-11-02");
+    assert_eq!(first[column(&header, "tenant_id")], s.a);
+    assert_eq!(first[column(&header, "service")], "robots");
+    assert_eq!(first[column(&header, "job_id")], "j1");
+    assert_eq!(first[column(&header, "duration_ms")], "1500");
+    assert_eq!(rows[1][column(&header, "quantity")], "20.5");
+    assert_eq!(rows[5][column(&header, "kind")], "UPLOAD");
+
+    // A range and a tenant narrow it, like GraphQL's filters.
+    let (_, rows) = export(
+        &app,
+        SYSTEM_KEY,
+        "events",
+        &[
+            ("organization", &s.org),
+            ("unitType", "units"),
+            ("from", "2026-11-09"),
+            ("to", "2026-11-16"),
+            ("tenant", &s.a),
+        ],
+    )
+    .await;
+    let keys: Vec<&str> = rows.iter().map(|r| r[1].as_str()).collect();
+    assert_eq!(keys, ["k3", "k4"]);
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn events_report_streams_many_pages_in_recording_order() {
+    let app = TestApp::spawn().await;
+    let fx = organization_with_license(&app, "acme", "100000").await;
+    let t = tenant(&app, &fx.org, "t").await;
+    // 2,500 events: two full pages and a partial one.
+    let events: Vec<Value> = (0..2_500)
+        .map(|i| {
+            json!({
+                "idempotencyKey": format!("e{i:05}"), "tenantId": t, "unitType": "units", "service": "robots",
+                "quantity": "1", "occurredAt": format!("2026-11-{:02}T10:00:00Z", 1 + i % 20),
+            })
+        })
+        .collect();
+    app.ok(SYSTEM_KEY, RECORD, json!({ "events": events })).await;
+    let (_, rows) = export(
+        &app,
+        SYSTEM_KEY,
+        "events",
+        &[("organization", &fx.org), ("unitType", "units")],
+    )
+    .await;
+    assert_eq!(rows.len(), 2_500);
+    let mut ids: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+    let in_order = ids.clone();
+    ids.sort_unstable();
+    assert_eq!(ids, in_order, "rows come in recording order");
+    ids.dedup();
+    assert_eq!(ids.len(), 2_500, "no row twice");
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn exports_take_the_same_keys_scope_and_filters_as_graphql() {
+    let app = TestApp::spawn().await;
+    let s = scenario(&app).await;
+    let base = format!("/export/tenants.csv?organization={}&unitType=units", s.org);
+    assert_eq!(refused(&app, None, &base).await, (401, "UNAUTHENTICATED".into()));
+    assert_eq!(
+        refused(
+            &app,
+            Some(SYSTEM_KEY),
+            &format!("/export/nothing.csv?organization={}&unitType=units", s.org)
+        )
+        .await,
+        (404, "NOT_FOUND".into())
+    );
+    assert_eq!(
+        refused(&app, Some(SYSTEM_KEY), &format!("{base}&colour=blue")).await,
+        (400, "BAD_USER_INPUT".into())
+    );
+    assert_eq!(
+        refused(&app, Some(SYSTEM_KEY), &format!("{base}&from=2026-11-02")).await,
+        (400, "BAD_USER_INPUT".into())
+    );
+    assert_eq!(
+        refused(&app, Some(SYSTEM_KEY), &format!("{base}&from=2026-10-02&to=2026-11-02")).await,
+        (400, "BAD_USER_INPUT".into())
+    );
+    assert_eq!(
+        refused(&app, Some(SYSTEM_KEY), "/export/tenants.csv?unitType=units").await,
+        (400, "BAD_USER_INPUT".into())
+    );
+    assert_eq!(
+        refused(
+            &app,
+            Some(SYSTEM_KEY),
+            &format!(
+                "/export/folders.csv?organization={}&unitType=units&attribution=WHO",
+                s.org
+            )
+        )
+        .await,
+        (400, "BAD_USER_INPUT".into())
+    );
+
+    // A key of another organization sees nothing of this one.
+    let other = app
+        .ok(
+            SYSTEM_KEY,
+            "mutation { createOrganization(input: {name: \"Other\", slug: \"other\"}) { organization { id } } }",
+            json!({}),
+        )
+        .await["createOrganization"]["organization"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let outsider = key(&app, "VIEWER", Some(&other), None).await;
+    assert_eq!(refused(&app, Some(&outsider), &base).await, (404, "NOT_FOUND".into()));
+
+    // A TENANT_ADMIN's export covers its own tenant; another tenant is not found.
+    let admin = key(&app, "TENANT_ADMIN", Some(&s.org), Some(&s.a)).await;
+    let (_, rows) = export(
+        &app,
+        &admin,
+        "tenants",
+        &[("organization", &s.org), ("unitType", "units")],
+    )
+    .await;
+    assert_eq!(rows.iter().map(|r| r[0].as_str()).collect::<Vec<_>>(), [s.a.as_str()]);
+    let (_, rows) = export(
+        &app,
+        &admin,
+        "events",
+        &[("organization", &s.org), ("unitType", "units")],
+    )
+    .await;
+    assert_eq!(rows.len(), 5, "the events of tenant a only");
+    assert_eq!(
+        refused(&app, Some(&admin), &format!("{base}&tenant={}", s.b)).await,
+        (404, "NOT_FOUND".into())
+    );
+    app.finish().await;
+}
