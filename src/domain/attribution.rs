@@ -228,6 +228,25 @@ pub fn folders(mode: Attribution, input: &AttributionInput) -> Vec<FolderFigure>
     top
 }
 
+/// One row per process: rows lifted from below a run that named no process join the row
+/// of the same process started directly, so a process never shows twice under one parent.
+fn merge(figures: Vec<ProcessFigure>) -> Vec<ProcessFigure> {
+    let mut merged: Vec<ProcessFigure> = Vec::new();
+    for figure in figures {
+        match merged.iter_mut().find(|m| m.process == figure.process) {
+            Some(row) => {
+                row.own += figure.own;
+                row.consumed += figure.consumed;
+                let children = std::mem::take(&mut row.children);
+                row.children = merge(children.into_iter().chain(figure.children).collect());
+            }
+            None => merged.push(figure),
+        }
+    }
+    merged.sort_by(by_consumption);
+    merged
+}
+
 /// The merged chain tree with the sums of a range on its nodes.
 struct ChainTree<'a> {
     nodes: HashMap<Uuid, &'a ChainNode>,
@@ -297,8 +316,7 @@ impl<'a> ChainTree<'a> {
                 None => figures.extend(self.below(*child)),
             }
         }
-        figures.sort_by(by_consumption);
-        figures
+        merge(figures)
     }
 
     fn figure(&self, id: Uuid, process: Uuid) -> ProcessFigure {
@@ -496,6 +514,42 @@ mod tests {
             (roots[0].children[0].process, roots[0].children[0].consumed),
             (p2, q(3))
         );
+    }
+
+    #[test]
+    fn a_process_started_both_directly_and_through_an_anonymous_run_has_one_row() {
+        let tenant = id(100);
+        let (p1, p2) = (id(11), id(12));
+        let root = node_id(tenant, None, Some(p1));
+        let direct = node_id(tenant, Some(root), Some(p2));
+        let anonymous = node_id(tenant, Some(root), None);
+        let lifted = node_id(tenant, Some(anonymous), Some(p2));
+        let node = |id, parent, process| ChainNode { id, parent, process };
+        let sum = |node, units| AttributedSum {
+            folder: None,
+            process: None,
+            owner_folder: None,
+            node,
+            quantity: q(units),
+        };
+        let input = AttributionInput {
+            nodes: vec![
+                node(root, None, Some(p1)),
+                node(direct, Some(root), Some(p2)),
+                node(anonymous, Some(root), None),
+                node(lifted, Some(anonymous), Some(p2)),
+            ],
+            sums: vec![sum(root, 1), sum(direct, 8), sum(anonymous, 4), sum(lifted, 2)],
+            ..Default::default()
+        };
+        let roots = processes(Attribution::Ownership, &input);
+        assert_eq!(roots[0].consumed, q(15));
+        let children: Vec<_> = roots[0]
+            .children
+            .iter()
+            .map(|c| (c.process, c.own, c.consumed))
+            .collect();
+        assert_eq!(children, vec![(p2, q(10), q(10))]);
     }
 
     #[test]

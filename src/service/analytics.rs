@@ -91,11 +91,11 @@ pub async fn activity(
     unit_type: &str,
     weeks: i32,
 ) -> AppResult<(Vec<WeekActivity>, WeekActivity)> {
+    let org = organization::visible(ctx, actor, organization_id).await?;
     let weeks = u32::try_from(weeks)
         .ok()
         .filter(|w| (1..=MAX_WEEKS).contains(w))
         .ok_or_else(|| AppError::bad_input(format!("weeks must be between 1 and {MAX_WEEKS}")))?;
-    let org = organization::visible(ctx, actor, organization_id).await?;
     let unit = unit_type::by_code(&ctx.db, "unitType", unit_type).await?;
     let today = ctx.clock.today_in(zone_of(&org)?);
     let tenant = if actor.sees_whole_organization() {

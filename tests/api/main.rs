@@ -4,6 +4,8 @@
 
 mod helpers;
 
+mod analytics;
+mod attribution;
 mod auth;
 mod bundles;
 mod export;
