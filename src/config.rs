@@ -60,6 +60,10 @@ pub struct Settings {
         global = true
     )]
     pub log_format: LogFormat,
+    /// How often, in milliseconds, the period watcher looks for a new day (a bundle that
+    /// rolled over, a license nearing its end).
+    #[arg(long, env = "QUOTAGRAPH_WATCH_INTERVAL_MS", default_value_t = 1000, global = true)]
+    pub watch_interval_ms: u64,
 }
 
 fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
@@ -71,6 +75,6 @@ fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
 impl Settings {
     /// The clock these settings ask for.
     pub fn clock(&self) -> Clock {
-        self.clock.map_or(Clock::System, Clock::Fixed)
+        self.clock.map_or(Clock::System, Clock::pinned)
     }
 }

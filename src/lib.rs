@@ -1,12 +1,13 @@
 //! quotagraph: usage metering and quotas behind a GraphQL API.
 //!
 //! Layers, dependencies pointing one way (DESIGN.md §11):
-//! `http → graphql → service → {domain, store}`, `store → {entity, domain}`.
+//! `http → graphql → service → {domain, store, events}`, `store → {entity, domain}`.
 
 pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod service;

@@ -16,6 +16,7 @@ pub struct App {
     listener: TcpListener,
     state: AppState,
     statements: store::StatementCounter,
+    watch_interval: std::time::Duration,
 }
 
 /// Applies every pending migration, then attributes usage recorded before attribution
@@ -41,7 +42,8 @@ impl App {
         let mut db = store::connect(&settings.database_url).await?;
         prepare_database(&db).await?;
         let statements = store::StatementCounter::install(&mut db);
-        let context = AppContext { db, clock };
+        let events = crate::events::Bus::start(&db).await?;
+        let context = AppContext { db, clock, events };
         if let Some(secret) = service::api_key::bootstrap(&context, settings.bootstrap_key.as_deref())
             .await
             .map_err(|e| anyhow::anyhow!("creating the first key failed: {}", e.message()))?
@@ -62,12 +64,18 @@ impl App {
             listener,
             state: AppState { context, schema },
             statements,
+            watch_interval: std::time::Duration::from_millis(settings.watch_interval_ms.max(10)),
         })
     }
 
     /// The port it listens on (useful with port 0).
     pub fn port(&self) -> u16 {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// The clock every rule reads (tests move a pinned one).
+    pub fn clock(&self) -> crate::clock::Clock {
+        self.state.context.clock.clone()
     }
 
     /// The number of SQL statements run so far.
@@ -79,9 +87,17 @@ impl App {
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         tracing::info!(address = %self.listener.local_addr()?, "quotagraph listening; playground at /graphql");
         let db = self.state.context.db.clone();
-        axum::serve(self.listener, http::router(self.state))
+        let ticker = tokio::spawn(service::watch::run_ticker(
+            self.state.context.clone(),
+            self.watch_interval,
+        ));
+        let served = axum::serve(self.listener, http::router(self.state))
             .with_graceful_shutdown(shutdown)
-            .await?;
+            .await;
+        ticker.abort();
+        // Wait for the ticker to let go of its connections before the pool closes.
+        let _ = ticker.await;
+        served?;
         db.close().await?;
         Ok(())
     }

@@ -10,6 +10,7 @@ pub mod job;
 pub mod license;
 pub mod organization;
 pub mod process;
+pub mod quota_mark;
 pub mod service;
 pub mod tenant;
 pub mod unit_type;

@@ -2,9 +2,11 @@
 //! "Now" and "today" are always parameters, read from the one clock at the edge.
 
 pub mod access;
+pub mod admission;
 pub mod allocation;
 pub mod analytics;
 pub mod attribution;
+pub mod events;
 pub mod ids;
 pub mod ingestion;
 pub mod metrics;

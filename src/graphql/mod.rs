@@ -2,6 +2,7 @@
 //! request, call one use case, and wrap what comes back.
 
 pub mod admin;
+pub mod admission;
 pub mod analytics;
 pub mod attribution;
 pub mod error;
@@ -12,11 +13,12 @@ pub mod node;
 pub mod organization;
 mod reads;
 pub mod scalars;
+pub mod subscription;
 pub mod tenant;
 pub mod usage;
 
 use async_graphql::{
-    Context, EmptySubscription, MergedObject, Schema, SchemaBuilder,
+    Context, MergedObject, Schema, SchemaBuilder,
     connection::{Connection, Edge},
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
@@ -40,10 +42,11 @@ pub struct Mutation(
     tenant::TenantMutation,
     folder::FolderMutation,
     ingestion::IngestionMutation,
+    admission::AdmissionMutation,
 );
 
 /// The executable schema.
-pub type QuotagraphSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type QuotagraphSchema = Schema<Query, Mutation, subscription::Subscription>;
 
 /// Deepest query accepted; GraphiQL's introspection query needs 13 levels.
 pub const MAX_DEPTH: usize = 16;
@@ -51,8 +54,8 @@ pub const MAX_DEPTH: usize = 16;
 pub const MAX_COMPLEXITY: usize = 20_000;
 
 /// The schema without any data attached: enough to print the SDL.
-pub fn schema() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+pub fn schema() -> SchemaBuilder<Query, Mutation, subscription::Subscription> {
+    Schema::build(Query::default(), Mutation::default(), subscription::Subscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .extension(error::ErrorCodes)

@@ -5,15 +5,17 @@
 use chrono::NaiveDate;
 use uuid::Uuid;
 
-use super::{AppContext, require, tenant, unit_type, usage, zone_of};
+use super::{AppContext, require, tenant, unit_type, usage, watch, zone_of};
 use crate::domain::{
     Quantity,
     access::Actor,
     allocation::check_new_allocation,
+    events::QuotaEventKind,
     ids::{OrganizationId, TenantId},
     tenant::TenantState,
 };
 use crate::error::{AppError, AppResult};
+use crate::events::QuotaEvent;
 use crate::store;
 use entity::allocation::Model;
 
@@ -95,6 +97,20 @@ pub async fn set(ctx: &AppContext, actor: &Actor, change: AllocationChange) -> A
     };
     let model = store::allocation::insert(&tx, model).await?;
     tx.commit().await?;
+    let changed = QuotaEvent {
+        tenant_id: Some(tenant.id),
+        ..QuotaEvent::new(QuotaEventKind::AllocationChanged, ctx.clock.now(), org.id, &unit.code)
+    };
+    watch::after(
+        ctx,
+        watch::Change {
+            organization: org.id,
+            unit_type: unit.id,
+            usage_tenants: Vec::new(),
+            events: vec![changed],
+        },
+    )
+    .await;
     Ok(model)
 }
 

@@ -12,7 +12,7 @@ use chrono::{DateTime, FixedOffset};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::{AppContext, attribution::RollupKey, zone_of};
+use super::{AppContext, attribution::RollupKey, watch, zone_of};
 use crate::domain::{
     Quantity,
     access::{Access, Actor},
@@ -44,10 +44,12 @@ pub struct NewUsageEvent {
 }
 
 /// How a batch was taken.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Recorded {
     pub accepted: usize,
     pub duplicates: usize,
+    /// The (organization, unit type, tenant) of every event accepted, once each.
+    pub touched: Vec<(Uuid, Uuid, Uuid)>,
 }
 
 fn at(index: usize, field: &str, message: impl std::fmt::Display) -> String {
@@ -59,7 +61,7 @@ fn bad(index: usize, field: &str, message: impl std::fmt::Display) -> AppError {
 }
 
 /// The content an idempotency key stands for, as a hash.
-fn fingerprint(event: &NewUsageEvent, quantity: Quantity) -> String {
+pub(crate) fn fingerprint(event: &NewUsageEvent, quantity: Quantity) -> String {
     let mut hasher = Sha256::new();
     let optional = |v: Option<String>| v.unwrap_or_default();
     for part in [
@@ -92,7 +94,11 @@ pub async fn record(ctx: &AppContext, actor: &Actor, events: Vec<NewUsageEvent>)
     }
     let mut attempts = 0;
     loop {
-        match record_once(ctx, actor, &events).await {
+        let attempt = record_once(ctx, actor, &events).await;
+        if let Ok(recorded) = &attempt {
+            announce(ctx, &recorded.touched).await;
+        }
+        match attempt {
             Err(AppError::Internal(err))
                 if attempts < 3
                     && err
@@ -106,6 +112,28 @@ pub async fn record(ctx: &AppContext, actor: &Actor, events: Vec<NewUsageEvent>)
     }
 }
 
+/// Tells the watcher which organizations, unit types and tenants recorded usage.
+pub(crate) async fn announce(ctx: &AppContext, touched: &[(Uuid, Uuid, Uuid)]) {
+    let mut changes: Vec<watch::Change> = Vec::new();
+    for (organization, unit_type, tenant) in touched {
+        match changes
+            .iter_mut()
+            .find(|c| c.organization == *organization && c.unit_type == *unit_type)
+        {
+            Some(change) => change.usage_tenants.push(*tenant),
+            None => changes.push(watch::Change {
+                organization: *organization,
+                unit_type: *unit_type,
+                usage_tenants: vec![*tenant],
+                events: Vec::new(),
+            }),
+        }
+    }
+    for change in changes {
+        watch::after(ctx, change).await;
+    }
+}
+
 struct Checked {
     quantity: Quantity,
     organization: Uuid,
@@ -115,36 +143,47 @@ struct Checked {
 }
 
 async fn record_once(ctx: &AppContext, actor: &Actor, events: &[NewUsageEvent]) -> AppResult<Recorded> {
-    let now = ctx.clock.now();
     let tx = store::begin_write(&ctx.db).await?;
+    let recorded = record_in(&tx, ctx.clock.now(), actor, events).await?;
+    tx.commit().await?;
+    Ok(recorded)
+}
 
+/// Checks and writes a batch inside the caller's transaction (admission runs it under
+/// the organization's lock).
+pub(crate) async fn record_in(
+    tx: &sea_orm::DatabaseTransaction,
+    now: DateTime<chrono::Utc>,
+    actor: &Actor,
+    events: &[NewUsageEvent],
+) -> AppResult<Recorded> {
     let tenant_ids: Vec<Uuid> = unique(events.iter().map(|e| e.tenant_id.0));
-    let tenants: HashMap<Uuid, entity::tenant::Model> = store::tenant::find_many(&tx, &tenant_ids)
+    let tenants: HashMap<Uuid, entity::tenant::Model> = store::tenant::find_many(tx, &tenant_ids)
         .await?
         .into_iter()
         .map(|t| (t.id, t))
         .collect();
     let org_ids: Vec<Uuid> = unique(tenants.values().map(|t| t.organization_id));
     let mut zones = HashMap::new();
-    for org in store::organization::find_many(&tx, &org_ids).await? {
+    for org in store::organization::find_many(tx, &org_ids).await? {
         zones.insert(org.id, zone_of(&org)?);
     }
     let unit_codes: HashSet<&str> = events.iter().map(|e| e.unit_type.as_str()).collect();
     let mut unit_types = HashMap::new();
     for code in unit_codes {
-        if let Some(unit) = store::unit_type::find_by_code(&tx, code).await? {
+        if let Some(unit) = store::unit_type::find_by_code(tx, code).await? {
             unit_types.insert(code.to_owned(), unit.id);
         }
     }
     let folders: HashMap<Uuid, Uuid> =
-        store::folder::find_folders(&tx, &unique(events.iter().filter_map(|e| e.folder_id.map(|f| f.0))))
+        store::folder::find_folders(tx, &unique(events.iter().filter_map(|e| e.folder_id.map(|f| f.0))))
             .await?
             .into_iter()
             .map(|f| (f.id, f.tenant_id))
             .collect();
     // Each process's tenant and owning folder.
     let mut processes: HashMap<Uuid, (Uuid, Uuid)> =
-        store::folder::find_processes(&tx, &unique(events.iter().filter_map(|e| e.process_id.map(|p| p.0))))
+        store::folder::find_processes(tx, &unique(events.iter().filter_map(|e| e.process_id.map(|p| p.0))))
             .await?
             .into_iter()
             .map(|p| (p.id, (p.tenant_id, p.folder_id)))
@@ -224,7 +263,7 @@ async fn record_once(ctx: &AppContext, actor: &Actor, events: &[NewUsageEvent]) 
             .filter(|(_, c)| c.organization == *org)
             .map(|(e, _)| e.idempotency_key.clone())
             .collect();
-        for (key, print) in store::usage::fingerprints(&tx, *org, &keys).await? {
+        for (key, print) in store::usage::fingerprints(tx, *org, &keys).await? {
             stored.insert((*org, key), print);
         }
     }
@@ -258,7 +297,7 @@ async fn record_once(ctx: &AppContext, actor: &Actor, events: &[NewUsageEvent]) 
             names.push((event.tenant_id.0, name.clone()));
         }
     }
-    let mut jobs: HashMap<(Uuid, String), job::Model> = store::job::find_by_names(&tx, &names)
+    let mut jobs: HashMap<(Uuid, String), job::Model> = store::job::find_by_names(tx, &names)
         .await?
         .into_iter()
         .map(|j| ((j.tenant_id, j.external_id.clone()), j))
@@ -270,7 +309,7 @@ async fn record_once(ctx: &AppContext, actor: &Actor, events: &[NewUsageEvent]) 
             .filter(|p| !processes.contains_key(p)),
     );
     if !unseen.is_empty() {
-        for p in store::folder::find_processes(&tx, &unseen).await? {
+        for p in store::folder::find_processes(tx, &unseen).await? {
             processes.insert(p.id, (p.tenant_id, p.folder_id));
         }
     }
@@ -282,7 +321,7 @@ async fn record_once(ctx: &AppContext, actor: &Actor, events: &[NewUsageEvent]) 
     let mut daily: HashMap<(Uuid, Uuid, chrono::NaiveDate, String, UsageKind), usage_daily::Model> = HashMap::new();
     let mut service_codes: Vec<String> = unique(events.iter().map(|e| e.service.clone()));
     service_codes.sort();
-    let services = store::service_catalog::ensure(&tx, &service_codes).await?;
+    let services = store::service_catalog::ensure(tx, &service_codes).await?;
 
     for (i, (event, c)) in events.iter().zip(&checked).enumerate() {
         if !fresh[i] {
@@ -434,13 +473,25 @@ async fn record_once(ctx: &AppContext, actor: &Actor, events: &[NewUsageEvent]) 
     }
 
     let accepted = rows.len();
-    store::attribution::insert_nodes(&tx, nodes.into_values().collect()).await?;
-    store::job::insert_many(&tx, new_jobs).await?;
-    store::usage::insert_events(&tx, rows).await?;
-    store::usage::add_to_daily(&tx, daily.into_values().collect()).await?;
-    store::attribution::add_to_daily(&tx, attributed.into_values().collect()).await?;
-    tx.commit().await?;
-    Ok(Recorded { accepted, duplicates })
+    store::attribution::insert_nodes(tx, nodes.into_values().collect()).await?;
+    store::job::insert_many(tx, new_jobs).await?;
+    store::usage::insert_events(tx, rows).await?;
+    store::usage::add_to_daily(tx, daily.into_values().collect()).await?;
+    store::attribution::add_to_daily(tx, attributed.into_values().collect()).await?;
+    let mut touched: Vec<(Uuid, Uuid, Uuid)> = events
+        .iter()
+        .zip(&checked)
+        .zip(&fresh)
+        .filter(|(_, fresh)| **fresh)
+        .map(|((event, c), _)| (c.organization, c.unit_type, event.tenant_id.0))
+        .collect();
+    touched.sort();
+    touched.dedup();
+    Ok(Recorded {
+        accepted,
+        duplicates,
+        touched,
+    })
 }
 
 fn unique<T: std::hash::Hash + Eq + Clone>(items: impl Iterator<Item = T>) -> Vec<T> {

@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use uuid::Uuid;
 
-use super::{AppContext, clean_name, organization, require, unit_type, zone_of};
+use super::{AppContext, clean_name, organization, require, unit_type, watch, zone_of};
 use crate::domain::{
     Quantity,
     access::Actor,
@@ -120,6 +120,15 @@ pub async fn create(ctx: &AppContext, actor: &Actor, input: NewLicense) -> AppRe
     };
     let model = store::license::insert(&tx, model).await?;
     tx.commit().await?;
+    watch::after(
+        ctx,
+        watch::Change {
+            organization: model.organization_id,
+            unit_type: model.unit_type_id,
+            ..watch::Change::default()
+        },
+    )
+    .await;
     Ok(model)
 }
 
@@ -193,6 +202,15 @@ pub async fn upgrade(ctx: &AppContext, actor: &Actor, input: LicenseUpgrade) -> 
     };
     let model = store::license::insert(&tx, model).await?;
     tx.commit().await?;
+    watch::after(
+        ctx,
+        watch::Change {
+            organization: model.organization_id,
+            unit_type: model.unit_type_id,
+            ..watch::Change::default()
+        },
+    )
+    .await;
     Ok(model)
 }
 

@@ -2,10 +2,12 @@
 //! `domain`, write through `store`. Every use case takes the caller's [`Actor`] and
 //! checks it through `domain::access` before anything is read out or written.
 
+pub mod admission;
 pub mod allocation;
 pub mod analytics;
 pub mod api_key;
 pub mod attribution;
+pub mod control;
 pub mod demo;
 pub mod folder;
 pub mod ingestion;
@@ -14,6 +16,7 @@ pub mod organization;
 pub mod tenant;
 pub mod unit_type;
 pub mod usage;
+pub mod watch;
 
 use chrono_tz::Tz;
 use sea_orm::DatabaseConnection;
@@ -22,11 +25,12 @@ use crate::clock::Clock;
 use crate::domain::access::Access;
 use crate::error::{AppError, AppResult};
 
-/// What every use case needs: the database and the clock.
+/// What every use case needs: the database, the clock and the event bus.
 #[derive(Clone, Debug)]
 pub struct AppContext {
     pub db: DatabaseConnection,
     pub clock: Clock,
+    pub events: crate::events::Bus,
 }
 
 /// Turns an access decision into an error: hidden things look like missing ones.

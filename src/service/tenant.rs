@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use super::{AppContext, clean_name, organization, require};
+use super::{AppContext, clean_name, organization, require, watch};
 use crate::domain::{
     access::Actor,
     ids::{OrganizationId, TenantId},
@@ -93,6 +93,27 @@ pub async fn update(
     tenant.updated_at = ctx.clock.now();
     let tenant = store::tenant::update(&tx, tenant).await?;
     tx.commit().await?;
+    if state.is_some_and(|next| next != current) {
+        // A state change moves the tenant's status for every licensed unit type.
+        let mut unit_types: Vec<Uuid> = store::license::list(&ctx.db, tenant.organization_id, None)
+            .await?
+            .into_iter()
+            .map(|l| l.unit_type_id)
+            .collect();
+        unit_types.sort();
+        unit_types.dedup();
+        for unit_type in unit_types {
+            watch::after(
+                ctx,
+                watch::Change {
+                    organization: tenant.organization_id,
+                    unit_type,
+                    ..watch::Change::default()
+                },
+            )
+            .await;
+        }
+    }
     Ok(tenant)
 }
 

@@ -39,3 +39,8 @@ pub async fn end_on(db: &impl ConnectionTrait, id: Uuid, ends_on: NaiveDate) -> 
     .await?;
     Ok(())
 }
+
+/// Every license of every organization (the period watcher looks at them all).
+pub async fn all(db: &impl ConnectionTrait) -> Result<Vec<Model>, DbErr> {
+    Entity::find().all(db).await
+}

@@ -6,9 +6,11 @@
 pub mod allocation;
 pub mod api_key;
 pub mod attribution;
+pub mod control;
 pub mod folder;
 pub mod job;
 pub mod license;
+pub mod mark;
 pub mod organization;
 pub mod service_catalog;
 pub mod tenant;

@@ -201,3 +201,16 @@ pub async fn events_page(
     }
     query.all(db).await
 }
+
+/// The event recorded under an idempotency key of an organization.
+pub async fn find_by_key(
+    db: &impl ConnectionTrait,
+    organization: Uuid,
+    key: &str,
+) -> Result<Option<usage_event::Model>, DbErr> {
+    usage_event::Entity::find()
+        .filter(usage_event::Column::OrganizationId.eq(organization))
+        .filter(usage_event::Column::IdempotencyKey.eq(key))
+        .one(db)
+        .await
+}

@@ -22,6 +22,8 @@ pub struct TestApp {
     pub database_url: String,
     /// SQL statements the server has run so far.
     pub statements: quotagraph::store::StatementCounter,
+    /// The server's pinned clock; tests move it.
+    pub clock: quotagraph::clock::Clock,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
     drop_database: Option<(String, String)>,
@@ -62,7 +64,28 @@ impl TestApp {
 
     /// A server whose clock is pinned to `now` (RFC 3339).
     pub async fn spawn_at(now: &str) -> TestApp {
+        Self::spawn_with(now, 1000).await
+    }
+
+    /// A server whose clock is pinned to `now` and whose period watcher looks every
+    /// `watch_interval_ms` milliseconds.
+    pub async fn spawn_with(now: &str, watch_interval_ms: u64) -> TestApp {
         let (database_url, drop_database) = fresh_database().await;
+        Self::serve(now, watch_interval_ms, database_url, drop_database).await
+    }
+
+    /// A second server (a replica) on this one's database, with its own connections and
+    /// event bus. Its `finish` leaves the database to the first server.
+    pub async fn replica(&self, now: &str) -> TestApp {
+        Self::serve(now, 1000, self.database_url.clone(), None).await
+    }
+
+    async fn serve(
+        now: &str,
+        watch_interval_ms: u64,
+        database_url: String,
+        drop_database: Option<(String, String)>,
+    ) -> TestApp {
         let clock: DateTime<Utc> = DateTime::parse_from_rfc3339(now).expect("test clock").to_utc();
         let settings = Settings {
             bind: "127.0.0.1:0".into(),
@@ -71,10 +94,12 @@ impl TestApp {
             bootstrap_key: Some(SYSTEM_KEY.into()),
             clock: Some(clock),
             log_format: LogFormat::Text,
+            watch_interval_ms,
         };
         let app = App::build(&settings).await.expect("the app builds");
         let address = format!("127.0.0.1:{}", app.port());
         let statements = app.statements();
+        let clock = app.clock();
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             app.run_until_stopped(async move {
@@ -88,6 +113,7 @@ impl TestApp {
             client: reqwest::Client::new(),
             database_url,
             statements,
+            clock,
             stop: Some(stop),
             server: Some(server),
             drop_database,
@@ -128,6 +154,11 @@ impl TestApp {
             error["extensions"]["code"].as_str().unwrap_or("<none>").to_owned(),
             error["message"].as_str().unwrap_or_default().to_owned(),
         )
+    }
+
+    /// Whether the server runs on PostgreSQL (replicas need it: on SQLite the bus is in-process).
+    pub fn on_postgres(&self) -> bool {
+        self.database_url.starts_with("postgres")
     }
 
     /// Stops the server and drops its PostgreSQL database.

@@ -4,10 +4,12 @@
 
 mod helpers;
 
+mod admission;
 mod analytics;
 mod attribution;
 mod auth;
 mod bundles;
+mod events;
 mod export;
 mod ingestion;
 mod mutations;

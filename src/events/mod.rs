@@ -1,0 +1,153 @@
+//! The event bus (DESIGN.md §7). Writes publish quota events after they commit; every
+//! subscription reads them from one in-process broadcast channel. On PostgreSQL events
+//! travel through `NOTIFY` and every replica (this one included) feeds its channel from
+//! `LISTEN`, so subscribers on any replica hear events raised on any other.
+//!
+//! The channel is bounded: a subscriber that falls behind misses the oldest events and
+//! is told so; publishers never wait for subscribers.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+use crate::domain::events::QuotaEventKind;
+
+/// The PostgreSQL channel events travel on.
+const CHANNEL: &str = "quotagraph_events";
+/// Events a subscriber may fall behind by before it misses some.
+const BUFFER: usize = 4096;
+
+/// One event, with the figures after the change (quantities in ten-thousandths).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QuotaEvent {
+    pub kind: QuotaEventKind,
+    pub at: DateTime<Utc>,
+    pub organization_id: Uuid,
+    pub tenant_id: Option<Uuid>,
+    pub unit_type: String,
+    pub threshold: Option<f64>,
+    pub previous_status: Option<String>,
+    pub status: Option<String>,
+    pub consumed: Option<i64>,
+    pub remaining: Option<i64>,
+}
+
+impl QuotaEvent {
+    /// An event with no figures yet.
+    pub fn new(kind: QuotaEventKind, at: DateTime<Utc>, organization_id: Uuid, unit_type: &str) -> Self {
+        QuotaEvent {
+            kind,
+            at,
+            organization_id,
+            tenant_id: None,
+            unit_type: unit_type.to_owned(),
+            threshold: None,
+            previous_status: None,
+            status: None,
+            consumed: None,
+            remaining: None,
+        }
+    }
+}
+
+/// Where published events go.
+#[derive(Clone, Debug)]
+pub struct Bus {
+    local: broadcast::Sender<Arc<QuotaEvent>>,
+    /// On PostgreSQL, the connection events are sent with `NOTIFY` through.
+    notify: Option<DatabaseConnection>,
+    /// The LISTEN task, stopped when the last clone of the bus goes.
+    _listener: Option<Arc<Listener>>,
+}
+
+#[derive(Debug)]
+struct Listener(tokio::task::JoinHandle<()>);
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl Bus {
+    /// A bus for one process (SQLite).
+    pub fn in_process() -> Bus {
+        Bus {
+            local: broadcast::channel(BUFFER).0,
+            notify: None,
+            _listener: None,
+        }
+    }
+
+    /// The bus for a database: in-process on SQLite; on PostgreSQL through NOTIFY, with a
+    /// task that listens and feeds this replica's subscribers.
+    pub async fn start(db: &DatabaseConnection) -> anyhow::Result<Bus> {
+        let mut bus = Bus::in_process();
+        if db.get_database_backend() == DbBackend::Postgres {
+            let pool = db.get_postgres_connection_pool().clone();
+            let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await?;
+            listener.listen(CHANNEL).await?;
+            bus._listener = Some(Arc::new(Listener(tokio::spawn(listen(listener, bus.local.clone())))));
+            bus.notify = Some(db.clone());
+        }
+        Ok(bus)
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<QuotaEvent>> {
+        self.local.subscribe()
+    }
+
+    /// Sends events to every subscriber. A failure is logged: the change that raised the
+    /// events is already committed and stays so.
+    pub async fn publish(&self, events: Vec<QuotaEvent>) {
+        for event in events {
+            match &self.notify {
+                None => {
+                    // No subscriber is not an error.
+                    let _ = self.local.send(Arc::new(event));
+                }
+                Some(db) => {
+                    let payload = match serde_json::to_string(&event) {
+                        Ok(payload) => payload,
+                        Err(err) => {
+                            tracing::error!(error = %err, "an event could not be encoded");
+                            continue;
+                        }
+                    };
+                    let statement = Statement::from_sql_and_values(
+                        DbBackend::Postgres,
+                        "SELECT pg_notify($1, $2)",
+                        [CHANNEL.into(), payload.into()],
+                    );
+                    if let Err(err) = db.execute_raw(statement).await {
+                        tracing::error!(error = %err, "an event could not be sent with NOTIFY");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Feeds this replica's subscribers from PostgreSQL notifications, reconnecting when the
+/// connection drops (events sent meanwhile are lost, and logged as such).
+async fn listen(mut listener: sqlx::postgres::PgListener, local: broadcast::Sender<Arc<QuotaEvent>>) {
+    loop {
+        match listener.recv().await {
+            Ok(notification) => match serde_json::from_str::<QuotaEvent>(notification.payload()) {
+                Ok(event) => {
+                    let _ = local.send(Arc::new(event));
+                }
+                Err(err) => tracing::warn!(error = %err, "ignored a notification that is not an event"),
+            },
+            Err(err) => {
+                tracing::warn!(error = %err, "lost the event listener's connection; events may have been missed");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! Tenants' consumption controls per unit type (the lists are JSON text).
+
+use entity::consumption_control::{Column, Entity, Model};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter,
+    sea_query::OnConflict,
+};
+use uuid::Uuid;
+
+pub async fn find(db: &impl ConnectionTrait, tenant: Uuid, unit_type: Uuid) -> Result<Option<Model>, DbErr> {
+    Entity::find_by_id((tenant, unit_type)).one(db).await
+}
+
+/// The controls of every tenant of a list for a unit type.
+pub async fn find_for_tenants(
+    db: &impl ConnectionTrait,
+    tenants: &[Uuid],
+    unit_type: Uuid,
+) -> Result<Vec<Model>, DbErr> {
+    Entity::find()
+        .filter(Column::TenantId.is_in(tenants.iter().copied()))
+        .filter(Column::UnitTypeId.eq(unit_type))
+        .all(db)
+        .await
+}
+
+/// Writes a tenant's controls, replacing earlier ones.
+pub async fn upsert(db: &impl ConnectionTrait, model: Model) -> Result<Model, DbErr> {
+    Entity::insert(model.clone().into_active_model().reset_all())
+        .on_conflict(
+            OnConflict::columns([Column::TenantId, Column::UnitTypeId])
+                .update_columns([Column::StopAtAllocation, Column::AlertThresholds, Column::UpdatedAt])
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(model)
+}

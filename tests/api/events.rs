@@ -1,0 +1,562 @@
+//! Quota events over WebSocket (DESIGN.md §7): thresholds and status changes heard
+//! once within a second on both protocols, a tenant admin's narrow view, replicas on
+//! PostgreSQL, a period rollover under a moved clock (and the burst ending with it),
+//! the live `usage` cards, and refused admissions.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+
+use crate::helpers::{DEFAULT_NOW, SYSTEM_KEY, TestApp, key, organization_with_license, tenant};
+
+const RECORD: &str = "mutation($events: [UsageEventInput!]!) { recordUsage(input: {events: $events}) { accepted } }";
+const ALLOCATE: &str = "mutation($t: ID!, $a: Decimal) { setAllocation(input: {tenantId: $t, unitType: \"units\", amount: $a, effectiveOn: \"2026-11-01\"}) { allocation { amount } } }";
+const QUOTA_EVENTS: &str = "subscription($o: ID!, $u: String, $t: ID) { quotaEvents(organizationId: $o, unitType: $u, tenantId: $t) { kind at organizationId tenantId unitType threshold previousStatus status consumed remaining } }";
+const USAGE: &str = "subscription($o: ID!) { usage(organizationId: $o, unitType: \"units\") { consumed status tenants { displayName consumed status } } }";
+const QUOTA: &str = "query($o: ID!) { organization(id: $o) { quota(unitType: \"units\") { used quota limit remaining burstActive periodStart periodEnd resetsOn } } }";
+const START: &str = "mutation($k: String!, $t: ID!, $q: Decimal!) { startExecution(input: {idempotencyKey: $k, tenantId: $t, unitType: \"units\", service: \"robots\", quantity: $q}) { granted quota { used limit remaining } } }";
+
+/// How long a subscription is given to reach the bus after its `subscribe` message:
+/// neither protocol acknowledges a subscription, so a write sent at once could beat it.
+const SETTLE: Duration = Duration::from_secs(1);
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Protocol {
+    /// `graphql-transport-ws`: subscribe / next.
+    Transport,
+    /// The legacy `graphql-ws`: start / data.
+    Legacy,
+}
+
+impl Protocol {
+    fn name(self) -> &'static str {
+        match self {
+            Protocol::Transport => "graphql-transport-ws",
+            Protocol::Legacy => "graphql-ws",
+        }
+    }
+}
+
+/// One WebSocket connection holding one subscription.
+struct Subscriber {
+    socket: Socket,
+    protocol: Protocol,
+}
+
+impl Subscriber {
+    /// Opens a connection and authenticates with `key` in `connection_init`.
+    async fn connect(app: &TestApp, protocol: Protocol, key: &str) -> Subscriber {
+        let mut request = format!("ws://{}/graphql", app.address).into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("Sec-WebSocket-Protocol", HeaderValue::from_static(protocol.name()));
+        let (socket, response) = tokio_tungstenite::connect_async(request).await.expect("upgrade");
+        assert_eq!(response.headers()["sec-websocket-protocol"], protocol.name());
+        let mut subscriber = Subscriber { socket, protocol };
+        subscriber
+            .send(json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {key}") } }))
+            .await;
+        let ack = subscriber
+            .message(Instant::now() + Duration::from_secs(5))
+            .await
+            .expect("connection_ack in time");
+        assert_eq!(ack["type"], "connection_ack", "{ack}");
+        subscriber
+    }
+
+    async fn send(&mut self, message: Value) {
+        self.socket
+            .send(Message::Text(message.to_string().into()))
+            .await
+            .unwrap();
+    }
+
+    /// Subscribes (id "1") and gives the subscription time to reach the bus.
+    async fn subscribe(&mut self, query: &str, variables: Value) {
+        let kind = match self.protocol {
+            Protocol::Transport => "subscribe",
+            Protocol::Legacy => "start",
+        };
+        self.send(json!({ "type": kind, "id": "1", "payload": { "query": query, "variables": variables } }))
+            .await;
+        tokio::time::sleep(SETTLE).await;
+    }
+
+    /// The next protocol message before `deadline` (keep-alives and pings answered and
+    /// skipped), or `None` when the deadline passes first.
+    async fn message(&mut self, deadline: Instant) -> Option<Value> {
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let frame = tokio::time::timeout(remaining, self.socket.next()).await.ok()?;
+            let text = match frame {
+                Some(Ok(Message::Text(text))) => text,
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                other => panic!("the connection ended: {other:?}"),
+            };
+            let message: Value = serde_json::from_str(&text).unwrap();
+            match message["type"].as_str() {
+                Some("ka" | "pong") => continue,
+                Some("ping") => {
+                    self.send(json!({ "type": "pong" })).await;
+                    continue;
+                }
+                _ => return Some(message),
+            }
+        }
+    }
+
+    /// The next result's `data` before `deadline`; an error or completion fails the test.
+    async fn data(&mut self, deadline: Instant) -> Option<Value> {
+        let message = self.message(deadline).await?;
+        let kind = match self.protocol {
+            Protocol::Transport => "next",
+            Protocol::Legacy => "data",
+        };
+        assert_eq!(message["type"], kind, "expected a result: {message}");
+        assert_eq!(message["id"], "1");
+        assert!(message["payload"]["errors"].is_null(), "errors: {message}");
+        Some(message["payload"]["data"].clone())
+    }
+
+    /// The next quota event before `deadline`.
+    async fn event(&mut self, deadline: Instant) -> Option<Value> {
+        Some(self.data(deadline).await?["quotaEvents"].clone())
+    }
+
+    /// Every quota event heard until `deadline`.
+    async fn events_until(&mut self, deadline: Instant) -> Vec<Value> {
+        let mut events = Vec::new();
+        while let Some(event) = self.event(deadline).await {
+            events.push(event);
+        }
+        events
+    }
+
+    /// Reads events until one satisfies `wanted` or `deadline` passes; returns every event
+    /// read, the wanted one last.
+    async fn wait_for(&mut self, deadline: Instant, wanted: impl Fn(&Value) -> bool) -> (Option<Value>, Vec<Value>) {
+        let mut seen = Vec::new();
+        while let Some(event) = self.event(deadline).await {
+            seen.push(event.clone());
+            if wanted(&event) {
+                return (Some(event), seen);
+            }
+        }
+        (None, seen)
+    }
+
+    /// The next message must be an error for the subscription; returns its payload.
+    async fn refusal(&mut self, deadline: Instant) -> Value {
+        let message = self.message(deadline).await.expect("an answer in time");
+        // An `error` message, or (async-graphql's way for a resolver's error) a result
+        // carrying errors and no data.
+        let refused = message["type"] == "error" || !message["payload"]["errors"].is_null();
+        assert!(refused, "expected an error: {message}");
+        message["payload"].clone()
+    }
+
+    async fn close(mut self) {
+        let _ = self.socket.close(None).await;
+    }
+}
+
+async fn record(app: &TestApp, tenant: &str, quantity: &str, at: &str, key: &str) {
+    let event = json!({
+        "idempotencyKey": key, "tenantId": tenant, "unitType": "units", "service": "robots",
+        "quantity": quantity, "occurredAt": at,
+    });
+    let data = app.ok(SYSTEM_KEY, RECORD, json!({ "events": [event] })).await;
+    assert_eq!(data["recordUsage"]["accepted"], 1);
+}
+
+async fn allocate(app: &TestApp, tenant: &str, amount: &str) {
+    app.ok(SYSTEM_KEY, ALLOCATE, json!({ "t": tenant, "a": amount })).await;
+}
+
+/// An organization (`slug`, UTC) without a license; the unit type `units` must exist.
+async fn bare_organization(app: &TestApp, slug: &str) -> String {
+    app.ok(
+        SYSTEM_KEY,
+        "mutation($slug: String!) { createOrganization(input: {name: \"Other org\", slug: $slug, timeZone: \"UTC\"}) { organization { id } } }",
+        json!({ "slug": slug }),
+    )
+    .await["createOrganization"]["organization"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn license(app: &TestApp, org: &str, capacity: &str, starts_on: &str, enforced: bool) {
+    app.ok(
+        SYSTEM_KEY,
+        "mutation($o: ID!, $c: Decimal!, $s: Date!, $e: Boolean!) { createLicense(input: {organizationId: $o, unitType: \"units\", planName: \"Burst\", capacity: $c, period: MONTH, startsOn: $s, enforced: $e, burstPercent: 130, burstPeriods: 3}) { license { id } } }",
+        json!({ "o": org, "c": capacity, "s": starts_on, "e": enforced }),
+    )
+    .await;
+}
+
+async fn quota(app: &TestApp, org: &str) -> Value {
+    app.ok(SYSTEM_KEY, QUOTA, json!({ "o": org })).await["organization"]["quota"].clone()
+}
+
+fn kinds(events: &[Value]) -> Vec<&str> {
+    events.iter().map(|e| e["kind"].as_str().unwrap()).collect()
+}
+
+fn at(rfc3339: &str) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(rfc3339).unwrap().to_utc()
+}
+
+/// A tenant going from 60 to 70 of its 100 units is told once, within a second; one
+/// more unit brings only USAGE_RECORDED.
+async fn threshold_and_status_heard_once(protocol: Protocol) {
+    let app = TestApp::spawn().await;
+    let fx = organization_with_license(&app, "acme", "1000").await;
+    let t = tenant(&app, &fx.org, "Team").await;
+    allocate(&app, &t, "100").await;
+    record(&app, &t, "60", "2026-11-20T10:00:00Z", "u-60").await;
+
+    let mut subscriber = Subscriber::connect(&app, protocol, SYSTEM_KEY).await;
+    subscriber
+        .subscribe(QUOTA_EVENTS, json!({ "o": fx.org, "u": "units" }))
+        .await;
+
+    let sent = Instant::now();
+    record(&app, &t, "10", "2026-11-21T10:00:00Z", "u-70").await;
+    let deadline = sent + Duration::from_secs(1);
+    let mut heard = Vec::new();
+    let (mut threshold, mut status) = (None, None);
+    while threshold.is_none() || status.is_none() {
+        let Some(event) = subscriber.event(deadline).await else {
+            panic!(
+                "{protocol:?}: THRESHOLD_CROSSED and STATUS_CHANGED not both heard within 1 s; heard {:?}",
+                heard
+            );
+        };
+        heard.push(event.clone());
+        match event["kind"].as_str().unwrap() {
+            "THRESHOLD_CROSSED" => {
+                assert!(
+                    threshold.is_none(),
+                    "{protocol:?}: a second THRESHOLD_CROSSED: {heard:?}"
+                );
+                threshold = Some(event);
+            }
+            "STATUS_CHANGED" => {
+                assert!(status.is_none(), "{protocol:?}: a second STATUS_CHANGED: {heard:?}");
+                status = Some(event);
+            }
+            "USAGE_RECORDED" => {}
+            other => panic!("{protocol:?}: unexpected {other}: {event}"),
+        }
+    }
+    let (threshold, status) = (threshold.unwrap(), status.unwrap());
+    assert_eq!(threshold["tenantId"], t.as_str(), "{threshold}");
+    assert!(
+        (threshold["threshold"].as_f64().unwrap() - 0.7).abs() < 1e-9,
+        "{threshold}"
+    );
+    assert_eq!(threshold["organizationId"], fx.org.as_str());
+    assert_eq!(threshold["unitType"], "units");
+    assert_eq!(threshold["consumed"], "70", "{threshold}");
+    assert_eq!(threshold["remaining"], "30", "{threshold}");
+    assert!(
+        threshold["at"].as_str().unwrap().starts_with("2026-11-23T10:00:00"),
+        "`at` comes from the pinned clock: {threshold}"
+    );
+    assert_eq!(status["tenantId"], t.as_str(), "{status}");
+    assert_eq!(status["previousStatus"], "HEALTHY", "{status}");
+    assert_eq!(status["status"], "WARNING", "{status}");
+    assert_eq!(status["consumed"], "70", "{status}");
+    // Let the rest of this write's events (its coalesced USAGE_RECORDED) arrive.
+    let rest = subscriber
+        .events_until(Instant::now() + Duration::from_millis(500))
+        .await;
+    assert!(
+        rest.iter().all(|e| e["kind"] == "USAGE_RECORDED"),
+        "{protocol:?}: {:?}",
+        kinds(&rest)
+    );
+
+    record(&app, &t, "1", "2026-11-22T10:00:00Z", "u-71").await;
+    let after = subscriber
+        .events_until(Instant::now() + Duration::from_millis(1500))
+        .await;
+    assert!(
+        after.iter().all(|e| e["kind"] == "USAGE_RECORDED"),
+        "{protocol:?}: the threshold or status was repeated: {after:#?}"
+    );
+    assert!(
+        after
+            .iter()
+            .any(|e| e["tenantId"] == t.as_str() && e["consumed"] == "71"),
+        "{protocol:?}: the tenant's USAGE_RECORDED with consumed 71 is missing: {after:#?}"
+    );
+    assert!(
+        after.iter().any(|e| e["tenantId"].is_null() && e["consumed"] == "71"),
+        "{protocol:?}: the organization's USAGE_RECORDED is missing: {after:#?}"
+    );
+    subscriber.close().await;
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn events_threshold_and_status_are_heard_once_over_graphql_transport_ws() {
+    threshold_and_status_heard_once(Protocol::Transport).await;
+}
+
+#[tokio::test]
+async fn events_threshold_and_status_are_heard_once_over_legacy_graphql_ws() {
+    threshold_and_status_heard_once(Protocol::Legacy).await;
+}
+
+#[tokio::test]
+async fn events_a_tenant_admin_hears_only_its_own_tenant() {
+    let app = TestApp::spawn().await;
+    // Capacity 200: the writes below also cross organization thresholds.
+    let fx = organization_with_license(&app, "acme", "200").await;
+    let own = tenant(&app, &fx.org, "Own").await;
+    let other = tenant(&app, &fx.org, "Other").await;
+    allocate(&app, &own, "100").await;
+    allocate(&app, &other, "100").await;
+    let admin = key(&app, "TENANT_ADMIN", Some(&fx.org), Some(&own)).await;
+
+    let mut everything = Subscriber::connect(&app, Protocol::Transport, SYSTEM_KEY).await;
+    everything.subscribe(QUOTA_EVENTS, json!({ "o": fx.org })).await;
+    let mut narrow = Subscriber::connect(&app, Protocol::Transport, &admin).await;
+    narrow.subscribe(QUOTA_EVENTS, json!({ "o": fx.org })).await;
+
+    record(&app, &other, "80", "2026-11-20T10:00:00Z", "other-80").await;
+    record(&app, &own, "75", "2026-11-20T11:00:00Z", "own-75").await;
+    let deadline = Instant::now() + Duration::from_millis(1500);
+    let all = everything.events_until(deadline).await;
+    let mine = narrow.events_until(deadline).await;
+
+    // The other tenant's and the organization's events were raised...
+    let raised = |tenant: Option<&str>, kind: &str| {
+        all.iter()
+            .any(|e| e["kind"] == kind && e["tenantId"].as_str() == tenant)
+    };
+    assert!(raised(Some(&other), "THRESHOLD_CROSSED"), "{all:#?}");
+    assert!(raised(Some(&other), "USAGE_RECORDED"), "{all:#?}");
+    assert!(raised(None, "THRESHOLD_CROSSED"), "{all:#?}");
+    assert!(raised(None, "USAGE_RECORDED"), "{all:#?}");
+    // ...and the tenant admin heard none of them, but all of its own.
+    for event in &mine {
+        assert_eq!(event["tenantId"], own.as_str(), "a tenant admin heard {event}");
+    }
+    for kind in ["THRESHOLD_CROSSED", "STATUS_CHANGED", "USAGE_RECORDED"] {
+        assert!(
+            mine.iter().any(|e| e["kind"] == kind),
+            "the tenant admin missed its {kind}: {mine:#?}"
+        );
+    }
+    let own_events = all.iter().filter(|e| e["tenantId"] == own.as_str()).count();
+    assert_eq!(mine.len(), own_events, "mine: {mine:#?}\nall: {all:#?}");
+
+    // Asking for the other tenant's events by id is refused.
+    let mut nosy = Subscriber::connect(&app, Protocol::Transport, &admin).await;
+    nosy.send(json!({ "type": "subscribe", "id": "1", "payload": { "query": QUOTA_EVENTS, "variables": { "o": fx.org, "t": other } } }))
+        .await;
+    let refusal = nosy.refusal(Instant::now() + Duration::from_secs(2)).await;
+    assert!(refusal.to_string().contains("NOT_FOUND"), "{refusal}");
+
+    everything.close().await;
+    narrow.close().await;
+    nosy.close().await;
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn events_a_replica_hears_what_the_primary_caused() {
+    let app = TestApp::spawn().await;
+    if !app.on_postgres() {
+        println!("not run: replicas share events only on PostgreSQL (set TEST_DATABASE_URL)");
+        app.finish().await;
+        return;
+    }
+    let fx = organization_with_license(&app, "acme", "1000").await;
+    let t = tenant(&app, &fx.org, "Team").await;
+    allocate(&app, &t, "100").await;
+    let replica = app.replica(DEFAULT_NOW).await;
+
+    let mut subscriber = Subscriber::connect(&replica, Protocol::Transport, SYSTEM_KEY).await;
+    subscriber.subscribe(QUOTA_EVENTS, json!({ "o": fx.org })).await;
+    record(&app, &t, "70", "2026-11-20T10:00:00Z", "primary-70").await;
+    let heard = subscriber
+        .events_until(Instant::now() + Duration::from_millis(1500))
+        .await;
+    assert!(
+        heard.iter().any(|e| e["kind"] == "THRESHOLD_CROSSED"
+            && e["tenantId"] == t.as_str()
+            && e["threshold"].as_f64() == Some(0.7)),
+        "{heard:#?}"
+    );
+    assert!(
+        heard
+            .iter()
+            .any(|e| e["kind"] == "USAGE_RECORDED" && e["tenantId"] == t.as_str() && e["consumed"] == "70"),
+        "{heard:#?}"
+    );
+    // Each event once, though both servers listen.
+    let thresholds = heard.iter().filter(|e| e["kind"] == "THRESHOLD_CROSSED").count();
+    assert_eq!(thresholds, 1, "{heard:#?}");
+
+    subscriber.close().await;
+    replica.finish().await;
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn events_the_period_rolls_over_when_the_clock_moves_and_the_burst_ends() {
+    let app = TestApp::spawn_with("2026-11-30T23:59:00Z", 200).await;
+    let fx = organization_with_license(&app, "acme", "1000").await;
+    let t = tenant(&app, &fx.org, "Team").await;
+    record(&app, &t, "25", "2026-11-30T12:00:00Z", "nov-30").await;
+    let burst = bare_organization(&app, "bursty").await;
+    license(&app, &burst, "100", "2026-09-01", false).await;
+
+    let q = quota(&app, &fx.org).await;
+    assert_eq!(
+        (q["used"].as_str(), q["periodStart"].as_str()),
+        (Some("25"), Some("2026-11-01")),
+        "{q}"
+    );
+    // November is the burst license's third period (index 2): the burst applies.
+    let b = quota(&app, &burst).await;
+    assert_eq!(b["quota"], "100", "{b}");
+    assert_eq!(b["limit"], "130", "{b}");
+    assert_eq!(b["burstActive"], true, "{b}");
+
+    let mut subscriber = Subscriber::connect(&app, Protocol::Transport, SYSTEM_KEY).await;
+    subscriber.subscribe(QUOTA_EVENTS, json!({ "o": fx.org })).await;
+    app.clock.set(at("2026-12-01T00:00:30Z"));
+    let (rolled, seen) = subscriber
+        .wait_for(Instant::now() + Duration::from_secs(2), |e| {
+            e["kind"] == "PERIOD_ROLLED_OVER"
+        })
+        .await;
+    let rolled = rolled.unwrap_or_else(|| panic!("no PERIOD_ROLLED_OVER within 2 s; heard {seen:#?}"));
+    assert!(rolled["tenantId"].is_null(), "{rolled}");
+    assert_eq!(rolled["organizationId"], fx.org.as_str());
+    assert_eq!(rolled["consumed"], "0", "{rolled}");
+    assert_eq!(rolled["remaining"], "1000", "{rolled}");
+    assert!(
+        rolled["at"].as_str().unwrap().starts_with("2026-12-01T00:00:30"),
+        "{rolled}"
+    );
+    // Once only, though the watcher keeps looking.
+    let later = subscriber
+        .events_until(Instant::now() + Duration::from_millis(800))
+        .await;
+    assert!(
+        later.iter().all(|e| e["kind"] != "PERIOD_ROLLED_OVER"),
+        "repeated: {later:#?}"
+    );
+
+    let q = quota(&app, &fx.org).await;
+    assert_eq!(q["periodStart"], "2026-12-01", "{q}");
+    assert_eq!(q["used"], "0", "{q}");
+    // December is the burst license's fourth period (index 3): no burst any more.
+    let b = quota(&app, &burst).await;
+    assert_eq!(b["periodStart"], "2026-12-01", "{b}");
+    assert_eq!(b["limit"], "100", "{b}");
+    assert_eq!(b["burstActive"], false, "{b}");
+
+    subscriber.close().await;
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn events_the_usage_subscription_answers_now_and_after_a_change() {
+    let app = TestApp::spawn().await;
+    let fx = organization_with_license(&app, "acme", "1000").await;
+    let t = tenant(&app, &fx.org, "Team").await;
+    allocate(&app, &t, "100").await;
+    record(&app, &t, "5", "2026-11-20T10:00:00Z", "u-5").await;
+
+    let mut subscriber = Subscriber::connect(&app, Protocol::Transport, SYSTEM_KEY).await;
+    subscriber.subscribe(USAGE, json!({ "o": fx.org })).await;
+    let first = subscriber
+        .data(Instant::now() + Duration::from_secs(2))
+        .await
+        .expect("an answer at subscribe time")["usage"]
+        .clone();
+    assert_eq!(first["consumed"], "5", "{first}");
+    assert_eq!(first["status"], "HEALTHY", "{first}");
+    assert_eq!(
+        first["tenants"],
+        json!([{ "displayName": "Team", "consumed": "5", "status": "HEALTHY" }])
+    );
+    // Nothing more until something changes.
+    assert!(
+        subscriber
+            .data(Instant::now() + Duration::from_millis(500))
+            .await
+            .is_none(),
+        "an answer without a change"
+    );
+
+    record(&app, &t, "10", "2026-11-21T10:00:00Z", "u-15").await;
+    let second = subscriber
+        .data(Instant::now() + Duration::from_secs(2))
+        .await
+        .expect("an answer after the change")["usage"]
+        .clone();
+    assert_eq!(second["consumed"], "15", "{second}");
+    assert_eq!(second["tenants"][0]["consumed"], "15", "{second}");
+
+    subscriber.close().await;
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn events_a_refused_admission_is_heard() {
+    let app = TestApp::spawn().await;
+    app.ok(
+        SYSTEM_KEY,
+        "mutation { createUnitType(input: {code: \"units\", name: \"Units\"}) { unitType { code } } }",
+        json!({}),
+    )
+    .await;
+    let org = bare_organization(&app, "strict").await;
+    // Started 2026-01-01: November is period 10, past the three burst periods.
+    license(&app, &org, "10", "2026-01-01", true).await;
+    let t = tenant(&app, &org, "Team").await;
+
+    let mut subscriber = Subscriber::connect(&app, Protocol::Transport, SYSTEM_KEY).await;
+    subscriber.subscribe(QUOTA_EVENTS, json!({ "o": org })).await;
+
+    let granted = app
+        .ok(SYSTEM_KEY, START, json!({ "k": "run-1", "t": t, "q": "8" }))
+        .await;
+    assert_eq!(granted["startExecution"]["granted"], true);
+    assert_eq!(granted["startExecution"]["quota"]["limit"], "10");
+    let (code, message) = app
+        .err(SYSTEM_KEY, START, json!({ "k": "run-2", "t": t, "q": "5" }))
+        .await;
+    assert_eq!(code, "QUOTA_EXCEEDED", "{message}");
+
+    let (refused, seen) = subscriber
+        .wait_for(Instant::now() + Duration::from_secs(1), |e| {
+            e["kind"] == "ADMISSION_REFUSED"
+        })
+        .await;
+    let refused = refused.unwrap_or_else(|| panic!("no ADMISSION_REFUSED within 1 s; heard {seen:#?}"));
+    assert_eq!(refused["tenantId"], t.as_str(), "{refused}");
+    assert_eq!(refused["organizationId"], org.as_str());
+    assert_eq!(refused["unitType"], "units");
+    assert_eq!(refused["consumed"], "8", "{refused}");
+    assert_eq!(refused["remaining"], "2", "{refused}");
+    // The refused run recorded nothing.
+    let q = quota(&app, &org).await;
+    assert_eq!(q["used"], "8", "{q}");
+
+    subscriber.close().await;
+    app.finish().await;
+}
