@@ -1273,12 +1273,24 @@ impl Expected {
         rows
     }
 
-    fn push_process(&self, out: &mut Vec<String>, t: usize, live: &BTreeSet<Path>, prefix: &str, path: &Path) {
-        let name = process_name(t, path.last().unwrap().unwrap());
-        let own = self.nodes.get(path).copied().unwrap_or_default();
-        out.push(format!("{prefix}{name} {}/{}", text(own), text(self.subtree(path))));
-        for child in self.below(live, path) {
-            self.push_process(out, t, live, &format!("{prefix}{name} > "), &child);
+    /// One row: the nodes of one process under one parent row (a process started both
+    /// directly and through a process-less run has one row for both).
+    fn push_process(&self, out: &mut Vec<String>, t: usize, live: &BTreeSet<Path>, prefix: &str, group: &[Path]) {
+        let name = process_name(t, group[0].last().unwrap().unwrap());
+        let own: i64 = group
+            .iter()
+            .map(|p| self.nodes.get(p).copied().unwrap_or_default())
+            .sum();
+        let total: i64 = group.iter().map(|p| self.subtree(p)).sum();
+        out.push(format!("{prefix}{name} {}/{}", text(own), text(total)));
+        let mut children: BTreeMap<usize, Vec<Path>> = BTreeMap::new();
+        for path in group {
+            for child in self.below(live, path) {
+                children.entry(child.last().unwrap().unwrap()).or_default().push(child);
+            }
+        }
+        for group in children.values() {
+            self.push_process(out, t, live, &format!("{prefix}{name} > "), group);
         }
     }
 
@@ -1301,7 +1313,7 @@ impl Expected {
             _ => {
                 let live = self.live();
                 for root in self.roots() {
-                    self.push_process(&mut out, t, &live, "", &root);
+                    self.push_process(&mut out, t, &live, "", &[root]);
                 }
             }
         }
@@ -1336,7 +1348,7 @@ impl Expected {
                 let live = self.live();
                 for root in self.roots() {
                     if world.processes[t][root[0].unwrap()] == f {
-                        self.push_process(out, t, &live, &format!("{path}: "), &root);
+                        self.push_process(out, t, &live, &format!("{path}: "), &[root]);
                     }
                 }
             }
