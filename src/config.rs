@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::clock::Clock;
+use crate::graphql::limits::Limits;
 
 /// quotagraph: usage metering and quotas behind a GraphQL API.
 #[derive(Parser, Debug)]
@@ -64,6 +65,56 @@ pub struct Settings {
     /// rolled over, a license nearing its end).
     #[arg(long, env = "QUOTAGRAPH_WATCH_INTERVAL_MS", default_value_t = 1000, global = true)]
     pub watch_interval_ms: u64,
+    #[command(flatten)]
+    pub limits: LimitSettings,
+}
+
+/// What one request may ask for (DESIGN.md §8).
+#[derive(clap::Args, Debug, Clone, PartialEq, Eq)]
+pub struct LimitSettings {
+    /// Deepest GraphQL selection accepted.
+    #[arg(long, env = "QUOTAGRAPH_MAX_DEPTH", default_value_t = Limits::default().depth, global = true)]
+    pub max_depth: usize,
+    /// Highest GraphQL complexity accepted (each field 1, lists by their page size).
+    #[arg(long, env = "QUOTAGRAPH_MAX_COMPLEXITY", default_value_t = Limits::default().complexity, global = true)]
+    pub max_complexity: usize,
+    /// Most aliases in one GraphQL document.
+    #[arg(long, env = "QUOTAGRAPH_MAX_ALIASES", default_value_t = Limits::default().aliases, global = true)]
+    pub max_aliases: usize,
+    /// Requests per second each API key may send, on average.
+    #[arg(long, env = "QUOTAGRAPH_RATE_PER_SECOND", default_value_t = crate::http::rate_limit::DEFAULT_PER_SECOND, global = true)]
+    pub rate_per_second: u32,
+    /// Requests each API key may send at once before the rate applies.
+    #[arg(long, env = "QUOTAGRAPH_RATE_BURST", default_value_t = crate::http::rate_limit::DEFAULT_BURST, global = true)]
+    pub rate_burst: u32,
+    /// Switch introspection (`__schema`, `__type`) off, e.g. in production.
+    #[arg(long, env = "QUOTAGRAPH_DISABLE_INTROSPECTION", global = true)]
+    pub disable_introspection: bool,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        let limits = Limits::default();
+        LimitSettings {
+            max_depth: limits.depth,
+            max_complexity: limits.complexity,
+            max_aliases: limits.aliases,
+            rate_per_second: crate::http::rate_limit::DEFAULT_PER_SECOND,
+            rate_burst: crate::http::rate_limit::DEFAULT_BURST,
+            disable_introspection: !limits.introspection,
+        }
+    }
+}
+
+impl LimitSettings {
+    pub fn limits(&self) -> Limits {
+        Limits {
+            depth: self.max_depth,
+            complexity: self.max_complexity,
+            aliases: self.max_aliases,
+            introspection: !self.disable_introspection,
+        }
+    }
 }
 
 fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {

@@ -58,11 +58,20 @@ impl App {
                 Err(e) => anyhow::bail!("creating the demo failed: {}", e.message()),
             }
         }
-        let schema = graphql::schema().data(context.clone()).finish();
+        let schema = graphql::schema_with(settings.limits.limits())
+            .data(context.clone())
+            .finish();
         let listener = TcpListener::bind(&settings.bind).await?;
         Ok(App {
             listener,
-            state: AppState { context, schema },
+            state: AppState {
+                context,
+                schema,
+                limiter: std::sync::Arc::new(http::rate_limit::RateLimiter::new(
+                    settings.limits.rate_per_second,
+                    settings.limits.rate_burst,
+                )),
+            },
             statements,
             watch_interval: std::time::Duration::from_millis(settings.watch_interval_ms.max(10)),
         })

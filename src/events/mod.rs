@@ -19,6 +19,8 @@ use crate::domain::events::QuotaEventKind;
 
 /// The PostgreSQL channel events travel on.
 const CHANNEL: &str = "quotagraph_events";
+/// The PostgreSQL channel revoked API keys travel on (their subscriptions end).
+const REVOCATIONS: &str = "quotagraph_revocations";
 /// Events a subscriber may fall behind by before it misses some.
 const BUFFER: usize = 4096;
 
@@ -59,6 +61,7 @@ impl QuotaEvent {
 #[derive(Clone, Debug)]
 pub struct Bus {
     local: broadcast::Sender<Arc<QuotaEvent>>,
+    revoked: broadcast::Sender<Uuid>,
     /// On PostgreSQL, the connection events are sent with `NOTIFY` through.
     notify: Option<DatabaseConnection>,
     /// The LISTEN task, stopped when the last clone of the bus goes.
@@ -79,6 +82,7 @@ impl Bus {
     pub fn in_process() -> Bus {
         Bus {
             local: broadcast::channel(BUFFER).0,
+            revoked: broadcast::channel(BUFFER).0,
             notify: None,
             _listener: None,
         }
@@ -91,8 +95,12 @@ impl Bus {
         if db.get_database_backend() == DbBackend::Postgres {
             let pool = db.get_postgres_connection_pool().clone();
             let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await?;
-            listener.listen(CHANNEL).await?;
-            bus._listener = Some(Arc::new(Listener(tokio::spawn(listen(listener, bus.local.clone())))));
+            listener.listen_all([CHANNEL, REVOCATIONS]).await?;
+            bus._listener = Some(Arc::new(Listener(tokio::spawn(listen(
+                listener,
+                bus.local.clone(),
+                bus.revoked.clone(),
+            )))));
             bus.notify = Some(db.clone());
         }
         Ok(bus)
@@ -100,6 +108,42 @@ impl Bus {
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<QuotaEvent>> {
         self.local.subscribe()
+    }
+
+    /// Completes when the API key is revoked (on any replica).
+    pub fn revocation_of(&self, key: Uuid) -> impl std::future::Future<Output = ()> + Send + use<> {
+        let mut revoked = self.revoked.subscribe();
+        async move {
+            loop {
+                match revoked.recv().await {
+                    Ok(id) if id == key => return,
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    // The bus is gone with the server; the subscription ends with it.
+                    Err(broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
+                }
+            }
+        }
+    }
+
+    /// Tells every replica that a key was revoked, so its subscriptions end.
+    pub async fn revoke(&self, key: Uuid) {
+        match &self.notify {
+            None => {
+                let _ = self.revoked.send(key);
+            }
+            Some(db) => self.notify(db, REVOCATIONS, key.to_string()).await,
+        }
+    }
+
+    async fn notify(&self, db: &DatabaseConnection, channel: &str, payload: String) {
+        let statement = Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_notify($1, $2)",
+            [channel.into(), payload.into()],
+        );
+        if let Err(err) = db.execute_raw(statement).await {
+            tracing::error!(error = %err, channel, "a notification could not be sent");
+        }
     }
 
     /// Sends events to every subscriber. A failure is logged: the change that raised the
@@ -119,14 +163,7 @@ impl Bus {
                             continue;
                         }
                     };
-                    let statement = Statement::from_sql_and_values(
-                        DbBackend::Postgres,
-                        "SELECT pg_notify($1, $2)",
-                        [CHANNEL.into(), payload.into()],
-                    );
-                    if let Err(err) = db.execute_raw(statement).await {
-                        tracing::error!(error = %err, "an event could not be sent with NOTIFY");
-                    }
+                    self.notify(db, CHANNEL, payload).await;
                 }
             }
         }
@@ -135,9 +172,19 @@ impl Bus {
 
 /// Feeds this replica's subscribers from PostgreSQL notifications, reconnecting when the
 /// connection drops (events sent meanwhile are lost, and logged as such).
-async fn listen(mut listener: sqlx::postgres::PgListener, local: broadcast::Sender<Arc<QuotaEvent>>) {
+async fn listen(
+    mut listener: sqlx::postgres::PgListener,
+    local: broadcast::Sender<Arc<QuotaEvent>>,
+    revoked: broadcast::Sender<Uuid>,
+) {
     loop {
         match listener.recv().await {
+            Ok(notification) if notification.channel() == REVOCATIONS => match notification.payload().parse() {
+                Ok(key) => {
+                    let _ = revoked.send(key);
+                }
+                Err(err) => tracing::warn!(error = %err, "ignored a revocation that is not a key id"),
+            },
             Ok(notification) => match serde_json::from_str::<QuotaEvent>(notification.payload()) {
                 Ok(event) => {
                     let _ = local.send(Arc::new(event));

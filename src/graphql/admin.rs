@@ -131,6 +131,11 @@ impl ApiKey {
     async fn revoked_at(&self) -> Option<DateTime> {
         self.0.revoked_at.map(Into::into)
     }
+
+    /// When it was last used (to the minute); null when never.
+    async fn last_used_at(&self) -> Option<DateTime> {
+        self.0.last_used_at.map(Into::into)
+    }
 }
 
 /// Who is calling: the API key's role and scope.

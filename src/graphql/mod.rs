@@ -9,6 +9,7 @@ pub mod error;
 pub mod folder;
 pub mod ingestion;
 pub mod license;
+pub mod limits;
 pub mod node;
 pub mod organization;
 mod reads;
@@ -48,17 +49,23 @@ pub struct Mutation(
 /// The executable schema.
 pub type QuotagraphSchema = Schema<Query, Mutation, subscription::Subscription>;
 
-/// Deepest query accepted; GraphiQL's introspection query needs 13 levels.
-pub const MAX_DEPTH: usize = 16;
-/// Highest complexity accepted (every field counts 1, lists by their page size).
-pub const MAX_COMPLEXITY: usize = 20_000;
-
-/// The schema without any data attached: enough to print the SDL.
+/// The schema without any data attached, with the default limits: enough to print the SDL.
 pub fn schema() -> SchemaBuilder<Query, Mutation, subscription::Subscription> {
-    Schema::build(Query::default(), Mutation::default(), subscription::Subscription)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        .extension(error::ErrorCodes)
+    schema_with(limits::Limits::default())
+}
+
+/// The schema with the given limits.
+pub fn schema_with(limits: limits::Limits) -> SchemaBuilder<Query, Mutation, subscription::Subscription> {
+    let builder = Schema::build(Query::default(), Mutation::default(), subscription::Subscription)
+        .limit_depth(limits.depth)
+        .limit_complexity(limits.complexity)
+        .extension(limits::DocumentLimits(limits))
+        .extension(error::ErrorCodes);
+    if limits.introspection {
+        builder
+    } else {
+        builder.disable_introspection()
+    }
 }
 
 /// The SDL that `schema.graphql` holds.

@@ -245,10 +245,12 @@ impl Subscription {
             held: Vec::new(),
             next_slot: Instant::now(),
         };
+        let revoked = app.events.revocation_of(actor.key_id.0);
         Ok(stream::unfold(feed, |mut feed| async move {
             let item = feed.next().await?;
             Some((item.map(QuotaEvent), feed))
-        }))
+        })
+        .take_until(revoked))
     }
 
     /// The organization's usage cards (current bundle to date), pushed now and again after
@@ -262,6 +264,7 @@ impl Subscription {
         let (app, actor) = session(ctx)?;
         let filter = filter(app, actor, &organization_id, None).await?;
         let (app, actor) = (app.clone(), *actor);
+        let revoked = app.events.revocation_of(actor.key_id.0);
         let query = move || UsageQuery {
             organization_id: OrganizationId(filter.organization),
             unit_type: unit_type.clone(),
@@ -292,6 +295,8 @@ impl Subscription {
                 Some((report, receiver))
             }
         });
-        Ok(stream::once(async move { Ok(OrganizationUsage::new(first, &actor)) }).chain(changes))
+        Ok(stream::once(async move { Ok(OrganizationUsage::new(first, &actor)) })
+            .chain(changes)
+            .take_until(revoked))
     }
 }

@@ -150,14 +150,18 @@ pub async fn export(
     Query(pairs): Query<Vec<(String, String)>>,
     headers: HeaderMap,
 ) -> Response {
-    match run(&state.context, &file, pairs, &headers).await {
+    match run(&state, &file, pairs, &headers).await {
         Ok(response) => response,
         Err(err) => error_response(status_of(&err), err),
     }
 }
 
-async fn run(ctx: &AppContext, file: &str, pairs: Vec<(String, String)>, headers: &HeaderMap) -> AppResult<Response> {
+async fn run(state: &AppState, file: &str, pairs: Vec<(String, String)>, headers: &HeaderMap) -> AppResult<Response> {
+    let ctx = &state.context;
     let actor = auth::from_headers(ctx, headers).await?;
+    if let Err(wait) = state.limiter.take(actor.key_id.0, std::time::Instant::now()) {
+        return Ok(super::rate_limit::refusal(wait));
+    }
     let report = file
         .strip_suffix(".csv")
         .filter(|r| REPORTS.contains(r))

@@ -78,6 +78,9 @@ pub async fn post_graphql(
         Err(AppError::Unauthenticated) => return error_response(StatusCode::UNAUTHORIZED, AppError::Unauthenticated),
         Err(other) => return error_response(StatusCode::INTERNAL_SERVER_ERROR, other),
     };
+    if let Err(wait) = state.limiter.take(actor.key_id.0, std::time::Instant::now()) {
+        return super::rate_limit::refusal(wait);
+    }
     let request = request.into_inner().data(actor);
     GraphQLResponse::from(state.schema.execute(request).await).into_response()
 }

@@ -6,6 +6,7 @@ pub mod export;
 pub mod graphql;
 pub mod health;
 pub mod playground;
+pub mod rate_limit;
 
 use axum::{Router, routing::get};
 use tower_http::{
@@ -23,6 +24,7 @@ use crate::service::AppContext;
 pub struct AppState {
     pub context: AppContext,
     pub schema: QuotagraphSchema,
+    pub limiter: std::sync::Arc<rate_limit::RateLimiter>,
 }
 
 /// The largest request body accepted: a full `recordUsage` batch of 10,000 events fits.
@@ -37,9 +39,26 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response(body_limit_answer))
         .layer(CatchPanicLayer::custom(graphql::panic_response))
         .layer(TraceLayer::new_for_http())
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
+}
+
+/// The body-limit layer answers an announced oversize body itself, in plain text: give
+/// that answer the GraphQL error shape and code every other refusal has.
+async fn body_limit_answer(response: axum::response::Response) -> axum::response::Response {
+    let json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if response.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE && !json {
+        return graphql::error_response(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            crate::error::AppError::bad_input(format!("the request body is larger than {MAX_BODY_BYTES} bytes")),
+        );
+    }
+    response
 }

@@ -45,6 +45,11 @@ pub async fn authenticate(ctx: &AppContext, secret: &str) -> AppResult<Actor> {
     let key = store::api_key::find_active_by_hash(&ctx.db, &hash(secret))
         .await?
         .ok_or(AppError::Unauthenticated)?;
+    let now = ctx.clock.now();
+    let since = now - chrono::TimeDelta::minutes(1);
+    if key.last_used_at.is_none_or(|at| at < since) {
+        store::api_key::touch(&ctx.db, key.id, now, since).await?;
+    }
     actor_of(&key)
 }
 
@@ -128,6 +133,8 @@ pub async fn revoke(ctx: &AppContext, actor: &Actor, id: ApiKeyId) -> AppResult<
     }
     let now = ctx.clock.now();
     store::api_key::revoke(&ctx.db, key.id, now).await?;
+    // Requests check the key each time; open subscriptions are ended by this notice.
+    ctx.events.revoke(key.id).await;
     Ok(Model {
         revoked_at: Some(now),
         ..key

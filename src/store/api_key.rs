@@ -40,3 +40,20 @@ pub async fn revoke(db: &impl ConnectionTrait, id: Uuid, at: DateTime<Utc>) -> R
     .await?;
     Ok(())
 }
+
+/// Records a key's use at `at`, unless a use since `since` is already recorded (so a busy
+/// key costs one write a minute, not one per request).
+pub async fn touch(db: &impl ConnectionTrait, id: Uuid, at: DateTime<Utc>, since: DateTime<Utc>) -> Result<(), DbErr> {
+    use sea_orm::sea_query::{Condition, Expr};
+    Entity::update_many()
+        .col_expr(Column::LastUsedAt, Expr::value(at))
+        .filter(Column::Id.eq(id))
+        .filter(
+            Condition::any()
+                .add(Column::LastUsedAt.is_null())
+                .add(Column::LastUsedAt.lt(since)),
+        )
+        .exec(db)
+        .await?;
+    Ok(())
+}

@@ -268,3 +268,32 @@ async fn parse_and_validation_errors_carry_codes() {
     assert_eq!(answer["errors"][0]["extensions"]["code"], "GRAPHQL_PARSE_FAILED");
     app.finish().await;
 }
+
+#[tokio::test]
+async fn a_keys_last_use_is_recorded() {
+    let app = TestApp::spawn().await;
+    let fx = organization_with_license(&app, "acme", "10").await;
+    let created = app
+        .ok(
+            SYSTEM_KEY,
+            "mutation($o: ID) { createApiKey(input: {organizationId: $o, role: VIEWER, name: \"dash\"}) { secret apiKey { id } } }",
+            json!({ "o": fx.org }),
+        )
+        .await;
+    let id = created["createApiKey"]["apiKey"]["id"].as_str().unwrap().to_owned();
+    let secret = created["createApiKey"]["secret"].as_str().unwrap().to_owned();
+    assert_eq!(last_used(&app, &id).await, Value::Null);
+    app.ok(&secret, "{ viewer { role } }", json!({})).await;
+    assert_eq!(last_used(&app, &id).await, "2026-11-23T10:00:00+00:00");
+    app.finish().await;
+}
+
+async fn last_used(app: &TestApp, id: &str) -> Value {
+    app.ok(
+        SYSTEM_KEY,
+        "query($id: ID!) { node(id: $id) { ... on ApiKey { lastUsedAt } } }",
+        json!({ "id": id }),
+    )
+    .await["node"]["lastUsedAt"]
+        .clone()
+}

@@ -560,3 +560,42 @@ async fn events_a_refused_admission_is_heard() {
     subscriber.close().await;
     app.finish().await;
 }
+
+#[tokio::test]
+async fn events_revoking_a_key_ends_its_subscriptions() {
+    let app = TestApp::spawn().await;
+    let fx = organization_with_license(&app, "acme", "1000").await;
+    let created = app
+        .ok(
+            SYSTEM_KEY,
+            "mutation($o: ID) { createApiKey(input: {organizationId: $o, role: VIEWER, name: \"dash\"}) { secret apiKey { id } } }",
+            json!({ "o": fx.org }),
+        )
+        .await;
+    let secret = created["createApiKey"]["secret"].as_str().unwrap().to_owned();
+    let id = created["createApiKey"]["apiKey"]["id"].as_str().unwrap().to_owned();
+    let mut viewer = Subscriber::connect(&app, Protocol::Transport, &secret).await;
+    viewer.subscribe(QUOTA_EVENTS, json!({ "o": fx.org })).await;
+    let mut usage = Subscriber::connect(&app, Protocol::Transport, &secret).await;
+    usage.subscribe(USAGE, json!({ "o": fx.org })).await;
+    app.ok(
+        SYSTEM_KEY,
+        "mutation($id: ID!) { revokeApiKey(input: {apiKeyId: $id}) { apiKey { revokedAt } } }",
+        json!({ "id": id }),
+    )
+    .await;
+    for subscriber in [&mut viewer, &mut usage] {
+        let deadline = Instant::now() + Duration::from_secs(1);
+        let mut completed = false;
+        while let Some(message) = subscriber.message(deadline).await {
+            if message["type"] == "complete" {
+                completed = true;
+                break;
+            }
+        }
+        assert!(completed, "the revoked key's subscription ends within a second");
+    }
+    viewer.close().await;
+    usage.close().await;
+    app.finish().await;
+}

@@ -3,7 +3,7 @@
 //! PostgreSQL database; otherwise a fresh SQLite file.
 
 use chrono::{DateTime, Utc};
-use quotagraph::config::{LogFormat, Settings};
+use quotagraph::config::{LimitSettings, LogFormat, Settings};
 use quotagraph::startup::App;
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
@@ -56,6 +56,15 @@ pub async fn fresh_database() -> (String, Option<(String, String)>) {
     }
 }
 
+/// The default limits, with a request rate no test setup reaches (one test checks the rate).
+pub fn generous() -> LimitSettings {
+    LimitSettings {
+        rate_per_second: 1_000_000,
+        rate_burst: 1_000_000,
+        ..LimitSettings::default()
+    }
+}
+
 impl TestApp {
     /// A server whose clock is pinned to [`DEFAULT_NOW`].
     pub async fn spawn() -> TestApp {
@@ -71,13 +80,19 @@ impl TestApp {
     /// `watch_interval_ms` milliseconds.
     pub async fn spawn_with(now: &str, watch_interval_ms: u64) -> TestApp {
         let (database_url, drop_database) = fresh_database().await;
-        Self::serve(now, watch_interval_ms, database_url, drop_database).await
+        Self::serve(now, watch_interval_ms, database_url, drop_database, generous()).await
+    }
+
+    /// A server with other request limits.
+    pub async fn spawn_with_limits(limits: LimitSettings) -> TestApp {
+        let (database_url, drop_database) = fresh_database().await;
+        Self::serve(DEFAULT_NOW, 1000, database_url, drop_database, limits).await
     }
 
     /// A second server (a replica) on this one's database, with its own connections and
     /// event bus. Its `finish` leaves the database to the first server.
     pub async fn replica(&self, now: &str) -> TestApp {
-        Self::serve(now, 1000, self.database_url.clone(), None).await
+        Self::serve(now, 1000, self.database_url.clone(), None, generous()).await
     }
 
     async fn serve(
@@ -85,6 +100,7 @@ impl TestApp {
         watch_interval_ms: u64,
         database_url: String,
         drop_database: Option<(String, String)>,
+        limits: LimitSettings,
     ) -> TestApp {
         let clock: DateTime<Utc> = DateTime::parse_from_rfc3339(now).expect("test clock").to_utc();
         let settings = Settings {
@@ -95,6 +111,7 @@ impl TestApp {
             clock: Some(clock),
             log_format: LogFormat::Text,
             watch_interval_ms,
+            limits,
         };
         let app = App::build(&settings).await.expect("the app builds");
         let address = format!("127.0.0.1:{}", app.port());

@@ -12,6 +12,7 @@ mod bundles;
 mod events;
 mod export;
 mod ingestion;
+mod limits;
 mod mutations;
 mod rollup;
 mod schema;
