@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_initial;
 mod m20261123_000002_attribution;
 mod m20261123_000003_quota_marks;
+mod m20261123_000004_audit_log;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_initial::Migration),
             Box::new(m20261123_000002_attribution::Migration),
             Box::new(m20261123_000003_quota_marks::Migration),
+            Box::new(m20261123_000004_audit_log::Migration),
         ]
     }
 }

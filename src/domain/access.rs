@@ -183,6 +183,17 @@ impl Actor {
         }
     }
 
+    /// Reading an organization's audit log: its OWNER and ADMIN keys, and the operator.
+    pub fn read_audit(&self, organization: OrganizationId) -> Access {
+        if !self.can_see_organization(organization) {
+            return Access::Hidden;
+        }
+        match self.role {
+            Role::System | Role::Owner | Role::Admin => Access::Allowed,
+            _ => Access::Forbidden,
+        }
+    }
+
     /// Operator-only actions: creating organizations and unit types.
     pub fn operate(&self) -> Access {
         if self.role == Role::System {

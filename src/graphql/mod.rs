@@ -5,6 +5,7 @@ pub mod admin;
 pub mod admission;
 pub mod analytics;
 pub mod attribution;
+pub mod audit;
 pub mod error;
 pub mod folder;
 pub mod ingestion;

@@ -4,6 +4,7 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject, connection::
 
 use super::{
     analytics::Activity,
+    audit::AuditEntry,
     connection,
     license::{Bundle, License},
     node::{Kind, decode, encode},
@@ -107,6 +108,21 @@ impl Organization {
             weeks: weeks.into_iter().map(Into::into).collect(),
             preceding_week: preceding.into(),
         })
+    }
+
+    /// Every change made through the API in this organization, oldest first. OWNER, ADMIN
+    /// and SYSTEM keys only.
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, AuditEntry>> {
+        let (app, actor) = session(ctx)?;
+        let has_previous = after.is_some();
+        let page = page_request(first, after)?;
+        let rows = service::audit::list(app, actor, self.organization_id(), page).await?;
+        Ok(connection(rows, has_previous, |e| e.id, AuditEntry))
     }
 
     /// The tenants, optionally only those in some states. A TENANT_ADMIN sees its own tenant only.

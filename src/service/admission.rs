@@ -7,7 +7,7 @@
 //! the units granted never exceed the limit.
 
 use super::{
-    AppContext, control,
+    AppContext, audit, control,
     ingestion::{NewUsageEvent, announce, fingerprint, record_in},
     license::LicensedBundle,
     unit_type,
@@ -149,6 +149,25 @@ pub async fn start(ctx: &AppContext, actor: &Actor, request: ExecutionRequest) -
         }));
     }
     let recorded = record_in(&tx, now, actor, &[event]).await?;
+    audit::record(
+        &tx,
+        ctx,
+        actor,
+        audit::Change {
+            organization: Some(org.id),
+            action: "startExecution",
+            target_kind: "Tenant",
+            target_id: Some(tenant.id),
+            before: None,
+            after: Some(serde_json::json!({
+                "idempotencyKey": request.idempotency_key,
+                "unitType": unit.code,
+                "service": request.service,
+                "quantity": quantity.to_string(),
+            })),
+        },
+    )
+    .await?;
     tx.commit().await?;
     announce(ctx, &recorded.touched).await;
     Ok(Granted {

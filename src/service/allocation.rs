@@ -5,7 +5,7 @@
 use chrono::NaiveDate;
 use uuid::Uuid;
 
-use super::{AppContext, require, tenant, unit_type, usage, watch, zone_of};
+use super::{AppContext, audit, require, tenant, unit_type, usage, watch, zone_of};
 use crate::domain::{
     Quantity,
     access::Actor,
@@ -29,6 +29,15 @@ pub struct AllocationChange {
     /// None removes the allocation (N/A).
     pub amount: Option<String>,
     pub effective_on: Option<NaiveDate>,
+}
+
+/// An allocation change as the audit log shows it.
+fn allocation_json(allocation: &Model, unit_type: &str) -> serde_json::Value {
+    serde_json::json!({
+        "unitType": unit_type,
+        "amount": allocation.amount.map(|a| Quantity::from_scaled(a).to_string()),
+        "effectiveOn": allocation.effective_from,
+    })
 }
 
 pub async fn set(ctx: &AppContext, actor: &Actor, change: AllocationChange) -> AppResult<Model> {
@@ -61,6 +70,7 @@ pub async fn set(ctx: &AppContext, actor: &Actor, change: AllocationChange) -> A
         )));
     }
     let latest = store::allocation::in_effect(&tx, tenant.id, unit.id, LAST_DAY).await?;
+    let before = latest.as_ref().map(|l| allocation_json(l, &unit.code));
     if let Some(latest) = latest.filter(|l| l.effective_from > effective_on) {
         return Err(AppError::bad_input(format!(
             "effectiveOn {effective_on} is before the latest change, effective on {}: a change may not be back-dated behind a later one",
@@ -96,6 +106,20 @@ pub async fn set(ctx: &AppContext, actor: &Actor, change: AllocationChange) -> A
         created_at: ctx.clock.now(),
     };
     let model = store::allocation::insert(&tx, model).await?;
+    audit::record(
+        &tx,
+        ctx,
+        actor,
+        audit::Change {
+            organization: Some(org.id),
+            action: "setAllocation",
+            target_kind: "Tenant",
+            target_id: Some(tenant.id),
+            before,
+            after: Some(allocation_json(&model, &unit.code)),
+        },
+    )
+    .await?;
     tx.commit().await?;
     let changed = QuotaEvent {
         tenant_id: Some(tenant.id),

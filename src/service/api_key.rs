@@ -5,7 +5,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::{AppContext, clean_name, require};
+use super::{AppContext, audit, clean_name, require};
 use crate::domain::{
     access::{Access, Actor, Role, check_key_scope},
     ids::{ApiKeyId, OrganizationId, TenantId},
@@ -67,6 +67,17 @@ pub struct NewKey {
     pub name: String,
 }
 
+/// A key as the audit log shows it (never its secret or hash).
+fn key_json(key: &Model) -> serde_json::Value {
+    serde_json::json!({
+        "name": key.name,
+        "role": key.role,
+        "organizationId": key.organization_id,
+        "tenantId": key.tenant_id,
+        "revokedAt": key.revoked_at,
+    })
+}
+
 pub async fn create(ctx: &AppContext, actor: &Actor, input: NewKey) -> AppResult<IssuedKey> {
     let mut organization_id = input.organization_id;
     if let Some(tenant_id) = input.tenant_id {
@@ -98,7 +109,23 @@ pub async fn create(ctx: &AppContext, actor: &Actor, input: NewKey) -> AppResult
         revoked_at: None,
         last_used_at: None,
     };
-    let key = store::api_key::insert(&ctx.db, model).await?;
+    let tx = store::begin_write(&ctx.db).await?;
+    let key = store::api_key::insert(&tx, model).await?;
+    audit::record(
+        &tx,
+        ctx,
+        actor,
+        audit::Change {
+            organization: key.organization_id,
+            action: "createApiKey",
+            target_kind: "ApiKey",
+            target_id: Some(key.id),
+            before: None,
+            after: Some(key_json(&key)),
+        },
+    )
+    .await?;
+    tx.commit().await?;
     Ok(IssuedKey { key, secret })
 }
 
@@ -132,13 +159,30 @@ pub async fn revoke(ctx: &AppContext, actor: &Actor, id: ApiKeyId) -> AppResult<
         return Ok(key);
     }
     let now = ctx.clock.now();
-    store::api_key::revoke(&ctx.db, key.id, now).await?;
+    let tx = store::begin_write(&ctx.db).await?;
+    store::api_key::revoke(&tx, key.id, now).await?;
+    let revoked = Model {
+        revoked_at: Some(now),
+        ..key.clone()
+    };
+    audit::record(
+        &tx,
+        ctx,
+        actor,
+        audit::Change {
+            organization: key.organization_id,
+            action: "revokeApiKey",
+            target_kind: "ApiKey",
+            target_id: Some(key.id),
+            before: Some(key_json(&key)),
+            after: Some(key_json(&revoked)),
+        },
+    )
+    .await?;
+    tx.commit().await?;
     // Requests check the key each time; open subscriptions are ended by this notice.
     ctx.events.revoke(key.id).await;
-    Ok(Model {
-        revoked_at: Some(now),
-        ..key
-    })
+    Ok(revoked)
 }
 
 /// On an empty store, creates the first SYSTEM key: from `secret` when given, else a

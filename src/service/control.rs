@@ -1,7 +1,7 @@
 //! Consumption controls (DESIGN.md §6): per tenant and unit type, the services that stop
 //! at 100% of the allocation and the tenant's alert thresholds.
 
-use super::{AppContext, require, tenant, unit_type, zone_of};
+use super::{AppContext, audit, require, tenant, unit_type, zone_of};
 use crate::domain::{
     access::Actor,
     admission::{TENANT_THRESHOLDS, check_thresholds},
@@ -70,6 +70,7 @@ pub async fn set(ctx: &AppContext, actor: &Actor, change: ControlChange) -> AppR
     }
     let stored = store::control::find(&tx, tenant.id, unit.id).await?;
     let (mut stop, mut thresholds) = decode(stored.as_ref())?;
+    let before = serde_json::json!({ "unitType": unit.code, "stopAtAllocation": stop, "alertThresholds": thresholds });
     if let Some(codes) = change.stop_at_allocation {
         for (i, code) in codes.iter().enumerate() {
             check_code(code).map_err(|m| AppError::bad_input(format!("stopAtAllocation[{i}]: {m}")))?;
@@ -89,6 +90,22 @@ pub async fn set(ctx: &AppContext, actor: &Actor, change: ControlChange) -> AppR
         updated_at: ctx.clock.now(),
     };
     store::control::upsert(&tx, model).await?;
+    audit::record(
+        &tx,
+        ctx,
+        actor,
+        audit::Change {
+            organization: Some(tenant.organization_id),
+            action: "setConsumptionControl",
+            target_kind: "Tenant",
+            target_id: Some(tenant.id),
+            before: Some(before),
+            after: Some(
+                serde_json::json!({ "unitType": unit.code, "stopAtAllocation": stop, "alertThresholds": thresholds }),
+            ),
+        },
+    )
+    .await?;
     tx.commit().await?;
     Ok(Controls {
         tenant,

@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use super::{AppContext, clean_name, require, tenant};
+use super::{AppContext, audit, clean_name, require, tenant};
 use crate::domain::{
     access::Actor,
     ids::{FolderId, OrganizationId, ProcessId, TenantId},
@@ -46,7 +46,26 @@ pub async fn create_folder(
         name: clean_name("name", &name)?,
         created_at: ctx.clock.now(),
     };
-    Ok(store::folder::insert_folder(&ctx.db, model).await?)
+    let tx = store::begin_write(&ctx.db).await?;
+    let model = store::folder::insert_folder(&tx, model).await?;
+    audit::record(
+        &tx,
+        ctx,
+        actor,
+        audit::Change {
+            organization: Some(tenant.organization_id),
+            action: "createFolder",
+            target_kind: "Folder",
+            target_id: Some(model.id),
+            before: None,
+            after: Some(
+                serde_json::json!({ "tenantId": model.tenant_id, "parentId": model.parent_id, "name": model.name }),
+            ),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(model)
 }
 
 pub async fn create_process(
@@ -56,7 +75,7 @@ pub async fn create_process(
     name: String,
 ) -> AppResult<process::Model> {
     let folder = visible_folder(ctx, actor, folder_id).await?;
-    manageable_tenant(ctx, actor, TenantId(folder.tenant_id)).await?;
+    let tenant = manageable_tenant(ctx, actor, TenantId(folder.tenant_id)).await?;
     let model = process::Model {
         id: Uuid::now_v7(),
         tenant_id: folder.tenant_id,
@@ -64,7 +83,24 @@ pub async fn create_process(
         name: clean_name("name", &name)?,
         created_at: ctx.clock.now(),
     };
-    Ok(store::folder::insert_process(&ctx.db, model).await?)
+    let tx = store::begin_write(&ctx.db).await?;
+    let model = store::folder::insert_process(&tx, model).await?;
+    audit::record(
+        &tx,
+        ctx,
+        actor,
+        audit::Change {
+            organization: Some(tenant.organization_id),
+            action: "createProcess",
+            target_kind: "Process",
+            target_id: Some(model.id),
+            before: None,
+            after: Some(serde_json::json!({ "folderId": model.folder_id, "name": model.name })),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(model)
 }
 
 /// A folder whose tenant the caller may see, or NOT_FOUND.

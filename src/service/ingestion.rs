@@ -12,7 +12,7 @@ use chrono::{DateTime, FixedOffset};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::{AppContext, attribution::RollupKey, watch, zone_of};
+use super::{AppContext, attribution::RollupKey, audit, watch, zone_of};
 use crate::domain::{
     Quantity,
     access::{Access, Actor},
@@ -145,6 +145,35 @@ struct Checked {
 async fn record_once(ctx: &AppContext, actor: &Actor, events: &[NewUsageEvent]) -> AppResult<Recorded> {
     let tx = store::begin_write(&ctx.db).await?;
     let recorded = record_in(&tx, ctx.clock.now(), actor, events).await?;
+    // One entry per organization that took events; a batch of duplicates changed nothing.
+    let mut organizations: Vec<Uuid> = recorded.touched.iter().map(|(org, ..)| *org).collect();
+    organizations.dedup();
+    for organization in organizations {
+        let tenants: Vec<Uuid> = recorded
+            .touched
+            .iter()
+            .filter(|(org, ..)| *org == organization)
+            .map(|(.., tenant)| *tenant)
+            .collect();
+        audit::record(
+            &tx,
+            ctx,
+            actor,
+            audit::Change {
+                organization: Some(organization),
+                action: "recordUsage",
+                target_kind: "UsageBatch",
+                target_id: None,
+                before: None,
+                after: Some(serde_json::json!({
+                    "accepted": recorded.accepted,
+                    "duplicates": recorded.duplicates,
+                    "tenants": tenants,
+                })),
+            },
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(recorded)
 }

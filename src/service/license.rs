@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use uuid::Uuid;
 
-use super::{AppContext, clean_name, organization, require, unit_type, watch, zone_of};
+use super::{AppContext, audit, clean_name, organization, require, unit_type, watch, zone_of};
 use crate::domain::{
     Quantity,
     access::Actor,
@@ -72,6 +72,23 @@ fn overlaps(a: (NaiveDate, Option<NaiveDate>), b: (NaiveDate, Option<NaiveDate>)
     !before(a.1, b.0) && !before(b.1, a.0)
 }
 
+/// A license as the audit log shows it.
+fn license_json(license: &Model, unit_type: &str) -> serde_json::Value {
+    serde_json::json!({
+        "id": license.id,
+        "unitType": unit_type,
+        "planName": license.plan_name,
+        "capacity": crate::domain::Quantity::from_scaled(license.capacity).to_string(),
+        "period": license.period,
+        "startsOn": license.starts_on,
+        "endsOn": license.ends_on,
+        "burstPercent": license.burst_percent,
+        "burstPeriods": license.burst_periods,
+        "enforced": license.enforced,
+        "replaces": license.replaces_id,
+    })
+}
+
 pub async fn create(ctx: &AppContext, actor: &Actor, input: NewLicense) -> AppResult<Model> {
     require(
         actor.manage_organization(input.organization_id),
@@ -119,6 +136,20 @@ pub async fn create(ctx: &AppContext, actor: &Actor, input: NewLicense) -> AppRe
         created_at: ctx.clock.now(),
     };
     let model = store::license::insert(&tx, model).await?;
+    audit::record(
+        &tx,
+        ctx,
+        actor,
+        audit::Change {
+            organization: Some(org.id),
+            action: "createLicense",
+            target_kind: "License",
+            target_id: Some(model.id),
+            before: None,
+            after: Some(license_json(&model, &unit.code)),
+        },
+    )
+    .await?;
     tx.commit().await?;
     watch::after(
         ctx,
@@ -188,6 +219,11 @@ pub async fn upgrade(ctx: &AppContext, actor: &Actor, input: LicenseUpgrade) -> 
         ));
     }
     store::license::end_on(&tx, old.id, effective_on).await?;
+    let unit_code = store::unit_type::find(&tx, old.unit_type_id)
+        .await?
+        .map(|u| u.code)
+        .unwrap_or_default();
+    let before = license_json(&old, &unit_code);
     let model = Model {
         id: Uuid::now_v7(),
         plan_name,
@@ -201,6 +237,20 @@ pub async fn upgrade(ctx: &AppContext, actor: &Actor, input: LicenseUpgrade) -> 
         ..old
     };
     let model = store::license::insert(&tx, model).await?;
+    audit::record(
+        &tx,
+        ctx,
+        actor,
+        audit::Change {
+            organization: Some(org.id),
+            action: "upgradeLicense",
+            target_kind: "License",
+            target_id: Some(model.id),
+            before: Some(before),
+            after: Some(license_json(&model, &unit_code)),
+        },
+    )
+    .await?;
     tx.commit().await?;
     watch::after(
         ctx,

@@ -7,6 +7,7 @@ pub mod allocation;
 pub mod analytics;
 pub mod api_key;
 pub mod attribution;
+pub mod audit;
 pub mod control;
 pub mod demo;
 pub mod folder;

@@ -3,7 +3,9 @@
 use chrono_tz::Tz;
 use uuid::Uuid;
 
-use super::{AppContext, clean_name, require};
+use serde_json::json;
+
+use super::{AppContext, audit, clean_name, require};
 use crate::domain::{access::Actor, ids::OrganizationId};
 use crate::error::{AppError, AppResult};
 use crate::store::{self, Page, PageRequest};
@@ -55,13 +57,30 @@ pub async fn create(ctx: &AppContext, actor: &Actor, input: NewOrganization) -> 
         time_zone: input.time_zone,
         created_at: ctx.clock.now(),
     };
-    store::organization::insert(&ctx.db, model).await.map_err(|err| {
+    let tx = store::begin_write(&ctx.db).await?;
+    let model = store::organization::insert(&tx, model).await.map_err(|err| {
         if store::is_unique_violation(&err) {
             AppError::Conflict("an organization with that slug already exists".into())
         } else {
-            err.into()
+            AppError::from(err)
         }
-    })
+    })?;
+    audit::record(
+        &tx,
+        ctx,
+        actor,
+        audit::Change {
+            organization: Some(model.id),
+            action: "createOrganization",
+            target_kind: "Organization",
+            target_id: Some(model.id),
+            before: None,
+            after: Some(json!({ "name": model.name, "slug": model.slug, "timeZone": model.time_zone })),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(model)
 }
 
 /// The organization, if the caller may see it.

@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use super::{AppContext, clean_name, organization, require, watch};
+use super::{AppContext, audit, clean_name, organization, require, watch};
 use crate::domain::{
     access::Actor,
     ids::{OrganizationId, TenantId},
@@ -41,7 +41,29 @@ pub async fn create(
         created_at: now,
         updated_at: now,
     };
-    Ok(store::tenant::insert(&ctx.db, model).await?)
+    let tx = store::begin_write(&ctx.db).await?;
+    let model = store::tenant::insert(&tx, model).await?;
+    audit::record(
+        &tx,
+        ctx,
+        actor,
+        audit::Change {
+            organization: Some(org.id),
+            action: "createTenant",
+            target_kind: "Tenant",
+            target_id: Some(model.id),
+            before: None,
+            after: Some(tenant_json(&model)),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(model)
+}
+
+/// A tenant as the audit log shows it.
+fn tenant_json(tenant: &Model) -> serde_json::Value {
+    serde_json::json!({ "name": tenant.name, "state": tenant.state })
 }
 
 /// A tenant the caller may see, or NOT_FOUND.
@@ -70,6 +92,7 @@ pub async fn update(
 ) -> AppResult<Model> {
     let tx = store::begin_write(&ctx.db).await?;
     let mut tenant = visible(&tx, actor, id).await?;
+    let before = tenant_json(&tenant);
     require(
         actor.manage_tenant(OrganizationId(tenant.organization_id), id),
         "tenant",
@@ -92,6 +115,20 @@ pub async fn update(
     }
     tenant.updated_at = ctx.clock.now();
     let tenant = store::tenant::update(&tx, tenant).await?;
+    audit::record(
+        &tx,
+        ctx,
+        actor,
+        audit::Change {
+            organization: Some(tenant.organization_id),
+            action: "updateTenant",
+            target_kind: "Tenant",
+            target_id: Some(tenant.id),
+            before: Some(before),
+            after: Some(tenant_json(&tenant)),
+        },
+    )
+    .await?;
     tx.commit().await?;
     if state.is_some_and(|next| next != current) {
         // A state change moves the tenant's status for every licensed unit type.

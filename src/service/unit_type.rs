@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use super::{AppContext, clean_name, require};
+use super::{AppContext, audit, clean_name, require};
 use crate::domain::{access::Actor, ingestion::check_code};
 use crate::error::{AppError, AppResult};
 use crate::store;
@@ -21,13 +21,30 @@ pub async fn create(ctx: &AppContext, actor: &Actor, code: String, name: String)
         name,
         created_at: ctx.clock.now(),
     };
-    store::unit_type::insert(&ctx.db, model).await.map_err(|err| {
+    let tx = store::begin_write(&ctx.db).await?;
+    let model = store::unit_type::insert(&tx, model).await.map_err(|err| {
         if store::is_unique_violation(&err) {
             AppError::Conflict("that unit type already exists".into())
         } else {
-            err.into()
+            AppError::from(err)
         }
-    })
+    })?;
+    audit::record(
+        &tx,
+        ctx,
+        actor,
+        audit::Change {
+            organization: None,
+            action: "createUnitType",
+            target_kind: "UnitType",
+            target_id: Some(model.id),
+            before: None,
+            after: Some(serde_json::json!({ "code": model.code, "name": model.name })),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(model)
 }
 
 /// The unit type with this code, or BAD_USER_INPUT naming the field.

@@ -6,6 +6,7 @@
 pub mod allocation;
 pub mod api_key;
 pub mod attribution;
+pub mod audit;
 pub mod control;
 pub mod folder;
 pub mod job;

@@ -7,6 +7,7 @@ mod helpers;
 mod admission;
 mod analytics;
 mod attribution;
+mod audit;
 mod auth;
 mod bundles;
 mod events;
