@@ -87,6 +87,17 @@ pub struct LimitSettings {
     /// Requests each API key may send at once before the rate applies.
     #[arg(long, env = "QUOTAGRAPH_RATE_BURST", default_value_t = crate::http::rate_limit::DEFAULT_BURST, global = true)]
     pub rate_burst: u32,
+    /// WebSocket connections each API key may hold open at once.
+    #[arg(
+        long,
+        env = "QUOTAGRAPH_MAX_CONNECTIONS_PER_KEY",
+        default_value_t = 16,
+        global = true
+    )]
+    pub max_connections_per_key: usize,
+    /// Live subscriptions each WebSocket connection may hold.
+    #[arg(long, env = "QUOTAGRAPH_MAX_SUBSCRIPTIONS", default_value_t = 32, global = true)]
+    pub max_subscriptions: usize,
     /// Switch introspection (`__schema`, `__type`) off, e.g. in production.
     #[arg(long, env = "QUOTAGRAPH_DISABLE_INTROSPECTION", global = true)]
     pub disable_introspection: bool,
@@ -101,6 +112,8 @@ impl Default for LimitSettings {
             max_aliases: limits.aliases,
             rate_per_second: crate::http::rate_limit::DEFAULT_PER_SECOND,
             rate_burst: crate::http::rate_limit::DEFAULT_BURST,
+            max_connections_per_key: 16,
+            max_subscriptions: 32,
             disable_introspection: !limits.introspection,
         }
     }

@@ -71,6 +71,8 @@ impl App {
                     settings.limits.rate_per_second,
                     settings.limits.rate_burst,
                 )),
+                connections: graphql::ws_limits::Connections::new(settings.limits.max_connections_per_key),
+                max_subscriptions: settings.limits.max_subscriptions,
             },
             statements,
             watch_interval: std::time::Duration::from_millis(settings.watch_interval_ms.max(10)),

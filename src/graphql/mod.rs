@@ -18,6 +18,7 @@ pub mod scalars;
 pub mod subscription;
 pub mod tenant;
 pub mod usage;
+pub mod ws_limits;
 
 use async_graphql::{
     Context, MergedObject, Schema, SchemaBuilder,

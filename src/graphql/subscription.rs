@@ -221,6 +221,14 @@ impl Feed {
     }
 }
 
+/// A slot among the connection's live subscriptions, held as long as the subscription.
+fn subscription_slot(ctx: &Context<'_>) -> async_graphql::Result<Option<super::ws_limits::SubscriptionSlot>> {
+    match ctx.data_opt::<super::ws_limits::Subscriptions>() {
+        Some(slots) => Ok(Some(slots.take()?)),
+        None => Ok(None),
+    }
+}
+
 #[derive(Default)]
 pub struct Subscription;
 
@@ -236,6 +244,7 @@ impl Subscription {
         tenant_id: Option<ID>,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<QuotaEvent>>> {
         let (app, actor) = session(ctx)?;
+        let slot = subscription_slot(ctx)?;
         let filter = filter(app, actor, &organization_id, tenant_id.as_ref()).await?;
         let feed = Feed {
             receiver: app.events.subscribe(),
@@ -246,9 +255,9 @@ impl Subscription {
             next_slot: Instant::now(),
         };
         let revoked = app.events.revocation_of(actor.key_id.0);
-        Ok(stream::unfold(feed, |mut feed| async move {
+        Ok(stream::unfold((feed, slot), |(mut feed, slot)| async move {
             let item = feed.next().await?;
-            Some((item.map(QuotaEvent), feed))
+            Some((item.map(QuotaEvent), (feed, slot)))
         })
         .take_until(revoked))
     }
@@ -262,6 +271,7 @@ impl Subscription {
         unit_type: String,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<OrganizationUsage>>> {
         let (app, actor) = session(ctx)?;
+        let slot = subscription_slot(ctx)?;
         let filter = filter(app, actor, &organization_id, None).await?;
         let (app, actor) = (app.clone(), *actor);
         let revoked = app.events.revocation_of(actor.key_id.0);
@@ -297,6 +307,11 @@ impl Subscription {
         });
         Ok(stream::once(async move { Ok(OrganizationUsage::new(first, &actor)) })
             .chain(changes)
-            .take_until(revoked))
+            .take_until(revoked)
+            // The slot goes with the stream, and is freed when the subscription ends.
+            .map(move |item| {
+                let _held = &slot;
+                item
+            }))
     }
 }

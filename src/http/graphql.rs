@@ -15,6 +15,7 @@ use axum::{
 use super::{AppState, auth, playground};
 use crate::error::AppError;
 use crate::graphql::error::server_error;
+use crate::graphql::ws_limits;
 
 /// A GraphQL-shaped error answer with an HTTP status.
 pub(crate) fn error_response(status: StatusCode, err: AppError) -> Response {
@@ -96,14 +97,19 @@ pub async fn get_graphql(
     };
     let schema = state.schema.clone();
     let context = state.context.clone();
+    let (connections, max_subscriptions) = (state.connections.clone(), state.max_subscriptions);
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| async move {
             GraphQLWebSocket::new(socket, schema, protocol)
                 .on_connection_init(move |payload| async move {
                     let actor = auth::from_init_payload(&context, &payload).await?;
+                    let slot = connections.open(actor.key_id.0)?;
                     let mut data = Data::default();
                     data.insert(actor);
+                    // Held by the connection's data: freed when the connection closes.
+                    data.insert(slot);
+                    data.insert(ws_limits::Subscriptions::new(max_subscriptions));
                     Ok(data)
                 })
                 .serve()

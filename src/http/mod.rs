@@ -25,6 +25,9 @@ pub struct AppState {
     pub context: AppContext,
     pub schema: QuotagraphSchema,
     pub limiter: std::sync::Arc<rate_limit::RateLimiter>,
+    pub connections: std::sync::Arc<crate::graphql::ws_limits::Connections>,
+    /// Live subscriptions each WebSocket connection may hold.
+    pub max_subscriptions: usize,
 }
 
 /// The largest request body accepted: a full `recordUsage` batch of 10,000 events fits.

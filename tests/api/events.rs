@@ -599,3 +599,59 @@ async fn events_revoking_a_key_ends_its_subscriptions() {
     usage.close().await;
     app.finish().await;
 }
+
+#[tokio::test]
+async fn events_connections_per_key_and_subscriptions_per_connection_are_bounded() {
+    let app = TestApp::spawn_with_limits(quotagraph::config::LimitSettings {
+        max_connections_per_key: 2,
+        max_subscriptions: 2,
+        ..crate::helpers::generous()
+    })
+    .await;
+    let fx = organization_with_license(&app, "acme", "1000").await;
+    let viewer = key(&app, "VIEWER", Some(&fx.org), None).await;
+    let mut first = Subscriber::connect(&app, Protocol::Transport, &viewer).await;
+    let second = Subscriber::connect(&app, Protocol::Transport, &viewer).await;
+
+    // A third connection of the same key gets no acknowledgement.
+    let mut request = format!("ws://{}/graphql", app.address).into_client_request().unwrap();
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        HeaderValue::from_static("graphql-transport-ws"),
+    );
+    let (mut third, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {viewer}") } });
+    third.send(Message::Text(init.to_string().into())).await.unwrap();
+    let reply = tokio::time::timeout(Duration::from_secs(5), third.next())
+        .await
+        .unwrap();
+    let acknowledged = matches!(&reply, Some(Ok(Message::Text(text))) if text.contains("connection_ack"));
+    assert!(!acknowledged, "a third connection was acknowledged: {reply:?}");
+    // Another key is not affected.
+    Subscriber::connect(&app, Protocol::Transport, SYSTEM_KEY)
+        .await
+        .close()
+        .await;
+
+    // Two live subscriptions on one connection, and no third.
+    for id in ["1", "2", "3"] {
+        first
+            .send(json!({ "type": "subscribe", "id": id, "payload": { "query": QUOTA_EVENTS, "variables": { "o": fx.org } } }))
+            .await;
+    }
+    let refusal = first.refusal(Instant::now() + Duration::from_secs(5)).await;
+    let refusal = refusal.to_string();
+    assert!(
+        refusal.contains("RATE_LIMITED") && refusal.contains("live subscriptions"),
+        "{refusal}"
+    );
+    // Closing a connection frees its slot for the key.
+    second.close().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    Subscriber::connect(&app, Protocol::Transport, &viewer)
+        .await
+        .close()
+        .await;
+    first.close().await;
+    app.finish().await;
+}
