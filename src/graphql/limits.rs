@@ -74,16 +74,70 @@ pub fn count_aliases(document: &ExecutableDocument) -> usize {
         .sum()
 }
 
-fn refusal(message: String) -> ServerError {
+/// The deepest nesting of brackets the parser is given. Its recursion has no bound of its
+/// own for argument values, and a few hundred levels overflow a worker's stack.
+pub const MAX_NESTING: usize = 64;
+
+/// The deepest nesting of `{`, `[` and `(` in a document's text, outside strings and
+/// comments.
+pub fn nesting(query: &str) -> usize {
+    let bytes = query.as_bytes();
+    let (mut depth, mut deepest, mut i) = (0usize, 0usize, 0usize);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'"' if bytes[i..].starts_with(b"\"\"\"") => {
+                i += 3;
+                while i < bytes.len() && !bytes[i..].starts_with(b"\"\"\"") {
+                    i += if bytes[i..].starts_with(b"\\\"\"\"") { 4 } else { 1 };
+                }
+                i += 2;
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'{' | b'[' | b'(' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b'}' | b']' | b')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    deepest
+}
+
+/// Whether a value holds a NUL character (PostgreSQL stores no such text, and no input of
+/// ours is meant to carry one).
+fn holds_nul(value: &async_graphql::Value) -> bool {
+    match value {
+        async_graphql::Value::String(text) => text.contains('\0'),
+        async_graphql::Value::List(items) => items.iter().any(holds_nul),
+        async_graphql::Value::Object(fields) => fields.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        _ => false,
+    }
+}
+
+fn error_with(code: &str, message: String) -> ServerError {
     let mut error = ServerError::new(message, None);
-    error
-        .extensions
-        .get_or_insert_with(Default::default)
-        .set("code", "GRAPHQL_VALIDATION_FAILED");
+    error.extensions.get_or_insert_with(Default::default).set("code", code);
     error
 }
 
-/// Refuses documents with more aliases than allowed (many aliases of one costly field
+fn refusal(message: String) -> ServerError {
+    error_with("GRAPHQL_VALIDATION_FAILED", message)
+}
+
+/// Refuses documents nested too deep to parse safely and text holding NUL before they are
+/// parsed; then documents with more aliases than allowed (many aliases of one costly field
 /// are the usual way around per-field limits), and introspection when it is off (the
 /// schema alone would answer it with a silent null).
 pub struct DocumentLimits(pub Limits);
@@ -105,6 +159,19 @@ impl Extension for DocumentLimitsExtension {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
+        let deepest = nesting(query);
+        if deepest > MAX_NESTING {
+            return Err(error_with(
+                "GRAPHQL_PARSE_FAILED",
+                format!("the document nests {deepest} levels deep; at most {MAX_NESTING} are accepted"),
+            ));
+        }
+        if query.contains('\0') || query.to_ascii_lowercase().contains("\\u0000") || variables.values().any(holds_nul) {
+            return Err(error_with(
+                "BAD_USER_INPUT",
+                "text may not contain the NUL character (U+0000)".into(),
+            ));
+        }
         let document = next.run(ctx, query, variables).await?;
         let aliases = count_aliases(&document);
         if aliases > self.0.aliases {
@@ -125,5 +192,26 @@ impl Extension for DocumentLimitsExtension {
             return Err(refusal("introspection is switched off on this server".into()));
         }
         Ok(document)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nesting;
+
+    #[test]
+    fn nesting_counts_brackets_outside_strings_and_comments() {
+        let cases = [
+            ("{ a }", 1),
+            ("{ a(x: {y: [1, {z: 2}]}) { b } }", 5),
+            ("{ a(x: \"{{{{[[[(((\") }", 2),
+            ("{ a(x: \"\"\" {{{{ \\\"\"\" {{{ \"\"\") }", 2),
+            ("# {{{{{{\n{ a }", 1),
+            ("{ a(x: \"\\\"{{{{\") }", 2),
+            ("}}}}{", 1),
+        ];
+        for (query, deepest) in cases {
+            assert_eq!(nesting(query), deepest, "{query}");
+        }
     }
 }

@@ -84,6 +84,11 @@ fn filters(pairs: Vec<(String, String)>) -> AppResult<Filters> {
                 PARAMETERS.join(", ")
             )));
         }
+        if value.contains('\0') {
+            return Err(AppError::bad_input(format!(
+                "parameter '{name}' holds the NUL character (U+0000)"
+            )));
+        }
         if given.insert(name.clone(), value).is_some() {
             return Err(AppError::bad_input(format!("parameter '{name}' is given twice")));
         }

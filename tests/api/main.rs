@@ -12,6 +12,7 @@ mod auth;
 mod bundles;
 mod events;
 mod export;
+mod fuzz;
 mod ingestion;
 mod limits;
 mod mutations;
