@@ -20,6 +20,8 @@ pub struct Model {
     pub node_id: Option<Uuid>,
     /// The folder its chain is owed to in OWNERSHIP attribution; none when the root names none.
     pub owner_folder_id: Option<Uuid>,
+    /// Runs above it in its chain (0 for a root; jobs recorded before migration 5 count 0).
+    pub depth: i32,
     pub created_at: DateTimeUtc,
 }
 

@@ -7,6 +7,7 @@ mod m20261123_000001_initial;
 mod m20261123_000002_attribution;
 mod m20261123_000003_quota_marks;
 mod m20261123_000004_audit_log;
+mod m20261123_000005_chain_depth;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_attribution::Migration),
             Box::new(m20261123_000003_quota_marks::Migration),
             Box::new(m20261123_000004_audit_log::Migration),
+            Box::new(m20261123_000005_chain_depth::Migration),
         ]
     }
 }

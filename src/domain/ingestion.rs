@@ -12,6 +12,9 @@ use super::ids::{FolderId, ProcessId};
 
 /// The most events one `recordUsage` call may carry.
 pub const MAX_BATCH: usize = 10_000;
+/// The most runs one job chain may hold, root included: deeper chains are refused, since
+/// attribution walks them as a tree.
+pub const MAX_CHAIN_DEPTH: i32 = 64;
 /// How far ahead of "now" an event's `occurredAt` may be.
 pub const MAX_FUTURE_SECONDS: i64 = 300;
 /// The longest idempotency key, job id or code accepted.

@@ -18,7 +18,9 @@ use crate::domain::{
     access::{Access, Actor},
     attribution,
     ids::{FolderId, OrganizationId, ProcessId, TenantId},
-    ingestion::{JobFacts, MAX_BATCH, UsageKind, check_code, check_key, check_occurred_at, job_disagreement},
+    ingestion::{
+        JobFacts, MAX_BATCH, MAX_CHAIN_DEPTH, UsageKind, check_code, check_key, check_occurred_at, job_disagreement,
+    },
     tenant::TenantState,
 };
 use crate::error::{AppError, AppResult};
@@ -402,6 +404,14 @@ pub(crate) async fn record_in(
                     })?),
                     None => None,
                 };
+                let depth = parent.map_or(0, |p| p.depth + 1);
+                if depth >= MAX_CHAIN_DEPTH {
+                    return Err(bad(
+                        i,
+                        "parentJobId",
+                        format!("a job chain may hold at most {MAX_CHAIN_DEPTH} runs; this one would be deeper"),
+                    ));
+                }
                 let id = Uuid::now_v7();
                 let node = attribution::node_id(tenant, parent.and_then(|p| p.node_id), process);
                 nodes.entry(node).or_insert_with(|| chain_node::Model {
@@ -426,6 +436,7 @@ pub(crate) async fn record_in(
                     root_process_id: parent.map_or(process, |p| p.root_process_id),
                     node_id: Some(node),
                     owner_folder_id: owner,
+                    depth,
                     created_at: now,
                 };
                 parent_names.insert(id, name.clone());

@@ -324,3 +324,27 @@ async fn uploads_deleted_tenants_and_batch_size() {
     );
     app.finish().await;
 }
+
+#[tokio::test]
+async fn a_job_chain_holds_at_most_64_runs() {
+    let app = TestApp::spawn().await;
+    let fx = organization_with_license(&app, "acme", "1000").await;
+    let t = tenant(&app, &fx.org, "t").await;
+    let run = |i: usize| {
+        json!({
+            "idempotencyKey": format!("run-{i}"), "tenantId": t, "unitType": "units", "service": "robots",
+            "quantity": "1", "occurredAt": "2026-11-20T10:00:00Z", "jobId": format!("job-{i}"),
+            "parentJobId": if i == 0 { Value::Null } else { json!(format!("job-{}", i - 1)) },
+        })
+    };
+    let chain: Vec<Value> = (0..64).map(run).collect();
+    let data = app.ok(SYSTEM_KEY, RECORD, json!({ "events": chain })).await;
+    assert_eq!(data["recordUsage"]["accepted"], 64);
+    let (code, message) = app.err(SYSTEM_KEY, RECORD, json!({ "events": [run(64)] })).await;
+    assert_eq!(code, "BAD_USER_INPUT");
+    assert!(
+        message.starts_with("events[0].parentJobId:") && message.contains("64"),
+        "{message}"
+    );
+    app.finish().await;
+}
