@@ -184,9 +184,26 @@ async fn run(state: &AppState, file: &str, pairs: Vec<(String, String)>, headers
                 REPORTS.map(|r| format!("{r}.csv")).join(", ")
             ))
         })?;
-    if report == "audit" {
-        return audit(ctx, &actor, pairs).await;
+    let body = if report == "audit" {
+        audit(ctx, &actor, pairs).await?
+    } else {
+        usage_report(ctx, &actor, report, pairs).await?
+    };
+    let mut response = (StatusCode::OK, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{report}.csv\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
     }
+    Ok(response)
+}
+
+/// A report of one unit type's usage, with GraphQL's filters.
+async fn usage_report(ctx: &AppContext, actor: &Actor, report: &str, pairs: Vec<(String, String)>) -> AppResult<Body> {
+    let actor = *actor;
     let filters = filters(pairs)?;
     let usage = service::usage::report(ctx, &actor, filters.query).await?;
     let tenant = scope_tenant(&actor, &usage, filters.tenant)?;
@@ -247,16 +264,7 @@ async fn run(state: &AppState, file: &str, pairs: Vec<(String, String)>, headers
         }
         _ => events(ctx.clone(), &usage, tenant)?,
     };
-    let mut response = (StatusCode::OK, body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{report}.csv\"")) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    }
-    Ok(response)
+    Ok(body)
 }
 
 /// The one tenant an export covers, if any: the `tenant` filter (which must be visible),
@@ -479,7 +487,7 @@ const AUDIT_HEADER: [&str; 9] = [
 
 /// `audit.csv?organization=ID`: the audit log, oldest first, streamed a page at a time,
 /// for OWNER, ADMIN and SYSTEM keys (the same rule as GraphQL's `auditLog`).
-async fn audit(ctx: &AppContext, actor: &Actor, pairs: Vec<(String, String)>) -> AppResult<Response> {
+async fn audit(ctx: &AppContext, actor: &Actor, pairs: Vec<(String, String)>) -> AppResult<Body> {
     let mut organization = None;
     for (name, value) in pairs {
         match name.as_str() {
@@ -496,99 +504,90 @@ async fn audit(ctx: &AppContext, actor: &Actor, pairs: Vec<(String, String)>) ->
     let organization = crate::domain::ids::OrganizationId(
         organization.ok_or_else(|| AppError::bad_input("parameter 'organization' is required"))?,
     );
-    let header = Bytes::from(csv(&AUDIT_HEADER, std::iter::empty())?);
     let (ctx, actor) = (ctx.clone(), *actor);
     // Refusals must come before the 200 that starts the stream.
     let check = crate::store::PageRequest { after: None, limit: 0 };
     service::audit::list(&ctx, &actor, organization, check).await?;
-    let pages = stream::unfold(Some(None::<Uuid>), move |state| {
+    paged(&AUDIT_HEADER, move |after| {
         let ctx = ctx.clone();
         async move {
-            let after = state?;
             let request = crate::store::PageRequest {
                 after,
                 limit: EVENTS_PAGE,
             };
-            match service::audit::list(&ctx, &actor, organization, request).await {
-                Ok(page) if page.rows.is_empty() => None,
-                Ok(page) => {
-                    let next = page.has_next.then(|| page.rows.last().map(|e| e.id));
+            let page = service::audit::list(&ctx, &actor, organization, request).await?;
+            let next = page.has_next.then(|| page.rows.last().map(|e| e.id)).flatten();
+            let records = page
+                .rows
+                .into_iter()
+                .map(|e| {
+                    vec![
+                        e.at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+                        e.action,
+                        id(Kind::ApiKey, e.key_id),
+                        e.role,
+                        crate::graphql::audit::target_id(&e.target_kind, e.target_id)
+                            .map(|t| t.0)
+                            .unwrap_or_default(),
+                        e.target_kind,
+                        e.before.unwrap_or_default(),
+                        e.after.unwrap_or_default(),
+                        e.id.to_string(),
+                    ]
+                })
+                .collect();
+            Ok((records, next))
+        }
+    })
+}
+
+/// The raw events of the range, one page at a time: a header, then a chunk per page.
+fn events(ctx: AppContext, usage: &UsageReport, tenant: Option<Uuid>) -> AppResult<Body> {
+    let (organization, unit_type, days) = (usage.organization_id, usage.unit_type.id, (usage.from, usage.to));
+    paged(&EVENT_HEADER, move |after| {
+        let ctx = ctx.clone();
+        async move {
+            let rows =
+                service::usage::event_rows(&ctx.db, organization, tenant, unit_type, days, after, EVENTS_PAGE).await?;
+            let full = rows.len() as u64 == EVENTS_PAGE;
+            let next = rows.last().map(|r| r.event.id).filter(|_| full);
+            Ok((rows.into_iter().map(event_record).collect(), next))
+        }
+    })
+}
+
+/// A page of CSV records, and the key to read the next page after (none on the last).
+type CsvPage = (Vec<Vec<String>>, Option<Uuid>);
+
+/// A CSV document streamed page by page: the header, then each page as `fetch` reads it
+/// (given the key the previous page ended on), so no more than one page is in memory.
+/// Past the first byte the status is sent: a later failure is logged and cuts the body.
+fn paged<F, Fut>(header: &[&str], fetch: F) -> AppResult<Body>
+where
+    F: Fn(Option<Uuid>) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = AppResult<CsvPage>> + Send + 'static,
+{
+    let header = Bytes::from(csv(header, std::iter::empty())?);
+    let fetch = std::sync::Arc::new(fetch);
+    // The state is where the next page starts, or `None` once the last page is out.
+    let pages = stream::unfold(Some(None::<Uuid>), move |state| {
+        let fetch = fetch.clone();
+        async move {
+            let after = state?;
+            match fetch(after).await {
+                Ok((records, _)) if records.is_empty() => None,
+                Ok((records, next)) => {
                     let mut writer = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
-                    for e in page.rows {
-                        let record = [
-                            e.at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
-                            e.action,
-                            id(Kind::ApiKey, e.key_id),
-                            e.role,
-                            crate::graphql::audit::target_id(&e.target_kind, e.target_id)
-                                .map(|t| t.0)
-                                .unwrap_or_default(),
-                            e.target_kind,
-                            e.before.unwrap_or_default(),
-                            e.after.unwrap_or_default(),
-                            e.id.to_string(),
-                        ];
+                    for record in records {
                         if let Err(err) = writer.write_record(&record) {
                             return Some((Err(std::io::Error::other(err)), None));
                         }
                     }
                     let chunk = writer.into_inner().map_err(|e| std::io::Error::other(e.to_string()));
-                    Some((chunk.map(Bytes::from), next))
+                    Some((chunk.map(Bytes::from), next.map(Some)))
                 }
                 Err(err) => {
-                    tracing::error!(error = ?err, "the audit export failed");
-                    Some((
-                        Err(std::io::Error::other("the export failed; it has been logged")),
-                        None,
-                    ))
-                }
-            }
-        }
-    });
-    let mut response = (
-        StatusCode::OK,
-        Body::from_stream(stream::once(async { Ok(header) }).chain(pages)),
-    )
-        .into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    headers.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_static("attachment; filename=\"audit.csv\""),
-    );
-    Ok(response)
-}
-
-/// The raw events of the range, one page at a time: a header, then a chunk per page.
-fn events(ctx: AppContext, usage: &UsageReport, tenant: Option<Uuid>) -> AppResult<Body> {
-    let header = Bytes::from(csv(&EVENT_HEADER, std::iter::empty())?);
-    let (organization, unit_type, days) = (usage.organization_id, usage.unit_type.id, (usage.from, usage.to));
-    // The state is the last event written, or `None` once the last page is out.
-    let pages = stream::unfold(Some(None::<Uuid>), move |state| {
-        let ctx = ctx.clone();
-        async move {
-            let after = state?;
-            let page =
-                service::usage::event_rows(&ctx.db, organization, tenant, unit_type, days, after, EVENTS_PAGE).await;
-            match page {
-                Ok(rows) if rows.is_empty() => None,
-                Ok(rows) => {
-                    let full = rows.len() as u64 == EVENTS_PAGE;
-                    let last = rows.last().map(|r| r.event.id);
-                    let mut writer = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
-                    for row in rows {
-                        if let Err(err) = writer.write_record(event_record(row)) {
-                            return Some((Err(std::io::Error::other(err)), None));
-                        }
-                    }
-                    let chunk = writer.into_inner().map_err(|e| std::io::Error::other(e.to_string()));
-                    Some((chunk.map(Bytes::from), full.then_some(last)))
-                }
-                Err(err) => {
-                    tracing::error!(error = ?err, "the events export failed mid-stream");
+                    tracing::error!(error = ?err, "an export failed mid-stream");
                     Some((
                         Err(std::io::Error::other("the export failed; it has been logged")),
                         None,
