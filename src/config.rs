@@ -49,6 +49,10 @@ pub struct Settings {
     /// The first SYSTEM key's secret, used on an empty store instead of a generated one.
     #[arg(long, env = "QUOTAGRAPH_BOOTSTRAP_KEY", hide_env_values = true, global = true)]
     pub bootstrap_key: Option<String>,
+    /// The server-side secret that API key hashes are keyed with; the same on every
+    /// replica. Changing it makes every existing key invalid.
+    #[arg(long, env = "QUOTAGRAPH_KEY_PEPPER", hide_env_values = true, global = true)]
+    pub key_pepper: Option<String>,
     /// Pin the server's "now" to an RFC 3339 instant (tests, demos).
     #[arg(long, env = "QUOTAGRAPH_CLOCK", value_parser = parse_instant, global = true)]
     pub clock: Option<DateTime<Utc>>,

@@ -43,7 +43,16 @@ impl App {
         prepare_database(&db).await?;
         let statements = store::StatementCounter::install(&mut db);
         let events = crate::events::Bus::start(&db).await?;
-        let context = AppContext { db, clock, events };
+        if settings.key_pepper.is_none() {
+            tracing::warn!("QUOTAGRAPH_KEY_PEPPER is not set: API key hashes are keyed with an empty pepper");
+        }
+        let pepper = service::api_key::Pepper::new(settings.key_pepper.as_deref().unwrap_or_default());
+        let context = AppContext {
+            db,
+            clock,
+            events,
+            pepper,
+        };
         if let Some(secret) = service::api_key::bootstrap(&context, settings.bootstrap_key.as_deref())
             .await
             .map_err(|e| anyhow::anyhow!("creating the first key failed: {}", e.message()))?

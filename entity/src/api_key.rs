@@ -1,4 +1,5 @@
-//! An API key. Only the SHA-256 of the secret is stored; the secret is shown once.
+//! An API key. Only a hash of the secret is stored (see `service::api_key`); the secret is
+//! shown once.
 
 use sea_orm::entity::prelude::*;
 

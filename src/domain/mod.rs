@@ -6,6 +6,7 @@ pub mod admission;
 pub mod allocation;
 pub mod analytics;
 pub mod attribution;
+pub mod authorization;
 pub mod events;
 pub mod ids;
 pub mod ingestion;

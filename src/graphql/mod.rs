@@ -6,6 +6,7 @@ pub mod admission;
 pub mod analytics;
 pub mod attribution;
 pub mod audit;
+pub mod authorization;
 pub mod error;
 pub mod folder;
 pub mod ingestion;
@@ -62,6 +63,7 @@ pub fn schema_with(limits: limits::Limits) -> SchemaBuilder<Query, Mutation, sub
         .limit_depth(limits.depth)
         .limit_complexity(limits.complexity)
         .extension(limits::DocumentLimits(limits))
+        .extension(authorization::Authorize)
         .extension(error::ErrorCodes);
     if limits.introspection {
         builder

@@ -14,7 +14,6 @@ use super::{
     session,
 };
 use crate::domain::{access::Actor, analytics::Granularity, attribution::Attribution};
-use crate::error::AppError;
 use crate::service::{
     analytics::{self, DailyUsage},
     attribution::{self, Attributed},
@@ -40,14 +39,6 @@ impl Reads {
             tenant_scope: actor.tenant_id.map(|t| t.0),
             attributed: OnceCell::new(),
             daily: OnceCell::new(),
-        }
-    }
-
-    pub fn require_whole(&self) -> Result<(), AppError> {
-        if self.whole {
-            Ok(())
-        } else {
-            Err(AppError::forbidden("read organization-wide figures"))
         }
     }
 

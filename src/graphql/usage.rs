@@ -22,7 +22,6 @@ use crate::domain::{
     metrics::{self, OrganizationFigures, QuotaView, TenantFigures},
     tenant,
 };
-use crate::error::AppError;
 use crate::service::{license::LicensedBundle, usage::UsageReport};
 
 /// Inclusive calendar days in the organization's time zone, inside one bundle.
@@ -157,9 +156,10 @@ impl OrganizationUsage {
         &self.shared.report
     }
 
-    fn organization(&self) -> Result<&OrganizationFigures, AppError> {
-        self.shared.require_whole()?;
-        Ok(&self.report().figures.usage.organization)
+    /// Organization-wide figures: the authorization matrix keeps TENANT_ADMIN keys from
+    /// the fields that read them.
+    fn organization(&self) -> &OrganizationFigures {
+        &self.report().figures.usage.organization
     }
 
     fn card(&self, index: usize) -> Option<TenantUsage> {
@@ -197,63 +197,63 @@ impl OrganizationUsage {
     }
 
     /// The bundle's capacity (T).
-    async fn total_capacity(&self) -> async_graphql::Result<Decimal> {
-        Ok(self.organization()?.total_capacity.into())
+    async fn total_capacity(&self) -> Decimal {
+        self.organization().total_capacity.into()
     }
 
     /// Consumption in the range, every tenant included (flow).
-    async fn consumed(&self) -> async_graphql::Result<Decimal> {
-        Ok(self.organization()?.consumed.into())
+    async fn consumed(&self) -> Decimal {
+        self.organization().consumed.into()
     }
 
     /// Consumption in the range drawn from tenants' allocations (flow).
-    async fn consumed_from_allocated(&self) -> async_graphql::Result<Decimal> {
-        Ok(self.organization()?.consumed_from_allocated.into())
+    async fn consumed_from_allocated(&self) -> Decimal {
+        self.organization().consumed_from_allocated.into()
     }
 
     /// Consumption in the range drawn from the organization's pool (flow).
-    async fn consumed_from_organization(&self) -> async_graphql::Result<Decimal> {
-        Ok(self.organization()?.consumed_from_organization.into())
+    async fn consumed_from_organization(&self) -> Decimal {
+        self.organization().consumed_from_organization.into()
     }
 
     /// Capacity left at the end of the range.
-    async fn remaining(&self) -> async_graphql::Result<Decimal> {
-        Ok(self.organization()?.remaining.into())
+    async fn remaining(&self) -> Decimal {
+        self.organization().remaining.into()
     }
 
     /// Sum of the allocations of tenants that are not DELETED.
-    async fn allocated(&self) -> async_graphql::Result<Decimal> {
-        Ok(self.organization()?.allocated.into())
+    async fn allocated(&self) -> Decimal {
+        self.organization().allocated.into()
     }
 
     /// What can still be allocated.
-    async fn available_for_allocation(&self) -> async_graphql::Result<Decimal> {
-        Ok(self.organization()?.available_for_allocation.into())
+    async fn available_for_allocation(&self) -> Decimal {
+        self.organization().available_for_allocation.into()
     }
 
     /// Consumption past capacity.
-    async fn overage(&self) -> async_graphql::Result<Decimal> {
-        Ok(self.organization()?.overage.into())
+    async fn overage(&self) -> Decimal {
+        self.organization().overage.into()
     }
 
     /// Allocations past capacity.
-    async fn over_allocation(&self) -> async_graphql::Result<Decimal> {
-        Ok(self.organization()?.over_allocation.into())
+    async fn over_allocation(&self) -> Decimal {
+        self.organization().over_allocation.into()
     }
 
     /// The card that shows what matters most about capacity now.
-    async fn capacity_card(&self) -> async_graphql::Result<CapacityCard> {
-        Ok(CapacityCard(self.organization()?.capacity_card))
+    async fn capacity_card(&self) -> CapacityCard {
+        CapacityCard(self.organization().capacity_card)
     }
 
     /// The stacked capacity bar.
-    async fn breakdown(&self) -> async_graphql::Result<CapacityBreakdown> {
-        Ok(CapacityBreakdown(*self.organization()?))
+    async fn breakdown(&self) -> CapacityBreakdown {
+        CapacityBreakdown(*self.organization())
     }
 
     /// The organization's health at the end of the range.
-    async fn status(&self) -> async_graphql::Result<OrganizationStatus> {
-        Ok(self.organization()?.status.into())
+    async fn status(&self) -> OrganizationStatus {
+        self.organization().status.into()
     }
 
     /// A card per tenant, optionally only those in some states. A TENANT_ADMIN gets its own.
@@ -285,19 +285,16 @@ impl OrganizationUsage {
         ctx: &Context<'_>,
         granularity: Granularity,
     ) -> async_graphql::Result<Vec<UsageBucket>> {
-        self.shared.require_whole()?;
         self.shared.distribution(ctx, granularity.into(), None).await
     }
 
     /// Consumption over the range by service.
     async fn by_service(&self, ctx: &Context<'_>) -> async_graphql::Result<ServiceBreakdown> {
-        self.shared.require_whole()?;
         self.shared.by_service(ctx, None).await
     }
 
     /// Top-level folders of every tenant, then one "no folder" row (folder: null).
     async fn folders(&self, ctx: &Context<'_>, attribution: Attribution) -> async_graphql::Result<Vec<FolderUsage>> {
-        self.shared.require_whole()?;
         self.shared.folders(ctx, attribution.into(), None).await
     }
 
@@ -309,7 +306,6 @@ impl OrganizationUsage {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, ProcessUsage>> {
-        self.shared.require_whole()?;
         self.shared.processes(ctx, attribution.into(), None, first, after).await
     }
 }

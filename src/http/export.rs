@@ -20,6 +20,7 @@ use crate::domain::{
     access::Actor,
     analytics::Granularity,
     attribution::{Attribution, FolderFigure, ProcessFigure},
+    authorization::{EXPORTS, export_rule},
     tenant::TenantState,
 };
 use crate::error::{AppError, AppResult};
@@ -34,15 +35,6 @@ use crate::store::attribution::Scope;
 /// Raw events per page of the `events` report.
 const EVENTS_PAGE: u64 = 1_000;
 
-const REPORTS: [&str; 7] = [
-    "tenants",
-    "distribution",
-    "services",
-    "folders",
-    "processes",
-    "events",
-    "audit",
-];
 const PARAMETERS: [&str; 8] = [
     "organization",
     "unitType",
@@ -175,15 +167,19 @@ async fn run(state: &AppState, file: &str, pairs: Vec<(String, String)>, headers
     if let Err(wait) = state.limiter.take(actor.key_id.0, std::time::Instant::now()) {
         return Ok(super::rate_limit::refusal(wait));
     }
-    let report = file
+    let (report, rule) = file
         .strip_suffix(".csv")
-        .filter(|r| REPORTS.contains(r))
+        .and_then(|r| Some((r, export_rule(r)?)))
         .ok_or_else(|| {
-            AppError::NotFound(format!(
-                "no report '{file}'; the reports are {}",
-                REPORTS.map(|r| format!("{r}.csv")).join(", ")
-            ))
+            let reports: Vec<_> = EXPORTS.iter().map(|(r, _)| format!("{r}.csv")).collect();
+            AppError::NotFound(format!("no report '{file}'; the reports are {}", reports.join(", ")))
         })?;
+    if !rule.admits(actor.role) {
+        return Err(AppError::Forbidden(format!(
+            "your API key's role ({}) may not export {report}.csv",
+            actor.role
+        )));
+    }
     let body = if report == "audit" {
         audit(ctx, &actor, pairs).await?
     } else {

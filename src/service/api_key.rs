@@ -1,8 +1,19 @@
-//! API keys (DESIGN.md §8): random secrets shown once, stored as SHA-256 hashes.
-//! A secret carries 256 random bits, so a fast hash is enough: there is nothing to guess.
+//! API keys (DESIGN.md §8): random secrets shown once, stored as HMAC-SHA-256 under a
+//! server-side pepper (DESIGN.md §14). A secret carries 256 random bits, so a slow password
+//! hash would cost every request milliseconds and protect nothing more; the pepper keeps a
+//! stolen table of hashes from being checked offline.
+//!
+//! A secret reads `qg_<key id>_<random>`: the key is fetched by its id and the hash compared
+//! in constant time. Secrets without an id (an operator-chosen bootstrap secret, keys made
+//! before ids were embedded) are found by their hash; keys stored as a bare SHA-256 by
+//! earlier versions still work.
 
+use std::sync::Arc;
+
+use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use super::{AppContext, audit, clean_name, require};
@@ -17,14 +28,61 @@ use entity::api_key::Model;
 /// The prefix of every secret, so a leaked one is easy to recognise.
 const PREFIX: &str = "qg_";
 
-fn hash(secret: &str) -> String {
+/// How a stored hash made with the pepper begins.
+const PEPPERED: &str = "hmac-sha256:";
+
+/// The server-side key of the secrets' HMAC (`--key-pepper`); the same on every replica.
+#[derive(Clone, Default)]
+pub struct Pepper(Arc<[u8]>);
+
+impl Pepper {
+    pub fn new(secret: &str) -> Self {
+        Pepper(secret.as_bytes().into())
+    }
+
+    fn mac(&self, secret: &str) -> Hmac<Sha256> {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes a key of any length");
+        mac.update(secret.as_bytes());
+        mac
+    }
+
+    /// What is stored for `secret`.
+    fn hash(&self, secret: &str) -> String {
+        format!("{PEPPERED}{}", hex::encode(self.mac(secret).finalize().into_bytes()))
+    }
+
+    /// Whether `secret` is the one behind `stored`, compared in constant time.
+    fn verifies(&self, secret: &str, stored: &str) -> bool {
+        match stored.strip_prefix(PEPPERED) {
+            Some(digest) => hex::decode(digest).is_ok_and(|digest| self.mac(secret).verify_slice(&digest).is_ok()),
+            None => legacy_hash(secret).as_bytes().ct_eq(stored.as_bytes()).into(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Pepper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Pepper(…)")
+    }
+}
+
+/// How keys made before the pepper were stored.
+fn legacy_hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
-fn new_secret() -> String {
+/// A new key's id and secret.
+fn new_secret() -> (Uuid, String) {
+    let id = Uuid::now_v7();
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    format!("{PREFIX}{}", hex::encode(bytes))
+    (id, format!("{PREFIX}{}_{}", id.simple(), hex::encode(bytes)))
+}
+
+/// The key id a secret names, if it has one.
+fn id_in(secret: &str) -> Option<Uuid> {
+    let (id, _) = secret.strip_prefix(PREFIX)?.split_once('_')?;
+    (id.len() == 32).then(|| Uuid::try_parse(id).ok()).flatten()
 }
 
 /// The actor a stored key stands for.
@@ -42,8 +100,15 @@ pub fn actor_of(key: &Model) -> AppResult<Actor> {
 
 /// The caller behind a Bearer secret, or UNAUTHENTICATED.
 pub async fn authenticate(ctx: &AppContext, secret: &str) -> AppResult<Actor> {
-    let key = store::api_key::find_active_by_hash(&ctx.db, &hash(secret))
-        .await?
+    let key = match id_in(secret) {
+        Some(id) => store::api_key::find(&ctx.db, id).await?,
+        None => match store::api_key::find_by_hash(&ctx.db, &ctx.pepper.hash(secret)).await? {
+            Some(key) => Some(key),
+            None => store::api_key::find_by_hash(&ctx.db, &legacy_hash(secret)).await?,
+        },
+    };
+    let key = key
+        .filter(|key| key.revoked_at.is_none() && ctx.pepper.verifies(secret, &key.secret_hash))
         .ok_or(AppError::Unauthenticated)?;
     let now = ctx.clock.now();
     let since = now - chrono::TimeDelta::minutes(1);
@@ -97,14 +162,14 @@ pub async fn create(ctx: &AppContext, actor: &Actor, input: NewKey) -> AppResult
     )?;
     check_key_scope(input.role, organization_id.is_some(), input.tenant_id.is_some())
         .map_err(|e| AppError::bad_input(e.to_string()))?;
-    let secret = new_secret();
+    let (id, secret) = new_secret();
     let model = Model {
-        id: Uuid::now_v7(),
+        id,
         name: clean_name("name", &input.name)?,
         role: input.role.as_str().to_owned(),
         organization_id: organization_id.map(|o| o.0),
         tenant_id: input.tenant_id.map(|t| t.0),
-        secret_hash: hash(&secret),
+        secret_hash: ctx.pepper.hash(&secret),
         created_at: ctx.clock.now(),
         revoked_at: None,
         last_used_at: None,
@@ -191,14 +256,17 @@ pub async fn bootstrap(ctx: &AppContext, secret: Option<&str>) -> AppResult<Opti
     if store::api_key::any(&ctx.db).await? {
         return Ok(None);
     }
-    let secret = secret.map_or_else(new_secret, str::to_owned);
+    let (id, secret) = match secret {
+        Some(chosen) => (Uuid::now_v7(), chosen.to_owned()),
+        None => new_secret(),
+    };
     let model = Model {
-        id: Uuid::now_v7(),
+        id,
         name: "bootstrap".into(),
         role: Role::System.as_str().into(),
         organization_id: None,
         tenant_id: None,
-        secret_hash: hash(&secret),
+        secret_hash: ctx.pepper.hash(&secret),
         created_at: ctx.clock.now(),
         revoked_at: None,
         last_used_at: None,
@@ -209,18 +277,47 @@ pub async fn bootstrap(ctx: &AppContext, secret: Option<&str>) -> AppResult<Opti
 
 /// Issues a key directly, for the demo's printed keys.
 pub(crate) async fn issue(ctx: &AppContext, role: Role, organization: Uuid, name: &str) -> AppResult<String> {
-    let secret = new_secret();
+    let (id, secret) = new_secret();
     let model = Model {
-        id: Uuid::now_v7(),
+        id,
         name: name.into(),
         role: role.as_str().into(),
         organization_id: Some(organization),
         tenant_id: None,
-        secret_hash: hash(&secret),
+        secret_hash: ctx.pepper.hash(&secret),
         created_at: ctx.clock.now(),
         revoked_at: None,
         last_used_at: None,
     };
     store::api_key::insert(&ctx.db, model).await?;
     Ok(secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_name_their_key_and_verify_only_under_their_pepper() {
+        let (id, secret) = new_secret();
+        assert_eq!(id_in(&secret), Some(id));
+        assert_eq!(secret.len(), PREFIX.len() + 32 + 1 + 64);
+        let pepper = Pepper::new("pepper");
+        let stored = pepper.hash(&secret);
+        assert!(stored.starts_with(PEPPERED));
+        assert!(pepper.verifies(&secret, &stored));
+        assert!(!pepper.verifies(&format!("{secret}x"), &stored));
+        assert!(!Pepper::new("other").verifies(&secret, &stored));
+        assert!(!pepper.verifies(&secret, "hmac-sha256:not hex"));
+    }
+
+    #[test]
+    fn keys_stored_before_the_pepper_still_verify() {
+        let pepper = Pepper::new("pepper");
+        let stored = legacy_hash("qg_old_secret");
+        assert!(pepper.verifies("qg_old_secret", &stored));
+        assert!(!pepper.verifies("qg_other_secret", &stored));
+        assert_eq!(id_in("qg_old_secret"), None);
+        assert_eq!(id_in("qg_system_key_for_tests"), None);
+    }
 }

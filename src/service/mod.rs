@@ -32,6 +32,8 @@ pub struct AppContext {
     pub db: DatabaseConnection,
     pub clock: Clock,
     pub events: crate::events::Bus,
+    /// The key of API key hashes.
+    pub pepper: api_key::Pepper,
 }
 
 /// Turns an access decision into an error: hidden things look like missing ones.

@@ -16,13 +16,9 @@ pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Model>, 
     Entity::find_by_id(id).one(db).await
 }
 
-/// The unrevoked key with this secret hash.
-pub async fn find_active_by_hash(db: &impl ConnectionTrait, hash: &str) -> Result<Option<Model>, DbErr> {
-    Entity::find()
-        .filter(Column::SecretHash.eq(hash))
-        .filter(Column::RevokedAt.is_null())
-        .one(db)
-        .await
+/// The key with this stored secret hash.
+pub async fn find_by_hash(db: &impl ConnectionTrait, hash: &str) -> Result<Option<Model>, DbErr> {
+    Entity::find().filter(Column::SecretHash.eq(hash)).one(db).await
 }
 
 /// Whether any key exists (the first start creates one).

@@ -125,6 +125,7 @@ impl Process {
             .env("QUOTAGRAPH_BIND", &address)
             .env("QUOTAGRAPH_CLOCK", DEFAULT_NOW)
             .env("QUOTAGRAPH_BOOTSTRAP_KEY", SYSTEM_KEY)
+            .env("QUOTAGRAPH_KEY_PEPPER", crate::helpers::KEY_PEPPER)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -21,12 +21,12 @@ const START: &str = "mutation($k: String!, $t: ID!, $q: Decimal!) { startExecuti
 
 /// How long a subscription is given to reach the bus after its `subscribe` message:
 /// neither protocol acknowledges a subscription, so a write sent at once could beat it.
-const SETTLE: Duration = Duration::from_secs(1);
+pub(crate) const SETTLE: Duration = Duration::from_secs(1);
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub(crate) type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum Protocol {
+pub(crate) enum Protocol {
     /// `graphql-transport-ws`: subscribe / next.
     Transport,
     /// The legacy `graphql-ws`: start / data.
@@ -43,14 +43,14 @@ impl Protocol {
 }
 
 /// One WebSocket connection holding one subscription.
-struct Subscriber {
+pub(crate) struct Subscriber {
     socket: Socket,
     protocol: Protocol,
 }
 
 impl Subscriber {
     /// Opens a connection and authenticates with `key` in `connection_init`.
-    async fn connect(app: &TestApp, protocol: Protocol, key: &str) -> Subscriber {
+    pub(crate) async fn connect(app: &TestApp, protocol: Protocol, key: &str) -> Subscriber {
         let mut request = format!("ws://{}/graphql", app.address).into_client_request().unwrap();
         request
             .headers_mut()
@@ -69,7 +69,7 @@ impl Subscriber {
         subscriber
     }
 
-    async fn send(&mut self, message: Value) {
+    pub(crate) async fn send(&mut self, message: Value) {
         self.socket
             .send(Message::Text(message.to_string().into()))
             .await
@@ -89,7 +89,7 @@ impl Subscriber {
 
     /// The next protocol message before `deadline` (keep-alives and pings answered and
     /// skipped), or `None` when the deadline passes first.
-    async fn message(&mut self, deadline: Instant) -> Option<Value> {
+    pub(crate) async fn message(&mut self, deadline: Instant) -> Option<Value> {
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
             let frame = tokio::time::timeout(remaining, self.socket.next()).await.ok()?;
@@ -160,7 +160,7 @@ impl Subscriber {
         message["payload"].clone()
     }
 
-    async fn close(mut self) {
+    pub(crate) async fn close(mut self) {
         let _ = self.socket.close(None).await;
     }
 }

@@ -2511,6 +2511,7 @@ impl ChildServer {
             .env("QUOTAGRAPH_BIND", &address)
             .env("DATABASE_URL", &database_url)
             .env("QUOTAGRAPH_BOOTSTRAP_KEY", SYSTEM_KEY)
+            .env("QUOTAGRAPH_KEY_PEPPER", crate::helpers::KEY_PEPPER)
             .env("QUOTAGRAPH_CLOCK", crate::helpers::DEFAULT_NOW)
             .env("RUST_LOG", "error")
             .stdout(std::process::Stdio::null())

@@ -12,6 +12,9 @@ use tokio::sync::oneshot;
 /// The SYSTEM key every test server starts with.
 pub const SYSTEM_KEY: &str = "qg_system_key_for_tests";
 
+/// The pepper of API key hashes on every test server (a server process too).
+pub const KEY_PEPPER: &str = "a pepper for tests";
+
 /// The instant the test servers' clock is pinned to unless a test picks another.
 pub const DEFAULT_NOW: &str = "2026-11-23T10:00:00Z";
 
@@ -108,6 +111,7 @@ impl TestApp {
             database_url: database_url.clone(),
             demo: false,
             bootstrap_key: Some(SYSTEM_KEY.into()),
+            key_pepper: Some(KEY_PEPPER.into()),
             clock: Some(clock),
             log_format: LogFormat::Text,
             watch_interval_ms,

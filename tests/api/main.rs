@@ -15,6 +15,7 @@ mod export;
 mod fuzz;
 mod ingestion;
 mod limits;
+mod matrix;
 mod mutations;
 mod rollup;
 mod schema;
