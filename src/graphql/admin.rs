@@ -119,7 +119,7 @@ impl ApiKey {
     async fn tenant(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Tenant>> {
         let (app, actor) = session(ctx)?;
         let Some(id) = self.0.tenant_id else { return Ok(None) };
-        Ok(service::tenant::get(app, actor, TenantId(id)).await?.map(Tenant))
+        Ok(service::tenant::get(app, actor, TenantId(id)).await?.map(Tenant::one))
     }
 
     /// When it was made.
@@ -161,7 +161,7 @@ impl Viewer {
     async fn tenant(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Tenant>> {
         let (app, actor) = session(ctx)?;
         let Some(id) = self.0.tenant_id else { return Ok(None) };
-        Ok(service::tenant::get(app, actor, id).await?.map(Tenant))
+        Ok(service::tenant::get(app, actor, id).await?.map(Tenant::one))
     }
 
     /// The key used for this request.

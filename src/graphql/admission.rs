@@ -70,7 +70,7 @@ pub struct ConsumptionControl(Controls);
 impl ConsumptionControl {
     /// The tenant.
     async fn tenant(&self) -> Tenant {
-        Tenant(self.0.tenant.clone())
+        Tenant::one(self.0.tenant.clone())
     }
 
     /// The unit type.

@@ -53,7 +53,7 @@ impl FolderUsage {
     /// The folder; null on the "no folder" row.
     async fn folder(&self) -> Option<Folder> {
         let id = self.figure.folder?;
-        self.attributed.folder_models.get(&id).cloned().map(Folder)
+        self.attributed.folder_models.get(&id).cloned().map(Folder::one)
     }
 
     /// Its consumption and its subfolders'.

@@ -2,17 +2,34 @@
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject, connection::Connection};
 
+use std::sync::Arc;
+
 use super::{
     connection,
     node::{Kind, decode_with_field, encode},
-    page_request, session,
+    page_request, session, sibling_connection,
+    siblings::Siblings,
     tenant::Tenant,
 };
 use crate::domain::ids::{FolderId, TenantId};
-use crate::service;
+use crate::service::{self, folder::FolderParents};
 
-/// A folder in a tenant's tree.
-pub struct Folder(pub entity::folder::Model);
+/// A folder in a tenant's tree, with the other folders of its page (their subfolders and
+/// processes load together).
+pub struct Folder(pub entity::folder::Model, Arc<Siblings>);
+
+impl Folder {
+    /// A folder on its own.
+    pub fn one(model: entity::folder::Model) -> Folder {
+        let siblings = Siblings::of(vec![model.id]);
+        Folder(model, siblings)
+    }
+
+    /// A folder of a page.
+    pub fn sibling(model: entity::folder::Model, siblings: Arc<Siblings>) -> Folder {
+        Folder(model, siblings)
+    }
+}
 
 #[Object]
 impl Folder {
@@ -31,7 +48,7 @@ impl Folder {
         let (app, actor) = session(ctx)?;
         Ok(service::tenant::get(app, actor, TenantId(self.0.tenant_id))
             .await?
-            .map(Tenant))
+            .map(Tenant::one))
     }
 
     /// The folder it sits in; null at the top level.
@@ -40,7 +57,7 @@ impl Folder {
         let Some(parent) = self.0.parent_id else {
             return Ok(None);
         };
-        Ok(Some(Folder(
+        Ok(Some(Folder::one(
             service::folder::visible_folder(app, actor, FolderId(parent)).await?,
         )))
     }
@@ -52,12 +69,28 @@ impl Folder {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, Folder>> {
-        let (app, actor) = session(ctx)?;
+        let (app, _) = session(ctx)?;
         let has_previous = after.is_some();
         let page = page_request(first, after)?;
-        let rows =
-            service::folder::folders(app, actor, TenantId(self.0.tenant_id), Some(FolderId(self.0.id)), page).await?;
-        Ok(connection(rows, has_previous, |f| f.id, Folder))
+        let (rows, siblings) =
+            self.1
+                .children(
+                    self.0.id,
+                    "subfolders",
+                    page,
+                    |f: &entity::folder::Model| f.id,
+                    |folders| async move {
+                        service::folder::folders_under(app, FolderParents::Folders(&folders), page).await
+                    },
+                )
+                .await?;
+        Ok(sibling_connection(
+            rows,
+            has_previous,
+            siblings,
+            |f| f.id,
+            Folder::sibling,
+        ))
     }
 
     /// The processes it owns.
@@ -67,10 +100,19 @@ impl Folder {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, Process>> {
-        let (app, actor) = session(ctx)?;
+        let (app, _) = session(ctx)?;
         let has_previous = after.is_some();
         let page = page_request(first, after)?;
-        let rows = service::folder::processes(app, actor, FolderId(self.0.id), page).await?;
+        let (rows, _) = self
+            .1
+            .children(
+                self.0.id,
+                "processes",
+                page,
+                |p: &entity::process::Model| p.id,
+                |folders| async move { service::folder::processes_of(app, &folders, page).await },
+            )
+            .await?;
         Ok(connection(rows, has_previous, |p| p.id, Process))
     }
 }
@@ -93,7 +135,7 @@ impl Process {
     /// The folder that owns it.
     async fn folder(&self, ctx: &Context<'_>) -> async_graphql::Result<Folder> {
         let (app, actor) = session(ctx)?;
-        Ok(Folder(
+        Ok(Folder::one(
             service::folder::visible_folder(app, actor, FolderId(self.0.folder_id)).await?,
         ))
     }
@@ -103,7 +145,7 @@ impl Process {
         let (app, actor) = session(ctx)?;
         Ok(service::tenant::get(app, actor, TenantId(self.0.tenant_id))
             .await?
-            .map(Tenant))
+            .map(Tenant::one))
     }
 }
 
@@ -156,7 +198,9 @@ impl FolderMutation {
             None => None,
         };
         let model = service::folder::create_folder(app, actor, TenantId(tenant), parent, input.name).await?;
-        Ok(FolderPayload { folder: Folder(model) })
+        Ok(FolderPayload {
+            folder: Folder::one(model),
+        })
     }
 
     /// Creates a process in a folder.

@@ -16,6 +16,7 @@ pub mod node;
 pub mod organization;
 mod reads;
 pub mod scalars;
+mod siblings;
 pub mod subscription;
 pub mod tenant;
 pub mod usage;
@@ -25,6 +26,8 @@ use async_graphql::{
     Context, MergedObject, Schema, SchemaBuilder,
     connection::{Connection, Edge},
 };
+use std::sync::Arc;
+
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use uuid::Uuid;
 
@@ -116,6 +119,18 @@ pub(crate) fn page_request(first: Option<i32>, after: Option<String>) -> Result<
         after,
         limit: u64::try_from(first).unwrap_or(0),
     })
+}
+
+/// Wraps a page of rows as a connection whose nodes load their children together with
+/// `siblings` (the rows of the whole level, not only of this page).
+pub(crate) fn sibling_connection<M, N: async_graphql::OutputType>(
+    page: Page<M>,
+    has_previous: bool,
+    siblings: Arc<siblings::Siblings>,
+    id: impl Fn(&M) -> Uuid,
+    node: impl Fn(M, Arc<siblings::Siblings>) -> N,
+) -> Connection<String, N> {
+    connection(page, has_previous, id, |row| node(row, siblings.clone()))
 }
 
 /// Wraps a page of rows as a connection; cursors are the rows' ids.

@@ -133,9 +133,9 @@ impl NodeQuery {
                 .map(|m| Node::License(License(m))),
             Kind::Tenant => service::tenant::get(app, actor, TenantId(uuid))
                 .await?
-                .map(|m| Node::Tenant(Tenant(m))),
+                .map(|m| Node::Tenant(Tenant::one(m))),
             Kind::Folder => hidden_is_none(service::folder::visible_folder(app, actor, FolderId(uuid)).await)?
-                .map(|m| Node::Folder(Folder(m))),
+                .map(|m| Node::Folder(Folder::one(m))),
             Kind::Process => hidden_is_none(service::folder::visible_process(app, actor, ProcessId(uuid)).await)?
                 .map(|m| Node::Process(Process(m))),
             Kind::ApiKey => service::api_key::get(app, actor, ApiKeyId(uuid))

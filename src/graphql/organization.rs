@@ -10,7 +10,8 @@ use super::{
     node::{Kind, decode, encode},
     page_request,
     scalars::Date,
-    session,
+    session, sibling_connection,
+    siblings::Siblings,
     tenant::{Tenant, TenantState},
     usage::{DateRangeInput, OrganizationUsage, QuotaBalance, usage_for},
 };
@@ -138,7 +139,14 @@ impl Organization {
         let page = page_request(first, after)?;
         let states: Vec<_> = states.unwrap_or_default().into_iter().map(Into::into).collect();
         let rows = service::tenant::list(app, actor, self.organization_id(), &states, page).await?;
-        Ok(connection(rows, has_previous, |t| t.id, Tenant))
+        let siblings = Siblings::of(rows.rows.iter().map(|t| t.id).collect());
+        Ok(sibling_connection(
+            rows,
+            has_previous,
+            siblings,
+            |t| t.id,
+            Tenant::sibling,
+        ))
     }
 }
 

@@ -2,15 +2,17 @@
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, connection::Connection};
 
+use std::sync::Arc;
+
 use super::{
     admin::UnitType,
-    connection,
     folder::Folder,
     node::{Kind, decode_with_field, encode},
     organization::Organization,
     page_request,
     scalars::{Date, DateTime, Decimal},
-    session,
+    session, sibling_connection,
+    siblings::Siblings,
 };
 use crate::domain::{
     Quantity,
@@ -18,7 +20,7 @@ use crate::domain::{
     tenant,
 };
 use crate::error::AppError;
-use crate::service::{self, allocation::AllocationChange};
+use crate::service::{self, allocation::AllocationChange, folder::FolderParents};
 
 /// The lifecycle state of a tenant.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -51,8 +53,22 @@ impl From<tenant::TenantState> for TenantState {
     }
 }
 
-/// A division of an organization.
-pub struct Tenant(pub entity::tenant::Model);
+/// A division of an organization, with the other tenants of its page (their folders load
+/// together).
+pub struct Tenant(pub entity::tenant::Model, Arc<Siblings>);
+
+impl Tenant {
+    /// A tenant on its own.
+    pub fn one(model: entity::tenant::Model) -> Tenant {
+        let siblings = Siblings::of(vec![model.id]);
+        Tenant(model, siblings)
+    }
+
+    /// A tenant of a page.
+    pub fn sibling(model: entity::tenant::Model, siblings: Arc<Siblings>) -> Tenant {
+        Tenant(model, siblings)
+    }
+}
 
 #[Object]
 impl Tenant {
@@ -100,11 +116,28 @@ impl Tenant {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, Folder>> {
-        let (app, actor) = session(ctx)?;
+        let (app, _) = session(ctx)?;
         let has_previous = after.is_some();
         let page = page_request(first, after)?;
-        let rows = service::folder::folders(app, actor, TenantId(self.0.id), None, page).await?;
-        Ok(connection(rows, has_previous, |f| f.id, Folder))
+        let (rows, siblings) =
+            self.1
+                .children(
+                    self.0.id,
+                    "folders",
+                    page,
+                    |f: &entity::folder::Model| f.id,
+                    |tenants| async move {
+                        service::folder::folders_under(app, FolderParents::Tenants(&tenants), page).await
+                    },
+                )
+                .await?;
+        Ok(sibling_connection(
+            rows,
+            has_previous,
+            siblings,
+            |f| f.id,
+            Folder::sibling,
+        ))
     }
 }
 
@@ -118,7 +151,7 @@ impl Allocation {
         let (app, actor) = session(ctx)?;
         Ok(service::tenant::get(app, actor, TenantId(self.0.tenant_id))
             .await?
-            .map(Tenant))
+            .map(Tenant::one))
     }
 
     /// The unit type.
@@ -199,7 +232,9 @@ impl TenantMutation {
         let (app, actor) = session(ctx)?;
         let organization = decode_with_field(&input.organization_id, Kind::Organization, Some("organizationId"))?;
         let model = service::tenant::create(app, actor, OrganizationId(organization), input.name).await?;
-        Ok(TenantPayload { tenant: Tenant(model) })
+        Ok(TenantPayload {
+            tenant: Tenant::one(model),
+        })
     }
 
     /// Renames, disables, enables or deletes (soft) a tenant.
@@ -208,7 +243,9 @@ impl TenantMutation {
         let tenant = decode_with_field(&input.tenant_id, Kind::Tenant, Some("tenantId"))?;
         let model =
             service::tenant::update(app, actor, TenantId(tenant), input.name, input.state.map(Into::into)).await?;
-        Ok(TenantPayload { tenant: Tenant(model) })
+        Ok(TenantPayload {
+            tenant: Tenant::one(model),
+        })
     }
 
     /// Sets or removes a tenant's allocation (DESIGN.md §6).

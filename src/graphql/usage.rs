@@ -330,7 +330,7 @@ impl TenantUsage {
 impl TenantUsage {
     /// The tenant.
     async fn tenant(&self) -> Tenant {
-        Tenant(self.model().clone())
+        Tenant::one(self.model().clone())
     }
 
     /// The tenant's name; its id (UUID) once it is DELETED, as exports and logs carry it.

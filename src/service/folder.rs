@@ -1,5 +1,7 @@
 //! Folders (a tree inside a tenant) and processes (owned by one folder).
 
+use std::collections::HashMap;
+
 use uuid::Uuid;
 
 use super::{AppContext, audit, clean_name, require, tenant};
@@ -125,25 +127,33 @@ pub async fn visible_process(ctx: &AppContext, actor: &Actor, id: ProcessId) -> 
     Ok(process)
 }
 
-/// Folders of a visible tenant under `parent` (None: top level).
-pub async fn folders(
-    ctx: &AppContext,
-    actor: &Actor,
-    tenant_id: TenantId,
-    parent: Option<FolderId>,
-    page: PageRequest,
-) -> AppResult<Page<folder::Model>> {
-    tenant::visible(&ctx.db, actor, tenant_id).await?;
-    Ok(store::folder::list_folders(&ctx.db, tenant_id.0, parent.map(|p| p.0), page).await?)
+/// Whose folders: the top level of tenants, or the subfolders of folders.
+#[derive(Clone, Copy, Debug)]
+pub enum FolderParents<'a> {
+    Tenants(&'a [Uuid]),
+    Folders(&'a [Uuid]),
 }
 
-/// Processes of a visible folder.
-pub async fn processes(
+/// A page of folders under each parent, in one statement. The parents were reached
+/// through things the caller may see (every GraphQL object is), so their children are
+/// visible too.
+pub async fn folders_under(
     ctx: &AppContext,
-    actor: &Actor,
-    folder_id: FolderId,
+    parents: FolderParents<'_>,
     page: PageRequest,
-) -> AppResult<Page<process::Model>> {
-    visible_folder(ctx, actor, folder_id).await?;
-    Ok(store::folder::list_processes(&ctx.db, folder_id.0, page).await?)
+) -> AppResult<HashMap<Uuid, Page<folder::Model>>> {
+    Ok(match parents {
+        FolderParents::Tenants(tenants) => store::folder::top_folders_of(&ctx.db, tenants, page).await?,
+        FolderParents::Folders(folders) => store::folder::subfolders_of(&ctx.db, folders, page).await?,
+    })
+}
+
+/// A page of the processes of each folder, in one statement; the folders were reached
+/// through things the caller may see.
+pub async fn processes_of(
+    ctx: &AppContext,
+    folders: &[Uuid],
+    page: PageRequest,
+) -> AppResult<HashMap<Uuid, Page<process::Model>>> {
+    Ok(store::folder::processes_of(&ctx.db, folders, page).await?)
 }

@@ -1,10 +1,104 @@
 //! Folders (a tree per tenant) and the processes they own.
 
+use std::collections::HashMap;
+
 use entity::{folder, process};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, Iden, QueryFilter, QuerySelect, QueryTrait,
+    Select,
+};
 use uuid::Uuid;
 
 use super::{Page, PageRequest, insert_row};
+
+/// One page of children for each of many parents, in one statement: each parent's first
+/// `limit + 1` rows by id (after `after`), numbered by ROW_NUMBER() (SQLite 3.25+ and
+/// PostgreSQL), so a parent with many children costs no more than its page.
+async fn pages_by_parent<E>(
+    db: &impl ConnectionTrait,
+    select: Select<E>,
+    parent: E::Column,
+    parents: &[Uuid],
+    page: PageRequest,
+    parent_of: impl Fn(&E::Model) -> Uuid,
+) -> Result<HashMap<Uuid, Page<E::Model>>, DbErr>
+where
+    E: EntityTrait,
+    E::Model: FromQueryResult,
+{
+    let mut ranked = select.filter(parent.is_in(parents.iter().copied())).expr_as(
+        Expr::cust(format!(
+            "ROW_NUMBER() OVER (PARTITION BY {} ORDER BY id)",
+            parent.to_string()
+        )),
+        "rank_in_parent",
+    );
+    if let Some(after) = page.after {
+        ranked = ranked.filter(Expr::col(Alias::new("id")).gt(after));
+    }
+    let query = Query::select()
+        .column(Asterisk)
+        .from_subquery(ranked.into_query(), Alias::new("ranked"))
+        .and_where(Expr::col(Alias::new("rank_in_parent")).lte(page.limit + 1))
+        .order_by(Alias::new("id"), Order::Asc)
+        .to_owned();
+    let rows = E::Model::find_by_statement(db.get_database_backend().build(&query))
+        .all(db)
+        .await?;
+    let mut grouped: HashMap<Uuid, Vec<E::Model>> = parents.iter().map(|p| (*p, Vec::new())).collect();
+    for row in rows {
+        grouped.entry(parent_of(&row)).or_default().push(row);
+    }
+    Ok(grouped
+        .into_iter()
+        .map(|(parent, rows)| (parent, Page::from_overfetch(rows, page.limit)))
+        .collect())
+}
+
+/// A page of top-level folders for each of `tenants`.
+pub async fn top_folders_of(
+    db: &impl ConnectionTrait,
+    tenants: &[Uuid],
+    page: PageRequest,
+) -> Result<HashMap<Uuid, Page<folder::Model>>, DbErr> {
+    let select = folder::Entity::find().filter(folder::Column::ParentId.is_null());
+    pages_by_parent(db, select, folder::Column::TenantId, tenants, page, |f| f.tenant_id).await
+}
+
+/// A page of subfolders for each of `parents`.
+pub async fn subfolders_of(
+    db: &impl ConnectionTrait,
+    parents: &[Uuid],
+    page: PageRequest,
+) -> Result<HashMap<Uuid, Page<folder::Model>>, DbErr> {
+    pages_by_parent(
+        db,
+        folder::Entity::find(),
+        folder::Column::ParentId,
+        parents,
+        page,
+        |f| f.parent_id.unwrap_or_default(),
+    )
+    .await
+}
+
+/// A page of the processes each of `folders` owns.
+pub async fn processes_of(
+    db: &impl ConnectionTrait,
+    folders: &[Uuid],
+    page: PageRequest,
+) -> Result<HashMap<Uuid, Page<process::Model>>, DbErr> {
+    pages_by_parent(
+        db,
+        process::Entity::find(),
+        process::Column::FolderId,
+        folders,
+        page,
+        |p| p.folder_id,
+    )
+    .await
+}
 
 pub async fn insert_folder(db: &impl ConnectionTrait, model: folder::Model) -> Result<folder::Model, DbErr> {
     insert_row::<folder::ActiveModel>(db, model.clone()).await?;
@@ -22,27 +116,6 @@ pub async fn find_folders(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec
         .await
 }
 
-/// A page of a tenant's folders under `parent` (None: the top level).
-pub async fn list_folders(
-    db: &impl ConnectionTrait,
-    tenant: Uuid,
-    parent: Option<Uuid>,
-    page: PageRequest,
-) -> Result<Page<folder::Model>, DbErr> {
-    let mut query = folder::Entity::find()
-        .filter(folder::Column::TenantId.eq(tenant))
-        .order_by_asc(folder::Column::Id)
-        .limit(page.limit + 1);
-    query = match parent {
-        Some(parent) => query.filter(folder::Column::ParentId.eq(parent)),
-        None => query.filter(folder::Column::ParentId.is_null()),
-    };
-    if let Some(after) = page.after {
-        query = query.filter(folder::Column::Id.gt(after));
-    }
-    Ok(Page::from_overfetch(query.all(db).await?, page.limit))
-}
-
 pub async fn insert_process(db: &impl ConnectionTrait, model: process::Model) -> Result<process::Model, DbErr> {
     insert_row::<process::ActiveModel>(db, model.clone()).await?;
     Ok(model)
@@ -57,20 +130,4 @@ pub async fn find_processes(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<V
         .filter(process::Column::Id.is_in(ids.iter().copied()))
         .all(db)
         .await
-}
-
-/// A page of the processes a folder owns.
-pub async fn list_processes(
-    db: &impl ConnectionTrait,
-    folder: Uuid,
-    page: PageRequest,
-) -> Result<Page<process::Model>, DbErr> {
-    let mut query = process::Entity::find()
-        .filter(process::Column::FolderId.eq(folder))
-        .order_by_asc(process::Column::Id)
-        .limit(page.limit + 1);
-    if let Some(after) = page.after {
-        query = query.filter(process::Column::Id.gt(after));
-    }
-    Ok(Page::from_overfetch(query.all(db).await?, page.limit))
 }

@@ -61,7 +61,7 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
 }
 
 /// One page of a list ordered by id (ids are UUID v7, so this is creation order).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct PageRequest {
     /// Only rows whose id is greater than this.
     pub after: Option<Uuid>,

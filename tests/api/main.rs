@@ -19,4 +19,5 @@ mod matrix;
 mod mutations;
 mod rollup;
 mod schema;
+mod tree;
 mod usage;
