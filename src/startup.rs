@@ -17,6 +17,7 @@ pub struct App {
     state: AppState,
     statements: store::StatementCounter,
     watch_interval: std::time::Duration,
+    drain: tokio::sync::watch::Sender<bool>,
 }
 
 /// Applies every pending migration, then attributes usage recorded before attribution
@@ -71,6 +72,7 @@ impl App {
             .data(context.clone())
             .finish();
         let listener = TcpListener::bind(&settings.bind).await?;
+        let (draining, drain) = http::Draining::new();
         Ok(App {
             listener,
             state: AppState {
@@ -82,7 +84,9 @@ impl App {
                 )),
                 connections: graphql::ws_limits::Connections::new(settings.limits.max_connections_per_key),
                 max_subscriptions: settings.limits.max_subscriptions,
+                draining,
             },
+            drain,
             statements,
             watch_interval: std::time::Duration::from_millis(settings.watch_interval_ms.max(10)),
         })
@@ -111,8 +115,13 @@ impl App {
             self.state.context.clone(),
             self.watch_interval,
         ));
+        let drain = self.drain;
         let served = axum::serve(self.listener, http::router(self.state))
-            .with_graceful_shutdown(shutdown)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                tracing::info!("shutting down: finishing requests in flight, closing WebSockets");
+                let _ = drain.send(true);
+            })
             .await;
         ticker.abort();
         // Wait for the ticker to let go of its connections before the pool closes.

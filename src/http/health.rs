@@ -1,4 +1,5 @@
-//! `/healthz`: the process is up. `/readyz`: the database answers.
+//! `/healthz` and `/livez`: the process is up. `/readyz`: the database answers and the
+//! server is not draining (a load balancer stops sending it requests).
 
 use axum::{extract::State, http::StatusCode};
 
@@ -9,6 +10,9 @@ pub async fn healthz() -> &'static str {
 }
 
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    if state.draining.is_draining() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "draining");
+    }
     match state.context.db.ping().await {
         Ok(()) => (StatusCode::OK, "ready"),
         Err(err) => {

@@ -28,6 +28,31 @@ pub struct AppState {
     pub connections: std::sync::Arc<crate::graphql::ws_limits::Connections>,
     /// Live subscriptions each WebSocket connection may hold.
     pub max_subscriptions: usize,
+    /// Turns true when the server starts shutting down.
+    pub draining: Draining,
+}
+
+/// Whether the server is shutting down: readiness fails and WebSockets are closed
+/// (1001) while requests in flight finish.
+#[derive(Clone)]
+pub struct Draining(tokio::sync::watch::Receiver<bool>);
+
+impl Draining {
+    /// The flag and the switch that raises it.
+    pub fn new() -> (Draining, tokio::sync::watch::Sender<bool>) {
+        let (sender, receiver) = tokio::sync::watch::channel(false);
+        (Draining(receiver), sender)
+    }
+
+    pub fn is_draining(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Completes once draining starts.
+    pub async fn started(&self) {
+        let mut receiver = self.0.clone();
+        let _ = receiver.wait_for(|draining| *draining).await;
+    }
 }
 
 /// The largest request body accepted: a full `recordUsage` batch of 10,000 events fits.
@@ -40,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         .route("/export/{file}", get(export::export))
         .route("/playground/{asset}", get(playground::asset))
         .route("/healthz", get(health::healthz))
+        .route("/livez", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(body_limit_answer))
