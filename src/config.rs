@@ -65,6 +65,10 @@ pub struct Settings {
         global = true
     )]
     pub log_format: LogFormat,
+    /// Export traces to this OpenTelemetry collector over OTLP/HTTP, e.g.
+    /// `http://127.0.0.1:4318`; off when unset.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", global = true)]
+    pub otlp_endpoint: Option<String>,
     /// How often, in milliseconds, the period watcher looks for a new day (a bundle that
     /// rolled over, a license nearing its end).
     #[arg(long, env = "QUOTAGRAPH_WATCH_INTERVAL_MS", default_value_t = 1000, global = true)]

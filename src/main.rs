@@ -2,10 +2,17 @@ use clap::Parser;
 use quotagraph::config::{Cli, Command};
 use quotagraph::{graphql, startup, store, telemetry};
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    telemetry::init(cli.settings.log_format);
+    // Outside the runtime: the OTLP exporter has its own thread and blocking client.
+    let _telemetry = telemetry::init(cli.settings.log_format, cli.settings.otlp_endpoint.as_deref())?;
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::PrintSchema => print!("{}", graphql::sdl()),
         Command::Migrate => startup::prepare_database(&store::connect(&cli.settings.database_url).await?).await?,

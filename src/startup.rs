@@ -40,6 +40,8 @@ impl App {
         if let Some(at) = settings.clock {
             tracing::warn!(now = %at, "QUOTAGRAPH_CLOCK is set: the server's clock is pinned and does not move");
         }
+        // Counting starts with the process, not with the first scrape.
+        http::metrics::handle();
         let mut db = store::connect(&settings.database_url).await?;
         prepare_database(&db).await?;
         let statements = store::StatementCounter::install(&mut db);

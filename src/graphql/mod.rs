@@ -12,6 +12,7 @@ pub mod folder;
 pub mod ingestion;
 pub mod license;
 pub mod limits;
+pub mod metrics;
 pub mod node;
 pub mod organization;
 mod reads;
@@ -67,6 +68,7 @@ pub fn schema_with(limits: limits::Limits) -> SchemaBuilder<Query, Mutation, sub
         .limit_complexity(limits.complexity)
         .extension(limits::DocumentLimits(limits))
         .extension(authorization::Authorize)
+        .extension(metrics::OperationMetrics::default())
         .extension(error::ErrorCodes);
     if limits.introspection {
         builder

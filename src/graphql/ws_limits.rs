@@ -42,6 +42,7 @@ impl Connections {
             )));
         }
         *count += 1;
+        metrics::gauge!("quotagraph_websocket_connections").increment(1.0);
         Ok(ConnectionSlot {
             connections: self.clone(),
             key,
@@ -51,6 +52,7 @@ impl Connections {
 
 impl Drop for ConnectionSlot {
     fn drop(&mut self) {
+        metrics::gauge!("quotagraph_websocket_connections").decrement(1.0);
         let mut open = self
             .connections
             .open
@@ -89,7 +91,10 @@ impl Subscriptions {
             .live
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| (n < self.max).then_some(n + 1));
         match taken {
-            Ok(_) => Ok(SubscriptionSlot(self.live.clone())),
+            Ok(_) => {
+                metrics::gauge!("quotagraph_subscriptions").increment(1.0);
+                Ok(SubscriptionSlot(self.live.clone()))
+            }
             Err(_) => Err(AppError::RateLimited(format!(
                 "this connection already has {} live subscriptions, the most allowed",
                 self.max
@@ -100,6 +105,7 @@ impl Subscriptions {
 
 impl Drop for SubscriptionSlot {
     fn drop(&mut self) {
+        metrics::gauge!("quotagraph_subscriptions").decrement(1.0);
         self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }

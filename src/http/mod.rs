@@ -1,10 +1,11 @@
 //! The HTTP surface: the GraphQL endpoint (POST, the playground on GET, WebSocket
-//! upgrade), CSV exports, health checks and the playground's own assets.
+//! upgrade), CSV exports, health checks, Prometheus metrics and the playground's own assets.
 
 pub mod auth;
 pub mod export;
 pub mod graphql;
 pub mod health;
+pub mod metrics;
 pub mod playground;
 pub mod rate_limit;
 
@@ -66,14 +67,31 @@ pub fn router(state: AppState) -> Router {
         .route("/playground/{asset}", get(playground::asset))
         .route("/healthz", get(health::healthz))
         .route("/livez", get(health::healthz))
+        .route("/metrics", get(metrics::metrics))
+        .route_layer(axum::middleware::from_fn(metrics::track))
         .route("/readyz", get(health::readyz))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(body_limit_answer))
         .layer(CatchPanicLayer::custom(graphql::panic_response))
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_response(tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
+}
+
+/// Each request's span carries its id (`x-request-id`, set by us or passed by a proxy),
+/// so every log line of the request names it.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!("request", id, method = %request.method(), uri = %request.uri().path())
 }
 
 /// The body-limit layer answers an announced oversize body itself, in plain text: give

@@ -140,6 +140,7 @@ pub async fn start(ctx: &AppContext, actor: &Actor, request: ExecutionRequest) -
     };
     if let Err(refusal) = admit(facts) {
         drop(tx);
+        metrics::counter!("quotagraph_admissions_total", "outcome" => "refused").increment(1);
         announce_refusal(ctx, org.id, tenant.id, &unit.code, &refusal).await;
         return Err(AppError::QuotaExceeded(QuotaRefusal {
             message: refusal.message,
@@ -169,6 +170,7 @@ pub async fn start(ctx: &AppContext, actor: &Actor, request: ExecutionRequest) -
     )
     .await?;
     tx.commit().await?;
+    metrics::counter!("quotagraph_admissions_total", "outcome" => "granted").increment(1);
     announce(ctx, &recorded.touched).await;
     Ok(Granted {
         organization_id: org.id,

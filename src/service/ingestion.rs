@@ -98,6 +98,10 @@ pub async fn record(ctx: &AppContext, actor: &Actor, events: Vec<NewUsageEvent>)
     loop {
         let attempt = record_once(ctx, actor, &events).await;
         if let Ok(recorded) = &attempt {
+            metrics::counter!("quotagraph_ingested_events_total", "outcome" => "accepted")
+                .increment(recorded.accepted as u64);
+            metrics::counter!("quotagraph_ingested_events_total", "outcome" => "duplicate")
+                .increment(recorded.duplicates as u64);
             announce(ctx, &recorded.touched).await;
         }
         match attempt {

@@ -114,6 +114,7 @@ impl TestApp {
             key_pepper: Some(KEY_PEPPER.into()),
             clock: Some(clock),
             log_format: LogFormat::Text,
+            otlp_endpoint: None,
             watch_interval_ms,
             limits,
         };
@@ -257,4 +258,91 @@ pub async fn key(app: &TestApp, role: &str, org: Option<&str>, tenant: Option<&s
         )
         .await;
     data["createApiKey"]["secret"].as_str().expect("secret").to_owned()
+}
+
+/// The real binary in a process of its own, for what only a process shows: its logs, its
+/// signals, its exporters. Killed if a test fails before ending it.
+pub struct ServerProcess {
+    child: Option<std::process::Child>,
+    pub address: String,
+    drop_database: Option<(String, String)>,
+}
+
+impl ServerProcess {
+    /// Starts `quotagraph serve` on a free port over a fresh database, with the test key,
+    /// pepper and clock, plus `env`; returns once it answers.
+    pub async fn start(env: &[(&str, &str)]) -> ServerProcess {
+        let (database_url, drop_database) = fresh_database().await;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("a free port")
+            .local_addr()
+            .expect("its address")
+            .port();
+        let address = format!("127.0.0.1:{port}");
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_quotagraph"));
+        command
+            .env("QUOTAGRAPH_BIND", &address)
+            .env("DATABASE_URL", &database_url)
+            .env("QUOTAGRAPH_BOOTSTRAP_KEY", SYSTEM_KEY)
+            .env("QUOTAGRAPH_KEY_PEPPER", KEY_PEPPER)
+            .env("QUOTAGRAPH_CLOCK", DEFAULT_NOW)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let server = ServerProcess {
+            child: Some(command.spawn().expect("the binary starts")),
+            address,
+            drop_database,
+        };
+        let client = reqwest::Client::new();
+        for _ in 0..200 {
+            let live = client
+                .get(format!("http://{}/livez", server.address))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            if live {
+                return server;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the server did not start");
+    }
+
+    /// Sends SIGTERM and waits for the process to end; returns whether it exited with
+    /// success, and what it wrote on stderr.
+    pub async fn terminate(mut self) -> (bool, String) {
+        let child = self.child.take().expect("running");
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "SIGTERM was not sent");
+        let output = tokio::task::spawn_blocking(move || child.wait_with_output())
+            .await
+            .expect("the waiter ends")
+            .expect("the process ends");
+        if let Some((admin, name)) = self.drop_database.take()
+            && let Ok(db) = Database::connect(&admin).await
+        {
+            let _ = db
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .await;
+        }
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }

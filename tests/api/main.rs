@@ -17,6 +17,7 @@ mod ingestion;
 mod limits;
 mod matrix;
 mod mutations;
+mod operations;
 mod rollup;
 mod schema;
 mod tree;
