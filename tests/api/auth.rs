@@ -213,9 +213,16 @@ async fn get_serves_the_playground_and_its_assets_from_the_server() {
             .unwrap()
             .starts_with("text/html")
     );
+    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.contains("default-src 'none'") && !csp.contains("unsafe"), "{csp}");
     let html = page.text().await.unwrap();
     assert!(html.contains("/playground/playground.js") && html.contains("/playground/playground.css"));
     assert!(!html.contains("https://"), "the page must load nothing from elsewhere");
+    // Every asset the page names (GraphiQL, React) is served by us.
+    for path in html.split('"').filter(|s| s.starts_with("/playground/")) {
+        let response = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+    }
     for (asset, kind) in [("playground.js", "text/javascript"), ("playground.css", "text/css")] {
         let response = app
             .client
