@@ -118,6 +118,7 @@ impl App {
             self.watch_interval,
         ));
         let drain = self.drain;
+        let draining = self.state.draining.clone();
         let served = axum::serve(self.listener, http::router(self.state))
             .with_graceful_shutdown(async move {
                 shutdown.await;
@@ -125,6 +126,8 @@ impl App {
                 let _ = drain.send(true);
             })
             .await;
+        // Let the WebSockets send their close frames (1001) before the process ends.
+        draining.sockets_closed(std::time::Duration::from_secs(5)).await;
         ticker.abort();
         // Wait for the ticker to let go of its connections before the pool closes.
         let _ = ticker.await;

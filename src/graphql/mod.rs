@@ -15,6 +15,7 @@ pub mod limits;
 pub mod metrics;
 pub mod node;
 pub mod organization;
+pub mod persisted;
 mod reads;
 pub mod scalars;
 mod siblings;
@@ -69,6 +70,8 @@ pub fn schema_with(limits: limits::Limits) -> SchemaBuilder<Query, Mutation, sub
         .extension(limits::DocumentLimits(limits))
         .extension(authorization::Authorize)
         .extension(metrics::OperationMetrics::default())
+        .extension(persisted::PersistedQueries::default())
+        .extension(persisted::ReadOnlyRequests)
         .extension(error::ErrorCodes);
     if limits.introspection {
         builder

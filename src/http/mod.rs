@@ -34,25 +34,57 @@ pub struct AppState {
 }
 
 /// Whether the server is shutting down: readiness fails and WebSockets are closed
-/// (1001) while requests in flight finish.
+/// (1001) while requests in flight finish. It also counts open WebSockets, which the
+/// server's graceful shutdown does not track, so that it can wait for their close frames.
 #[derive(Clone)]
-pub struct Draining(tokio::sync::watch::Receiver<bool>);
+pub struct Draining {
+    flag: tokio::sync::watch::Receiver<bool>,
+    sockets: std::sync::Arc<tokio::sync::watch::Sender<usize>>,
+}
+
+/// An open WebSocket; dropping it counts the socket closed.
+pub struct OpenSocket(std::sync::Arc<tokio::sync::watch::Sender<usize>>);
+
+impl Drop for OpenSocket {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
 
 impl Draining {
     /// The flag and the switch that raises it.
     pub fn new() -> (Draining, tokio::sync::watch::Sender<bool>) {
         let (sender, receiver) = tokio::sync::watch::channel(false);
-        (Draining(receiver), sender)
+        let (sockets, _) = tokio::sync::watch::channel(0);
+        (
+            Draining {
+                flag: receiver,
+                sockets: std::sync::Arc::new(sockets),
+            },
+            sender,
+        )
     }
 
     pub fn is_draining(&self) -> bool {
-        *self.0.borrow()
+        *self.flag.borrow()
     }
 
     /// Completes once draining starts.
     pub async fn started(&self) {
-        let mut receiver = self.0.clone();
+        let mut receiver = self.flag.clone();
         let _ = receiver.wait_for(|draining| *draining).await;
+    }
+
+    /// Counts a WebSocket open until the guard is dropped.
+    pub fn socket(&self) -> OpenSocket {
+        self.sockets.send_modify(|n| *n += 1);
+        OpenSocket(self.sockets.clone())
+    }
+
+    /// Waits until every WebSocket has closed, or `limit` has passed.
+    pub async fn sockets_closed(&self, limit: std::time::Duration) {
+        let mut open = self.sockets.subscribe();
+        let _ = tokio::time::timeout(limit, open.wait_for(|n| *n == 0)).await;
     }
 }
 

@@ -13,6 +13,7 @@ mod bundles;
 mod events;
 mod export;
 mod fuzz;
+mod http;
 mod ingestion;
 mod limits;
 mod matrix;
