@@ -55,6 +55,7 @@ impl App {
             clock,
             events,
             pepper,
+            watcher: Default::default(),
         };
         if let Some(secret) = service::api_key::bootstrap(&context, settings.bootstrap_key.as_deref())
             .await

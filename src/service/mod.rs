@@ -34,6 +34,8 @@ pub struct AppContext {
     pub events: crate::events::Bus,
     /// The key of API key hashes.
     pub pepper: api_key::Pepper,
+    /// Committed changes waiting for the watcher.
+    pub watcher: std::sync::Arc<watch::Watcher>,
 }
 
 /// Turns an access decision into an error: hidden things look like missing ones.

@@ -31,14 +31,98 @@ pub struct Change {
     pub events: Vec<QuotaEvent>,
 }
 
-/// Evaluates a committed change and publishes what it means. Failures are logged: the
-/// change itself is committed and stays so.
+impl Change {
+    /// Adds a later change of the same organization and unit type.
+    fn merge(&mut self, later: Change) {
+        for tenant in later.usage_tenants {
+            if !self.usage_tenants.contains(&tenant) {
+                self.usage_tenants.push(tenant);
+            }
+        }
+        self.events.extend(later.events);
+    }
+}
+
+/// Changes waiting to be evaluated, per organization and unit type. An entry exists while
+/// a task evaluates that pair: changes committed meanwhile are merged and evaluated
+/// together next, so concurrent writes cost one evaluation (and one lock) per batch
+/// instead of one each, and the figures read are never older than the writes.
+#[derive(Debug, Default)]
+pub struct Watcher {
+    queues: std::sync::Mutex<HashMap<(Uuid, Uuid), Queue>>,
+}
+
+#[derive(Debug, Default)]
+struct Queue {
+    change: Option<Change>,
+    waiters: Vec<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// Evaluates a committed change and publishes what it means; returns once it has been
+/// (alone or with others). Failures are logged: the change itself is committed and stays so.
 pub async fn after(ctx: &AppContext, change: Change) {
-    match evaluate(ctx, &change).await {
-        Ok(events) => ctx.events.publish(events).await,
-        Err(err) => {
-            tracing::error!(error = ?err, organization = %change.organization, "quota events could not be evaluated");
-            ctx.events.publish(change.events).await;
+    let key = (change.organization, change.unit_type);
+    let (done, evaluated) = tokio::sync::oneshot::channel();
+    let start = {
+        let mut queues = ctx
+            .watcher
+            .queues
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match queues.get_mut(&key) {
+            Some(queue) => {
+                match queue.change.as_mut() {
+                    Some(pending) => pending.merge(change),
+                    None => queue.change = Some(change),
+                }
+                queue.waiters.push(done);
+                false
+            }
+            None => {
+                queues.insert(
+                    key,
+                    Queue {
+                        change: Some(change),
+                        waiters: vec![done],
+                    },
+                );
+                true
+            }
+        }
+    };
+    if start {
+        tokio::spawn(drain(ctx.clone(), key));
+    }
+    let _ = evaluated.await;
+}
+
+/// Evaluates the pair's waiting changes until none is left.
+async fn drain(ctx: AppContext, key: (Uuid, Uuid)) {
+    loop {
+        let (change, waiters) = {
+            let mut queues = ctx
+                .watcher
+                .queues
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let Some(queue) = queues.get_mut(&key) else { return };
+            match queue.change.take() {
+                Some(change) => (change, std::mem::take(&mut queue.waiters)),
+                None => {
+                    queues.remove(&key);
+                    return;
+                }
+            }
+        };
+        match evaluate(&ctx, &change).await {
+            Ok(events) => ctx.events.publish(events).await,
+            Err(err) => {
+                tracing::error!(error = ?err, organization = %change.organization, "quota events could not be evaluated");
+                ctx.events.publish(change.events).await;
+            }
+        }
+        for waiter in waiters {
+            let _ = waiter.send(());
         }
     }
 }
