@@ -517,11 +517,37 @@ pub(crate) async fn record_in(
     }
 
     let accepted = rows.len();
-    store::attribution::insert_nodes(tx, nodes.into_values().collect()).await?;
+    // Shared rows are written in key order, so two concurrent batches lock them in the same
+    // order and wait for each other instead of deadlocking (PostgreSQL).
+    let mut nodes: Vec<_> = nodes.into_values().collect();
+    nodes.sort_by_key(|n| n.id);
+    let mut daily: Vec<_> = daily.into_values().collect();
+    daily.sort_by(|a, b| {
+        (a.tenant_id, a.unit_type_id, a.day, a.service_id, &a.kind).cmp(&(
+            b.tenant_id,
+            b.unit_type_id,
+            b.day,
+            b.service_id,
+            &b.kind,
+        ))
+    });
+    let mut attributed: Vec<_> = attributed.into_values().collect();
+    attributed.sort_by_key(|r| {
+        (
+            r.tenant_id,
+            r.unit_type_id,
+            r.day,
+            r.folder_id,
+            r.process_id,
+            r.owner_folder_id,
+            r.node_id,
+        )
+    });
+    store::attribution::insert_nodes(tx, nodes).await?;
     store::job::insert_many(tx, new_jobs).await?;
     store::usage::insert_events(tx, rows).await?;
-    store::usage::add_to_daily(tx, daily.into_values().collect()).await?;
-    store::attribution::add_to_daily(tx, attributed.into_values().collect()).await?;
+    store::usage::add_to_daily(tx, daily).await?;
+    store::attribution::add_to_daily(tx, attributed).await?;
     let mut touched: Vec<(Uuid, Uuid, Uuid)> = events
         .iter()
         .zip(&checked)
