@@ -2,7 +2,8 @@
 
 use entity::job::{ActiveModel, Column, Entity, Model};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, IntoActiveModel,
+    QueryFilter, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -11,6 +12,18 @@ const CHUNK: usize = 500;
 
 /// The jobs with these `(tenant, external id)` names that already exist.
 pub async fn find_by_names(db: &impl ConnectionTrait, names: &[(Uuid, String)]) -> Result<Vec<Model>, DbErr> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        // Two array parameters joined as pairs: the unique (tenant, external id) index finds
+        // each, where a long OR of pairs was planned as a scan.
+        let (tenants, externals): (Vec<Uuid>, Vec<String>) = names.iter().cloned().unzip();
+        return Entity::find()
+            .filter(Expr::cust_with_values(
+                "(tenant_id, external_id) IN (SELECT * FROM UNNEST($1::uuid[], $2::text[]))",
+                [sea_orm::Value::from(tenants), sea_orm::Value::from(externals)],
+            ))
+            .all(db)
+            .await;
+    }
     let mut found = Vec::new();
     for chunk in names.chunks(CHUNK) {
         let mut any = Condition::any();

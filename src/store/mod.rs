@@ -162,3 +162,30 @@ impl StatementCounter {
         self.0.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
+
+/// How many values one `IN` condition takes: all of them on PostgreSQL, which gets them as
+/// one array parameter ([`one_of`]); on SQLite a list well under its bind-parameter limit.
+pub(crate) fn in_chunk(db: &impl sea_orm::ConnectionTrait, values: usize) -> usize {
+    match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => values.max(1),
+        _ => 500,
+    }
+}
+
+/// `column IN (values)`. On PostgreSQL as `column = ANY($1)`: with a list of hundreds of
+/// parameters after an equality on the index's first column, its planner used only that
+/// equality as the index condition and filtered every row of the organization.
+pub(crate) fn one_of<C, V>(db: &impl sea_orm::ConnectionTrait, column: C, values: &[V]) -> sea_orm::sea_query::Expr
+where
+    C: sea_orm::ColumnTrait,
+    V: Clone + Into<sea_orm::Value> + sea_orm::sea_query::ValueType + sea_orm::sea_query::value::postgres_array::NotU8,
+{
+    use sea_orm::{
+        ExprTrait,
+        sea_query::{Expr, PgFunc},
+    };
+    match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => Expr::col(column.as_column_ref()).eq(PgFunc::any(Expr::val(values.to_vec()))),
+        _ => column.is_in(values.iter().cloned()),
+    }
+}

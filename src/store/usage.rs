@@ -25,13 +25,13 @@ pub async fn fingerprints(
     keys: &[String],
 ) -> Result<HashMap<String, String>, DbErr> {
     let mut found = HashMap::new();
-    for chunk in keys.chunks(CHUNK) {
+    for chunk in keys.chunks(super::in_chunk(db, keys.len())) {
         let rows: Vec<(String, String)> = usage_event::Entity::find()
             .select_only()
             .column(usage_event::Column::IdempotencyKey)
             .column(usage_event::Column::Fingerprint)
             .filter(usage_event::Column::OrganizationId.eq(organization))
-            .filter(usage_event::Column::IdempotencyKey.is_in(chunk.iter().cloned()))
+            .filter(super::one_of(db, usage_event::Column::IdempotencyKey, chunk))
             .into_tuple()
             .all(db)
             .await?;
