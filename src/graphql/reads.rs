@@ -22,7 +22,7 @@ use crate::service::{
 use crate::store::attribution::Scope;
 
 pub struct Reads {
-    pub report: UsageReport,
+    pub report: Arc<UsageReport>,
     /// Whether the caller may read organization-wide figures (not a TENANT_ADMIN).
     whole: bool,
     /// The one tenant a scoped caller sees.
@@ -34,9 +34,21 @@ pub struct Reads {
 impl Reads {
     pub fn new(report: UsageReport, actor: &Actor) -> Self {
         Reads {
-            report,
+            report: Arc::new(report),
             whole: actor.sees_whole_organization(),
             tenant_scope: actor.tenant_id.map(|t| t.0),
+            attributed: OnceCell::new(),
+            daily: OnceCell::new(),
+        }
+    }
+
+    /// The same report read for one tenant: a tenant's view then loads that tenant's rows
+    /// only, not the whole organization's.
+    pub fn narrowed(&self, tenant: Uuid) -> Self {
+        Reads {
+            report: self.report.clone(),
+            whole: false,
+            tenant_scope: Some(tenant),
             attributed: OnceCell::new(),
             daily: OnceCell::new(),
         }

@@ -275,7 +275,10 @@ impl OrganizationUsage {
             return None;
         };
         let index = self.report().figures.tenants.iter().position(|t| t.id == uuid)?;
-        self.card(index)
+        self.card(index).map(|card| TenantUsage {
+            shared: Arc::new(card.shared.narrowed(uuid)),
+            index,
+        })
     }
 
     /// Consumption over the range in buckets of a day, an ISO week or a month (every
