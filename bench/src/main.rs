@@ -55,10 +55,6 @@ struct Cli {
     /// Only these workloads, comma-separated (default: all).
     #[arg(long, value_delimiter = ',')]
     workloads: Vec<String>,
-    /// Switch the SQLite file to WAL mode before the server starts (an experiment: the
-    /// server itself leaves SQLite's default rollback journal).
-    #[arg(long)]
-    sqlite_wal: bool,
     /// Seconds each measurement runs (default: 1 at S, 10 at M and L).
     #[arg(long)]
     seconds: Option<f64>,
@@ -110,7 +106,7 @@ async fn run(cli: &Cli) -> anyhow::Result<(Value, Vec<String>)> {
         eprintln!("\n== {} at scale {:?}", backend.name(), cli.scale);
         let tag = format!("{:?}_{}", cli.scale, backend.name()).to_lowercase();
         let database = Database::fresh(*backend, &cli.postgres_url, &tag).await?;
-        let outcome = run_on(&database, &plan, &sums, seconds, cli.sqlite_wal, &wanted).await;
+        let outcome = run_on(&database, &plan, &sums, seconds, &wanted).await;
         database.remove().await;
         let (result, mut failed) = outcome?;
         print_table(backend.name(), &result);
@@ -121,7 +117,6 @@ async fn run(cli: &Cli) -> anyhow::Result<(Value, Vec<String>)> {
         "scale": cli.scale,
         "size": size,
         "seconds_per_measurement": seconds,
-        "sqlite_wal": cli.sqlite_wal,
         "machine": { "cores": std::thread::available_parallelism().map_or(0, |n| n.get()) },
         "command": std::env::args().collect::<Vec<_>>().join(" "),
         "databases": databases,
@@ -135,11 +130,10 @@ async fn run_on(
     plan: &Arc<Plan>,
     sums: &Sums,
     seconds: f64,
-    wal: bool,
     wanted: &impl Fn(&str) -> bool,
 ) -> anyhow::Result<(Value, Vec<String>)> {
     let postgres = database.url.starts_with("postgres");
-    let world = Arc::new(setup::build(&database.url, plan, sums, if postgres { 2 } else { 1 }, wal).await?);
+    let world = Arc::new(setup::build(&database.url, plan, sums, if postgres { 2 } else { 1 }).await?);
     eprintln!(
         "  setup {:.1} s; loaded {} events in {:.1} s ({:.0} events/s, {} batches sent again)",
         world.setup_seconds,

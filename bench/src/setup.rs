@@ -147,7 +147,7 @@ fn fail(e: quotagraph::error::AppError) -> anyhow::Error {
 }
 
 /// Makes the organization through the use cases and loads the history.
-pub async fn build(url: &str, plan: &Plan, sums: &Sums, loaders: usize, wal: bool) -> anyhow::Result<World> {
+pub async fn build(url: &str, plan: &Plan, sums: &Sums, loaders: usize) -> anyhow::Result<World> {
     let started = Instant::now();
     let db = quotagraph::store::connect(url).await?;
     quotagraph::startup::prepare_database(&db).await?;
@@ -304,10 +304,6 @@ pub async fn build(url: &str, plan: &Plan, sums: &Sums, loaders: usize, wal: boo
         ctx.db.execute_unprepared("ANALYZE").await?;
     }
     world.load_seconds = started.elapsed().as_secs_f64();
-    if wal && ctx.db.get_database_backend() == sea_orm::DbBackend::Sqlite {
-        // Persistent in the file: the server's connections open it in WAL mode.
-        ctx.db.execute_unprepared("PRAGMA journal_mode = WAL").await?;
-    }
     let ids = |sql: &str| {
         let db = &ctx.db;
         let sql = sql.to_owned();
