@@ -103,17 +103,13 @@ impl Limit {
         for row in allocations {
             allocated.insert(row.try_get("", "tenant_id")?, row.try_get("", "amount")?);
         }
+        let (first, end) = whole_months(current.bundle.start, today.succ_opt().unwrap_or(today))?;
         let consumed = self
             .rows(
-                "SELECT tenant_id, CAST(SUM(quantity) AS BIGINT) AS total FROM usage_daily \
-                 WHERE organization_id = $1 AND unit_type_id = $2 AND kind = 'EXECUTION' AND day >= $3 AND day < $4 \
+                "SELECT tenant_id, CAST(SUM(quantity) AS BIGINT) AS total FROM usage_monthly \
+                 WHERE organization_id = $1 AND unit_type_id = $2 AND month >= $3 AND month < $4 \
                  GROUP BY tenant_id",
-                vec![
-                    org.into(),
-                    unit.into(),
-                    current.bundle.start.into(),
-                    today.succ_opt().unwrap_or(today).into(),
-                ],
+                vec![org.into(), unit.into(), first.into(), end.into()],
             )
             .await?;
         let mut totals: HashMap<Uuid, i64> = HashMap::new();
@@ -182,12 +178,13 @@ impl Limit {
         }
         by_kind.days = days.into_iter().collect();
         by_kind.services = services.into_iter().collect();
+        let (first, end) = whole_months(from, until)?;
         let attributed = self
             .rows(
                 "SELECT folder_id, owner_folder_id, process_id, CAST(SUM(quantity) AS BIGINT) AS total \
-                 FROM usage_attribution_daily WHERE tenant_id = $1 AND unit_type_id = $2 AND day >= $3 AND day < $4 \
+                 FROM usage_attribution_monthly WHERE tenant_id = $1 AND unit_type_id = $2 AND month >= $3 AND month < $4 \
                  GROUP BY folder_id, owner_folder_id, process_id",
-                range(),
+                vec![tenant.into(), unit.into(), first.into(), end.into()],
             )
             .await?;
         // The rollup spells "none" as the nil UUID.
@@ -368,8 +365,8 @@ impl Limit {
         let tx = quotagraph::store::begin_write(&self.db).await?;
         quotagraph::store::attribution::insert_nodes(&tx, nodes).await?;
         quotagraph::store::usage::insert_events(&tx, rows).await?;
-        quotagraph::store::usage::add_to_daily(&tx, daily).await?;
-        quotagraph::store::attribution::add_to_daily(&tx, attributed).await?;
+        quotagraph::store::usage::add_to_rollups(&tx, daily).await?;
+        quotagraph::store::attribution::add_to_rollups(&tx, attributed).await?;
         tx.commit().await?;
         Ok(n)
     }
@@ -419,4 +416,15 @@ pub async fn serve(limit: Limit) -> anyhow::Result<(String, tokio::task::JoinHan
         let _ = axum::serve(listener, router).await;
     });
     Ok((address, task))
+}
+
+/// The month keys covering `[from, until)`: the limit reads the monthly rollups only, which
+/// the benchmark's pinned clock (the last day of a month) and bundle (starting on the 1st)
+/// make exact.
+fn whole_months(from: NaiveDate, until: NaiveDate) -> anyhow::Result<(NaiveDate, NaiveDate)> {
+    let split = quotagraph::domain::rollup::split(from, until);
+    match split.months {
+        Some(months) if split.days.is_empty() => Ok(months),
+        _ => anyhow::bail!("the limit reads whole months only, not {from}..{until}"),
+    }
 }

@@ -8,6 +8,7 @@ mod m20261123_000002_attribution;
 mod m20261123_000003_quota_marks;
 mod m20261123_000004_audit_log;
 mod m20261123_000005_chain_depth;
+mod m20261204_000006_monthly_rollups;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_quota_marks::Migration),
             Box::new(m20261123_000004_audit_log::Migration),
             Box::new(m20261123_000005_chain_depth::Migration),
+            Box::new(m20261204_000006_monthly_rollups::Migration),
         ]
     }
 }

@@ -15,6 +15,7 @@ pub mod period;
 #[cfg(test)]
 mod properties;
 pub mod quantity;
+pub mod rollup;
 pub mod tenant;
 
 pub use quantity::Quantity;

@@ -546,8 +546,8 @@ pub(crate) async fn record_in(
     store::attribution::insert_nodes(tx, nodes).await?;
     store::job::insert_many(tx, new_jobs).await?;
     store::usage::insert_events(tx, rows).await?;
-    store::usage::add_to_daily(tx, daily).await?;
-    store::attribution::add_to_daily(tx, attributed).await?;
+    store::usage::add_to_rollups(tx, daily).await?;
+    store::attribution::add_to_rollups(tx, attributed).await?;
     let mut touched: Vec<(Uuid, Uuid, Uuid)> = events
         .iter()
         .zip(&checked)

@@ -1,14 +1,21 @@
-//! The merged chain tree and the per-day attribution rollup (DESIGN.md §4). Ingestion
-//! writes both in its transaction; folder and process figures read only these.
+//! The merged chain tree and the attribution rollup per day and per month (DESIGN.md §4).
+//! Ingestion writes them in its transaction; folder and process figures read only these.
+
+use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use entity::{chain_node, folder, job, tenant, usage_attribution_daily as daily, usage_event};
+use entity::{
+    chain_node, folder, job, tenant, usage_attribution_daily as daily, usage_attribution_monthly as monthly,
+    usage_event,
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, ExprTrait, IntoActiveModel,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Expr, OnConflict, Query},
 };
 use uuid::Uuid;
+
+use crate::domain::rollup;
 
 /// Rows per statement, well under SQLite's and PostgreSQL's bind-parameter limits.
 const CHUNK: usize = 500;
@@ -57,29 +64,90 @@ pub async fn insert_nodes(db: &impl ConnectionTrait, nodes: Vec<chain_node::Mode
     Ok(())
 }
 
-/// Adds to the attribution rollup: each row's figures are added to the stored ones.
-pub async fn add_to_daily(db: &impl ConnectionTrait, rows: Vec<daily::Model>) -> Result<(), DbErr> {
-    use daily::Column as C;
-    let added = |column: C, name: &str| Expr::col((daily::Entity, column)).add(Expr::cust(format!("excluded.{name}")));
+/// Adds to the attribution rollup per day and per month: each row's figures are added to
+/// the stored ones. Rows come in key order (see ingestion); monthly rows are written in
+/// key order too.
+pub async fn add_to_rollups(db: &impl ConnectionTrait, rows: Vec<daily::Model>) -> Result<(), DbErr> {
+    type Key = (Uuid, Uuid, NaiveDate, Uuid, Uuid, Uuid, Uuid);
+    let mut months: BTreeMap<Key, monthly::Model> = BTreeMap::new();
+    for row in &rows {
+        let month = rollup::month_of(row.day);
+        let total = months
+            .entry((
+                row.tenant_id,
+                row.unit_type_id,
+                month,
+                row.folder_id,
+                row.process_id,
+                row.owner_folder_id,
+                row.node_id,
+            ))
+            .or_insert_with(|| monthly::Model {
+                tenant_id: row.tenant_id,
+                unit_type_id: row.unit_type_id,
+                month,
+                folder_id: row.folder_id,
+                process_id: row.process_id,
+                owner_folder_id: row.owner_folder_id,
+                node_id: row.node_id,
+                organization_id: row.organization_id,
+                quantity: 0,
+                events: 0,
+            });
+        total.quantity += row.quantity;
+        total.events += row.events;
+    }
+    {
+        use daily::Column as C;
+        let added =
+            |column: C, name: &str| Expr::col((daily::Entity, column)).add(Expr::cust(format!("excluded.{name}")));
+        let on_conflict = OnConflict::columns([
+            C::TenantId,
+            C::UnitTypeId,
+            C::Day,
+            C::FolderId,
+            C::ProcessId,
+            C::OwnerFolderId,
+            C::NodeId,
+        ])
+        .value(C::Quantity, added(C::Quantity, "quantity"))
+        .value(C::Events, added(C::Events, "events"))
+        .to_owned();
+        for chunk in rows.chunks(CHUNK) {
+            let rows: Vec<daily::ActiveModel> = chunk
+                .iter()
+                .cloned()
+                .map(|m| m.into_active_model().reset_all())
+                .collect();
+            daily::Entity::insert_many(rows)
+                .on_conflict(on_conflict.clone())
+                .exec_without_returning(db)
+                .await?;
+        }
+    }
+    use monthly::Column as M;
+    let added =
+        |column: M, name: &str| Expr::col((monthly::Entity, column)).add(Expr::cust(format!("excluded.{name}")));
     let on_conflict = OnConflict::columns([
-        C::TenantId,
-        C::UnitTypeId,
-        C::Day,
-        C::FolderId,
-        C::ProcessId,
-        C::OwnerFolderId,
-        C::NodeId,
+        M::TenantId,
+        M::UnitTypeId,
+        M::Month,
+        M::FolderId,
+        M::ProcessId,
+        M::OwnerFolderId,
+        M::NodeId,
     ])
-    .value(C::Quantity, added(C::Quantity, "quantity"))
-    .value(C::Events, added(C::Events, "events"))
+    .value(M::Quantity, added(M::Quantity, "quantity"))
+    .value(M::Events, added(M::Events, "events"))
     .to_owned();
-    for chunk in rows.chunks(CHUNK) {
-        let rows: Vec<daily::ActiveModel> = chunk
+    let months: Vec<monthly::Model> = months.into_values().collect();
+    for chunk in months.chunks(CHUNK) {
+        let rows: Vec<monthly::ActiveModel> = chunk
             .iter()
             .cloned()
             .map(|m| m.into_active_model().reset_all())
             .collect();
-        daily::Entity::insert_many(rows)
+        monthly::Entity::insert_many(rows)
             .on_conflict(on_conflict.clone())
             .exec_without_returning(db)
             .await?;
@@ -92,7 +160,8 @@ pub async fn add_to_daily(db: &impl ConnectionTrait, rows: Vec<daily::Model>) ->
 pub type SumRow = (Uuid, Uuid, Uuid, Uuid, Uuid, i64);
 
 /// EXECUTION consumption of a scope over the days `[from, until)`, by tenant, run folder,
-/// process, owning folder and chain node.
+/// process, owning folder and chain node: whole months from the monthly rollup, the other
+/// days from the daily one.
 pub async fn sums(
     db: &impl ConnectionTrait,
     scope: Scope,
@@ -100,24 +169,57 @@ pub async fn sums(
     from: NaiveDate,
     until: NaiveDate,
 ) -> Result<Vec<SumRow>, DbErr> {
-    use daily::Column as C;
-    let mut query = daily::Entity::find()
-        .select_only()
-        .columns([C::TenantId, C::FolderId, C::ProcessId, C::OwnerFolderId, C::NodeId])
-        .column_as(Expr::cust(SUM_QUANTITY), "total")
-        .filter(C::OrganizationId.eq(scope.organization))
-        .filter(C::UnitTypeId.eq(unit_type))
-        .filter(C::Day.gte(from))
-        .filter(C::Day.lt(until))
-        .group_by(C::TenantId)
-        .group_by(C::FolderId)
-        .group_by(C::ProcessId)
-        .group_by(C::OwnerFolderId)
-        .group_by(C::NodeId);
-    if let Some(tenant) = scope.tenant {
-        query = query.filter(C::TenantId.eq(tenant));
+    let split = rollup::split(from, until);
+    let mut totals: BTreeMap<(Uuid, Uuid, Uuid, Uuid, Uuid), i64> = BTreeMap::new();
+    if let Some((first, end)) = split.months {
+        use monthly::Column as M;
+        let mut query = monthly::Entity::find()
+            .select_only()
+            .columns([M::TenantId, M::FolderId, M::ProcessId, M::OwnerFolderId, M::NodeId])
+            .column_as(Expr::cust(SUM_QUANTITY), "total")
+            .filter(M::OrganizationId.eq(scope.organization))
+            .filter(M::UnitTypeId.eq(unit_type))
+            .filter(M::Month.gte(first))
+            .filter(M::Month.lt(end))
+            .group_by(M::TenantId)
+            .group_by(M::FolderId)
+            .group_by(M::ProcessId)
+            .group_by(M::OwnerFolderId)
+            .group_by(M::NodeId);
+        if let Some(tenant) = scope.tenant {
+            query = query.filter(M::TenantId.eq(tenant));
+        }
+        let rows: Vec<SumRow> = query.into_tuple().all(db).await?;
+        for (tenant, folder, process, owner, node, total) in rows {
+            *totals.entry((tenant, folder, process, owner, node)).or_default() += total;
+        }
     }
-    query.into_tuple().all(db).await
+    if !split.days.is_empty() {
+        use daily::Column as C;
+        let mut query = daily::Entity::find()
+            .select_only()
+            .columns([C::TenantId, C::FolderId, C::ProcessId, C::OwnerFolderId, C::NodeId])
+            .column_as(Expr::cust(SUM_QUANTITY), "total")
+            .filter(C::OrganizationId.eq(scope.organization))
+            .filter(C::UnitTypeId.eq(unit_type))
+            .filter(super::days_in(C::Day, &split.days))
+            .group_by(C::TenantId)
+            .group_by(C::FolderId)
+            .group_by(C::ProcessId)
+            .group_by(C::OwnerFolderId)
+            .group_by(C::NodeId);
+        if let Some(tenant) = scope.tenant {
+            query = query.filter(C::TenantId.eq(tenant));
+        }
+        let rows: Vec<SumRow> = query.into_tuple().all(db).await?;
+        for (tenant, folder, process, owner, node, total) in rows {
+            *totals.entry((tenant, folder, process, owner, node)).or_default() += total;
+        }
+    }
+    Ok(totals
+        .into_iter()
+        .map(|((tenant, folder, process, owner, node), total)| (tenant, folder, process, owner, node, total))
+        .collect())
 }
 
 /// Every folder of a scope, in creation order.
@@ -213,8 +315,9 @@ pub async fn execution_sums_by_run(db: &impl ConnectionTrait) -> Result<Vec<RunS
         .await
 }
 
-/// Empties the attribution rollup (before it is rebuilt from the events).
-pub async fn clear_daily(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+/// Empties the attribution rollups (before they are rebuilt from the events).
+pub async fn clear_rollups(db: &impl ConnectionTrait) -> Result<(), DbErr> {
     daily::Entity::delete_many().exec(db).await?;
+    monthly::Entity::delete_many().exec(db).await?;
     Ok(())
 }

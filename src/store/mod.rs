@@ -189,3 +189,16 @@ where
         _ => column.is_in(values.iter().cloned()),
     }
 }
+
+/// Rows whose day column falls in any of these half-open ranges of days (the edge days
+/// of a [`crate::domain::rollup::Split`]). No range: no row.
+pub(crate) fn days_in<C: sea_orm::ColumnTrait>(
+    column: C,
+    ranges: &[(chrono::NaiveDate, chrono::NaiveDate)],
+) -> sea_orm::Condition {
+    let mut any = sea_orm::Condition::any();
+    for (from, until) in ranges {
+        any = any.add(sea_orm::Condition::all().add(column.gte(*from)).add(column.lt(*until)));
+    }
+    any
+}

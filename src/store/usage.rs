@@ -1,16 +1,19 @@
-//! Usage events and their per-day rollup. Ingestion writes both in one transaction;
-//! every figure is read from the rollup, never by scanning raw events.
+//! Usage events and their rollups, per day and (EXECUTION consumption) per month.
+//! Ingestion writes them in one transaction; every figure is read from the rollups, never
+//! by scanning raw events.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
-use entity::{usage_daily, usage_event};
+use entity::{usage_daily, usage_event, usage_monthly};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, ExprTrait, IntoActiveModel, QueryFilter,
     QuerySelect,
     sea_query::{Expr, OnConflict},
 };
 use uuid::Uuid;
+
+use crate::domain::rollup;
 
 /// Rows per statement, well under SQLite's and PostgreSQL's bind-parameter limits.
 const CHUNK: usize = 500;
@@ -54,9 +57,25 @@ pub async fn insert_events(db: &impl ConnectionTrait, events: Vec<usage_event::M
     Ok(())
 }
 
-/// Adds to the per-day rollup: each row's figures are added to the stored ones.
-pub async fn add_to_daily(db: &impl ConnectionTrait, rows: Vec<usage_daily::Model>) -> Result<(), DbErr> {
+/// Adds to the per-day rollup, and the EXECUTION rows to the per-month totals: each row's
+/// figures are added to the stored ones. Rows come in key order (see ingestion), and the
+/// monthly rows are written in key order too.
+pub async fn add_to_rollups(db: &impl ConnectionTrait, rows: Vec<usage_daily::Model>) -> Result<(), DbErr> {
     use usage_daily::Column as C;
+    let mut monthly: BTreeMap<(Uuid, Uuid, NaiveDate), usage_monthly::Model> = BTreeMap::new();
+    for row in rows.iter().filter(|r| r.kind == "EXECUTION") {
+        let month = rollup::month_of(row.day);
+        monthly
+            .entry((row.tenant_id, row.unit_type_id, month))
+            .or_insert_with(|| usage_monthly::Model {
+                tenant_id: row.tenant_id,
+                unit_type_id: row.unit_type_id,
+                month,
+                organization_id: row.organization_id,
+                quantity: 0,
+            })
+            .quantity += row.quantity;
+    }
     let added =
         |column: C, name: &str| Expr::col((usage_daily::Entity, column)).add(Expr::cust(format!("excluded.{name}")));
     let on_conflict = OnConflict::columns([C::TenantId, C::UnitTypeId, C::Day, C::ServiceId, C::Kind])
@@ -75,11 +94,31 @@ pub async fn add_to_daily(db: &impl ConnectionTrait, rows: Vec<usage_daily::Mode
             .exec_without_returning(db)
             .await?;
     }
+    use usage_monthly::Column as M;
+    let on_conflict = OnConflict::columns([M::TenantId, M::UnitTypeId, M::Month])
+        .value(
+            M::Quantity,
+            Expr::col((usage_monthly::Entity, M::Quantity)).add(Expr::cust("excluded.quantity")),
+        )
+        .to_owned();
+    let monthly: Vec<usage_monthly::Model> = monthly.into_values().collect();
+    for chunk in monthly.chunks(CHUNK) {
+        let rows: Vec<usage_monthly::ActiveModel> = chunk
+            .iter()
+            .cloned()
+            .map(|m| m.into_active_model().reset_all())
+            .collect();
+        usage_monthly::Entity::insert_many(rows)
+            .on_conflict(on_conflict.clone())
+            .exec_without_returning(db)
+            .await?;
+    }
     Ok(())
 }
 
 /// EXECUTION consumption per tenant of an organization over the days `[from, until)`,
-/// in ten-thousandths. Tenants without consumption are absent.
+/// in ten-thousandths: whole months from the monthly totals, the other days from the
+/// per-day rollup. Tenants without consumption are absent.
 pub async fn consumed_by_tenant(
     db: &impl ConnectionTrait,
     organization: Uuid,
@@ -87,20 +126,65 @@ pub async fn consumed_by_tenant(
     from: NaiveDate,
     until: NaiveDate,
 ) -> Result<HashMap<Uuid, i64>, DbErr> {
-    let rows: Vec<(Uuid, i64)> = usage_daily::Entity::find()
+    let split = rollup::split(from, until);
+    let mut totals: HashMap<Uuid, i64> = HashMap::new();
+    if let Some((first, end)) = split.months {
+        use usage_monthly::Column as M;
+        let rows: Vec<(Uuid, i64)> = usage_monthly::Entity::find()
+            .select_only()
+            .column(M::TenantId)
+            .column_as(Expr::cust(SUM_QUANTITY), "total")
+            .filter(M::OrganizationId.eq(organization))
+            .filter(M::UnitTypeId.eq(unit_type))
+            .filter(M::Month.gte(first))
+            .filter(M::Month.lt(end))
+            .group_by(M::TenantId)
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (tenant, total) in rows {
+            *totals.entry(tenant).or_default() += total;
+        }
+    }
+    if !split.days.is_empty() {
+        let rows: Vec<(Uuid, i64)> = usage_daily::Entity::find()
+            .select_only()
+            .column(usage_daily::Column::TenantId)
+            .column_as(Expr::cust(SUM_QUANTITY), "total")
+            .filter(usage_daily::Column::OrganizationId.eq(organization))
+            .filter(usage_daily::Column::UnitTypeId.eq(unit_type))
+            .filter(usage_daily::Column::Kind.eq("EXECUTION"))
+            .filter(super::days_in(usage_daily::Column::Day, &split.days))
+            .group_by(usage_daily::Column::TenantId)
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (tenant, total) in rows {
+            *totals.entry(tenant).or_default() += total;
+        }
+    }
+    Ok(totals)
+}
+
+/// Sums of the two rollups per organization, for tests that check the monthly totals
+/// against the per-day rows: (daily EXECUTION quantity, monthly quantity).
+pub async fn rollup_totals(db: &impl ConnectionTrait, organization: Uuid) -> Result<(i64, i64), DbErr> {
+    let daily: Option<i64> = usage_daily::Entity::find()
         .select_only()
-        .column(usage_daily::Column::TenantId)
         .column_as(Expr::cust(SUM_QUANTITY), "total")
         .filter(usage_daily::Column::OrganizationId.eq(organization))
-        .filter(usage_daily::Column::UnitTypeId.eq(unit_type))
         .filter(usage_daily::Column::Kind.eq("EXECUTION"))
-        .filter(usage_daily::Column::Day.gte(from))
-        .filter(usage_daily::Column::Day.lt(until))
-        .group_by(usage_daily::Column::TenantId)
         .into_tuple()
-        .all(db)
+        .one(db)
         .await?;
-    Ok(rows.into_iter().collect())
+    let monthly: Option<i64> = usage_monthly::Entity::find()
+        .select_only()
+        .column_as(Expr::cust(SUM_QUANTITY), "total")
+        .filter(usage_monthly::Column::OrganizationId.eq(organization))
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok((daily.unwrap_or(0), monthly.unwrap_or(0)))
 }
 
 /// Sums over raw events, for tests that check the rollup against its source.

@@ -954,6 +954,7 @@ async fn start_up_backfill_rebuilds_the_same_attribution() {
     for statement in [
         "UPDATE jobs SET node_id = NULL, owner_folder_id = NULL",
         "DELETE FROM usage_attribution_daily",
+        "DELETE FROM usage_attribution_monthly",
         "DELETE FROM chain_nodes",
     ] {
         db.execute_unprepared(statement).await.unwrap();

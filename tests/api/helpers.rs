@@ -191,13 +191,18 @@ impl TestApp {
         if let Some(server) = self.server.take() {
             let _ = server.await;
         }
-        if let Some((admin, name)) = self.drop_database.take()
-            && let Ok(db) = Database::connect(&admin).await
-        {
-            let _ = db
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                .await;
-        }
+        drop_database(self.drop_database.take()).await;
+    }
+}
+
+/// Drops a PostgreSQL database made by [`fresh_database`] (nothing to do for SQLite).
+pub async fn drop_database(made: Option<(String, String)>) {
+    if let Some((admin, name)) = made
+        && let Ok(db) = Database::connect(&admin).await
+    {
+        let _ = db
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+            .await;
     }
 }
 

@@ -20,7 +20,8 @@ fn event(key: &str, tenant: &str, quantity: &str) -> Value {
 }
 
 /// (events, sum of quantities in ten-thousandths) stored for the organization, read from
-/// the raw events table, and the same sum from the per-day rollup.
+/// the raw events table, and the same sum from the rollups (whose per-day and per-month
+/// rows must agree).
 async fn stored(app: &TestApp, org: &str) -> (i64, i64, i64) {
     let db = quotagraph::store::connect(&app.database_url).await.unwrap();
     let org = quotagraph::graphql::node::decode(
@@ -40,6 +41,8 @@ async fn stored(app: &TestApp, org: &str) -> (i64, i64, i64) {
     .unwrap()
     .values()
     .sum();
+    let (daily, monthly) = quotagraph::store::usage::rollup_totals(&db, org).await.unwrap();
+    assert_eq!(daily, monthly, "per-day and per-month rollups disagree");
     db.close().await.ok();
     (events, total, rollup)
 }

@@ -1,6 +1,8 @@
-//! Figures read from the per-day rollup equal figures recomputed here from the raw events
-//! the test generated, over organization-local days (Europe/Paris, so events near
-//! midnight UTC land on the next local day).
+//! Figures read from the rollups equal figures recomputed here from the raw events the
+//! test generated, over organization-local days (Europe/Paris, so events near midnight UTC
+//! land on the next local day). The events span three months and the ranges cross month
+//! boundaries, so a range reads whole months from the monthly totals and its other days
+//! from the daily rows.
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use proptest::prelude::*;
@@ -20,7 +22,7 @@ fn events() -> impl Strategy<Value = Vec<Generated>> {
     prop::collection::vec(
         (
             0usize..3,
-            0i64..(22 * 24 * 60),
+            0i64..(69 * 24 * 60),
             0i64..100_000,
             prop::bool::weighted(0.2),
         )
@@ -54,7 +56,7 @@ async fn check(generated: Vec<Generated>, from: NaiveDate, to: NaiveDate) {
         .to_owned();
     app.ok(
         SYSTEM_KEY,
-        "mutation($o: ID!) { createLicense(input: {organizationId: $o, unitType: \"units\", planName: \"P\", capacity: \"1000\", period: MONTH, startsOn: \"2026-11-01\"}) { license { id } } }",
+        "mutation($o: ID!) { createLicense(input: {organizationId: $o, unitType: \"units\", planName: \"P\", capacity: \"1000\", period: YEAR, startsOn: \"2026-09-01\"}) { license { id } } }",
         json!({ "o": org }),
     )
     .await;
@@ -62,8 +64,8 @@ async fn check(generated: Vec<Generated>, from: NaiveDate, to: NaiveDate) {
     for i in 0..3 {
         tenants.push(tenant(&app, &org, &format!("t{i}")).await);
     }
-    // Events from 2026-10-31T23:00Z (local Nov 1st, 00:00) over 22 days.
-    let start: DateTime<Utc> = "2026-10-31T23:00:00Z".parse().unwrap();
+    // Events from 2026-09-14T22:00Z (local Sep 15th, 00:00) over 69 days, to Nov 22nd.
+    let start: DateTime<Utc> = "2026-09-14T22:00:00Z".parse().unwrap();
     let zone: chrono_tz::Tz = "Europe/Paris".parse().unwrap();
     let mut expected = [0i64; 3];
     let payload: Vec<Value> = generated
@@ -114,10 +116,106 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 6, ..ProptestConfig::default() })]
 
     #[test]
-    fn rollup_figures_equal_figures_recomputed_from_the_events(generated in events(), first in 1u32..=20, length in 0u32..=10) {
-        let from = NaiveDate::from_ymd_opt(2026, 11, first).unwrap();
-        let to = (from + TimeDelta::days(i64::from(length))).min(NaiveDate::from_ymd_opt(2026, 11, 22).unwrap());
+    fn rollup_figures_equal_figures_recomputed_from_the_events(generated in events(), first in 0i64..=75, length in 0i64..=80) {
+        let from = NaiveDate::from_ymd_opt(2026, 9, 1).unwrap() + TimeDelta::days(first);
+        let to = (from + TimeDelta::days(length)).min(NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()).max(from);
         let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
         runtime.block_on(check(generated, from, to));
     }
+}
+
+/// A database upgraded from before the monthly totals existed gets them summed from its
+/// per-day rollups, so its figures stay the same.
+#[tokio::test]
+async fn the_upgrade_sums_existing_daily_rows_into_monthly_totals() {
+    use migration::MigratorTrait;
+    use sea_orm::{EntityTrait, IntoActiveModel};
+
+    let (url, made) = crate::helpers::fresh_database().await;
+    let db = quotagraph::store::connect(&url).await.unwrap();
+    // The five migrations before the monthly totals.
+    migration::Migrator::up(&db, Some(5)).await.unwrap();
+    let (org, tenant, unit, service) = (
+        uuid::Uuid::now_v7(),
+        uuid::Uuid::now_v7(),
+        uuid::Uuid::now_v7(),
+        uuid::Uuid::now_v7(),
+    );
+    let (folder, process, node) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    let days = [
+        ("2026-09-30", 7),
+        ("2026-10-01", 11),
+        ("2026-10-31", 13),
+        ("2026-11-02", 17),
+    ];
+    for (day, quantity) in days {
+        let day: NaiveDate = day.parse().unwrap();
+        for (kind, quantity) in [("EXECUTION", quantity), ("UPLOAD", 1000)] {
+            entity::usage_daily::Entity::insert(
+                entity::usage_daily::Model {
+                    tenant_id: tenant,
+                    unit_type_id: unit,
+                    service_id: service,
+                    day,
+                    kind: kind.to_owned(),
+                    organization_id: org,
+                    quantity,
+                    events: 1,
+                    duration_ms: 0,
+                }
+                .into_active_model(),
+            )
+            .exec_without_returning(&db)
+            .await
+            .unwrap();
+        }
+        entity::usage_attribution_daily::Entity::insert(
+            entity::usage_attribution_daily::Model {
+                tenant_id: tenant,
+                unit_type_id: unit,
+                day,
+                folder_id: folder,
+                process_id: process,
+                owner_folder_id: folder,
+                node_id: node,
+                organization_id: org,
+                quantity,
+                events: 1,
+            }
+            .into_active_model(),
+        )
+        .exec_without_returning(&db)
+        .await
+        .unwrap();
+    }
+    quotagraph::store::migrate(&db).await.unwrap();
+
+    let date = |text: &str| -> NaiveDate { text.parse().unwrap() };
+    // October is read from its monthly total, September 30th and November 2nd from days.
+    let (from, until) = (date("2026-09-30"), date("2026-11-03"));
+    let consumed = quotagraph::store::usage::consumed_by_tenant(&db, org, unit, from, until)
+        .await
+        .unwrap();
+    assert_eq!(consumed.get(&tenant), Some(&(7 + 11 + 13 + 17)));
+    let october = quotagraph::store::usage::consumed_by_tenant(&db, org, unit, date("2026-10-01"), date("2026-11-01"))
+        .await
+        .unwrap();
+    assert_eq!(october.get(&tenant), Some(&(11 + 13)));
+    let scope = quotagraph::store::attribution::Scope {
+        organization: org,
+        tenant: None,
+    };
+    let attributed = quotagraph::store::attribution::sums(&db, scope, unit, from, until)
+        .await
+        .unwrap();
+    assert_eq!(
+        attributed,
+        vec![(tenant, folder, process, folder, node, 7 + 11 + 13 + 17)]
+    );
+    assert_eq!(
+        quotagraph::store::usage::rollup_totals(&db, org).await.unwrap(),
+        (48, 48)
+    );
+    db.close().await.unwrap();
+    crate::helpers::drop_database(made).await;
 }
