@@ -58,8 +58,9 @@ pub struct UsageEventInput {
     pub process_id: Option<ID>,
     /// The folder it ran in.
     pub folder_id: Option<ID>,
-    /// How long it ran, in milliseconds.
-    pub duration_ms: Option<i64>,
+    /// How long it ran, in milliseconds. A GraphQL `Int` is 32 bits: larger values are
+    /// refused as invalid variables, not stored.
+    pub duration_ms: Option<i32>,
 }
 
 /// A batch of up to 10,000 events, written all or nothing.
@@ -110,7 +111,7 @@ impl UsageEventInput {
             parent_job_id: self.parent_job_id,
             process_id,
             folder_id,
-            duration_ms: self.duration_ms,
+            duration_ms: self.duration_ms.map(i64::from),
         })
     }
 }
