@@ -45,6 +45,7 @@ impl App {
         let mut db = store::connect(&settings.database_url).await?;
         prepare_database(&db).await?;
         let statements = store::StatementCounter::install(&mut db);
+        let writer = store::writer(&db, &settings.database_url).await?;
         let events = crate::events::Bus::start(&db).await?;
         if settings.key_pepper.is_none() {
             tracing::warn!("QUOTAGRAPH_KEY_PEPPER is not set: API key hashes are keyed with an empty pepper");
@@ -52,6 +53,7 @@ impl App {
         let pepper = service::api_key::Pepper::new(settings.key_pepper.as_deref().unwrap_or_default());
         let context = AppContext {
             db,
+            writer,
             clock,
             events,
             pepper,

@@ -26,6 +26,8 @@ use crate::expected::today;
 #[derive(Clone)]
 pub struct Limit {
     pub db: DatabaseConnection,
+    /// Where its writes begin, as the server's do (`store::writer`).
+    writer: DatabaseConnection,
 }
 
 /// One event of a write, with every id resolved (the limit looks nothing up).
@@ -53,8 +55,10 @@ pub struct Ask {
 
 impl Limit {
     pub async fn connect(url: &str) -> anyhow::Result<Limit> {
+        let db = quotagraph::store::connect(url).await?;
         Ok(Limit {
-            db: quotagraph::store::connect(url).await?,
+            writer: quotagraph::store::writer(&db, url).await?,
+            db,
         })
     }
 
@@ -362,7 +366,7 @@ impl Limit {
         daily.sort_by_key(|d| (d.tenant_id, d.service_id));
         let mut attributed: Vec<usage_attribution_daily::Model> = attributed.into_values().collect();
         attributed.sort_by_key(|a| (a.tenant_id, a.folder_id, a.process_id, a.owner_folder_id));
-        let tx = quotagraph::store::begin_write(&self.db).await?;
+        let tx = quotagraph::store::begin_write(&self.writer).await?;
         quotagraph::store::attribution::insert_nodes(&tx, nodes).await?;
         quotagraph::store::usage::insert_events(&tx, rows).await?;
         quotagraph::store::usage::add_to_rollups(&tx, daily).await?;

@@ -153,6 +153,7 @@ pub async fn build(url: &str, plan: &Plan, sums: &Sums, loaders: usize) -> anyho
     quotagraph::startup::prepare_database(&db).await?;
     let ctx = AppContext {
         events: quotagraph::events::Bus::start(&db).await?,
+        writer: quotagraph::store::writer(&db, url).await?,
         db,
         clock: quotagraph::clock::Clock::pinned(generator::now()),
         pepper: service::api_key::Pepper::new(KEY_PEPPER),

@@ -58,7 +58,7 @@ pub async fn start(ctx: &AppContext, actor: &Actor, request: ExecutionRequest) -
     let quantity =
         Quantity::parse_non_negative(&request.quantity).map_err(|e| AppError::bad_input(format!("quantity: {e}")))?;
     let now = ctx.clock.now();
-    let tx = store::begin_write(&ctx.db).await?;
+    let tx = store::begin_write(&ctx.writer).await?;
     let tenant = store::tenant::find(&tx, request.tenant_id.0)
         .await?
         .ok_or_else(|| AppError::not_found("tenant"))?;

@@ -41,7 +41,7 @@ fn allocation_json(allocation: &Model, unit_type: &str) -> serde_json::Value {
 }
 
 pub async fn set(ctx: &AppContext, actor: &Actor, change: AllocationChange) -> AppResult<Model> {
-    let tx = store::begin_write(&ctx.db).await?;
+    let tx = store::begin_write(&ctx.writer).await?;
     let tenant = tenant::visible(&tx, actor, change.tenant_id).await?;
     let org_id = OrganizationId(tenant.organization_id);
     require(

@@ -174,7 +174,7 @@ pub async fn create(ctx: &AppContext, actor: &Actor, input: NewKey) -> AppResult
         revoked_at: None,
         last_used_at: None,
     };
-    let tx = store::begin_write(&ctx.db).await?;
+    let tx = store::begin_write(&ctx.writer).await?;
     let key = store::api_key::insert(&tx, model).await?;
     audit::record(
         &tx,
@@ -224,7 +224,7 @@ pub async fn revoke(ctx: &AppContext, actor: &Actor, id: ApiKeyId) -> AppResult<
         return Ok(key);
     }
     let now = ctx.clock.now();
-    let tx = store::begin_write(&ctx.db).await?;
+    let tx = store::begin_write(&ctx.writer).await?;
     store::api_key::revoke(&tx, key.id, now).await?;
     let revoked = Model {
         revoked_at: Some(now),

@@ -43,7 +43,7 @@ pub struct ControlChange {
 }
 
 pub async fn set(ctx: &AppContext, actor: &Actor, change: ControlChange) -> AppResult<Controls> {
-    let tx = store::begin_write(&ctx.db).await?;
+    let tx = store::begin_write(&ctx.writer).await?;
     let tenant = tenant::visible(&tx, actor, change.tenant_id).await?;
     require(
         actor.manage_tenant(OrganizationId(tenant.organization_id), change.tenant_id),

@@ -48,7 +48,7 @@ pub async fn create_folder(
         name: clean_name("name", &name)?,
         created_at: ctx.clock.now(),
     };
-    let tx = store::begin_write(&ctx.db).await?;
+    let tx = store::begin_write(&ctx.writer).await?;
     let model = store::folder::insert_folder(&tx, model).await?;
     audit::record(
         &tx,
@@ -85,7 +85,7 @@ pub async fn create_process(
         name: clean_name("name", &name)?,
         created_at: ctx.clock.now(),
     };
-    let tx = store::begin_write(&ctx.db).await?;
+    let tx = store::begin_write(&ctx.writer).await?;
     let model = store::folder::insert_process(&tx, model).await?;
     audit::record(
         &tx,

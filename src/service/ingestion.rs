@@ -149,7 +149,7 @@ struct Checked {
 }
 
 async fn record_once(ctx: &AppContext, actor: &Actor, events: &[NewUsageEvent]) -> AppResult<Recorded> {
-    let tx = store::begin_write(&ctx.db).await?;
+    let tx = store::begin_write(&ctx.writer).await?;
     let recorded = record_in(&tx, ctx.clock.now(), actor, events).await?;
     // One entry per organization that took events; a batch of duplicates changed nothing.
     let mut organizations: Vec<Uuid> = recorded.touched.iter().map(|(org, ..)| *org).collect();

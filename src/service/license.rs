@@ -107,7 +107,7 @@ pub async fn create(ctx: &AppContext, actor: &Actor, input: NewLicense) -> AppRe
         burst_periods,
     };
     terms.validate().map_err(|e| AppError::bad_input(e.to_string()))?;
-    let tx = store::begin_write(&ctx.db).await?;
+    let tx = store::begin_write(&ctx.writer).await?;
     store::organization::lock(&tx, org.id).await?;
     let unit = unit_type::by_code(&tx, "unitType", &input.unit_type).await?;
     let existing = store::license::list(&tx, org.id, Some(unit.id)).await?;
@@ -198,7 +198,7 @@ pub async fn upgrade(ctx: &AppContext, actor: &Actor, input: LicenseUpgrade) -> 
         ..old_terms
     };
     new_terms.validate().map_err(|e| AppError::bad_input(e.to_string()))?;
-    let tx = store::begin_write(&ctx.db).await?;
+    let tx = store::begin_write(&ctx.writer).await?;
     store::organization::lock(&tx, org.id).await?;
     // Read again under the lock: a concurrent upgrade may have ended it meanwhile.
     let current = store::license::find(&tx, old.id)

@@ -30,6 +30,8 @@ use crate::error::{AppError, AppResult};
 #[derive(Clone, Debug)]
 pub struct AppContext {
     pub db: DatabaseConnection,
+    /// Where write transactions begin (`store::writer`).
+    pub writer: DatabaseConnection,
     pub clock: Clock,
     pub events: crate::events::Bus,
     /// The key of API key hashes.

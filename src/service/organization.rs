@@ -57,7 +57,7 @@ pub async fn create(ctx: &AppContext, actor: &Actor, input: NewOrganization) -> 
         time_zone: input.time_zone,
         created_at: ctx.clock.now(),
     };
-    let tx = store::begin_write(&ctx.db).await?;
+    let tx = store::begin_write(&ctx.writer).await?;
     let model = store::organization::insert(&tx, model).await.map_err(|err| {
         if store::is_unique_violation(&err) {
             AppError::Conflict("an organization with that slug already exists".into())

@@ -41,7 +41,7 @@ pub async fn create(
         created_at: now,
         updated_at: now,
     };
-    let tx = store::begin_write(&ctx.db).await?;
+    let tx = store::begin_write(&ctx.writer).await?;
     let model = store::tenant::insert(&tx, model).await?;
     audit::record(
         &tx,
@@ -90,7 +90,7 @@ pub async fn update(
     name: Option<String>,
     state: Option<TenantState>,
 ) -> AppResult<Model> {
-    let tx = store::begin_write(&ctx.db).await?;
+    let tx = store::begin_write(&ctx.writer).await?;
     let mut tenant = visible(&tx, actor, id).await?;
     let before = tenant_json(&tenant);
     require(

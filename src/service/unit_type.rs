@@ -21,7 +21,7 @@ pub async fn create(ctx: &AppContext, actor: &Actor, code: String, name: String)
         name,
         created_at: ctx.clock.now(),
     };
-    let tx = store::begin_write(&ctx.db).await?;
+    let tx = store::begin_write(&ctx.writer).await?;
     let model = store::unit_type::insert(&tx, model).await.map_err(|err| {
         if store::is_unique_violation(&err) {
             AppError::Conflict("that unit type already exists".into())

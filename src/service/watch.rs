@@ -133,7 +133,7 @@ fn scaled(q: Quantity) -> Option<i64> {
 
 async fn evaluate(ctx: &AppContext, change: &Change) -> AppResult<Vec<QuotaEvent>> {
     let now = ctx.clock.now();
-    let tx = store::begin_write(&ctx.db).await?;
+    let tx = store::begin_write(&ctx.writer).await?;
     store::organization::lock(&tx, change.organization).await?;
     let org = store::organization::find(&tx, change.organization)
         .await?

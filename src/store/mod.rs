@@ -29,6 +29,24 @@ use uuid::Uuid;
 
 /// Connects to a `sqlite://` or `postgres://` URL. A SQLite file is created when missing.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    Database::connect(options(url, 16)).await
+}
+
+/// The connection write transactions begin on ([`begin_write`]). SQLite takes one writer
+/// at a time: on a pool of one connection, concurrent writers queue for it in arrival
+/// order, instead of polling SQLite's lock through its busy handler, which sleeps up to
+/// 100 ms between tries (a tail of hundreds of milliseconds under concurrent writes).
+/// PostgreSQL, and an in-memory SQLite database (private to its connections), write
+/// through the main pool.
+pub async fn writer(db: &DatabaseConnection, url: &str) -> Result<DatabaseConnection, DbErr> {
+    if db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite && !url.contains(":memory:") {
+        Database::connect(options(url, 1)).await
+    } else {
+        Ok(db.clone())
+    }
+}
+
+fn options(url: &str, connections: u32) -> ConnectOptions {
     let url = if url.starts_with("sqlite:") && !url.contains("mode=") && !url.contains(":memory:") {
         let separator = if url.contains('?') { '&' } else { '?' };
         format!("{url}{separator}mode=rwc")
@@ -37,7 +55,7 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     };
     let mut options = ConnectOptions::new(url);
     options
-        .max_connections(16)
+        .max_connections(connections)
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(10))
         .sqlx_logging(false)
@@ -51,7 +69,7 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
                 .pragma("cache_size", "-32768")
                 .pragma("mmap_size", "1073741824")
         });
-    Database::connect(options).await
+    options
 }
 
 /// How busy the connection pool is.
@@ -87,7 +105,7 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
 }
 
-/// Begins a transaction that will write. On SQLite it takes the write lock at once
+/// Begins a transaction that will write, on the [`writer`] connection. On SQLite it takes the write lock at once
 /// (`BEGIN IMMEDIATE`), so two writers wait for each other instead of failing when
 /// a read inside one of them is upgraded to a write.
 pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
