@@ -364,8 +364,7 @@ impl Limit {
         nodes.sort_by_key(|n| n.id);
         let mut daily: Vec<usage_daily::Model> = daily.into_values().collect();
         daily.sort_by_key(|d| (d.tenant_id, d.service_id));
-        let mut attributed: Vec<usage_attribution_daily::Model> = attributed.into_values().collect();
-        attributed.sort_by_key(|a| (a.tenant_id, a.folder_id, a.process_id, a.owner_folder_id));
+        let attributed: Vec<usage_attribution_daily::Model> = attributed.into_values().collect();
         let tx = quotagraph::store::begin_write(&self.writer).await?;
         quotagraph::store::attribution::insert_nodes(&tx, nodes).await?;
         quotagraph::store::usage::insert_events(&tx, rows).await?;

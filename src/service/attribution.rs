@@ -207,19 +207,7 @@ pub async fn backfill(db: &DatabaseConnection) -> AppResult<bool> {
         }
     }
     store::attribution::clear_rollups(&tx).await?;
-    let mut rows: Vec<_> = rows.into_values().collect();
-    rows.sort_by_key(|r| {
-        (
-            r.tenant_id,
-            r.unit_type_id,
-            r.day,
-            r.folder_id,
-            r.process_id,
-            r.owner_folder_id,
-            r.node_id,
-        )
-    });
-    store::attribution::add_to_rollups(&tx, rows).await?;
+    store::attribution::add_to_rollups(&tx, rows.into_values().collect()).await?;
     tx.commit().await?;
     Ok(true)
 }

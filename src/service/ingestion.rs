@@ -531,18 +531,7 @@ pub(crate) async fn record_in(
             &b.kind,
         ))
     });
-    let mut attributed: Vec<_> = attributed.into_values().collect();
-    attributed.sort_by_key(|r| {
-        (
-            r.tenant_id,
-            r.unit_type_id,
-            r.day,
-            r.folder_id,
-            r.process_id,
-            r.owner_folder_id,
-            r.node_id,
-        )
-    });
+    let attributed: Vec<_> = attributed.into_values().collect();
     store::attribution::insert_nodes(tx, nodes).await?;
     store::job::insert_many(tx, new_jobs).await?;
     store::usage::insert_events(tx, rows).await?;

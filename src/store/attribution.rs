@@ -65,9 +65,20 @@ pub async fn insert_nodes(db: &impl ConnectionTrait, nodes: Vec<chain_node::Mode
 }
 
 /// Adds to the attribution rollup per day and per month: each row's figures are added to
-/// the stored ones. Rows come in key order (see ingestion); monthly rows are written in
-/// key order too.
-pub async fn add_to_rollups(db: &impl ConnectionTrait, rows: Vec<daily::Model>) -> Result<(), DbErr> {
+/// the stored ones. Rows are written in key order, so two concurrent batches lock shared
+/// rows in the same order and wait for each other instead of deadlocking (PostgreSQL).
+pub async fn add_to_rollups(db: &impl ConnectionTrait, mut rows: Vec<daily::Model>) -> Result<(), DbErr> {
+    rows.sort_by_key(|r| {
+        (
+            r.tenant_id,
+            r.unit_type_id,
+            r.day,
+            r.folder_id,
+            r.process_id,
+            r.owner_folder_id,
+            r.node_id,
+        )
+    });
     type Key = (Uuid, Uuid, NaiveDate, Uuid, Uuid, Uuid, Uuid);
     let mut months: BTreeMap<Key, monthly::Model> = BTreeMap::new();
     for row in &rows {
