@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, connection::Connection};
+use async_graphql::{Context, SelectionField, connection::Connection};
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
@@ -16,7 +16,7 @@ use super::{
 use crate::domain::{access::Actor, analytics::Granularity, attribution::Attribution};
 use crate::service::{
     analytics::{self, DailyUsage},
-    attribution::{self, Attributed},
+    attribution::{self, Attributed, Detail},
     usage::UsageReport,
 };
 use crate::store::attribution::Scope;
@@ -27,7 +27,9 @@ pub struct Reads {
     whole: bool,
     /// The one tenant a scoped caller sees.
     pub tenant_scope: Option<Uuid>,
+    /// Loaded with [`Detail::Folders`] unless a field needs the chains first.
     attributed: OnceCell<Arc<Attributed>>,
+    chained: OnceCell<Arc<Attributed>>,
     daily: OnceCell<DailyUsage>,
 }
 
@@ -38,6 +40,7 @@ impl Reads {
             whole: actor.sees_whole_organization(),
             tenant_scope: actor.tenant_id.map(|t| t.0),
             attributed: OnceCell::new(),
+            chained: OnceCell::new(),
             daily: OnceCell::new(),
         }
     }
@@ -50,6 +53,7 @@ impl Reads {
             whole: false,
             tenant_scope: Some(tenant),
             attributed: OnceCell::new(),
+            chained: OnceCell::new(),
             daily: OnceCell::new(),
         }
     }
@@ -80,15 +84,30 @@ impl Reads {
             .await?)
     }
 
-    async fn attributed(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<Attributed>> {
+    /// The attribution data at `detail`; a request that already loaded the chains reuses
+    /// them for folder figures instead of loading again.
+    async fn attributed(&self, ctx: &Context<'_>, detail: Detail) -> async_graphql::Result<Arc<Attributed>> {
         let (app, _) = session(ctx)?;
         let report = &self.report;
-        let loaded = self
-            .attributed
+        let cell = match detail {
+            Detail::Chains => &self.chained,
+            Detail::Folders => match self.chained.get() {
+                Some(chained) => return Ok(chained.clone()),
+                None => &self.attributed,
+            },
+        };
+        let loaded = cell
             .get_or_try_init(|| async {
-                attribution::load(&app.db, self.scope(), report.unit_type.id, report.from, report.to)
-                    .await
-                    .map(Arc::new)
+                attribution::load(
+                    &app.db,
+                    self.scope(),
+                    report.unit_type.id,
+                    report.from,
+                    report.to,
+                    detail,
+                )
+                .await
+                .map(Arc::new)
             })
             .await?;
         Ok(loaded.clone())
@@ -119,7 +138,12 @@ impl Reads {
         mode: Attribution,
         tenant: Option<Uuid>,
     ) -> async_graphql::Result<Vec<FolderUsage>> {
-        let attributed = self.attributed(ctx).await?;
+        let detail = if mode == Attribution::Ownership && selects(ctx.field(), "processes") {
+            Detail::Chains
+        } else {
+            Detail::Folders
+        };
+        let attributed = self.attributed(ctx, detail).await?;
         Ok(attributed
             .folders(mode, tenant)
             .into_iter()
@@ -135,8 +159,19 @@ impl Reads {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, ProcessUsage>> {
-        let attributed = self.attributed(ctx).await?;
+        let detail = match mode {
+            Attribution::Execution => Detail::Folders,
+            Attribution::Ownership => Detail::Chains,
+        };
+        let attributed = self.attributed(ctx, detail).await?;
         let figures = attributed.processes(mode, tenant);
         Ok(process_page(attributed, figures, first, after)?)
     }
+}
+
+/// Whether a field named `name` is selected anywhere below `field`.
+fn selects(field: SelectionField<'_>, name: &str) -> bool {
+    field
+        .selection_set()
+        .any(|child| child.name() == name || selects(child, name))
 }

@@ -27,7 +27,7 @@ use crate::error::{AppError, AppResult};
 use crate::graphql::node::{Kind, decode_any, encode};
 use crate::service::{
     self, AppContext,
-    attribution::Attributed,
+    attribution::{Attributed, Detail},
     usage::{EventRow, UsageQuery, UsageReport},
 };
 use crate::store::attribution::Scope;
@@ -247,8 +247,13 @@ async fn usage_report(ctx: &AppContext, actor: &Actor, report: &str, pairs: Vec<
             Body::from(csv(&["service", "name", "consumed", "percent"], rows)?)
         }
         "folders" | "processes" => {
+            let detail = if report == "processes" && filters.attribution == Attribution::Ownership {
+                Detail::Chains
+            } else {
+                Detail::Folders
+            };
             let attributed =
-                service::attribution::load(&ctx.db, scope, usage.unit_type.id, usage.from, usage.to).await?;
+                service::attribution::load(&ctx.db, scope, usage.unit_type.id, usage.from, usage.to, detail).await?;
             if report == "folders" {
                 Body::from(folders(&attributed, attributed.folders(filters.attribution, tenant))?)
             } else {

@@ -70,6 +70,16 @@ impl Attributed {
     }
 }
 
+/// What a read needs of the attribution rollup.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Detail {
+    /// Folder figures in both modes and EXECUTION process figures: sums by folder, owning
+    /// folder and process. OWNERSHIP figures then have no processes.
+    Folders,
+    /// Everything, OWNERSHIP process figures too: sums by chain node and the chain tree.
+    Chains,
+}
+
 /// Loads a scope's attribution over the days `from..=to`.
 pub async fn load(
     db: &impl ConnectionTrait,
@@ -77,9 +87,11 @@ pub async fn load(
     unit_type: Uuid,
     from: NaiveDate,
     to: NaiveDate,
+    detail: Detail,
 ) -> AppResult<Attributed> {
     let until = to.succ_opt().unwrap_or(to);
-    let sums: Vec<(Uuid, AttributedSum)> = store::attribution::sums(db, scope, unit_type, from, until)
+    let chains = detail == Detail::Chains;
+    let sums: Vec<(Uuid, AttributedSum)> = store::attribution::sums(db, scope, unit_type, from, until, chains)
         .await?
         .into_iter()
         .map(|(tenant, folder, process, owner, node, quantity)| {
@@ -96,15 +108,18 @@ pub async fn load(
         })
         .collect();
     let folders = store::attribution::folders(db, scope).await?;
-    let nodes: Vec<ChainNode> = store::attribution::nodes(db, scope)
-        .await?
-        .into_iter()
-        .map(|n| ChainNode {
-            id: n.id,
-            parent: n.parent_id,
-            process: n.process_id,
-        })
-        .collect();
+    let nodes: Vec<ChainNode> = if chains {
+        store::attribution::nodes(db, scope).await?
+    } else {
+        Vec::new()
+    }
+    .into_iter()
+    .map(|n| ChainNode {
+        id: n.id,
+        parent: n.parent_id,
+        process: n.process_id,
+    })
+    .collect();
     let mut wanted: Vec<Uuid> = nodes
         .iter()
         .filter_map(|n| n.process)

@@ -171,14 +171,16 @@ pub async fn add_to_rollups(db: &impl ConnectionTrait, mut rows: Vec<daily::Mode
 pub type SumRow = (Uuid, Uuid, Uuid, Uuid, Uuid, i64);
 
 /// EXECUTION consumption of a scope over the days `[from, until)`, by tenant, run folder,
-/// process, owning folder and chain node: whole months from the monthly rollup, the other
-/// days from the daily one.
+/// process, owning folder and, with `by_node`, chain node (else the nil UUID): whole
+/// months from the monthly rollup, the other days from the daily one. Only OWNERSHIP
+/// process figures need the nodes, and a busy tenant has many more nodes than processes.
 pub async fn sums(
     db: &impl ConnectionTrait,
     scope: Scope,
     unit_type: Uuid,
     from: NaiveDate,
     until: NaiveDate,
+    by_node: bool,
 ) -> Result<Vec<SumRow>, DbErr> {
     let split = rollup::split(from, until);
     let mut totals: BTreeMap<(Uuid, Uuid, Uuid, Uuid, Uuid), i64> = BTreeMap::new();
@@ -186,8 +188,7 @@ pub async fn sums(
         use monthly::Column as M;
         let mut query = monthly::Entity::find()
             .select_only()
-            .columns([M::TenantId, M::FolderId, M::ProcessId, M::OwnerFolderId, M::NodeId])
-            .column_as(Expr::cust(SUM_QUANTITY), "total")
+            .columns([M::TenantId, M::FolderId, M::ProcessId, M::OwnerFolderId])
             .filter(M::OrganizationId.eq(scope.organization))
             .filter(M::UnitTypeId.eq(unit_type))
             .filter(M::Month.gte(first))
@@ -195,8 +196,13 @@ pub async fn sums(
             .group_by(M::TenantId)
             .group_by(M::FolderId)
             .group_by(M::ProcessId)
-            .group_by(M::OwnerFolderId)
-            .group_by(M::NodeId);
+            .group_by(M::OwnerFolderId);
+        query = if by_node {
+            query.column(M::NodeId).group_by(M::NodeId)
+        } else {
+            query.column_as(Expr::val(Uuid::nil()), "node_id")
+        }
+        .column_as(Expr::cust(SUM_QUANTITY), "total");
         if let Some(tenant) = scope.tenant {
             query = query.filter(M::TenantId.eq(tenant));
         }
@@ -209,16 +215,20 @@ pub async fn sums(
         use daily::Column as C;
         let mut query = daily::Entity::find()
             .select_only()
-            .columns([C::TenantId, C::FolderId, C::ProcessId, C::OwnerFolderId, C::NodeId])
-            .column_as(Expr::cust(SUM_QUANTITY), "total")
+            .columns([C::TenantId, C::FolderId, C::ProcessId, C::OwnerFolderId])
             .filter(C::OrganizationId.eq(scope.organization))
             .filter(C::UnitTypeId.eq(unit_type))
             .filter(super::days_in(C::Day, &split.days))
             .group_by(C::TenantId)
             .group_by(C::FolderId)
             .group_by(C::ProcessId)
-            .group_by(C::OwnerFolderId)
-            .group_by(C::NodeId);
+            .group_by(C::OwnerFolderId);
+        query = if by_node {
+            query.column(C::NodeId).group_by(C::NodeId)
+        } else {
+            query.column_as(Expr::val(Uuid::nil()), "node_id")
+        }
+        .column_as(Expr::cust(SUM_QUANTITY), "total");
         if let Some(tenant) = scope.tenant {
             query = query.filter(C::TenantId.eq(tenant));
         }

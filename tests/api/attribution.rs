@@ -673,6 +673,100 @@ async fn folders_and_processes_in_both_modes_at_tenant_and_organization_level() 
     s.app.finish().await;
 }
 
+/// A request loads the chain tree only when it selects OWNERSHIP processes, wherever they
+/// are: every figure asked for alone answers what it answers beside all the others.
+#[tokio::test]
+async fn each_figure_asked_alone_answers_as_beside_the_others() {
+    let s = scenario().await;
+    let (all, _) = read_tenant(&s.app, SYSTEM_KEY, &s.org, &s.one).await;
+    let alone = |fields: String| {
+        let query = format!(
+            "query($o: ID!, $t: ID!) {{ organization(id: $o) {{ usage(unitType: \"units\") {{ tenant(id: $t) {{ {fields} }} }} }} }}"
+        );
+        let app = &s.app;
+        let variables = json!({ "o": s.org, "t": s.one });
+        async move { app.ok(SYSTEM_KEY, &query, variables).await["organization"]["usage"]["tenant"].clone() }
+    };
+    for mode in ["EXECUTION", "OWNERSHIP"] {
+        let expected = all.folders(mode);
+        let whole = alone(format!("folders(attribution: {mode}) {{ {} }}", folder_fields(2, 3))).await;
+        assert_eq!(
+            folder_lines(&folder_list(&whole["folders"])),
+            folder_lines(expected),
+            "{mode}"
+        );
+
+        let bare = alone(format!(
+            "folders(attribution: {mode}) {{ folder {{ id }} consumed children {{ folder {{ id }} consumed }} }}"
+        ))
+        .await;
+        let figures = |rows: &[FolderRow]| -> Vec<(Option<String>, String, Vec<String>)> {
+            rows.iter()
+                .map(|r| {
+                    let children = r.children.iter().map(|c| c.consumed.clone()).collect();
+                    (r.id.clone(), r.consumed.clone(), children)
+                })
+                .collect()
+        };
+        let answered: Vec<(Option<String>, String, Vec<String>)> = bare["folders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let children = r["children"].as_array().unwrap();
+                (
+                    r["folder"]["id"].as_str().map(str::to_owned),
+                    r["consumed"].as_str().unwrap().to_owned(),
+                    children
+                        .iter()
+                        .map(|c| c["consumed"].as_str().unwrap().to_owned())
+                        .collect(),
+                )
+            })
+            .collect();
+        assert_eq!(answered, figures(expected), "{mode}");
+
+        // Processes asked for only below the subfolders.
+        let nested = alone(format!(
+            "folders(attribution: {mode}) {{ folder {{ id }} children {{ folder {{ id }} processes {{ {} }} }} }}",
+            process_fields(3)
+        ))
+        .await;
+        let answered: Vec<Vec<String>> = nested["folders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|r| r["children"].as_array().unwrap().iter())
+            .map(|c| {
+                let rows: Vec<ProcessRow> = c["processes"].as_array().unwrap().iter().map(process_row).collect();
+                process_lines(&rows)
+            })
+            .collect();
+        let wanted: Vec<Vec<String>> = expected
+            .iter()
+            .flat_map(|r| r.children.iter())
+            .map(|c| process_lines(&c.processes))
+            .collect();
+        assert!(
+            wanted.iter().any(|lines| !lines.is_empty()),
+            "{mode}: the scenario has subfolder processes"
+        );
+        assert_eq!(answered, wanted, "{mode}");
+
+        let processes = alone(format!(
+            "processes(attribution: {mode}) {{ edges {{ cursor node {{ {} }} }} pageInfo {{ hasNextPage }} }}",
+            process_fields(3)
+        ))
+        .await;
+        assert_eq!(
+            process_lines(&process_list(&processes["processes"])),
+            process_lines(all.processes(mode)),
+            "{mode}"
+        );
+    }
+    s.app.finish().await;
+}
+
 #[tokio::test]
 async fn a_range_narrows_folder_and_process_figures() {
     let s = scenario().await;

@@ -205,12 +205,19 @@ async fn the_upgrade_sums_existing_daily_rows_into_monthly_totals() {
         organization: org,
         tenant: None,
     };
-    let attributed = quotagraph::store::attribution::sums(&db, scope, unit, from, until)
+    let attributed = quotagraph::store::attribution::sums(&db, scope, unit, from, until, true)
         .await
         .unwrap();
     assert_eq!(
         attributed,
         vec![(tenant, folder, process, folder, node, 7 + 11 + 13 + 17)]
+    );
+    let by_folder = quotagraph::store::attribution::sums(&db, scope, unit, from, until, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        by_folder,
+        vec![(tenant, folder, process, folder, uuid::Uuid::nil(), 7 + 11 + 13 + 17)]
     );
     assert_eq!(
         quotagraph::store::usage::rollup_totals(&db, org).await.unwrap(),
