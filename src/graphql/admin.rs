@@ -112,7 +112,7 @@ impl ApiKey {
         };
         Ok(service::organization::get(app, actor, OrganizationId(id))
             .await?
-            .map(Organization))
+            .map(Organization::new))
     }
 
     /// The tenant it is limited to, if any.
@@ -154,7 +154,7 @@ impl Viewer {
         let Some(id) = self.0.organization_id else {
             return Ok(None);
         };
-        Ok(service::organization::get(app, actor, id).await?.map(Organization))
+        Ok(service::organization::get(app, actor, id).await?.map(Organization::new))
     }
 
     /// The tenant the caller is limited to, if any.

@@ -67,7 +67,7 @@ impl License {
         Ok(
             service::organization::get(app, actor, OrganizationId(self.0.organization_id))
                 .await?
-                .map(Organization),
+                .map(Organization::new),
         )
     }
 

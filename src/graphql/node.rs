@@ -124,7 +124,7 @@ impl NodeQuery {
         let node = match kind {
             Kind::Organization => service::organization::get(app, actor, OrganizationId(uuid))
                 .await?
-                .map(|m| Node::Organization(Organization(m))),
+                .map(|m| Node::Organization(Organization::new(m))),
             Kind::UnitType => service::unit_type::get(app, uuid)
                 .await?
                 .map(|m| Node::UnitType(UnitType(m))),

@@ -1,6 +1,10 @@
 //! Organizations: the root of every dashboard.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject, connection::Connection};
+use tokio::sync::OnceCell;
 
 use super::{
     analytics::Activity,
@@ -16,14 +20,45 @@ use super::{
     usage::{DateRangeInput, OrganizationUsage, QuotaBalance, usage_for},
 };
 use crate::domain::ids::OrganizationId;
-use crate::service::{self, organization::NewOrganization, usage::UsageQuery};
+use crate::error::AppResult;
+use crate::service::{self, AppContext, organization::NewOrganization, usage::Basis};
 
 /// A customer: it buys capacity per unit type and splits it among its tenants.
-pub struct Organization(pub entity::organization::Model);
+pub struct Organization {
+    model: entity::organization::Model,
+    /// Per unit type, read once per answer: `usage` and `quota` side by side share it.
+    bases: Mutex<HashMap<String, Arc<OnceCell<Arc<Basis>>>>>,
+}
 
 impl Organization {
+    /// An organization the caller was found to see.
+    pub fn new(model: entity::organization::Model) -> Self {
+        Organization {
+            model,
+            bases: Mutex::default(),
+        }
+    }
+
     fn organization_id(&self) -> OrganizationId {
-        OrganizationId(self.0.id)
+        OrganizationId(self.model.id)
+    }
+
+    async fn basis(&self, app: &AppContext, unit_type: &str) -> AppResult<Arc<Basis>> {
+        let cell = self
+            .bases
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(unit_type.to_owned())
+            .or_default()
+            .clone();
+        let basis = cell
+            .get_or_try_init(|| async {
+                service::usage::basis(app, self.model.clone(), unit_type)
+                    .await
+                    .map(Arc::new)
+            })
+            .await?;
+        Ok(basis.clone())
     }
 }
 
@@ -31,22 +66,22 @@ impl Organization {
 impl Organization {
     /// The organization's global id.
     pub async fn id(&self) -> ID {
-        encode(Kind::Organization, self.0.id)
+        encode(Kind::Organization, self.model.id)
     }
 
     /// Display name.
     async fn name(&self) -> &str {
-        &self.0.name
+        &self.model.name
     }
 
     /// Unique short name used in URLs.
     async fn slug(&self) -> &str {
-        &self.0.slug
+        &self.model.slug
     }
 
     /// IANA time zone: every calendar rule (periods, days, weeks) uses it.
     async fn time_zone(&self) -> &str {
-        &self.0.time_zone
+        &self.model.time_zone
     }
 
     /// The licenses bought, optionally of one unit type (by code), oldest first.
@@ -72,20 +107,21 @@ impl Organization {
         bundle: Option<Date>,
         range: Option<DateRangeInput>,
     ) -> async_graphql::Result<OrganizationUsage> {
-        let (app, actor) = session(ctx)?;
-        let query = UsageQuery {
-            organization_id: self.organization_id(),
-            unit_type,
-            bundle: bundle.map(|d| d.0),
-            range: range.map(|r| (r.from.0, r.to.0)),
-        };
-        usage_for(ctx, service::usage::report(app, actor, query).await?)
+        let (app, _) = session(ctx)?;
+        let basis = self.basis(app, &unit_type).await?;
+        let range = range.map(|r| (r.from.0, r.to.0));
+        usage_for(
+            ctx,
+            service::usage::report_on(app, &basis, bundle.map(|d| d.0), range).await?,
+        )
     }
 
     /// The quota view of a unit type's current bundle.
     async fn quota(&self, ctx: &Context<'_>, unit_type: String) -> async_graphql::Result<QuotaBalance> {
         let (app, actor) = session(ctx)?;
-        let (unit_type, bundle, view) = service::usage::quota(app, actor, self.organization_id(), &unit_type).await?;
+        service::usage::may_read_quota(actor)?;
+        let basis = self.basis(app, &unit_type).await?;
+        let (unit_type, bundle, view) = service::usage::quota_on(app, &basis).await?;
         Ok(QuotaBalance {
             unit_type,
             bundle,
@@ -164,7 +200,7 @@ impl OrganizationQuery {
         };
         Ok(service::organization::get(app, actor, OrganizationId(uuid))
             .await?
-            .map(Organization))
+            .map(Organization::new))
     }
 
     /// The organizations you may see: all of them for SYSTEM, else your own.
@@ -178,7 +214,7 @@ impl OrganizationQuery {
         let has_previous = after.is_some();
         let page = page_request(first, after)?;
         let rows = service::organization::list(app, actor, page).await?;
-        Ok(connection(rows, has_previous, |o| o.id, Organization))
+        Ok(connection(rows, has_previous, |o| o.id, Organization::new))
     }
 }
 
@@ -225,7 +261,7 @@ impl OrganizationMutation {
         )
         .await?;
         Ok(OrganizationPayload {
-            organization: Organization(model),
+            organization: Organization::new(model),
         })
     }
 }

@@ -83,7 +83,7 @@ impl Tenant {
         Ok(
             service::organization::get(app, actor, OrganizationId(self.0.organization_id))
                 .await?
-                .map(Organization),
+                .map(Organization::new),
         )
     }
 

@@ -113,27 +113,68 @@ pub struct UsageReport {
     pub figures: BundleFigures,
 }
 
+/// What the usage and quota figures of one organization and unit type start from: the
+/// unit type, today in the organization's zone and the bundles of its licenses. A request
+/// that asks for both (a dashboard) reads these once.
+#[derive(Clone, Debug)]
+pub struct Basis {
+    pub organization: entity::organization::Model,
+    pub unit_type: entity::unit_type::Model,
+    pub today: NaiveDate,
+    pub bundles: Vec<LicensedBundle>,
+}
+
+impl Basis {
+    fn current(&self) -> AppResult<&LicensedBundle> {
+        self.bundles.iter().find(|b| b.current).ok_or_else(|| {
+            AppError::bad_input(format!(
+                "no license for unit type '{}' covers today ({})",
+                self.unit_type.code, self.today
+            ))
+        })
+    }
+}
+
+/// Reads the basis of an organization the caller was already found to see (through
+/// [`organization::visible`] or [`organization::get`]).
+pub async fn basis(ctx: &AppContext, organization: entity::organization::Model, unit_type: &str) -> AppResult<Basis> {
+    let unit = unit_type::by_code(&ctx.db, "unitType", unit_type).await?;
+    let today = ctx.clock.today_in(zone_of(&organization)?);
+    let licenses = store::license::list(&ctx.db, organization.id, Some(unit.id)).await?;
+    let bundles = bundles_of(&licenses, today)?;
+    Ok(Basis {
+        organization,
+        unit_type: unit,
+        today,
+        bundles,
+    })
+}
+
 /// The usage of one bundle (default: current) over a range (default: the bundle to date).
 pub async fn report(ctx: &AppContext, actor: &Actor, query: UsageQuery) -> AppResult<UsageReport> {
     let org = organization::visible(ctx, actor, query.organization_id).await?;
-    let unit = unit_type::by_code(&ctx.db, "unitType", &query.unit_type).await?;
-    let today = ctx.clock.today_in(zone_of(&org)?);
-    let licenses = store::license::list(&ctx.db, org.id, Some(unit.id)).await?;
-    let bundles = bundles_of(&licenses, today)?;
-    let bundle = match query.bundle {
-        Some(start) => bundles
-            .into_iter()
-            .find(|b| b.bundle.start == start)
-            .ok_or_else(|| AppError::bad_input(format!("bundle: no bundle of '{}' starts on {start}", unit.code)))?,
-        None => bundles.into_iter().find(|b| b.current).ok_or_else(|| {
-            AppError::bad_input(format!(
-                "no license for unit type '{}' covers today ({today})",
-                unit.code
-            ))
-        })?,
-    };
+    let basis = basis(ctx, org, &query.unit_type).await?;
+    report_on(ctx, &basis, query.bundle, query.range).await
+}
+
+/// [`report`] from a basis already read.
+pub async fn report_on(
+    ctx: &AppContext,
+    basis: &Basis,
+    bundle: Option<NaiveDate>,
+    range: Option<(NaiveDate, NaiveDate)>,
+) -> AppResult<UsageReport> {
+    let unit = &basis.unit_type;
+    let bundle =
+        match bundle {
+            Some(start) => basis.bundles.iter().find(|b| b.bundle.start == start).ok_or_else(|| {
+                AppError::bad_input(format!("bundle: no bundle of '{}' starts on {start}", unit.code))
+            })?,
+            None => basis.current()?,
+        }
+        .clone();
     let last_day = bundle.bundle.end.pred_opt().unwrap_or(bundle.bundle.start);
-    let (from, to) = match query.range {
+    let (from, to) = match range {
         Some((from, to)) => {
             if from > to {
                 return Err(AppError::bad_input(format!("range: from {from} is after to {to}")));
@@ -148,13 +189,17 @@ pub async fn report(ctx: &AppContext, actor: &Actor, query: UsageQuery) -> AppRe
         }
         None => (
             bundle.bundle.start,
-            if bundle.current { today.min(last_day) } else { last_day },
+            if bundle.current {
+                basis.today.min(last_day)
+            } else {
+                last_day
+            },
         ),
     };
-    let figures = figures(&ctx.db, org.id, unit.id, &bundle, from, to).await?;
+    let figures = figures(&ctx.db, basis.organization.id, unit.id, &bundle, from, to).await?;
     Ok(UsageReport {
-        organization_id: org.id,
-        unit_type: unit,
+        organization_id: basis.organization.id,
+        unit_type: unit.clone(),
         bundle,
         from,
         to,
@@ -170,18 +215,33 @@ pub async fn quota(
     unit_type: &str,
 ) -> AppResult<(entity::unit_type::Model, LicensedBundle, QuotaView)> {
     let org = organization::visible(ctx, actor, organization_id).await?;
-    if !actor.sees_whole_organization() {
-        return Err(AppError::forbidden("read organization-wide figures"));
+    may_read_quota(actor)?;
+    let basis = basis(ctx, org, unit_type).await?;
+    quota_on(ctx, &basis).await
+}
+
+/// The quota view is organization-wide: a key limited to a tenant may not read it.
+pub fn may_read_quota(actor: &Actor) -> AppResult<()> {
+    if actor.sees_whole_organization() {
+        Ok(())
+    } else {
+        Err(AppError::forbidden("read organization-wide figures"))
     }
-    let unit = unit_type::by_code(&ctx.db, "unitType", unit_type).await?;
-    let today = ctx.clock.today_in(zone_of(&org)?);
-    let bundle = current_bundle(&ctx.db, org.id, &unit, today).await?;
-    let used: i64 = store::usage::consumed_by_tenant(&ctx.db, org.id, unit.id, bundle.bundle.start, bundle.bundle.end)
+}
+
+/// [`quota`] from a basis already read, for a caller [`may_read_quota`] admitted.
+pub async fn quota_on(
+    ctx: &AppContext,
+    basis: &Basis,
+) -> AppResult<(entity::unit_type::Model, LicensedBundle, QuotaView)> {
+    let bundle = basis.current()?.clone();
+    let (org, unit) = (basis.organization.id, basis.unit_type.id);
+    let used: i64 = store::usage::consumed_by_tenant(&ctx.db, org, unit, bundle.bundle.start, bundle.bundle.end)
         .await?
         .values()
         .sum();
     let view = quota_view(&bundle.terms, &bundle.bundle, Quantity::from_scaled(used));
-    Ok((unit, bundle, view))
+    Ok((basis.unit_type.clone(), bundle, view))
 }
 
 /// One raw usage event, with the names the caller used for its service and job.
