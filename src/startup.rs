@@ -58,6 +58,7 @@ impl App {
             events,
             pepper,
             watcher: Default::default(),
+            groups: Default::default(),
         };
         if let Some(secret) = service::api_key::bootstrap(&context, settings.bootstrap_key.as_deref())
             .await

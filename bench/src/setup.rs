@@ -158,6 +158,7 @@ pub async fn build(url: &str, plan: &Plan, sums: &Sums, loaders: usize) -> anyho
         clock: quotagraph::clock::Clock::pinned(generator::now()),
         pepper: service::api_key::Pepper::new(KEY_PEPPER),
         watcher: Default::default(),
+        groups: Default::default(),
     };
     service::api_key::bootstrap(&ctx, Some(SYSTEM_KEY))
         .await

@@ -1,7 +1,8 @@
 //! Recording usage that already happened (`recordUsage`, DESIGN.md §1, §6).
 //!
-//! A batch is one transaction: every event is checked first, and when any fails the
-//! error names its index and field and nothing is written. Events are idempotent per
+//! A batch is written whole or not at all: every event is checked first, and when any
+//! fails the error names its index and field and nothing is written. Small batches share
+//! their transaction with concurrent ones (`group_commit`), large ones have their own. Events are idempotent per
 //! organization and idempotency key: the same key with the same content is a duplicate
 //! and changes nothing; with other content it is a CONFLICT. Recording is never refused
 //! for quota. Events, new jobs and the per-day rollup are written together.
@@ -12,7 +13,7 @@ use chrono::{DateTime, FixedOffset};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::{AppContext, attribution::RollupKey, audit, watch, zone_of};
+use super::{AppContext, attribution::RollupKey, audit, group_commit, watch, zone_of};
 use crate::domain::{
     Quantity,
     access::{Access, Actor},
@@ -52,6 +53,25 @@ pub struct Recorded {
     pub duplicates: usize,
     /// The (organization, unit type, tenant) of every event accepted, once each.
     pub touched: Vec<(Uuid, Uuid, Uuid)>,
+}
+
+/// What became of one event: the (organization, unit type, tenant) it was recorded for,
+/// or `None` when it was a duplicate.
+pub(crate) type Outcome = Option<(Uuid, Uuid, Uuid)>;
+
+impl Recorded {
+    /// How a request whose events had these outcomes was taken.
+    pub(crate) fn of(outcomes: &[Outcome]) -> Recorded {
+        let mut touched: Vec<(Uuid, Uuid, Uuid)> = outcomes.iter().flatten().copied().collect();
+        touched.sort();
+        touched.dedup();
+        let accepted = outcomes.iter().filter(|o| o.is_some()).count();
+        Recorded {
+            accepted,
+            duplicates: outcomes.len() - accepted,
+            touched,
+        }
+    }
 }
 
 fn at(index: usize, field: &str, message: impl std::fmt::Display) -> String {
@@ -96,7 +116,11 @@ pub async fn record(ctx: &AppContext, actor: &Actor, events: Vec<NewUsageEvent>)
     }
     let mut attempts = 0;
     loop {
-        let attempt = record_once(ctx, actor, &events).await;
+        let attempt = if events.len() <= group_commit::GROUPED {
+            group_commit::submit(ctx, actor, events.clone()).await
+        } else {
+            record_once(ctx, actor, &events).await
+        };
         if let Ok(recorded) = &attempt {
             metrics::counter!("quotagraph_ingested_events_total", "outcome" => "accepted")
                 .increment(recorded.accepted as u64);
@@ -151,7 +175,19 @@ struct Checked {
 async fn record_once(ctx: &AppContext, actor: &Actor, events: &[NewUsageEvent]) -> AppResult<Recorded> {
     let tx = store::begin_write(&ctx.writer).await?;
     let recorded = record_in(&tx, ctx.clock.now(), actor, events).await?;
-    // One entry per organization that took events; a batch of duplicates changed nothing.
+    audit_batch(&tx, ctx, actor, &recorded).await?;
+    tx.commit().await?;
+    Ok(recorded)
+}
+
+/// The audit entries of one `recordUsage` request: one per organization that took events;
+/// a batch of duplicates changed nothing.
+pub(crate) async fn audit_batch(
+    tx: &sea_orm::DatabaseTransaction,
+    ctx: &AppContext,
+    actor: &Actor,
+    recorded: &Recorded,
+) -> AppResult<()> {
     let mut organizations: Vec<Uuid> = recorded.touched.iter().map(|(org, ..)| *org).collect();
     organizations.dedup();
     for organization in organizations {
@@ -162,7 +198,7 @@ async fn record_once(ctx: &AppContext, actor: &Actor, events: &[NewUsageEvent]) 
             .map(|(.., tenant)| *tenant)
             .collect();
         audit::record(
-            &tx,
+            tx,
             ctx,
             actor,
             audit::Change {
@@ -180,8 +216,7 @@ async fn record_once(ctx: &AppContext, actor: &Actor, events: &[NewUsageEvent]) 
         )
         .await?;
     }
-    tx.commit().await?;
-    Ok(recorded)
+    Ok(())
 }
 
 /// Checks and writes a batch inside the caller's transaction (admission runs it under
@@ -192,6 +227,20 @@ pub(crate) async fn record_in(
     actor: &Actor,
     events: &[NewUsageEvent],
 ) -> AppResult<Recorded> {
+    let actors = vec![actor; events.len()];
+    Ok(Recorded::of(&record_each(tx, now, &actors, events).await?))
+}
+
+/// Checks and writes events inside the caller's transaction, each event on behalf of its
+/// caller in `actors`, in order (a later event sees the earlier ones as recorded): the
+/// outcome of each event, or the first refusal, after which the caller must discard the
+/// transaction (or savepoint).
+pub(crate) async fn record_each(
+    tx: &sea_orm::DatabaseTransaction,
+    now: DateTime<chrono::Utc>,
+    actors: &[&Actor],
+    events: &[NewUsageEvent],
+) -> AppResult<Vec<Outcome>> {
     let tenant_ids: Vec<Uuid> = unique(events.iter().map(|e| e.tenant_id.0));
     let tenants: HashMap<Uuid, entity::tenant::Model> = store::tenant::find_many(tx, &tenant_ids)
         .await?
@@ -231,7 +280,7 @@ pub(crate) async fn record_in(
         let tenant = tenants
             .get(&event.tenant_id.0)
             .ok_or_else(|| AppError::NotFound(at(i, "tenantId", "tenant not found")))?;
-        match actor.ingest(OrganizationId(tenant.organization_id), event.tenant_id) {
+        match actors[i].ingest(OrganizationId(tenant.organization_id), event.tenant_id) {
             Access::Allowed => {}
             Access::Forbidden => {
                 return Err(AppError::Forbidden(at(
@@ -303,11 +352,10 @@ pub(crate) async fn record_in(
         }
     }
     let mut fresh = vec![false; events.len()];
-    let mut duplicates = 0;
     for (i, (event, c)) in events.iter().zip(&checked).enumerate() {
         let key = (c.organization, event.idempotency_key.clone());
         match stored.get(&key) {
-            Some(print) if *print == c.fingerprint => duplicates += 1,
+            Some(print) if *print == c.fingerprint => {}
             Some(_) => {
                 return Err(AppError::Conflict(at(
                     i,
@@ -516,7 +564,6 @@ pub(crate) async fn record_in(
         entry.duration_ms += event.duration_ms.unwrap_or(0);
     }
 
-    let accepted = rows.len();
     // Shared rows are written in key order, so two concurrent batches lock them in the same
     // order and wait for each other instead of deadlocking (PostgreSQL).
     let mut nodes: Vec<_> = nodes.into_values().collect();
@@ -537,20 +584,12 @@ pub(crate) async fn record_in(
     store::usage::insert_events(tx, rows).await?;
     store::usage::add_to_rollups(tx, daily).await?;
     store::attribution::add_to_rollups(tx, attributed).await?;
-    let mut touched: Vec<(Uuid, Uuid, Uuid)> = events
+    Ok(events
         .iter()
         .zip(&checked)
         .zip(&fresh)
-        .filter(|(_, fresh)| **fresh)
-        .map(|((event, c), _)| (c.organization, c.unit_type, event.tenant_id.0))
-        .collect();
-    touched.sort();
-    touched.dedup();
-    Ok(Recorded {
-        accepted,
-        duplicates,
-        touched,
-    })
+        .map(|((event, c), fresh)| fresh.then_some((c.organization, c.unit_type, event.tenant_id.0)))
+        .collect())
 }
 
 fn unique<T: std::hash::Hash + Eq + Clone>(items: impl Iterator<Item = T>) -> Vec<T> {

@@ -11,6 +11,7 @@ pub mod audit;
 pub mod control;
 pub mod demo;
 pub mod folder;
+pub mod group_commit;
 pub mod ingestion;
 pub mod license;
 pub mod organization;
@@ -38,6 +39,8 @@ pub struct AppContext {
     pub pepper: api_key::Pepper,
     /// Committed changes waiting for the watcher.
     pub watcher: std::sync::Arc<watch::Watcher>,
+    /// Small `recordUsage` requests waiting for the next group commit.
+    pub groups: std::sync::Arc<group_commit::Groups>,
 }
 
 /// Turns an access decision into an error: hidden things look like missing ones.

@@ -351,3 +351,122 @@ async fn a_job_chain_holds_at_most_64_runs() {
     );
     app.finish().await;
 }
+
+/// Requests that arrive while a group is being written are written together as the next
+/// group, and each keeps the outcome it would have had alone, in arrival order: a refused
+/// request writes nothing and refuses nothing else, a repeat is a duplicate, and only the
+/// requests that recorded something leave an audit entry.
+#[tokio::test]
+async fn requests_written_in_one_group_keep_their_own_outcomes() {
+    use quotagraph::service::{self, AppContext, group_commit, ingestion::NewUsageEvent};
+
+    let app = TestApp::spawn().await;
+    let fx = organization_with_license(&app, "acme", "1000").await;
+    let t = tenant(&app, &fx.org, "T").await;
+    let db = quotagraph::store::connect(&app.database_url).await.unwrap();
+    let ctx = AppContext {
+        events: quotagraph::events::Bus::start(&db).await.unwrap(),
+        writer: quotagraph::store::writer(&db, &app.database_url).await.unwrap(),
+        db,
+        clock: quotagraph::clock::Clock::pinned(crate::helpers::DEFAULT_NOW.parse().unwrap()),
+        pepper: service::api_key::Pepper::new(crate::helpers::KEY_PEPPER),
+        watcher: Default::default(),
+        groups: Default::default(),
+    };
+    let actor = service::api_key::authenticate(&ctx, SYSTEM_KEY).await.unwrap();
+    let tenant_id = quotagraph::domain::ids::TenantId(
+        quotagraph::graphql::node::decode(&async_graphql::ID(t.clone()), quotagraph::graphql::node::Kind::Tenant)
+            .unwrap(),
+    );
+    let one = |key: &str, tenant, quantity: &str| NewUsageEvent {
+        idempotency_key: key.into(),
+        tenant_id: tenant,
+        unit_type: "units".into(),
+        service: "robots".into(),
+        quantity: quantity.into(),
+        occurred_at: "2026-11-20T10:00:00+01:00".parse().unwrap(),
+        kind: quotagraph::domain::ingestion::UsageKind::Execution,
+        job_id: None,
+        parent_job_id: None,
+        process_id: None,
+        folder_id: None,
+        duration_ms: None,
+    };
+    let nobody = quotagraph::domain::ids::TenantId(uuid::Uuid::now_v7());
+    let requests = vec![
+        vec![one("a", tenant_id, "1")],
+        vec![one("a", tenant_id, "1")],
+        vec![one("a", tenant_id, "2")],
+        vec![one("x", nobody, "7")],
+        vec![one("b", tenant_id, "3")],
+        vec![one("c", tenant_id, "4"), one("d", tenant_id, "5")],
+        vec![one("b", tenant_id, "3")],
+        vec![one("e", tenant_id, "6"), one("a", tenant_id, "9")],
+    ];
+    // Polled together: the first request starts a group and the others wait for the next.
+    let outcomes = futures_util::future::join_all(
+        requests
+            .into_iter()
+            .map(|events| group_commit::submit(&ctx, &actor, events)),
+    )
+    .await;
+    let taken: Vec<Result<(usize, usize), &str>> = outcomes
+        .iter()
+        .map(|o| match o {
+            Ok(recorded) => Ok((recorded.accepted, recorded.duplicates)),
+            Err(err) => Err(err.code()),
+        })
+        .collect();
+    assert_eq!(
+        taken,
+        vec![
+            Ok((1, 0)),
+            Ok((0, 1)),
+            Err("CONFLICT"),
+            Err("NOT_FOUND"),
+            Ok((1, 0)),
+            Ok((2, 0)),
+            Ok((0, 1)),
+            Err("CONFLICT"),
+        ]
+    );
+    // a, b, c and d: 1 + 3 + 4 + 5; nothing of the refused requests (e is not recorded).
+    assert_eq!(stored(&app, &fx.org).await, (4, 130_000, 130_000));
+    let log = app
+        .ok(
+            SYSTEM_KEY,
+            "query($o: ID!) { organization(id: $o) { auditLog(first: 100) { edges { node { action after } } } } }",
+            json!({ "o": fx.org }),
+        )
+        .await;
+    let accepted: Vec<i64> = log["organization"]["auditLog"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["node"]["action"] == "recordUsage")
+        .map(|e| e["node"]["after"]["accepted"].as_i64().unwrap())
+        .collect();
+    assert_eq!(accepted, vec![1, 1, 2]);
+
+    // A group that is all good is written as one batch, and split back per request.
+    let requests = vec![
+        vec![one("f", tenant_id, "1")],
+        vec![one("g", tenant_id, "1"), one("h", tenant_id, "1")],
+        vec![one("f", tenant_id, "1"), one("i", tenant_id, "1")],
+    ];
+    let outcomes = futures_util::future::join_all(
+        requests
+            .into_iter()
+            .map(|events| group_commit::submit(&ctx, &actor, events)),
+    )
+    .await;
+    let taken: Vec<(usize, usize)> = outcomes
+        .into_iter()
+        .map(|o| o.map(|r| (r.accepted, r.duplicates)).unwrap())
+        .collect();
+    assert_eq!(taken, vec![(1, 0), (2, 0), (1, 1)]);
+    assert_eq!(stored(&app, &fx.org).await, (8, 170_000, 170_000));
+    // Not closed: on PostgreSQL the event bus holds a connection of this pool until dropped.
+    drop(ctx);
+    app.finish().await;
+}

@@ -72,6 +72,7 @@ async fn metrics_count_requests_operations_ingestion_admission_and_the_pool() {
         &[("operation", "OpsBroken"), ("outcome", "GRAPHQL_VALIDATION_FAILED")],
     );
     has("quotagraph_ingested_events_total", &[("outcome", "accepted")]);
+    has("quotagraph_ingest_group_requests_count", &[]);
     has("quotagraph_admissions_total", &[("outcome", "granted")]);
     has("quotagraph_db_pool_max_connections", &[]);
     assert!(series(&metrics, "quotagraph_db_pool_connections", &[("state", "idle")]).is_some());
