@@ -21,7 +21,17 @@ use crate::error::{AppError, AppResult};
 use crate::store;
 
 /// Requests of at most this many events are grouped; larger ones are written alone.
-pub const GROUPED: usize = 100;
+/// SQLite writes one transaction at a time whatever happens, so grouping batches of up to
+/// 100 only saves commits. PostgreSQL writes separate transactions side by side: there a
+/// batch of 100 already shares its commit, and grouping it would queue what runs in
+/// parallel (measured at S: batches of 100 from 4 clients 11% slower), so only the small
+/// requests, whose commit is most of their cost, are grouped.
+pub fn grouped(ctx: &AppContext) -> usize {
+    match ctx.writer.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => 10,
+        _ => 100,
+    }
+}
 /// A group holds at most this many events (and always at least one request).
 const GROUP_EVENTS: usize = 1_000;
 

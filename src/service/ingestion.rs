@@ -116,7 +116,7 @@ pub async fn record(ctx: &AppContext, actor: &Actor, events: Vec<NewUsageEvent>)
     }
     let mut attempts = 0;
     loop {
-        let attempt = if events.len() <= group_commit::GROUPED {
+        let attempt = if events.len() <= group_commit::grouped(ctx) {
             group_commit::submit(ctx, actor, events.clone()).await
         } else {
             record_once(ctx, actor, &events).await
