@@ -23,24 +23,25 @@ pub struct Change<'a> {
 }
 
 pub async fn record(db: &impl ConnectionTrait, ctx: &AppContext, actor: &Actor, change: Change<'_>) -> AppResult<()> {
-    let text = |v: Option<Value>| v.map(|v| v.to_string());
-    store::audit::insert(
-        db,
-        Model {
-            id: Uuid::now_v7(),
-            organization_id: change.organization,
-            key_id: actor.key_id.0,
-            role: actor.role.as_str().to_owned(),
-            action: change.action.to_owned(),
-            target_kind: change.target_kind.to_owned(),
-            target_id: change.target_id,
-            before: text(change.before),
-            after: text(change.after),
-            at: ctx.clock.now(),
-        },
-    )
-    .await?;
+    store::audit::insert(db, entry(ctx, actor, change)).await?;
     Ok(())
+}
+
+/// The entry that records a change, for a caller that writes several at once.
+pub fn entry(ctx: &AppContext, actor: &Actor, change: Change<'_>) -> Model {
+    let text = |v: Option<Value>| v.map(|v| v.to_string());
+    Model {
+        id: Uuid::now_v7(),
+        organization_id: change.organization,
+        key_id: actor.key_id.0,
+        role: actor.role.as_str().to_owned(),
+        action: change.action.to_owned(),
+        target_kind: change.target_kind.to_owned(),
+        target_id: change.target_id,
+        before: text(change.before),
+        after: text(change.after),
+        at: ctx.clock.now(),
+    }
 }
 
 /// A page of an organization's audit log, oldest first, for OWNER, ADMIN and SYSTEM keys.

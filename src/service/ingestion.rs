@@ -175,48 +175,43 @@ struct Checked {
 async fn record_once(ctx: &AppContext, actor: &Actor, events: &[NewUsageEvent]) -> AppResult<Recorded> {
     let tx = store::begin_write(&ctx.writer).await?;
     let recorded = record_in(&tx, ctx.clock.now(), actor, events).await?;
-    audit_batch(&tx, ctx, actor, &recorded).await?;
+    store::audit::insert_many(&tx, audit_entries(ctx, actor, &recorded)).await?;
     tx.commit().await?;
     Ok(recorded)
 }
 
 /// The audit entries of one `recordUsage` request: one per organization that took events;
 /// a batch of duplicates changed nothing.
-pub(crate) async fn audit_batch(
-    tx: &sea_orm::DatabaseTransaction,
-    ctx: &AppContext,
-    actor: &Actor,
-    recorded: &Recorded,
-) -> AppResult<()> {
+pub(crate) fn audit_entries(ctx: &AppContext, actor: &Actor, recorded: &Recorded) -> Vec<entity::audit_entry::Model> {
     let mut organizations: Vec<Uuid> = recorded.touched.iter().map(|(org, ..)| *org).collect();
     organizations.dedup();
-    for organization in organizations {
-        let tenants: Vec<Uuid> = recorded
-            .touched
-            .iter()
-            .filter(|(org, ..)| *org == organization)
-            .map(|(.., tenant)| *tenant)
-            .collect();
-        audit::record(
-            tx,
-            ctx,
-            actor,
-            audit::Change {
-                organization: Some(organization),
-                action: "recordUsage",
-                target_kind: "UsageBatch",
-                target_id: None,
-                before: None,
-                after: Some(serde_json::json!({
-                    "accepted": recorded.accepted,
-                    "duplicates": recorded.duplicates,
-                    "tenants": tenants,
-                })),
-            },
-        )
-        .await?;
-    }
-    Ok(())
+    organizations
+        .into_iter()
+        .map(|organization| {
+            let tenants: Vec<Uuid> = recorded
+                .touched
+                .iter()
+                .filter(|(org, ..)| *org == organization)
+                .map(|(.., tenant)| *tenant)
+                .collect();
+            audit::entry(
+                ctx,
+                actor,
+                audit::Change {
+                    organization: Some(organization),
+                    action: "recordUsage",
+                    target_kind: "UsageBatch",
+                    target_id: None,
+                    before: None,
+                    after: Some(serde_json::json!({
+                        "accepted": recorded.accepted,
+                        "duplicates": recorded.duplicates,
+                        "tenants": tenants,
+                    })),
+                },
+            )
+        })
+        .collect()
 }
 
 /// Checks and writes a batch inside the caller's transaction (admission runs it under

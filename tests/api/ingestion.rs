@@ -358,40 +358,13 @@ async fn a_job_chain_holds_at_most_64_runs() {
 /// requests that recorded something leave an audit entry.
 #[tokio::test]
 async fn requests_written_in_one_group_keep_their_own_outcomes() {
-    use quotagraph::service::{self, AppContext, group_commit, ingestion::NewUsageEvent};
+    use quotagraph::service::group_commit;
 
     let app = TestApp::spawn().await;
     let fx = organization_with_license(&app, "acme", "1000").await;
     let t = tenant(&app, &fx.org, "T").await;
-    let db = quotagraph::store::connect(&app.database_url).await.unwrap();
-    let ctx = AppContext {
-        events: quotagraph::events::Bus::start(&db).await.unwrap(),
-        writer: quotagraph::store::writer(&db, &app.database_url).await.unwrap(),
-        db,
-        clock: quotagraph::clock::Clock::pinned(crate::helpers::DEFAULT_NOW.parse().unwrap()),
-        pepper: service::api_key::Pepper::new(crate::helpers::KEY_PEPPER),
-        watcher: Default::default(),
-        groups: Default::default(),
-    };
-    let actor = service::api_key::authenticate(&ctx, SYSTEM_KEY).await.unwrap();
-    let tenant_id = quotagraph::domain::ids::TenantId(
-        quotagraph::graphql::node::decode(&async_graphql::ID(t.clone()), quotagraph::graphql::node::Kind::Tenant)
-            .unwrap(),
-    );
-    let one = |key: &str, tenant, quantity: &str| NewUsageEvent {
-        idempotency_key: key.into(),
-        tenant_id: tenant,
-        unit_type: "units".into(),
-        service: "robots".into(),
-        quantity: quantity.into(),
-        occurred_at: "2026-11-20T10:00:00+01:00".parse().unwrap(),
-        kind: quotagraph::domain::ingestion::UsageKind::Execution,
-        job_id: None,
-        parent_job_id: None,
-        process_id: None,
-        folder_id: None,
-        duration_ms: None,
-    };
+    let (ctx, actor) = group_context(&app).await;
+    let tenant_id = tenant_id(&t);
     let nobody = quotagraph::domain::ids::TenantId(uuid::Uuid::now_v7());
     let requests = vec![
         vec![one("a", tenant_id, "1")],
@@ -467,6 +440,86 @@ async fn requests_written_in_one_group_keep_their_own_outcomes() {
     assert_eq!(taken, vec![(1, 0), (2, 0), (1, 1)]);
     assert_eq!(stored(&app, &fx.org).await, (8, 170_000, 170_000));
     // Not closed: on PostgreSQL the event bus holds a connection of this pool until dropped.
+    drop(ctx);
+    app.finish().await;
+}
+
+/// A context of the service layer of its own beside the server's, to submit requests to
+/// group commit directly, and the SYSTEM key's actor.
+async fn group_context(app: &TestApp) -> (quotagraph::service::AppContext, quotagraph::domain::access::Actor) {
+    use quotagraph::service::{self, AppContext};
+    let db = quotagraph::store::connect(&app.database_url).await.unwrap();
+    let ctx = AppContext {
+        events: quotagraph::events::Bus::start(&db).await.unwrap(),
+        writer: quotagraph::store::writer(&db, &app.database_url).await.unwrap(),
+        db,
+        clock: quotagraph::clock::Clock::pinned(crate::helpers::DEFAULT_NOW.parse().unwrap()),
+        pepper: service::api_key::Pepper::new(crate::helpers::KEY_PEPPER),
+        watcher: Default::default(),
+        groups: Default::default(),
+    };
+    let actor = service::api_key::authenticate(&ctx, SYSTEM_KEY).await.unwrap();
+    (ctx, actor)
+}
+
+fn tenant_id(gid: &str) -> quotagraph::domain::ids::TenantId {
+    use quotagraph::graphql::node::{Kind, decode};
+    quotagraph::domain::ids::TenantId(decode(&async_graphql::ID(gid.to_owned()), Kind::Tenant).unwrap())
+}
+
+/// One EXECUTION event of "units" for `recordUsage`'s use case.
+fn one(
+    key: &str,
+    tenant: quotagraph::domain::ids::TenantId,
+    quantity: &str,
+) -> quotagraph::service::ingestion::NewUsageEvent {
+    quotagraph::service::ingestion::NewUsageEvent {
+        idempotency_key: key.into(),
+        tenant_id: tenant,
+        unit_type: "units".into(),
+        service: "robots".into(),
+        quantity: quantity.into(),
+        occurred_at: "2026-11-20T10:00:00+01:00".parse().unwrap(),
+        kind: quotagraph::domain::ingestion::UsageKind::Execution,
+        job_id: None,
+        parent_job_id: None,
+        process_id: None,
+        folder_id: None,
+        duration_ms: None,
+    }
+}
+
+/// A group costs the same statements whatever the number of requests in it: the
+/// lookups, writes and audit entries of all of them are made together.
+#[tokio::test]
+async fn a_group_of_30_requests_runs_the_statements_of_a_group_of_3() {
+    use quotagraph::service::group_commit;
+
+    let app = TestApp::spawn().await;
+    let fx = organization_with_license(&app, "acme", "1000").await;
+    let t = tenant_id(&tenant(&app, &fx.org, "T").await);
+    let (mut ctx, actor) = group_context(&app).await;
+    // The first write of the day makes the rows (service, rollups) later ones add to.
+    group_commit::submit(&ctx, &actor, vec![one("first", t, "1")])
+        .await
+        .unwrap();
+    let statements = quotagraph::store::StatementCounter::install(&mut ctx.writer);
+    let mut counted = Vec::new();
+    for (round, requests) in [3, 30].into_iter().enumerate() {
+        let before = statements.get();
+        // Polled together: the requests of both rounds are grouped alike.
+        let outcomes = futures_util::future::join_all(
+            (0..requests).map(|i| group_commit::submit(&ctx, &actor, vec![one(&format!("{round}-{i}"), t, "1")])),
+        )
+        .await;
+        assert!(outcomes.iter().all(|o| o.as_ref().is_ok_and(|r| r.accepted == 1)));
+        counted.push(statements.get() - before);
+    }
+    assert_eq!(
+        counted[0], counted[1],
+        "statements for 3 requests, then for 30: {counted:?}"
+    );
+    assert_eq!(stored(&app, &fx.org).await, (34, 340_000, 340_000));
     drop(ctx);
     app.finish().await;
 }
