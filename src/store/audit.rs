@@ -1,13 +1,10 @@
 //! The audit log: written in the transaction of the change it records.
 
 use entity::audit_entry::{ActiveModel, Column, Entity, Model};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
-    QuerySelect,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
-use super::{Page, PageRequest, insert_row};
+use super::{Page, PageRequest, insert_row, insert_rows};
 
 pub async fn insert(db: &impl ConnectionTrait, model: Model) -> Result<(), DbErr> {
     insert_row::<ActiveModel>(db, model).await
@@ -15,15 +12,7 @@ pub async fn insert(db: &impl ConnectionTrait, model: Model) -> Result<(), DbErr
 
 /// Entries in one statement per 500 (a group of `recordUsage` requests has one each).
 pub async fn insert_many(db: &impl ConnectionTrait, models: Vec<Model>) -> Result<(), DbErr> {
-    for chunk in models.chunks(500) {
-        let rows: Vec<ActiveModel> = chunk
-            .iter()
-            .cloned()
-            .map(|m| m.into_active_model().reset_all())
-            .collect();
-        Entity::insert_many(rows).exec_without_returning(db).await?;
-    }
-    Ok(())
+    insert_rows::<ActiveModel>(db, &models).await
 }
 
 /// A page of an organization's entries, oldest first.

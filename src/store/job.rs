@@ -1,10 +1,7 @@
 //! Jobs: runs of processes, named by the caller's run id within a tenant.
 
 use entity::job::{ActiveModel, Column, Entity, Model};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, IntoActiveModel,
-    QueryFilter, sea_query::Expr,
-};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, sea_query::Expr};
 use uuid::Uuid;
 
 /// Rows per statement, well under SQLite's and PostgreSQL's bind-parameter limits.
@@ -40,15 +37,7 @@ pub async fn find_by_names(db: &impl ConnectionTrait, names: &[(Uuid, String)]) 
 }
 
 pub async fn insert_many(db: &impl ConnectionTrait, models: Vec<Model>) -> Result<(), DbErr> {
-    for chunk in models.chunks(CHUNK) {
-        let rows: Vec<ActiveModel> = chunk
-            .iter()
-            .cloned()
-            .map(|m| m.into_active_model().reset_all())
-            .collect();
-        Entity::insert_many(rows).exec_without_returning(db).await?;
-    }
-    Ok(())
+    super::insert_rows::<ActiveModel>(db, &models).await
 }
 
 pub async fn find_many(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<Model>, DbErr> {

@@ -163,6 +163,29 @@ where
     Ok(())
 }
 
+/// Inserts rows in statements of up to 500, well under both databases' bind-parameter limits.
+pub(crate) async fn insert_rows<A>(
+    db: &impl sea_orm::ConnectionTrait,
+    models: &[<A::Entity as sea_orm::EntityTrait>::Model],
+) -> Result<(), DbErr>
+where
+    A: sea_orm::ActiveModelTrait + sea_orm::ActiveModelBehavior + Send,
+    <A::Entity as sea_orm::EntityTrait>::Model: sea_orm::IntoActiveModel<A>,
+{
+    use sea_orm::{EntityTrait, IntoActiveModel};
+    for chunk in models.chunks(500) {
+        let rows: Vec<A> = chunk
+            .iter()
+            .cloned()
+            .map(|m| m.into_active_model().reset_all())
+            .collect();
+        <A::Entity as EntityTrait>::insert_many(rows)
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Counts the SQL statements a connection runs (for the bound on statements per request,
 /// checked by the tests and reported by the benchmark).
 #[derive(Clone, Debug, Default)]
