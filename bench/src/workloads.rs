@@ -687,6 +687,12 @@ async fn next(
 
 /// This process's resident memory (the server's, since it runs in-process), in kB.
 pub fn rss_kb() -> u64 {
+    // Without a trim, RSS counts the heap the allocator kept from earlier work (loading M
+    // frees gigabytes) and falls whenever it happens to return some, which hid W5's memory
+    // per subscriber at M.
+    // SAFETY: malloc_trim only returns free heap pages to the system; it takes the
+    // allocator's own locks, so any thread may call it at any time.
+    unsafe { libc::malloc_trim(0) };
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|status| {
