@@ -1,4 +1,4 @@
-//! Configuration from flags and environment (DESIGN.md §13).
+//! Configuration from flags and environment (docs/design.md §13).
 
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -77,7 +77,7 @@ pub struct Settings {
     pub limits: LimitSettings,
 }
 
-/// What one request may ask for (DESIGN.md §8).
+/// What one request may ask for (docs/design.md §8).
 #[derive(clap::Args, Debug, Clone, PartialEq, Eq)]
 pub struct LimitSettings {
     /// Deepest GraphQL selection accepted.

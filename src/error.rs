@@ -1,4 +1,4 @@
-//! The application's one error type. Each variant is one of the codes of DESIGN.md §8;
+//! The application's one error type. Each variant is one of the codes of docs/design.md §8;
 //! the GraphQL layer maps it to `extensions.code` in one place (`graphql::error`).
 //! Internal causes are logged where they are turned into an answer, never sent.
 //!

@@ -1,6 +1,6 @@
 //! quotagraph: usage metering and quotas behind a GraphQL API.
 //!
-//! Layers, dependencies pointing one way (DESIGN.md §11):
+//! Layers, dependencies pointing one way (docs/design.md §11):
 //! `http → graphql → service → {domain, store, events}`, `store → {entity, domain}`.
 
 pub mod clock;

@@ -17,7 +17,7 @@ use quotagraph::graphql::node::{Kind, encode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-/// Every card of DESIGN.md §3: the organization's figures, the capacity card and bar,
+/// Every card of docs/design.md §3: the organization's figures, the capacity card and bar,
 /// the status, a card per tenant, and the quota view.
 pub const DASHBOARD: &str = "query Dashboard($org: ID!, $unit: String!) {
   organization(id: $org) {

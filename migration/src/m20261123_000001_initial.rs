@@ -1,4 +1,4 @@
-//! The domain of DESIGN.md §1 and the per-day usage rollup, with the indexes the reads need.
+//! The domain of docs/design.md §1 and the per-day usage rollup, with the indexes the reads need.
 //! Quantities are BIGINT ten-thousandths so sums are exact on SQLite and PostgreSQL.
 
 use sea_orm_migration::{prelude::*, schema::*};

@@ -1,4 +1,4 @@
-//! Attribution (DESIGN.md §4): the merged job-chain tree, each job's place in it and the
+//! Attribution (docs/design.md §4): the merged job-chain tree, each job's place in it and the
 //! folder its chain is owed to, and a per-day rollup of EXECUTION consumption by folder,
 //! process, owning folder and chain node. Existing usage is filled in by the application
 //! when it starts (`service::attribution::backfill`), with the same rules as ingestion.

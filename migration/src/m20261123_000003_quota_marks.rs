@@ -1,4 +1,4 @@
-//! Live quota events (DESIGN.md §7): what the watcher remembers so that each alert is
+//! Live quota events (docs/design.md §7): what the watcher remembers so that each alert is
 //! sent once per bundle, and the last status seen, shared by every replica.
 
 use sea_orm_migration::{prelude::*, schema::*};

@@ -1,4 +1,4 @@
-//! The audit log (DESIGN.md §8): every change made through the API, who made it, when,
+//! The audit log (docs/design.md §8): every change made through the API, who made it, when,
 //! and the object before and after.
 
 use sea_orm_migration::{prelude::*, schema::*};

@@ -1,4 +1,4 @@
-//! Who may do what (DESIGN.md §8). Every resolver asks one of these questions through
+//! Who may do what (docs/design.md §8). Every resolver asks one of these questions through
 //! the caller's [`Actor`]; a caller that may not *see* a thing is told it does not exist,
 //! a caller that may see it but not change it is told it is forbidden.
 //!

@@ -1,4 +1,4 @@
-//! Admission and consumption controls (DESIGN.md §6): whether a run may start, and what
+//! Admission and consumption controls (docs/design.md §6): whether a run may start, and what
 //! a tenant's controls may hold.
 
 use super::Quantity;

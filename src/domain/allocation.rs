@@ -1,4 +1,4 @@
-//! Setting a tenant's allocation (DESIGN.md §6).
+//! Setting a tenant's allocation (docs/design.md §6).
 //!
 //! A new allocation may not be negative, may not be below what the tenant
 //! already consumed in the current bundle, and may not be above what it holds

@@ -1,4 +1,4 @@
-//! Analytics (DESIGN.md §5): consumption over time, by service, and weekly activity.
+//! Analytics (docs/design.md §5): consumption over time, by service, and weekly activity.
 //! Calendar days are the organization's; weeks are ISO weeks (Monday first).
 
 use chrono::{Datelike, Days, Months, NaiveDate};

@@ -1,4 +1,4 @@
-//! Who used it (DESIGN.md §4): folder and process figures in both attribution modes,
+//! Who used it (docs/design.md §4): folder and process figures in both attribution modes,
 //! computed from the per-day attribution rollup.
 //!
 //! Runs of a tenant form chains (a run started by another run). Every run sits on a node

@@ -1,4 +1,4 @@
-//! The authorization matrix (DESIGN.md §8) as data: for every field of the GraphQL schema
+//! The authorization matrix (docs/design.md §8) as data: for every field of the GraphQL schema
 //! and every export route, which roles may use it. One check reads it: the GraphQL
 //! `Authorize` extension before each field runs, and the export handler before each report.
 //!

@@ -1,4 +1,4 @@
-//! What a change of figures means for subscribers (DESIGN.md §7): which alerts a scope
+//! What a change of figures means for subscribers (docs/design.md §7): which alerts a scope
 //! (the organization, or one tenant) has reached and whether its status moved. Alerts
 //! are level-triggered: the watcher sends each one the first time it sees it reached in
 //! a bundle, so concurrent writers can neither miss a crossing nor send it twice.

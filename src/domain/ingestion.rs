@@ -1,4 +1,4 @@
-//! Rules for usage that callers push in (DESIGN.md §1, §6).
+//! Rules for usage that callers push in (docs/design.md §1, §6).
 //!
 //! A batch holds at most [`MAX_BATCH`] events. An event may be stamped at most
 //! [`MAX_FUTURE_SECONDS`] ahead of the server's clock (clock skew), never later.

@@ -1,4 +1,4 @@
-//! Usage metrics of one unit type over one bundle (DESIGN.md §3), as pure
+//! Usage metrics of one unit type over one bundle (docs/design.md §3), as pure
 //! functions of a handful of sums.
 //!
 //! For a bundle of capacity T and a range `[from, to]` inside it, each tenant
@@ -148,7 +148,7 @@ pub struct CapacityCard {
     pub value: Quantity,
 }
 
-/// The organization-level figures of DESIGN.md §3.
+/// The organization-level figures of docs/design.md §3.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OrganizationFigures {
     /// T.
@@ -173,7 +173,7 @@ pub struct OrganizationFigures {
     pub status: OrganizationStatus,
 }
 
-/// The figures of one tenant's card (DESIGN.md §3).
+/// The figures of one tenant's card (docs/design.md §3).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct TenantFigures {
     /// A, or `None` for N/A; a DELETED tenant keeps its last one.
@@ -342,7 +342,7 @@ pub fn usage(total_capacity: Quantity, tenants: &[TenantSums]) -> Usage {
     Usage { organization, tenants }
 }
 
-/// The quota panel of one unit type for one bundle (DESIGN.md §3).
+/// The quota panel of one unit type for one bundle (docs/design.md §3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct QuotaView {
     /// EXECUTION units used in the bundle.

@@ -1,4 +1,4 @@
-//! License periods and bundles (DESIGN.md §2).
+//! License periods and bundles (docs/design.md §2).
 //!
 //! A license's periods start on its start date and repeat every month or
 //! year; a `TERM` license has one period from its start to its end. Period k

@@ -1,4 +1,4 @@
-//! Property tests of the usage metrics (DESIGN.md §3) over generated
+//! Property tests of the usage metrics (docs/design.md §3) over generated
 //! organizations.
 //!
 //! The table tests in `metrics` pin the worked examples; these check the

@@ -2,7 +2,7 @@
 //!
 //! A quantity has at most four decimal places and is kept as a count of
 //! ten-thousandths in an `i64`, so that sums are exact on every database
-//! (a BIGINT column) and every figure of DESIGN.md §3 is computed without
+//! (a BIGINT column) and every figure of docs/design.md §3 is computed without
 //! rounding. Negative values exist only as intermediate results; anything
 //! that comes from a caller is checked with [`Quantity::parse_non_negative`].
 

@@ -1,4 +1,4 @@
-//! The event bus (DESIGN.md §7). Writes publish quota events after they commit; every
+//! The event bus (docs/design.md §7). Writes publish quota events after they commit; every
 //! subscription reads them from one in-process broadcast channel. On PostgreSQL events
 //! travel through `NOTIFY` and every replica (this one included) feeds its channel from
 //! `LISTEN`, so subscribers on any replica hear events raised on any other.

@@ -1,4 +1,4 @@
-//! Consumption over time, by service, and weekly activity (DESIGN.md §5).
+//! Consumption over time, by service, and weekly activity (docs/design.md §5).
 
 use async_graphql::{Enum, Object, SimpleObject};
 

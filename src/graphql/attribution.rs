@@ -1,4 +1,4 @@
-//! Folder and process figures in both attribution modes (DESIGN.md §4).
+//! Folder and process figures in both attribution modes (docs/design.md §4).
 
 use std::sync::Arc;
 

@@ -1,4 +1,4 @@
-//! Where every error gets its `extensions.code` (DESIGN.md §8): use-case errors through
+//! Where every error gets its `extensions.code` (docs/design.md §8): use-case errors through
 //! `From<AppError>`, parse and validation errors through the [`ErrorCodes`] extension.
 //! Internal causes are logged here and never sent.
 

@@ -1,4 +1,4 @@
-//! What one GraphQL request may ask for (DESIGN.md §8): depth, complexity and aliases,
+//! What one GraphQL request may ask for (docs/design.md §8): depth, complexity and aliases,
 //! and whether introspection is on. Checked before anything runs; a refusal carries
 //! GRAPHQL_VALIDATION_FAILED.
 

@@ -1,4 +1,4 @@
-//! Live quota events (DESIGN.md §7) over WebSocket: `quotaEvents` and `usage`.
+//! Live quota events (docs/design.md §7) over WebSocket: `quotaEvents` and `usage`.
 //!
 //! Each subscription reads the event bus through its own bounded receiver and its scope
 //! filter (a TENANT_ADMIN hears only events of its own tenant). USAGE_RECORDED events

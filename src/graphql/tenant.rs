@@ -248,7 +248,7 @@ impl TenantMutation {
         })
     }
 
-    /// Sets or removes a tenant's allocation (DESIGN.md §6).
+    /// Sets or removes a tenant's allocation (docs/design.md §6).
     async fn set_allocation(
         &self,
         ctx: &Context<'_>,

@@ -1,4 +1,4 @@
-//! The consumption dashboards (DESIGN.md §3): organization figures, tenant cards and the
+//! The consumption dashboards (docs/design.md §3): organization figures, tenant cards and the
 //! quota view. One usage query loads every sum it needs at once, so the tenant cards
 //! cost no statement of their own.
 

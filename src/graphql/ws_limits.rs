@@ -1,4 +1,4 @@
-//! Bounds on WebSocket use (DESIGN.md §8): open connections per API key, and live
+//! Bounds on WebSocket use (docs/design.md §8): open connections per API key, and live
 //! subscriptions per connection. Counted in this process; a slot is given back when its
 //! guard is dropped (the connection closes, the subscription ends).
 

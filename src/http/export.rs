@@ -1,4 +1,4 @@
-//! `GET /export/{report}.csv`: the dashboards' tables and charts as CSV (DESIGN.md §5),
+//! `GET /export/{report}.csv`: the dashboards' tables and charts as CSV (docs/design.md §5),
 //! with the same key, filters and numbers as the GraphQL answer. The figures come from
 //! the same use cases as the GraphQL fields; the raw `events` report is streamed page by
 //! page, so it never holds more than one page in memory.

@@ -1,4 +1,4 @@
-//! A request rate per API key (DESIGN.md §8): a token bucket per key, in this process.
+//! A request rate per API key (docs/design.md §8): a token bucket per key, in this process.
 //! A request past the rate is refused with RATE_LIMITED and `Retry-After`, before any
 //! GraphQL runs. Rates are measured on the real clock, whatever "now" the rules read.
 

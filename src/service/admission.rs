@@ -1,4 +1,4 @@
-//! Admission (`startExecution`, DESIGN.md §6): grants a run's units and records them as
+//! Admission (`startExecution`, docs/design.md §6): grants a run's units and records them as
 //! one EXECUTION event, or refuses with QUOTA_EXCEEDED and records nothing.
 //!
 //! The decision and the write happen in one transaction holding the organization's lock

@@ -1,4 +1,4 @@
-//! Setting a tenant's allocation (DESIGN.md §6): only for an ACTIVE tenant, not below
+//! Setting a tenant's allocation (docs/design.md §6): only for an ACTIVE tenant, not below
 //! what it consumed in the current bundle, not above its current allocation plus what the
 //! organization can still allocate; effective on a day of the current bundle up to today.
 

@@ -1,4 +1,4 @@
-//! Consumption over time, by service, and weekly activity (DESIGN.md §5), read from the
+//! Consumption over time, by service, and weekly activity (docs/design.md §5), read from the
 //! per-day rollup and computed by `domain::analytics`.
 
 use std::collections::HashMap;

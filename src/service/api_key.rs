@@ -1,5 +1,5 @@
-//! API keys (DESIGN.md §8): random secrets shown once, stored as HMAC-SHA-256 under a
-//! server-side pepper (DESIGN.md §14). A secret carries 256 random bits, so a slow password
+//! API keys (docs/design.md §8): random secrets shown once, stored as HMAC-SHA-256 under a
+//! server-side pepper (docs/design.md §14). A secret carries 256 random bits, so a slow password
 //! hash would cost every request milliseconds and protect nothing more; the pepper keeps a
 //! stolen table of hashes from being checked offline.
 //!

@@ -1,4 +1,4 @@
-//! Folder and process figures (DESIGN.md §4) for one range: loaded in a fixed number of
+//! Folder and process figures (docs/design.md §4) for one range: loaded in a fixed number of
 //! statements (sums, folders, chain nodes, processes) and computed by
 //! `domain::attribution`. Also the one-time attribution of usage recorded before the
 //! attribution rollup existed.

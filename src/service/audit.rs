@@ -1,4 +1,4 @@
-//! The audit log (DESIGN.md §8): each use case that changes something records who, what,
+//! The audit log (docs/design.md §8): each use case that changes something records who, what,
 //! when, and the object before and after, in its own transaction, so a refused or failed
 //! change leaves no entry and a made one always has its entry.
 

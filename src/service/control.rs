@@ -1,4 +1,4 @@
-//! Consumption controls (DESIGN.md §6): per tenant and unit type, the services that stop
+//! Consumption controls (docs/design.md §6): per tenant and unit type, the services that stop
 //! at 100% of the allocation and the tenant's alert thresholds.
 
 use super::{AppContext, audit, require, tenant, unit_type, zone_of};

@@ -1,4 +1,4 @@
-//! Recording usage that already happened (`recordUsage`, DESIGN.md §1, §6).
+//! Recording usage that already happened (`recordUsage`, docs/design.md §1, §6).
 //!
 //! A batch is written whole or not at all: every event is checked first, and when any
 //! fails the error names its index and field and nothing is written. Small batches share

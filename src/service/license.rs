@@ -1,4 +1,4 @@
-//! Licenses and their bundles (DESIGN.md §2). An upgrade ends the old license on its
+//! Licenses and their bundles (docs/design.md §2). An upgrade ends the old license on its
 //! effective day and starts the new one that day, so the counter and the burst start again.
 
 use chrono::NaiveDate;

@@ -1,4 +1,4 @@
-//! The figures of DESIGN.md §3 for one unit type, one bundle and a date range inside it,
+//! The figures of docs/design.md §3 for one unit type, one bundle and a date range inside it,
 //! computed on demand from rollup sums with `domain::metrics`. A fixed number of
 //! statements whatever the number of tenants: tenants, allocations in effect at the end
 //! of the range, and two grouped sums (before the range, inside it).

@@ -1,4 +1,4 @@
-//! The watcher (DESIGN.md §7): after a write commits, it reads the figures of the
+//! The watcher (docs/design.md §7): after a write commits, it reads the figures of the
 //! organization's current bundle afresh under the organization's lock, decides with
 //! `domain::events` what subscribers must hear, remembers what it sent (`quota_marks`,
 //! shared by every replica) and publishes the events. A period boundary and a license's

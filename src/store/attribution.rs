@@ -1,4 +1,4 @@
-//! The merged chain tree and the attribution rollup per day and per month (DESIGN.md §4).
+//! The merged chain tree and the attribution rollup per day and per month (docs/design.md §4).
 //! Ingestion writes them in its transaction; folder and process figures read only these.
 
 use std::collections::BTreeMap;

@@ -1,4 +1,4 @@
-//! Analytics (DESIGN.md §5) over real HTTP: consumption over time in day, week and month
+//! Analytics (docs/design.md §5) over real HTTP: consumption over time in day, week and month
 //! buckets (the organization's calendar), consumption by service, weekly activity, the
 //! TENANT_ADMIN's scope, and a property test against figures recomputed from the events.
 

@@ -1,4 +1,4 @@
-//! Who used it (DESIGN.md §4) over real HTTP: folder and process figures in both
+//! Who used it (docs/design.md §4) over real HTTP: folder and process figures in both
 //! attribution modes, at tenant and organization level, hand-computed on job chains that
 //! cross folders; a sub-range, paging, scope, the start-up backfill of usage recorded
 //! before attribution existed; and a property test against figures recomputed here from

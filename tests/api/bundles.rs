@@ -1,4 +1,4 @@
-//! Bundle arithmetic (DESIGN.md §2) as clients see it through `Organization.bundles`
+//! Bundle arithmetic (docs/design.md §2) as clients see it through `Organization.bundles`
 //! and `Organization.licenses`: period starts clamped to short months and computed from
 //! the start date, upgrades that cut a bundle short and restart the burst, YEAR and
 //! TERM licenses, and the burst limit.

@@ -1,4 +1,4 @@
-//! Quota events over WebSocket (DESIGN.md §7): thresholds and status changes heard
+//! Quota events over WebSocket (docs/design.md §7): thresholds and status changes heard
 //! once within a second on both protocols, a tenant admin's narrow view, replicas on
 //! PostgreSQL, a period rollover under a moved clock (and the burst ending with it),
 //! the live `usage` cards, and refused admissions.

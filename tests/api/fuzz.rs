@@ -1,4 +1,4 @@
-//! Robustness (DESIGN.md §8, §10, §12): more than ten thousand malformed, mistyped,
+//! Robustness (docs/design.md §8, §10, §12): more than ten thousand malformed, mistyped,
 //! out-of-range, out-of-scope and oversize requests against one server, with keys of
 //! every role. Every answer is JSON and a well-formed GraphQL answer; every error has a
 //! message and an `extensions.code` other than INTERNAL (never a 5xx, a panic, a leak of
@@ -27,7 +27,7 @@ use uuid::Uuid;
 
 use crate::helpers::{SYSTEM_KEY, TestApp, organization_with_license};
 
-/// The codes an error may carry (DESIGN.md §8), INTERNAL excepted.
+/// The codes an error may carry (docs/design.md §8), INTERNAL excepted.
 const CODES: [&str; 9] = [
     "GRAPHQL_PARSE_FAILED",
     "GRAPHQL_VALIDATION_FAILED",
@@ -1474,7 +1474,7 @@ static MUTATIONS: [MutationSpec; 14] = [
     },
 ];
 
-/// Whether the key's role alone refuses the mutation (DESIGN.md §8).
+/// Whether the key's role alone refuses the mutation (docs/design.md §8).
 fn role_refuses(m: &MutationSpec, key: &Key) -> bool {
     key.scope == Scope::Nobody
         || key.read_only

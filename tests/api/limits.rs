@@ -1,4 +1,4 @@
-//! Request limits (DESIGN.md §8): deep, wide and huge requests are refused quickly with
+//! Request limits (docs/design.md §8): deep, wide and huge requests are refused quickly with
 //! their codes while the server goes on answering others; introspection can be switched off.
 
 use std::time::{Duration, Instant};

@@ -1,5 +1,5 @@
 //! Every mutation over real HTTP: what it makes or changes, and each refusal with its
-//! `extensions.code` (DESIGN.md §6, §8). A refused mutation writes nothing.
+//! `extensions.code` (docs/design.md §6, §8). A refused mutation writes nothing.
 
 use serde_json::{Value, json};
 

@@ -1,4 +1,4 @@
-//! The dashboards' figures over real HTTP: DESIGN.md §9's worked examples, a sub-range,
+//! The dashboards' figures over real HTTP: docs/design.md §9's worked examples, a sub-range,
 //! closed bundles, the quota view, scope, and a statement count that does not grow with
 //! the number of tenants.
 

@@ -13,9 +13,9 @@
   const vars = (v) => JSON.stringify(v, null, 2);
   const tab = (query, variables) => ({ query, variables: vars(variables), headers: HEADERS });
 
-  // The contract's example queries (README, DESIGN.md §3-§5, §7), one tab each.
+  // The contract's example queries (README, docs/design.md §3-§5, §7), one tab each.
   const TABS = [
-    tab(`${AUTO}# Every card of the dashboard (DESIGN.md §3): the
+    tab(`${AUTO}# Every card of the dashboard (docs/design.md §3): the
 # organization's, each tenant's, and the quota panel.
 query Dashboard($org: ID!) {
   organization(id: $org) {
