@@ -10,7 +10,7 @@ use std::sync::Arc;
 use axum::{Json, Router, extract::State, http::StatusCode, routing::post};
 use chrono::NaiveDate;
 use quotagraph::domain::{attribution, tenant::TenantState};
-use quotagraph::service::license::bundles_of;
+use quotagraph::service::bundle::bundles_of;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryResult, Statement,
 };

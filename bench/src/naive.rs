@@ -13,7 +13,7 @@ use quotagraph::domain::{
     tenant::TenantState,
 };
 use quotagraph::graphql::node::{Kind, decode_any, encode};
-use quotagraph::service::license::bundles_of;
+use quotagraph::service::bundle::bundles_of;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryResult, Statement,
 };

@@ -55,6 +55,58 @@ pub fn owner_folder(root_named_folder: Option<Uuid>, root_process_folder: Option
     root_process_folder.or(root_named_folder)
 }
 
+/// Where a run sits in its chain: its node, and the folder the chain is owed to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Placement {
+    pub node: Uuid,
+    pub owner: Option<Uuid>,
+}
+
+/// What places a run: its tenant, process and the folder it names, and its process's own
+/// folder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Run {
+    pub tenant: Uuid,
+    pub process: Option<Uuid>,
+    pub folder: Option<Uuid>,
+    pub process_folder: Option<Uuid>,
+}
+
+/// The job-chain rule, the one ingestion and the backfill place runs by, with the chain
+/// nodes the runs placed need (each once).
+#[derive(Clone, Debug, Default)]
+pub struct Chains {
+    nodes: BTreeMap<Uuid, (Uuid, ChainNode)>,
+}
+
+impl Chains {
+    /// Places a run under its parent run (`None`: the run starts a chain of its own, as a
+    /// run without a job does). A child's chain is owed where its root's is.
+    pub fn place(&mut self, run: Run, parent: Option<Placement>) -> Placement {
+        let parent_node = parent.map(|p| p.node);
+        let node = node_id(run.tenant, parent_node, run.process);
+        self.nodes.entry(node).or_insert((
+            run.tenant,
+            ChainNode {
+                id: node,
+                parent: parent_node,
+                process: run.process,
+            },
+        ));
+        let owner = match parent {
+            Some(parent) => parent.owner,
+            None => owner_folder(run.folder, run.process_folder),
+        };
+        Placement { node, owner }
+    }
+
+    /// The nodes placed, with their tenant, in id order: concurrent writers insert shared
+    /// rows in one order, so they wait for each other instead of deadlocking.
+    pub fn into_nodes(self) -> Vec<(Uuid, ChainNode)> {
+        self.nodes.into_values().collect()
+    }
+}
+
 /// One rollup sum over a range: consumption of a tenant by run folder, process, owning
 /// folder and chain node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -343,6 +395,55 @@ impl<'a> ChainTree<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chains_place_runs_by_path_and_owe_a_chain_to_its_root() {
+        let (tenant, f_root, f_named, f_child) = (
+            Uuid::from_u128(1),
+            Uuid::from_u128(2),
+            Uuid::from_u128(3),
+            Uuid::from_u128(4),
+        );
+        let (p_root, p_child) = (Uuid::from_u128(10), Uuid::from_u128(11));
+        let mut chains = Chains::default();
+        let root_run = Run {
+            tenant,
+            process: Some(p_root),
+            folder: Some(f_named),
+            process_folder: Some(f_root),
+        };
+        let root = chains.place(root_run, None);
+        // The root's process's folder owns the chain, not the folder the run named.
+        assert_eq!(root.owner, Some(f_root));
+        let child_run = Run {
+            tenant,
+            process: Some(p_child),
+            folder: None,
+            process_folder: Some(f_child),
+        };
+        let child = chains.place(child_run, Some(root));
+        assert_eq!(child.owner, Some(f_root), "a child is owed where its root is");
+        assert_eq!(child.node, node_id(tenant, Some(root.node), Some(p_child)));
+        // The same path again shares its node; a run with no process is owed to its named folder.
+        assert_eq!(chains.place(child_run, Some(root)), child);
+        let loose = chains.place(
+            Run {
+                tenant,
+                process: None,
+                folder: Some(f_named),
+                process_folder: None,
+            },
+            None,
+        );
+        assert_eq!(loose.owner, Some(f_named));
+        let nodes = chains.into_nodes();
+        assert_eq!(nodes.len(), 3);
+        assert!(
+            nodes.windows(2).all(|w| w[0].1.id < w[1].1.id),
+            "nodes come in id order"
+        );
+        assert!(nodes.iter().any(|(t, n)| *t == tenant && n.parent == Some(root.node)));
+    }
 
     fn q(units: i64) -> Quantity {
         Quantity::from_units(units)

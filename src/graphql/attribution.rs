@@ -53,7 +53,7 @@ impl FolderUsage {
     /// The folder; null on the "no folder" row.
     async fn folder(&self) -> Option<Folder> {
         let id = self.figure.folder?;
-        self.attributed.folder_models.get(&id).cloned().map(Folder::one)
+        self.attributed.folder(id).map(Folder::one)
     }
 
     /// Its consumption and its subfolders'.
@@ -101,9 +101,7 @@ impl ProcessUsage {
     async fn process(&self) -> async_graphql::Result<Process> {
         let model = self
             .attributed
-            .processes
-            .get(&self.figure.process)
-            .cloned()
+            .process(self.figure.process)
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("process {} was not loaded", self.figure.process)))?;
         Ok(Process(model))
     }

@@ -12,21 +12,21 @@ use super::{
     tenant::Tenant,
 };
 use crate::domain::ids::{FolderId, TenantId};
-use crate::service::{self, folder::FolderParents};
+use crate::service::{self, Seen, folder::FolderParents};
 
 /// A folder in a tenant's tree, with the other folders of its page (their subfolders and
 /// processes load together).
-pub struct Folder(pub entity::folder::Model, Arc<Siblings>);
+pub struct Folder(pub Seen<entity::folder::Model>, Arc<Siblings>);
 
 impl Folder {
     /// A folder on its own.
-    pub fn one(model: entity::folder::Model) -> Folder {
+    pub fn one(model: Seen<entity::folder::Model>) -> Folder {
         let siblings = Siblings::of(vec![model.id]);
         Folder(model, siblings)
     }
 
     /// A folder of a page.
-    pub fn sibling(model: entity::folder::Model, siblings: Arc<Siblings>) -> Folder {
+    pub fn sibling(model: Seen<entity::folder::Model>, siblings: Arc<Siblings>) -> Folder {
         Folder(model, siblings)
     }
 }
@@ -72,18 +72,18 @@ impl Folder {
         let (app, _) = session(ctx)?;
         let has_previous = after.is_some();
         let page = page_request(first, after)?;
-        let (rows, siblings) =
-            self.1
-                .children(
-                    self.0.id,
-                    "subfolders",
-                    page,
-                    |f: &entity::folder::Model| f.id,
-                    |folders| async move {
-                        service::folder::folders_under(app, FolderParents::Folders(&folders), page).await
-                    },
-                )
-                .await?;
+        let (rows, siblings) = self
+            .1
+            .children(
+                self.0.id,
+                "subfolders",
+                page,
+                |f: &Seen<entity::folder::Model>| f.id,
+                |folders| async move {
+                    service::folder::folders_under(app, self.0.scope(), FolderParents::Folders(&folders), page).await
+                },
+            )
+            .await?;
         Ok(sibling_connection(
             rows,
             has_previous,
@@ -109,8 +109,8 @@ impl Folder {
                 self.0.id,
                 "processes",
                 page,
-                |p: &entity::process::Model| p.id,
-                |folders| async move { service::folder::processes_of(app, &folders, page).await },
+                |p: &Seen<entity::process::Model>| p.id,
+                |folders| async move { service::folder::processes_of(app, self.0.scope(), &folders, page).await },
             )
             .await?;
         Ok(connection(rows, has_previous, |p| p.id, Process))
@@ -118,7 +118,7 @@ impl Folder {
 }
 
 /// Something that runs and consumes, owned by one folder.
-pub struct Process(pub entity::process::Model);
+pub struct Process(pub Seen<entity::process::Model>);
 
 #[Object]
 impl Process {

@@ -17,7 +17,8 @@ use crate::domain::{
 use crate::error::AppError;
 use crate::service::{
     self,
-    license::{LicenseUpgrade, LicensedBundle, NewLicense},
+    bundle::LicensedBundle,
+    license::{LicenseUpgrade, NewLicense},
 };
 
 /// How long one period of a license lasts.
@@ -92,7 +93,7 @@ impl License {
 
     /// Period length.
     async fn period(&self) -> async_graphql::Result<Period> {
-        Ok(service::license::terms(&self.0)?.period.into())
+        Ok(service::bundle::terms(&self.0)?.period.into())
     }
 
     /// First day covered.

@@ -36,7 +36,7 @@ use uuid::Uuid;
 use crate::domain::access::Actor;
 use crate::error::AppError;
 use crate::service::AppContext;
-use crate::store::{Page, PageRequest};
+use crate::service::{Page, PageRequest};
 
 /// Every query field, one object per area.
 #[derive(MergedObject, Default)]

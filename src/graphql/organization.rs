@@ -17,22 +17,22 @@ use super::{
     session, sibling_connection,
     siblings::Siblings,
     tenant::{Tenant, TenantState},
-    usage::{DateRangeInput, OrganizationUsage, QuotaBalance, usage_for},
+    usage::{DateRangeInput, OrganizationUsage, QuotaBalance},
 };
 use crate::domain::ids::OrganizationId;
 use crate::error::AppResult;
-use crate::service::{self, AppContext, organization::NewOrganization, usage::Basis};
+use crate::service::{self, AppContext, Seen, organization::NewOrganization, usage::Basis};
 
 /// A customer: it buys capacity per unit type and splits it among its tenants.
 pub struct Organization {
-    model: entity::organization::Model,
+    model: Seen<entity::organization::Model>,
     /// Per unit type, read once per answer: `usage` and `quota` side by side share it.
     bases: Mutex<HashMap<String, Arc<OnceCell<Arc<Basis>>>>>,
 }
 
 impl Organization {
     /// An organization the caller was found to see.
-    pub fn new(model: entity::organization::Model) -> Self {
+    pub fn new(model: Seen<entity::organization::Model>) -> Self {
         Organization {
             model,
             bases: Mutex::default(),
@@ -40,7 +40,7 @@ impl Organization {
     }
 
     fn organization_id(&self) -> OrganizationId {
-        OrganizationId(self.model.id)
+        self.model.scope().organization_id()
     }
 
     async fn basis(&self, app: &AppContext, unit_type: &str) -> AppResult<Arc<Basis>> {
@@ -52,11 +52,7 @@ impl Organization {
             .or_default()
             .clone();
         let basis = cell
-            .get_or_try_init(|| async {
-                service::usage::basis(app, self.model.clone(), unit_type)
-                    .await
-                    .map(Arc::new)
-            })
+            .get_or_try_init(|| async { service::usage::basis(app, &self.model, unit_type).await.map(Arc::new) })
             .await?;
         Ok(basis.clone())
     }
@@ -86,15 +82,15 @@ impl Organization {
 
     /// The licenses bought, optionally of one unit type (by code), oldest first.
     async fn licenses(&self, ctx: &Context<'_>, unit_type: Option<String>) -> async_graphql::Result<Vec<License>> {
-        let (app, actor) = session(ctx)?;
-        let rows = service::license::list(app, actor, self.organization_id(), unit_type.as_deref()).await?;
+        let (app, _) = session(ctx)?;
+        let rows = service::license::list(app, self.model.scope(), unit_type.as_deref()).await?;
         Ok(rows.into_iter().map(License).collect())
     }
 
     /// The bundles (periods) of a unit type's licenses: the current one first, then older ones.
     async fn bundles(&self, ctx: &Context<'_>, unit_type: String) -> async_graphql::Result<Vec<Bundle>> {
-        let (app, actor) = session(ctx)?;
-        let rows = service::license::bundles(app, actor, self.organization_id(), &unit_type).await?;
+        let (app, _) = session(ctx)?;
+        let rows = service::license::bundles(app, &self.model, &unit_type).await?;
         Ok(rows.into_iter().map(Bundle).collect())
     }
 
@@ -110,16 +106,13 @@ impl Organization {
         let (app, _) = session(ctx)?;
         let basis = self.basis(app, &unit_type).await?;
         let range = range.map(|r| (r.from.0, r.to.0));
-        usage_for(
-            ctx,
-            service::usage::report_on(app, &basis, bundle.map(|d| d.0), range).await?,
-        )
+        let report = service::usage::report_on(app, &basis, bundle.map(|d| d.0), range).await?;
+        Ok(OrganizationUsage::new(report))
     }
 
     /// The quota view of a unit type's current bundle.
     async fn quota(&self, ctx: &Context<'_>, unit_type: String) -> async_graphql::Result<QuotaBalance> {
-        let (app, actor) = session(ctx)?;
-        service::usage::may_read_quota(actor)?;
+        let (app, _) = session(ctx)?;
         let basis = self.basis(app, &unit_type).await?;
         let (unit_type, bundle, view) = service::usage::quota_on(app, &basis).await?;
         Ok(QuotaBalance {
@@ -138,9 +131,8 @@ impl Organization {
         unit_type: String,
         #[graphql(default = 12)] weeks: i32,
     ) -> async_graphql::Result<Activity> {
-        let (app, actor) = session(ctx)?;
-        let (weeks, preceding) =
-            service::analytics::activity(app, actor, self.organization_id(), &unit_type, weeks).await?;
+        let (app, _) = session(ctx)?;
+        let (weeks, preceding) = service::analytics::activity(app, &self.model, &unit_type, weeks).await?;
         Ok(Activity {
             weeks: weeks.into_iter().map(Into::into).collect(),
             preceding_week: preceding.into(),
@@ -170,11 +162,11 @@ impl Organization {
         after: Option<String>,
         states: Option<Vec<TenantState>>,
     ) -> async_graphql::Result<Connection<String, Tenant>> {
-        let (app, actor) = session(ctx)?;
+        let (app, _) = session(ctx)?;
         let has_previous = after.is_some();
         let page = page_request(first, after)?;
         let states: Vec<_> = states.unwrap_or_default().into_iter().map(Into::into).collect();
-        let rows = service::tenant::list(app, actor, self.organization_id(), &states, page).await?;
+        let rows = service::tenant::list(app, self.model.scope(), &states, page).await?;
         let siblings = Siblings::of(rows.rows.iter().map(|t| t.id).collect());
         Ok(sibling_connection(
             rows,

@@ -13,20 +13,18 @@ use super::{
     attribution::{FolderUsage, ProcessUsage, process_page},
     session,
 };
-use crate::domain::{access::Actor, analytics::Granularity, attribution::Attribution};
+use crate::domain::{analytics::Granularity, attribution::Attribution};
 use crate::service::{
     analytics::{self, DailyUsage},
     attribution::{self, Attributed, Detail},
     usage::UsageReport,
 };
-use crate::store::attribution::Scope;
 
 pub struct Reads {
     pub report: Arc<UsageReport>,
-    /// Whether the caller may read organization-wide figures (not a TENANT_ADMIN).
-    whole: bool,
-    /// The one tenant a scoped caller sees.
-    pub tenant_scope: Option<Uuid>,
+    /// The one tenant these reads are narrowed to (a tenant's view), if any; the report's
+    /// scope narrows them further for a key limited to a tenant.
+    narrowed: Option<Uuid>,
     /// Loaded with [`Detail::Folders`] unless a field needs the chains first.
     attributed: OnceCell<Arc<Attributed>>,
     chained: OnceCell<Arc<Attributed>>,
@@ -34,11 +32,10 @@ pub struct Reads {
 }
 
 impl Reads {
-    pub fn new(report: UsageReport, actor: &Actor) -> Self {
+    pub fn new(report: UsageReport) -> Self {
         Reads {
             report: Arc::new(report),
-            whole: actor.sees_whole_organization(),
-            tenant_scope: actor.tenant_id.map(|t| t.0),
+            narrowed: None,
             attributed: OnceCell::new(),
             chained: OnceCell::new(),
             daily: OnceCell::new(),
@@ -50,37 +47,18 @@ impl Reads {
     pub fn narrowed(&self, tenant: Uuid) -> Self {
         Reads {
             report: self.report.clone(),
-            whole: false,
-            tenant_scope: Some(tenant),
+            narrowed: Some(tenant),
             attributed: OnceCell::new(),
             chained: OnceCell::new(),
             daily: OnceCell::new(),
         }
     }
 
-    fn scope(&self) -> Scope {
-        Scope {
-            organization: self.report.organization_id,
-            tenant: if self.whole { None } else { self.tenant_scope },
-        }
-    }
-
     async fn daily(&self, ctx: &Context<'_>) -> async_graphql::Result<&DailyUsage> {
         let (app, _) = session(ctx)?;
-        let scope = self.scope();
-        let report = &self.report;
         Ok(self
             .daily
-            .get_or_try_init(|| {
-                analytics::daily(
-                    &app.db,
-                    scope.organization,
-                    scope.tenant,
-                    report.unit_type.id,
-                    report.from,
-                    report.to,
-                )
-            })
+            .get_or_try_init(|| analytics::daily(&app.db, &self.report, self.narrowed))
             .await?)
     }
 
@@ -88,7 +66,6 @@ impl Reads {
     /// them for folder figures instead of loading again.
     async fn attributed(&self, ctx: &Context<'_>, detail: Detail) -> async_graphql::Result<Arc<Attributed>> {
         let (app, _) = session(ctx)?;
-        let report = &self.report;
         let cell = match detail {
             Detail::Chains => &self.chained,
             Detail::Folders => match self.chained.get() {
@@ -98,16 +75,9 @@ impl Reads {
         };
         let loaded = cell
             .get_or_try_init(|| async {
-                attribution::load(
-                    &app.db,
-                    self.scope(),
-                    report.unit_type.id,
-                    report.from,
-                    report.to,
-                    detail,
-                )
-                .await
-                .map(Arc::new)
+                attribution::load(&app.db, &self.report, self.narrowed, detail)
+                    .await
+                    .map(Arc::new)
             })
             .await?;
         Ok(loaded.clone())

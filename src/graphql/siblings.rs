@@ -12,7 +12,7 @@ use tokio::sync::OnceCell;
 use uuid::Uuid;
 
 use crate::error::AppResult;
-use crate::store::{Page, PageRequest};
+use crate::service::{Page, PageRequest};
 
 /// Every sibling's page, and the rows of all those pages: the next level's siblings.
 type Shares<M> = Arc<(HashMap<Uuid, Page<M>>, Arc<Siblings>)>;

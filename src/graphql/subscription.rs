@@ -300,12 +300,12 @@ impl Subscription {
                 while let Ok(_) | Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) = receiver.try_recv() {}
                 let report = service::usage::report(&app, &actor, query())
                     .await
-                    .map(|r| OrganizationUsage::new(r, &actor))
+                    .map(OrganizationUsage::new)
                     .map_err(async_graphql::Error::from);
                 Some((report, receiver))
             }
         });
-        Ok(stream::once(async move { Ok(OrganizationUsage::new(first, &actor)) })
+        Ok(stream::once(async move { Ok(OrganizationUsage::new(first)) })
             .chain(changes)
             .take_until(revoked)
             // The slot goes with the stream, and is freed when the subscription ends.

@@ -20,7 +20,7 @@ use crate::domain::{
     tenant,
 };
 use crate::error::AppError;
-use crate::service::{self, allocation::AllocationChange, folder::FolderParents};
+use crate::service::{self, Seen, allocation::AllocationChange, folder::FolderParents};
 
 /// The lifecycle state of a tenant.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -55,17 +55,17 @@ impl From<tenant::TenantState> for TenantState {
 
 /// A division of an organization, with the other tenants of its page (their folders load
 /// together).
-pub struct Tenant(pub entity::tenant::Model, Arc<Siblings>);
+pub struct Tenant(pub Seen<entity::tenant::Model>, Arc<Siblings>);
 
 impl Tenant {
     /// A tenant on its own.
-    pub fn one(model: entity::tenant::Model) -> Tenant {
+    pub fn one(model: Seen<entity::tenant::Model>) -> Tenant {
         let siblings = Siblings::of(vec![model.id]);
         Tenant(model, siblings)
     }
 
     /// A tenant of a page.
-    pub fn sibling(model: entity::tenant::Model, siblings: Arc<Siblings>) -> Tenant {
+    pub fn sibling(model: Seen<entity::tenant::Model>, siblings: Arc<Siblings>) -> Tenant {
         Tenant(model, siblings)
     }
 }
@@ -94,7 +94,7 @@ impl Tenant {
 
     /// Lifecycle state.
     async fn state(&self) -> async_graphql::Result<TenantState> {
-        Ok(service::tenant::state_of(&self.0)?.into())
+        Ok(service::state_of(&self.0)?.into())
     }
 
     /// When it was created.
@@ -104,8 +104,8 @@ impl Tenant {
 
     /// The allocation of a unit type in effect today; null when it has none (N/A).
     async fn allocation(&self, ctx: &Context<'_>, unit_type: String) -> async_graphql::Result<Option<Allocation>> {
-        let (app, actor) = session(ctx)?;
-        let row = service::allocation::current(app, actor, TenantId(self.0.id), &unit_type).await?;
+        let (app, _) = session(ctx)?;
+        let row = service::allocation::current(app, &self.0, &unit_type).await?;
         Ok(row.filter(|a| a.amount.is_some()).map(Allocation))
     }
 
@@ -119,18 +119,18 @@ impl Tenant {
         let (app, _) = session(ctx)?;
         let has_previous = after.is_some();
         let page = page_request(first, after)?;
-        let (rows, siblings) =
-            self.1
-                .children(
-                    self.0.id,
-                    "folders",
-                    page,
-                    |f: &entity::folder::Model| f.id,
-                    |tenants| async move {
-                        service::folder::folders_under(app, FolderParents::Tenants(&tenants), page).await
-                    },
-                )
-                .await?;
+        let (rows, siblings) = self
+            .1
+            .children(
+                self.0.id,
+                "folders",
+                page,
+                |f: &Seen<entity::folder::Model>| f.id,
+                |tenants| async move {
+                    service::folder::folders_under(app, self.0.scope(), FolderParents::Tenants(&tenants), page).await
+                },
+            )
+            .await?;
         Ok(sibling_connection(
             rows,
             has_previous,

@@ -14,15 +14,13 @@ use super::{
     node::{Kind, decode_any},
     reads::Reads,
     scalars::{Date, Decimal},
-    session,
     tenant::{Tenant, TenantState},
 };
 use crate::domain::{
-    access::Actor,
     metrics::{self, OrganizationFigures, QuotaView, TenantFigures},
     tenant,
 };
-use crate::service::{license::LicensedBundle, usage::UsageReport};
+use crate::service::{bundle::LicensedBundle, usage::UsageReport};
 
 /// Inclusive calendar days in the organization's time zone, inside one bundle.
 #[derive(InputObject)]
@@ -146,9 +144,9 @@ pub struct OrganizationUsage {
 }
 
 impl OrganizationUsage {
-    pub fn new(report: UsageReport, actor: &Actor) -> Self {
+    pub fn new(report: UsageReport) -> Self {
         OrganizationUsage {
-            shared: Arc::new(Reads::new(report, actor)),
+            shared: Arc::new(Reads::new(report)),
         }
     }
 
@@ -164,7 +162,7 @@ impl OrganizationUsage {
 
     fn card(&self, index: usize) -> Option<TenantUsage> {
         let tenant = self.report().figures.tenants.get(index)?;
-        if self.shared.tenant_scope.is_some_and(|t| t != tenant.id) {
+        if self.report().scope().only_tenant().is_some_and(|t| t != tenant.id) {
             return None;
         }
         Some(TenantUsage {
@@ -332,8 +330,11 @@ impl TenantUsage {
 #[Object]
 impl TenantUsage {
     /// The tenant.
-    async fn tenant(&self) -> Tenant {
-        Tenant::one(self.model().clone())
+    async fn tenant(&self) -> async_graphql::Result<Tenant> {
+        let tenant = self.shared.report.tenant(self.index).ok_or_else(|| {
+            crate::error::AppError::Internal(anyhow::anyhow!("a card of a tenant its caller does not see"))
+        })?;
+        Ok(Tenant::one(tenant))
     }
 
     /// The tenant's name; its id (UUID) once it is DELETED, as exports and logs carry it.
@@ -486,10 +487,4 @@ impl QuotaBalance {
     async fn resets_on(&self) -> Date {
         Date(self.view.resets_on)
     }
-}
-
-/// The caller of a resolver, for building an [`OrganizationUsage`].
-pub(crate) fn usage_for(ctx: &Context<'_>, report: UsageReport) -> async_graphql::Result<OrganizationUsage> {
-    let (_, actor) = session(ctx)?;
-    Ok(OrganizationUsage::new(report, actor))
 }

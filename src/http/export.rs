@@ -30,7 +30,6 @@ use crate::service::{
     attribution::{Attributed, Detail},
     usage::{EventRow, UsageQuery, UsageReport},
 };
-use crate::store::attribution::Scope;
 
 /// Raw events per page of the `events` report.
 const EVENTS_PAGE: u64 = 1_000;
@@ -202,23 +201,11 @@ async fn usage_report(ctx: &AppContext, actor: &Actor, report: &str, pairs: Vec<
     let actor = *actor;
     let filters = filters(pairs)?;
     let usage = service::usage::report(ctx, &actor, filters.query).await?;
-    let tenant = scope_tenant(&actor, &usage, filters.tenant)?;
-    let scope = Scope {
-        organization: usage.organization_id,
-        tenant,
-    };
+    let tenant = usage.tenant_filter(filters.tenant)?;
     let body = match report {
         "tenants" => Body::from(tenants(&usage, tenant)?),
         "distribution" => {
-            let daily = service::analytics::daily(
-                &ctx.db,
-                scope.organization,
-                tenant,
-                usage.unit_type.id,
-                usage.from,
-                usage.to,
-            )
-            .await?;
+            let daily = service::analytics::daily(&ctx.db, &usage, tenant).await?;
             let rows = daily
                 .distribution(filters.granularity, usage.from, usage.to, tenant)
                 .into_iter()
@@ -226,15 +213,7 @@ async fn usage_report(ctx: &AppContext, actor: &Actor, report: &str, pairs: Vec<
             Body::from(csv(&["start", "end", "consumed"], rows)?)
         }
         "services" => {
-            let daily = service::analytics::daily(
-                &ctx.db,
-                scope.organization,
-                tenant,
-                usage.unit_type.id,
-                usage.from,
-                usage.to,
-            )
-            .await?;
+            let daily = service::analytics::daily(&ctx.db, &usage, tenant).await?;
             let (_, shares) = daily.by_service(tenant);
             let rows = shares.into_iter().map(|s| {
                 vec![
@@ -252,8 +231,7 @@ async fn usage_report(ctx: &AppContext, actor: &Actor, report: &str, pairs: Vec<
             } else {
                 Detail::Folders
             };
-            let attributed =
-                service::attribution::load(&ctx.db, scope, usage.unit_type.id, usage.from, usage.to, detail).await?;
+            let attributed = service::attribution::load(&ctx.db, &usage, tenant, detail).await?;
             if report == "folders" {
                 Body::from(folders(&attributed, attributed.folders(filters.attribution, tenant))?)
             } else {
@@ -263,35 +241,9 @@ async fn usage_report(ctx: &AppContext, actor: &Actor, report: &str, pairs: Vec<
                 )?)
             }
         }
-        _ => events(ctx.clone(), &usage, tenant)?,
+        _ => events(ctx.clone(), usage, tenant)?,
     };
     Ok(body)
-}
-
-/// The one tenant an export covers, if any: the `tenant` filter (which must be visible),
-/// else a TENANT_ADMIN's own tenant.
-fn scope_tenant(actor: &Actor, usage: &UsageReport, filter: Option<Uuid>) -> AppResult<Option<Uuid>> {
-    match filter {
-        Some(id) => {
-            let known = usage.figures.tenants.iter().any(|t| t.id == id);
-            let visible = actor.can_see_tenant(
-                crate::domain::ids::OrganizationId(usage.organization_id),
-                crate::domain::ids::TenantId(id),
-            );
-            if known && visible {
-                Ok(Some(id))
-            } else {
-                Err(AppError::NotFound("tenant: tenant not found".into()))
-            }
-        }
-        None if actor.sees_whole_organization() => Ok(None),
-        None => Ok(Some(
-            actor
-                .tenant_id
-                .ok_or_else(|| AppError::forbidden("read organization-wide figures"))?
-                .0,
-        )),
-    }
 }
 
 /// A whole CSV document: a header row, then the rows, quoted as RFC 4180 asks.
@@ -368,11 +320,14 @@ fn folders(attributed: &Attributed, figures: Vec<FolderFigure>) -> AppResult<Vec
         depth: usize,
         rows: &mut Vec<Vec<String>>,
     ) {
-        let model = figure.folder.and_then(|f| attributed.folder_models.get(&f));
+        let model = figure.folder.and_then(|f| attributed.folder(f));
         rows.push(vec![
             figure.folder.map(|f| id(Kind::Folder, f)).unwrap_or_default(),
-            model.map(|m| m.name.clone()).unwrap_or_default(),
-            model.map(|m| id(Kind::Tenant, m.tenant_id)).unwrap_or_default(),
+            model.as_ref().map(|m| m.name.clone()).unwrap_or_default(),
+            model
+                .as_ref()
+                .map(|m| id(Kind::Tenant, m.tenant_id))
+                .unwrap_or_default(),
             parent.map(|p| id(Kind::Folder, p)).unwrap_or_default(),
             depth.to_string(),
             figure.consumed.to_string(),
@@ -407,12 +362,18 @@ fn processes(attributed: &Attributed, figures: Vec<ProcessFigure>) -> AppResult<
         depth: usize,
         rows: &mut Vec<Vec<String>>,
     ) {
-        let model = attributed.processes.get(&figure.process);
+        let model = attributed.process(figure.process);
         rows.push(vec![
             id(Kind::Process, figure.process),
-            model.map(|m| m.name.clone()).unwrap_or_default(),
-            model.map(|m| id(Kind::Folder, m.folder_id)).unwrap_or_default(),
-            model.map(|m| id(Kind::Tenant, m.tenant_id)).unwrap_or_default(),
+            model.as_ref().map(|m| m.name.clone()).unwrap_or_default(),
+            model
+                .as_ref()
+                .map(|m| id(Kind::Folder, m.folder_id))
+                .unwrap_or_default(),
+            model
+                .as_ref()
+                .map(|m| id(Kind::Tenant, m.tenant_id))
+                .unwrap_or_default(),
             parent.map(|p| id(Kind::Process, p)).unwrap_or_default(),
             depth.to_string(),
             figure.own.to_string(),
@@ -507,12 +468,12 @@ async fn audit(ctx: &AppContext, actor: &Actor, pairs: Vec<(String, String)>) ->
     );
     let (ctx, actor) = (ctx.clone(), *actor);
     // Refusals must come before the 200 that starts the stream.
-    let check = crate::store::PageRequest { after: None, limit: 0 };
+    let check = crate::service::PageRequest { after: None, limit: 0 };
     service::audit::list(&ctx, &actor, organization, check).await?;
     paged(&AUDIT_HEADER, move |after| {
         let ctx = ctx.clone();
         async move {
-            let request = crate::store::PageRequest {
+            let request = crate::service::PageRequest {
                 after,
                 limit: EVENTS_PAGE,
             };
@@ -543,13 +504,12 @@ async fn audit(ctx: &AppContext, actor: &Actor, pairs: Vec<(String, String)>) ->
 }
 
 /// The raw events of the range, one page at a time: a header, then a chunk per page.
-fn events(ctx: AppContext, usage: &UsageReport, tenant: Option<Uuid>) -> AppResult<Body> {
-    let (organization, unit_type, days) = (usage.organization_id, usage.unit_type.id, (usage.from, usage.to));
+fn events(ctx: AppContext, usage: UsageReport, tenant: Option<Uuid>) -> AppResult<Body> {
+    let usage = std::sync::Arc::new(usage);
     paged(&EVENT_HEADER, move |after| {
-        let ctx = ctx.clone();
+        let (ctx, usage) = (ctx.clone(), usage.clone());
         async move {
-            let rows =
-                service::usage::event_rows(&ctx.db, organization, tenant, unit_type, days, after, EVENTS_PAGE).await?;
+            let rows = service::usage::event_rows(&ctx.db, &usage, tenant, after, EVENTS_PAGE).await?;
             let full = rows.len() as u64 == EVENTS_PAGE;
             let next = rows.last().map(|r| r.event.id).filter(|_| full);
             Ok((rows.into_iter().map(event_record).collect(), next))

@@ -7,12 +7,11 @@
 //! the units granted never exceed the limit.
 
 use super::{
-    AppContext, audit, control,
+    AppContext, audit,
+    bundle::{LicensedBundle, current_bundle},
+    figures::controls_of,
     ingestion::{NewUsageEvent, announce, fingerprint, record_in},
-    license::LicensedBundle,
-    unit_type,
-    usage::current_bundle,
-    zone_of,
+    unit_type, zone_of,
 };
 use crate::domain::{
     Quantity,
@@ -59,24 +58,108 @@ pub async fn start(ctx: &AppContext, actor: &Actor, request: ExecutionRequest) -
         Quantity::parse_non_negative(&request.quantity).map_err(|e| AppError::bad_input(format!("quantity: {e}")))?;
     let now = ctx.clock.now();
     let tx = store::begin_write(&ctx.writer).await?;
-    let tenant = store::tenant::find(&tx, request.tenant_id.0)
+    let tenant = admitted_tenant(&tx, actor, request.tenant_id).await?;
+    let standing = Standing::load(ctx, &tx, &tenant, &request.unit_type).await?;
+    let event = run_event(&request, now);
+    if granted_before(&tx, &standing, &event, quantity).await? {
+        return Ok(standing.granted(Quantity::ZERO, false));
+    }
+    let tenant_stop = tenant_stop(&tx, &standing, &tenant, &request.service).await?;
+    if let Err(refusal) = admit(standing.facts(quantity, tenant_stop)) {
+        drop(tx);
+        return Err(refuse(ctx, &standing, tenant.id, refusal).await);
+    }
+    let recorded = record_in(&tx, now, actor, &[event]).await?;
+    audit::record(&tx, ctx, actor, admission_audit(&standing, &request, quantity)).await?;
+    tx.commit().await?;
+    metrics::counter!("quotagraph_admissions_total", "outcome" => "granted").increment(1);
+    announce(ctx, &recorded.touched).await;
+    Ok(standing.granted(quantity, true))
+}
+
+/// The run's tenant, if the caller may ask for admission there.
+async fn admitted_tenant(
+    tx: &sea_orm::DatabaseTransaction,
+    actor: &Actor,
+    id: TenantId,
+) -> AppResult<entity::tenant::Model> {
+    let tenant = store::tenant::find(tx, id.0)
         .await?
         .ok_or_else(|| AppError::not_found("tenant"))?;
-    let org_id = OrganizationId(tenant.organization_id);
-    match actor.ingest(org_id, request.tenant_id) {
-        Access::Allowed => {}
-        Access::Forbidden => return Err(AppError::forbidden("start executions")),
-        Access::Hidden => return Err(AppError::not_found("tenant")),
+    match actor.ingest(OrganizationId(tenant.organization_id), id) {
+        Access::Allowed => Ok(tenant),
+        Access::Forbidden => Err(AppError::forbidden("start executions")),
+        Access::Hidden => Err(AppError::not_found("tenant")),
     }
-    store::organization::lock(&tx, org_id.0).await?;
-    let org = store::organization::find(&tx, org_id.0)
-        .await?
-        .ok_or_else(|| AppError::not_found("organization"))?;
-    let zone = zone_of(&org)?;
-    let today = ctx.clock.today_in(zone);
-    let unit = unit_type::by_code(&tx, "unitType", &request.unit_type).await?;
-    let bundle = current_bundle(&tx, org.id, &unit, today).await?;
-    let event = NewUsageEvent {
+}
+
+/// Where the organization stands, read under its lock: today's bundle of the unit type and
+/// each tenant's consumption in it.
+struct Standing {
+    organization: uuid::Uuid,
+    today: chrono::NaiveDate,
+    unit: entity::unit_type::Model,
+    bundle: LicensedBundle,
+    by_tenant: std::collections::HashMap<uuid::Uuid, i64>,
+    used: Quantity,
+}
+
+impl Standing {
+    async fn load(
+        ctx: &AppContext,
+        tx: &sea_orm::DatabaseTransaction,
+        tenant: &entity::tenant::Model,
+        unit_type: &str,
+    ) -> AppResult<Standing> {
+        store::organization::lock(tx, tenant.organization_id).await?;
+        let org = store::organization::find(tx, tenant.organization_id)
+            .await?
+            .ok_or_else(|| AppError::not_found("organization"))?;
+        let today = ctx.clock.today_in(zone_of(&org)?);
+        let unit = unit_type::by_code(tx, "unitType", unit_type).await?;
+        let bundle = current_bundle(tx, org.id, &unit, today).await?;
+        let (start, end) = (bundle.bundle.start, bundle.bundle.end);
+        let by_tenant = store::usage::consumed_by_tenant(tx, org.id, unit.id, start, end).await?;
+        let used = Quantity::from_scaled(by_tenant.values().sum());
+        Ok(Standing {
+            organization: org.id,
+            today,
+            unit,
+            bundle,
+            by_tenant,
+            used,
+        })
+    }
+
+    fn view(&self, more: Quantity) -> QuotaView {
+        quota_view(&self.bundle.terms, &self.bundle.bundle, self.used + more)
+    }
+
+    fn facts(&self, quantity: Quantity, tenant_stop: Option<(Quantity, Quantity)>) -> AdmissionFacts {
+        AdmissionFacts {
+            quantity,
+            enforced: self.bundle.license.enforced,
+            limit: self.view(Quantity::ZERO).limit,
+            used: self.used,
+            tenant_stop,
+        }
+    }
+
+    /// The answer to a run granted `quantity` (`recorded`: false when granted before).
+    fn granted(self, quantity: Quantity, recorded: bool) -> Granted {
+        Granted {
+            organization_id: self.organization,
+            view: self.view(quantity),
+            unit_type: self.unit,
+            bundle: self.bundle,
+            recorded,
+        }
+    }
+}
+
+/// The run as the EXECUTION event it records when granted.
+fn run_event(request: &ExecutionRequest, now: chrono::DateTime<chrono::Utc>) -> NewUsageEvent {
+    NewUsageEvent {
         idempotency_key: request.idempotency_key.clone(),
         tenant_id: request.tenant_id,
         unit_type: request.unit_type.clone(),
@@ -89,96 +172,79 @@ pub async fn start(ctx: &AppContext, actor: &Actor, request: ExecutionRequest) -
         process_id: request.process_id,
         folder_id: request.folder_id,
         duration_ms: None,
-    };
-    let by_tenant =
-        store::usage::consumed_by_tenant(&tx, org.id, unit.id, bundle.bundle.start, bundle.bundle.end).await?;
-    let used = Quantity::from_scaled(by_tenant.values().sum());
-
-    // The same key again: granted before, so granted again without recording anything.
-    if let Some(stored) = store::usage::find_by_key(&tx, org.id, &request.idempotency_key).await? {
-        let same = NewUsageEvent {
-            occurred_at: stored.occurred_at.fixed_offset(),
-            ..event.clone()
-        };
-        if fingerprint(&same, quantity) != stored.fingerprint {
-            return Err(AppError::Conflict(format!(
-                "idempotencyKey: '{}' was already recorded with different content",
-                request.idempotency_key
-            )));
-        }
-        return Ok(Granted {
-            organization_id: org.id,
-            view: quota_view(&bundle.terms, &bundle.bundle, used),
-            unit_type: unit,
-            bundle,
-            recorded: false,
-        });
     }
+}
 
-    let controls = store::control::find(&tx, tenant.id, unit.id).await?;
-    let (stop, _) = control::decode(controls.as_ref())?;
-    let tenant_stop = if stop.contains(&request.service) {
-        store::allocation::in_effect(&tx, tenant.id, unit.id, today)
-            .await?
-            .and_then(|a| a.amount)
-            .map(|amount| {
-                (
-                    Quantity::from_scaled(amount),
-                    Quantity::from_scaled(by_tenant.get(&tenant.id).copied().unwrap_or(0)),
-                )
-            })
-    } else {
-        None
+/// Whether the same key was granted before (it is granted again, recording nothing);
+/// the same key with other content is a CONFLICT.
+async fn granted_before(
+    tx: &sea_orm::DatabaseTransaction,
+    standing: &Standing,
+    event: &NewUsageEvent,
+    quantity: Quantity,
+) -> AppResult<bool> {
+    let Some(stored) = store::usage::find_by_key(tx, standing.organization, &event.idempotency_key).await? else {
+        return Ok(false);
     };
-    let before = quota_view(&bundle.terms, &bundle.bundle, used);
-    let facts = AdmissionFacts {
-        quantity,
-        enforced: bundle.license.enforced,
-        limit: before.limit,
-        used,
-        tenant_stop,
+    let same = NewUsageEvent {
+        occurred_at: stored.occurred_at.fixed_offset(),
+        ..event.clone()
     };
-    if let Err(refusal) = admit(facts) {
-        drop(tx);
-        metrics::counter!("quotagraph_admissions_total", "outcome" => "refused").increment(1);
-        announce_refusal(ctx, org.id, tenant.id, &unit.code, &refusal).await;
-        return Err(AppError::QuotaExceeded(QuotaRefusal {
-            message: refusal.message,
-            limit: refusal.limit.to_string(),
-            used: refusal.used.to_string(),
-            remaining: refusal.remaining.to_string(),
-        }));
+    if fingerprint(&same, quantity) != stored.fingerprint {
+        return Err(AppError::Conflict(format!(
+            "idempotencyKey: '{}' was already recorded with different content",
+            event.idempotency_key
+        )));
     }
-    let recorded = record_in(&tx, now, actor, &[event]).await?;
-    audit::record(
-        &tx,
-        ctx,
-        actor,
-        audit::Change {
-            organization: Some(org.id),
-            action: "startExecution",
-            target_kind: "Tenant",
-            target_id: Some(tenant.id),
-            before: None,
-            after: Some(serde_json::json!({
-                "idempotencyKey": request.idempotency_key,
-                "unitType": unit.code,
-                "service": request.service,
-                "quantity": quantity.to_string(),
-            })),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    metrics::counter!("quotagraph_admissions_total", "outcome" => "granted").increment(1);
-    announce(ctx, &recorded.touched).await;
-    Ok(Granted {
-        organization_id: org.id,
-        view: quota_view(&bundle.terms, &bundle.bundle, used + quantity),
-        unit_type: unit,
-        bundle,
-        recorded: true,
+    Ok(true)
+}
+
+/// The tenant's allocation and consumption, when it stops this service at 100% of it.
+async fn tenant_stop(
+    tx: &sea_orm::DatabaseTransaction,
+    standing: &Standing,
+    tenant: &entity::tenant::Model,
+    service: &str,
+) -> AppResult<Option<(Quantity, Quantity)>> {
+    let (organization, unit) = (standing.organization, standing.unit.id);
+    let controls = store::control::find(tx, organization, tenant.id, unit).await?;
+    let (stop, _) = controls_of(controls.as_ref())?;
+    if !stop.iter().any(|code| code == service) {
+        return Ok(None);
+    }
+    let allocation = store::allocation::in_effect(tx, organization, tenant.id, unit, standing.today).await?;
+    let consumed = Quantity::from_scaled(standing.by_tenant.get(&tenant.id).copied().unwrap_or(0));
+    Ok(allocation
+        .and_then(|a| a.amount)
+        .map(|amount| (Quantity::from_scaled(amount), consumed)))
+}
+
+/// Counts and announces a refusal; the error the caller gets.
+async fn refuse(ctx: &AppContext, standing: &Standing, tenant: uuid::Uuid, refusal: Refusal) -> AppError {
+    metrics::counter!("quotagraph_admissions_total", "outcome" => "refused").increment(1);
+    announce_refusal(ctx, standing.organization, tenant, &standing.unit.code, &refusal).await;
+    AppError::QuotaExceeded(QuotaRefusal {
+        message: refusal.message,
+        limit: refusal.limit.to_string(),
+        used: refusal.used.to_string(),
+        remaining: refusal.remaining.to_string(),
     })
+}
+
+fn admission_audit<'a>(standing: &Standing, request: &ExecutionRequest, quantity: Quantity) -> audit::Change<'a> {
+    audit::Change {
+        organization: Some(standing.organization),
+        action: "startExecution",
+        target_kind: "Tenant",
+        target_id: Some(request.tenant_id.0),
+        before: None,
+        after: Some(serde_json::json!({
+            "idempotencyKey": request.idempotency_key,
+            "unitType": standing.unit.code,
+            "service": request.service,
+            "quantity": quantity.to_string(),
+        })),
+    }
 }
 
 /// ADMISSION_REFUSED, with the figures of the limit the run would have passed.

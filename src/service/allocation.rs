@@ -5,7 +5,10 @@
 use chrono::NaiveDate;
 use uuid::Uuid;
 
-use super::{AppContext, audit, require, tenant, unit_type, usage, watch, zone_of};
+use super::{
+    AppContext, Seen, audit, bundle::current_bundle, figures::bundle_to_date, require, state_of, tenant, unit_type,
+    watch, zone_of,
+};
 use crate::domain::{
     Quantity,
     access::Actor,
@@ -50,7 +53,7 @@ pub async fn set(ctx: &AppContext, actor: &Actor, change: AllocationChange) -> A
         "set allocations",
     )?;
     store::organization::lock(&tx, org_id.0).await?;
-    if tenant::state_of(&tenant)? != TenantState::Active {
+    if state_of(&tenant)? != TenantState::Active {
         return Err(AppError::bad_input(format!(
             "tenant is {}: only an ACTIVE tenant gets an allocation",
             tenant.state
@@ -61,7 +64,7 @@ pub async fn set(ctx: &AppContext, actor: &Actor, change: AllocationChange) -> A
         .ok_or_else(|| AppError::not_found("organization"))?;
     let today = ctx.clock.today_in(zone_of(&org)?);
     let unit = unit_type::by_code(&tx, "unitType", &change.unit_type).await?;
-    let bundle = usage::current_bundle(&tx, org.id, &unit, today).await?;
+    let bundle = current_bundle(&tx, org.id, &unit, today).await?;
     let effective_on = change.effective_on.unwrap_or(today);
     if effective_on < bundle.bundle.start || effective_on > today {
         return Err(AppError::bad_input(format!(
@@ -69,7 +72,7 @@ pub async fn set(ctx: &AppContext, actor: &Actor, change: AllocationChange) -> A
             bundle.bundle.start
         )));
     }
-    let latest = store::allocation::in_effect(&tx, tenant.id, unit.id, LAST_DAY).await?;
+    let latest = store::allocation::in_effect(&tx, org.id, tenant.id, unit.id, LAST_DAY).await?;
     let before = latest.as_ref().map(|l| allocation_json(l, &unit.code));
     if let Some(latest) = latest.filter(|l| l.effective_from > effective_on) {
         return Err(AppError::bad_input(format!(
@@ -80,7 +83,7 @@ pub async fn set(ctx: &AppContext, actor: &Actor, change: AllocationChange) -> A
     let amount = match &change.amount {
         Some(text) => {
             let amount = Quantity::parse_non_negative(text).map_err(|e| AppError::bad_input(format!("amount: {e}")))?;
-            let figures = usage::bundle_to_date(&tx, org.id, unit.id, &bundle, today).await?;
+            let figures = bundle_to_date(&tx, org.id, unit.id, &bundle, today).await?;
             let index =
                 figures.tenants.iter().position(|t| t.id == tenant.id).ok_or_else(|| {
                     AppError::Internal(anyhow::anyhow!("tenant missing from its organization's figures"))
@@ -138,18 +141,16 @@ pub async fn set(ctx: &AppContext, actor: &Actor, change: AllocationChange) -> A
     Ok(model)
 }
 
-/// The allocation in effect today for a tenant the caller may see.
+/// The allocation in effect today for a tenant the caller sees.
 pub async fn current(
     ctx: &AppContext,
-    actor: &Actor,
-    tenant_id: TenantId,
+    tenant: &Seen<entity::tenant::Model>,
     unit_type: &str,
 ) -> AppResult<Option<Model>> {
-    let tenant = tenant::visible(&ctx.db, actor, tenant_id).await?;
     let org = store::organization::find(&ctx.db, tenant.organization_id)
         .await?
         .ok_or_else(|| AppError::not_found("organization"))?;
     let unit = unit_type::by_code(&ctx.db, "unitType", unit_type).await?;
     let today = ctx.clock.today_in(zone_of(&org)?);
-    Ok(store::allocation::in_effect(&ctx.db, tenant.id, unit.id, today).await?)
+    Ok(store::allocation::in_effect(&ctx.db, org.id, tenant.id, unit.id, today).await?)
 }

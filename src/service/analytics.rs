@@ -7,12 +7,10 @@ use chrono::NaiveDate;
 use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
-use super::{AppContext, organization, unit_type, zone_of};
+use super::{AppContext, Seen, unit_type, usage::UsageReport, zone_of};
 use crate::domain::{
     Quantity,
-    access::Actor,
     analytics::{self, Bucket, DayActivity, Granularity, MAX_WEEKS, ServiceShare, WeekActivity},
-    ids::OrganizationId,
 };
 use crate::error::{AppError, AppResult};
 use crate::store;
@@ -55,18 +53,12 @@ impl DailyUsage {
     }
 }
 
-/// Loads consumption of an organization (or one tenant) over the days `from..=to`.
-pub async fn daily(
-    db: &impl ConnectionTrait,
-    organization: Uuid,
-    tenant: Option<Uuid>,
-    unit_type: Uuid,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> AppResult<DailyUsage> {
-    let until = to.succ_opt().unwrap_or(to);
+/// Loads the consumption of a report's range, of one tenant or all the caller sees.
+pub async fn daily(db: &impl ConnectionTrait, report: &UsageReport, tenant: Option<Uuid>) -> AppResult<DailyUsage> {
+    let until = report.to.succ_opt().unwrap_or(report.to);
+    let scope = report.rows(tenant);
     let rows: Vec<(Uuid, NaiveDate, Uuid, Quantity)> =
-        store::usage::consumed_by_day_and_service(db, organization, tenant, unit_type, from, until)
+        store::usage::consumed_by_day_and_service(db, scope, report.unit_type.id, report.from, until)
             .await?
             .into_iter()
             .map(|(t, day, service, q)| (t, day, service, Quantity::from_scaled(q)))
@@ -86,28 +78,21 @@ pub async fn daily(
 /// current one, and the week before them. A TENANT_ADMIN sees its own tenant's.
 pub async fn activity(
     ctx: &AppContext,
-    actor: &Actor,
-    organization_id: OrganizationId,
+    org: &Seen<entity::organization::Model>,
     unit_type: &str,
     weeks: i32,
 ) -> AppResult<(Vec<WeekActivity>, WeekActivity)> {
-    let org = organization::visible(ctx, actor, organization_id).await?;
     let weeks = u32::try_from(weeks)
         .ok()
         .filter(|w| (1..=MAX_WEEKS).contains(w))
         .ok_or_else(|| AppError::bad_input(format!("weeks must be between 1 and {MAX_WEEKS}")))?;
     let unit = unit_type::by_code(&ctx.db, "unitType", unit_type).await?;
-    let today = ctx.clock.today_in(zone_of(&org)?);
-    let tenant = if actor.sees_whole_organization() {
-        None
-    } else {
-        Some(actor.tenant_id.ok_or_else(|| AppError::forbidden("read activity"))?.0)
-    };
+    let today = ctx.clock.today_in(zone_of(org)?);
     let start = analytics::activity_start(today, weeks);
     let until = analytics::week_start(today) + chrono::Days::new(7);
     let mut days: HashMap<NaiveDate, DayActivity> = HashMap::new();
     for (day, kind, events, duration) in
-        store::usage::activity_by_day(&ctx.db, org.id, tenant, unit.id, start, until).await?
+        store::usage::activity_by_day(&ctx.db, org.scope().rows(), unit.id, start, until).await?
     {
         let entry = days.entry(day).or_insert(DayActivity {
             day,

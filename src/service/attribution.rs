@@ -5,18 +5,19 @@
 
 use std::collections::HashMap;
 
-use chrono::NaiveDate;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use uuid::Uuid;
 
+use super::{OrgScope, Seen, usage::UsageReport};
 use crate::domain::{
     Quantity,
     attribution::{
-        self, AttributedSum, Attribution, AttributionInput, ChainNode, FolderFigure, FolderNode, ProcessFigure,
+        self, AttributedSum, Attribution, AttributionInput, ChainNode, Chains, FolderFigure, FolderNode, Placement,
+        ProcessFigure, Run,
     },
 };
 use crate::error::AppResult;
-use crate::store::{self, attribution::Scope};
+use crate::store::{self, Scope};
 use entity::{chain_node, folder, process, usage_attribution_daily};
 
 /// The nil UUID stands for "none" in the rollup's key columns.
@@ -25,17 +26,30 @@ fn some(id: Uuid) -> Option<Uuid> {
 }
 
 /// Everything a scope's folder and process figures over one range are computed from.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Attributed {
+    scope: OrgScope,
     /// Sums with their tenant.
     sums: Vec<(Uuid, AttributedSum)>,
     folders: Vec<folder::Model>,
     nodes: Vec<ChainNode>,
-    pub processes: HashMap<Uuid, process::Model>,
-    pub folder_models: HashMap<Uuid, folder::Model>,
+    processes: HashMap<Uuid, process::Model>,
+    folder_models: HashMap<Uuid, folder::Model>,
 }
 
 impl Attributed {
+    /// A folder the figures name.
+    pub fn folder(&self, id: Uuid) -> Option<Seen<folder::Model>> {
+        let folder = self.folder_models.get(&id)?.clone();
+        Some(self.scope.seen(folder))
+    }
+
+    /// A process the figures name.
+    pub fn process(&self, id: Uuid) -> Option<Seen<process::Model>> {
+        let process = self.processes.get(&id)?.clone();
+        Some(self.scope.seen(process))
+    }
+
     fn input(&self, tenant: Option<Uuid>) -> AttributionInput {
         let mine = |t: Uuid| tenant.is_none_or(|only| only == t);
         AttributionInput {
@@ -80,18 +94,18 @@ pub enum Detail {
     Chains,
 }
 
-/// Loads a scope's attribution over the days `from..=to`.
+/// Loads the attribution of a report's range, of one tenant or all the caller sees.
 pub async fn load(
     db: &impl ConnectionTrait,
-    scope: Scope,
-    unit_type: Uuid,
-    from: NaiveDate,
-    to: NaiveDate,
+    report: &UsageReport,
+    tenant: Option<Uuid>,
     detail: Detail,
 ) -> AppResult<Attributed> {
-    let until = to.succ_opt().unwrap_or(to);
+    let scope = report.rows(tenant);
+    let until = report.to.succ_opt().unwrap_or(report.to);
     let chains = detail == Detail::Chains;
-    let sums: Vec<(Uuid, AttributedSum)> = store::attribution::sums(db, scope, unit_type, from, until, chains)
+    let unit_type = report.unit_type.id;
+    let sums: Vec<(Uuid, AttributedSum)> = store::attribution::sums(db, scope, unit_type, report.from, until, chains)
         .await?
         .into_iter()
         .map(|(tenant, folder, process, owner, node, quantity)| {
@@ -127,13 +141,14 @@ pub async fn load(
         .collect();
     wanted.sort();
     wanted.dedup();
-    let processes = store::folder::find_processes(db, &wanted)
+    let processes = store::folder::find_processes(db, scope, &wanted)
         .await?
         .into_iter()
         .map(|p| (p.id, p))
         .collect();
     let folder_models = folders.iter().map(|f| (f.id, f.clone())).collect();
     Ok(Attributed {
+        scope: *report.scope(),
         sums,
         folders,
         nodes,
@@ -142,16 +157,25 @@ pub async fn load(
     })
 }
 
-/// Attributes usage recorded before attribution existed, with the rules ingestion uses:
-/// every job gets its chain node and owning folder, and the rollup is rebuilt from the
-/// events. Does nothing when there is nothing to do.
+/// Attributes usage recorded before attribution existed, with the job-chain rule ingestion
+/// uses (`domain::attribution::Chains`): every job gets its chain node and owning folder,
+/// and the rollup is rebuilt from the events, organization by organization. Does nothing
+/// when there is nothing to do. The service does this for itself at start, for no caller.
 pub async fn backfill(db: &DatabaseConnection) -> AppResult<bool> {
     if !store::attribution::needs_backfill(db).await? {
         return Ok(false);
     }
     let tx = store::begin_write(db).await?;
-    let jobs = store::attribution::all_jobs(&tx).await?;
-    let runs = store::attribution::execution_sums_by_run(&tx).await?;
+    for organization in store::organization::all_ids(&tx).await? {
+        backfill_organization(&tx, Scope::organization(organization)).await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+async fn backfill_organization(tx: &sea_orm::DatabaseTransaction, scope: Scope) -> AppResult<()> {
+    let jobs = store::attribution::jobs_oldest_first(tx, scope).await?;
+    let runs = store::attribution::execution_sums_by_run(tx, scope).await?;
     let mut wanted: Vec<Uuid> = jobs
         .iter()
         .filter_map(|j| j.process_id)
@@ -159,72 +183,65 @@ pub async fn backfill(db: &DatabaseConnection) -> AppResult<bool> {
         .collect();
     wanted.sort();
     wanted.dedup();
-    let process_folders: HashMap<Uuid, Uuid> = store::folder::find_processes(&tx, &wanted)
+    let process_folders: HashMap<Uuid, Uuid> = store::folder::find_processes(tx, scope, &wanted)
         .await?
         .into_iter()
         .map(|p| (p.id, p.folder_id))
         .collect();
-    let process_folder = |process: Option<Uuid>| process.and_then(|p| process_folders.get(&p).copied());
-
-    // Jobs are listed oldest first and a parent is always recorded before its child.
-    let mut placed: HashMap<Uuid, (Uuid, Option<Uuid>)> = HashMap::new();
-    let mut nodes: HashMap<Uuid, chain_node::Model> = HashMap::new();
+    let run = |tenant, process: Option<Uuid>, folder| Run {
+        tenant,
+        process,
+        folder,
+        process_folder: process.and_then(|p| process_folders.get(&p).copied()),
+    };
+    let mut chains = Chains::default();
+    // A parent is always recorded before its child, so it is placed first.
+    let mut placed: HashMap<Uuid, Placement> = HashMap::new();
     for job in &jobs {
         let parent = job.parent_id.and_then(|p| placed.get(&p).copied());
-        let parent_node = parent.map(|(node, _)| node);
-        let node = attribution::node_id(job.tenant_id, parent_node, job.process_id);
-        let owner = match parent {
-            Some((_, owner)) => owner,
-            None => attribution::owner_folder(job.folder_id, process_folder(job.process_id)),
-        };
-        nodes.entry(node).or_insert_with(|| chain_node::Model {
-            id: node,
-            tenant_id: job.tenant_id,
-            parent_id: parent_node,
-            process_id: job.process_id,
-        });
-        placed.insert(job.id, (node, owner));
+        let placement = chains.place(run(job.tenant_id, job.process_id, job.folder_id), parent);
+        placed.insert(job.id, placement);
     }
     let mut rows: HashMap<RollupKey, usage_attribution_daily::Model> = HashMap::new();
     for (organization, tenant, unit_type, day, job, process, folder, quantity, events) in runs {
-        let (node, owner) = match job.and_then(|j| placed.get(&j).copied()) {
-            Some(chain) => chain,
-            None => {
-                let node = attribution::node_id(tenant, None, process);
-                nodes.entry(node).or_insert_with(|| chain_node::Model {
-                    id: node,
-                    tenant_id: tenant,
-                    parent_id: None,
-                    process_id: process,
-                });
-                (node, attribution::owner_folder(folder, process_folder(process)))
-            }
+        let placement = match job.and_then(|j| placed.get(&j).copied()) {
+            Some(placement) => placement,
+            None => chains.place(run(tenant, process, folder), None),
         };
         let key = RollupKey {
             tenant,
             unit_type,
             day,
-            folder: attribution::execution_folder(folder, process_folder(process)),
+            folder: attribution::execution_folder(folder, run(tenant, process, folder).process_folder),
             process,
-            owner,
-            node,
+            owner: placement.owner,
+            node: placement.node,
         };
         let row = rows.entry(key).or_insert_with(|| key.row(organization));
         row.quantity += quantity;
         row.events += events;
     }
-    store::attribution::insert_nodes(&tx, nodes.into_values().collect()).await?;
+    let nodes = chains
+        .into_nodes()
+        .into_iter()
+        .map(|(tenant, node)| chain_node::Model {
+            id: node.id,
+            tenant_id: tenant,
+            parent_id: node.parent,
+            process_id: node.process,
+        })
+        .collect();
+    store::attribution::insert_nodes(tx, nodes).await?;
     for job in &jobs {
-        if let Some((node, owner)) = placed.get(&job.id)
-            && (job.node_id != Some(*node) || job.owner_folder_id != *owner)
+        if let Some(placement) = placed.get(&job.id)
+            && (job.node_id != Some(placement.node) || job.owner_folder_id != placement.owner)
         {
-            store::attribution::place_job(&tx, job.id, *node, *owner).await?;
+            store::attribution::place_job(tx, job.id, placement.node, placement.owner).await?;
         }
     }
-    store::attribution::clear_rollups(&tx).await?;
-    store::attribution::add_to_rollups(&tx, rows.into_values().collect()).await?;
-    tx.commit().await?;
-    Ok(true)
+    store::attribution::clear_rollups(tx, scope).await?;
+    store::attribution::add_to_rollups(tx, rows.into_values().collect()).await?;
+    Ok(())
 }
 
 /// The rollup row an EXECUTION event adds to; `None` is stored as the nil UUID.

@@ -1,10 +1,10 @@
 //! Consumption controls (docs/design.md §6): per tenant and unit type, the services that stop
 //! at 100% of the allocation and the tenant's alert thresholds.
 
-use super::{AppContext, audit, require, tenant, unit_type, zone_of};
+use super::{AppContext, audit, figures::controls_of, require, state_of, tenant, unit_type, zone_of};
 use crate::domain::{
     access::Actor,
-    admission::{TENANT_THRESHOLDS, check_thresholds},
+    admission::check_thresholds,
     ids::{OrganizationId, TenantId},
     ingestion::check_code,
     tenant::TenantState,
@@ -16,22 +16,10 @@ use entity::consumption_control::Model;
 /// A tenant's controls as read back.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Controls {
-    pub tenant: entity::tenant::Model,
+    pub tenant: super::Seen<entity::tenant::Model>,
     pub unit_type: entity::unit_type::Model,
     pub stop_at_allocation: Vec<String>,
     pub alert_thresholds: Vec<f64>,
-}
-
-/// Reads stored controls; a tenant without any stops nothing and alerts at the defaults.
-pub fn decode(model: Option<&Model>) -> AppResult<(Vec<String>, Vec<f64>)> {
-    let Some(model) = model else {
-        return Ok((Vec::new(), TENANT_THRESHOLDS.to_vec()));
-    };
-    let bad = |e: serde_json::Error| AppError::Internal(anyhow::anyhow!("stored controls are not JSON: {e}"));
-    Ok((
-        serde_json::from_str(&model.stop_at_allocation).map_err(bad)?,
-        serde_json::from_str(&model.alert_thresholds).map_err(bad)?,
-    ))
 }
 
 /// What a caller asks to change; a list left out keeps its current value.
@@ -50,7 +38,7 @@ pub async fn set(ctx: &AppContext, actor: &Actor, change: ControlChange) -> AppR
         "tenant",
         "set consumption controls",
     )?;
-    if tenant::state_of(&tenant)? != TenantState::Active {
+    if state_of(&tenant)? != TenantState::Active {
         return Err(AppError::bad_input(format!(
             "tenant is {}: only an ACTIVE tenant has consumption controls",
             tenant.state
@@ -61,15 +49,15 @@ pub async fn set(ctx: &AppContext, actor: &Actor, change: ControlChange) -> AppR
         .await?
         .ok_or_else(|| AppError::not_found("organization"))?;
     let today = ctx.clock.today_in(zone_of(&org)?);
-    let allocation = store::allocation::in_effect(&tx, tenant.id, unit.id, today).await?;
+    let allocation = store::allocation::in_effect(&tx, org.id, tenant.id, unit.id, today).await?;
     if allocation.and_then(|a| a.amount).is_none() {
         return Err(AppError::bad_input(format!(
             "the tenant has no allocation of '{}': set one before its consumption controls",
             unit.code
         )));
     }
-    let stored = store::control::find(&tx, tenant.id, unit.id).await?;
-    let (mut stop, mut thresholds) = decode(stored.as_ref())?;
+    let stored = store::control::find(&tx, org.id, tenant.id, unit.id).await?;
+    let (mut stop, mut thresholds) = controls_of(stored.as_ref())?;
     let before = serde_json::json!({ "unitType": unit.code, "stopAtAllocation": stop, "alertThresholds": thresholds });
     if let Some(codes) = change.stop_at_allocation {
         for (i, code) in codes.iter().enumerate() {

@@ -51,21 +51,8 @@ pub async fn seed(ctx: &AppContext) -> AppResult<Option<Demo>> {
     if store::organization::any(&ctx.db).await? {
         return Ok(None);
     }
-    let system = Actor {
-        key_id: ApiKeyId(uuid::Uuid::nil()),
-        role: Role::System,
-        organization_id: None,
-        tenant_id: None,
-    };
-    let units = [
-        ("test-executions", "Test executions"),
-        ("platform-units", "Platform units"),
-    ];
-    for (code, name) in units {
-        if store::unit_type::find_by_code(&ctx.db, code).await?.is_none() {
-            unit_type::create(ctx, &system, code.into(), name.into()).await?;
-        }
-    }
+    let system = operator();
+    ensure_unit_types(ctx, &system).await?;
     let org = organization::create(
         ctx,
         &system,
@@ -79,81 +66,113 @@ pub async fn seed(ctx: &AppContext) -> AppResult<Option<Demo>> {
     let org_id = OrganizationId(org.id);
     let today = ctx.clock.today_in(super::zone_of(&org)?);
     let month_start = NaiveDate::from_ymd_opt(today.year(), today.month(), 1).unwrap_or(today);
-    let three_months_ago = month_start.checked_sub_months(Months::new(2)).unwrap_or(month_start);
+    let start = month_start.checked_sub_months(Months::new(2)).unwrap_or(month_start);
+    buy_licenses(ctx, &system, org_id, start).await?;
+    let tenants = create_tenants(ctx, &system, org_id).await?;
+    allocate(ctx, &system, &tenants).await?;
+    let folders = create_folders(ctx, &system, &tenants).await?;
+    let processes = create_processes(ctx, &system, &tenants, &folders).await?;
+    let events = record_usage(ctx, &system, &tenants, &processes, start, today).await?;
+    tenant::update(ctx, &system, tenants[3], None, Some(TenantState::Disabled)).await?;
+    tenant::update(ctx, &system, tenants[4], None, Some(TenantState::Deleted)).await?;
+    let owner_key = api_key::issue(ctx, Role::Owner, org.id, "demo owner").await?;
+    Ok(Some(Demo {
+        organization_id: org_id,
+        owner_key,
+        events,
+    }))
+}
+
+/// The demo is made as the operator would make it.
+fn operator() -> Actor {
+    Actor {
+        key_id: ApiKeyId(uuid::Uuid::nil()),
+        role: Role::System,
+        organization_id: None,
+        tenant_id: None,
+    }
+}
+
+async fn ensure_unit_types(ctx: &AppContext, system: &Actor) -> AppResult<()> {
+    let units = [
+        ("test-executions", "Test executions"),
+        ("platform-units", "Platform units"),
+    ];
+    for (code, name) in units {
+        if store::unit_type::find_by_code(&ctx.db, code).await?.is_none() {
+            unit_type::create(ctx, system, code.into(), name.into()).await?;
+        }
+    }
+    Ok(())
+}
+
+/// A monthly test-execution license with a 130% burst for its first 3 months, and a yearly
+/// platform-unit one, both from `start`.
+async fn buy_licenses(ctx: &AppContext, system: &Actor, org: OrganizationId, start: NaiveDate) -> AppResult<()> {
     let licenses = [
-        (
-            "test-executions",
-            "Test Cloud Pro",
-            "5000",
-            Period::Month,
-            three_months_ago,
-            130,
-            3,
-            true,
-        ),
+        ("test-executions", "Test Cloud Pro", "5000", Period::Month, 130, 3, true),
         (
             "platform-units",
             "Automation Enterprise",
             "120000",
             Period::Year,
-            three_months_ago,
             100,
             0,
             false,
         ),
     ];
-    for (unit, plan, capacity, period, starts_on, burst_percent, burst_periods, enforced) in licenses {
-        license::create(
-            ctx,
-            &system,
-            license::NewLicense {
-                organization_id: org_id,
-                unit_type: unit.into(),
-                plan_name: plan.into(),
-                capacity: capacity.into(),
-                period,
-                starts_on,
-                ends_on: None,
-                burst_percent,
-                burst_periods,
-                enforced,
-            },
-        )
-        .await?;
+    for (unit, plan, capacity, period, burst_percent, burst_periods, enforced) in licenses {
+        let license = license::NewLicense {
+            organization_id: org,
+            unit_type: unit.into(),
+            plan_name: plan.into(),
+            capacity: capacity.into(),
+            period,
+            starts_on: start,
+            ends_on: None,
+            burst_percent,
+            burst_periods,
+            enforced,
+        };
+        license::create(ctx, system, license).await?;
     }
+    Ok(())
+}
 
-    let names = ["Production", "Staging", "QA", "Research", "Legacy"];
+async fn create_tenants(ctx: &AppContext, system: &Actor, org: OrganizationId) -> AppResult<Vec<TenantId>> {
     let mut tenants = Vec::new();
-    for name in names {
-        tenants.push(TenantId(tenant::create(ctx, &system, org_id, name.into()).await?.id));
+    for name in ["Production", "Staging", "QA", "Research", "Legacy"] {
+        tenants.push(TenantId(tenant::create(ctx, system, org, name.into()).await?.id));
     }
+    Ok(tenants)
+}
+
+async fn allocate(ctx: &AppContext, system: &Actor, tenants: &[TenantId]) -> AppResult<()> {
     let allocations = [
-        (0, "platform-units", Some("50000")),
-        (1, "platform-units", Some("25000")),
-        (2, "platform-units", None),
-        (3, "platform-units", Some("8000")),
-        (4, "platform-units", Some("10000")),
-        (0, "test-executions", Some("2500")),
-        (1, "test-executions", Some("1500")),
-        (3, "test-executions", Some("400")),
+        (0, "platform-units", "50000"),
+        (1, "platform-units", "25000"),
+        (3, "platform-units", "8000"),
+        (4, "platform-units", "10000"),
+        (0, "test-executions", "2500"),
+        (1, "test-executions", "1500"),
+        (3, "test-executions", "400"),
     ];
     for (index, unit, amount) in allocations {
-        let Some(amount) = amount else { continue };
-        allocation::set(
-            ctx,
-            &system,
-            allocation::AllocationChange {
-                tenant_id: tenants[index],
-                unit_type: unit.into(),
-                amount: Some(amount.into()),
-                effective_on: None,
-            },
-        )
-        .await?;
+        let change = allocation::AllocationChange {
+            tenant_id: tenants[index],
+            unit_type: unit.into(),
+            amount: Some(amount.into()),
+            effective_on: None,
+        };
+        allocation::set(ctx, system, change).await?;
     }
+    Ok(())
+}
 
-    // Production: Finance (with Invoices inside) and HR; Staging: Shared; QA: Regression.
-    let mut folders = Vec::new();
+/// Production: Finance (with Invoices inside) and HR; Staging: Shared; QA: Regression;
+/// Legacy: Archive.
+async fn create_folders(ctx: &AppContext, system: &Actor, tenants: &[TenantId]) -> AppResult<Vec<FolderId>> {
+    let mut folders: Vec<FolderId> = Vec::new();
     for (tenant_index, parent, name) in [
         (0, None, "Finance"),
         (0, Some(0), "Invoices"),
@@ -165,7 +184,7 @@ pub async fn seed(ctx: &AppContext) -> AppResult<Option<Demo>> {
         let parent: Option<usize> = parent;
         let made = folder::create_folder(
             ctx,
-            &system,
+            system,
             tenants[tenant_index],
             parent.map(|p| folders[p]),
             name.into(),
@@ -173,6 +192,16 @@ pub async fn seed(ctx: &AppContext) -> AppResult<Option<Demo>> {
         .await?;
         folders.push(FolderId(made.id));
     }
+    Ok(folders)
+}
+
+/// The processes, and which process a run of each starts.
+async fn create_processes(
+    ctx: &AppContext,
+    system: &Actor,
+    tenants: &[TenantId],
+    folders: &[FolderId],
+) -> AppResult<Vec<DemoProcess>> {
     let specs: [(usize, usize, &str, Option<usize>); 7] = [
         (0, 0, "Month-end close", Some(1)),
         (0, 1, "Invoice OCR", Some(2)),
@@ -184,7 +213,7 @@ pub async fn seed(ctx: &AppContext) -> AppResult<Option<Demo>> {
     ];
     let mut processes = Vec::new();
     for (tenant_index, folder_index, name, starts) in specs {
-        let made = folder::create_process(ctx, &system, folders[folder_index], name.into()).await?;
+        let made = folder::create_process(ctx, system, folders[folder_index], name.into()).await?;
         processes.push(DemoProcess {
             id: ProcessId(made.id),
             folder: folders[folder_index],
@@ -192,22 +221,12 @@ pub async fn seed(ctx: &AppContext) -> AppResult<Option<Demo>> {
             starts,
         });
     }
-
-    let events = usage(ctx, &system, &tenants, &processes, three_months_ago, today).await?;
-
-    tenant::update(ctx, &system, tenants[3], None, Some(TenantState::Disabled)).await?;
-    tenant::update(ctx, &system, tenants[4], None, Some(TenantState::Deleted)).await?;
-    let owner_key = api_key::issue(ctx, Role::Owner, org.id, "demo owner").await?;
-    Ok(Some(Demo {
-        organization_id: org_id,
-        owner_key,
-        events,
-    }))
+    Ok(processes)
 }
 
-/// Three months of runs: each day, each busy process runs a few times; a run of a
-/// process that starts another records a child run in the other's folder.
-async fn usage(
+/// Three months of runs, recorded in batches: each day, each busy process runs a few
+/// times, and some usage falls outside any folder or process.
+async fn record_usage(
     ctx: &AppContext,
     system: &Actor,
     tenants: &[TenantId],
@@ -215,76 +234,115 @@ async fn usage(
     from: NaiveDate,
     today: NaiveDate,
 ) -> AppResult<usize> {
-    let mut rng = StdRng::seed_from_u64(20261123);
-    let now = ctx.clock.now();
-    let mut batch = Vec::new();
+    let mut usage = DemoUsage {
+        rng: StdRng::seed_from_u64(20261123),
+        now: ctx.clock.now(),
+        sequence: 0,
+        batch: Vec::new(),
+    };
     let mut day = from;
-    let mut sequence = 0usize;
-    let services = ["orchestrator", "robots", "test-manager", "apps"];
     while day <= today {
+        usage.runs_of(day, tenants, processes);
+        usage.loose_usage(day, &tenants[..3]);
+        if day == today {
+            break;
+        }
+        day = day.succ_opt().unwrap_or(today);
+    }
+    let total = usage.batch.len();
+    for chunk in usage.batch.chunks(5_000) {
+        ingestion::record(ctx, system, chunk.to_vec()).await?;
+    }
+    Ok(total)
+}
+
+/// The demo's usage as it is generated, from a seeded generator (the same demo each time).
+struct DemoUsage {
+    rng: StdRng,
+    now: chrono::DateTime<Utc>,
+    sequence: usize,
+    batch: Vec<ingestion::NewUsageEvent>,
+}
+
+const SERVICES: [&str; 4] = ["orchestrator", "robots", "test-manager", "apps"];
+
+impl DemoUsage {
+    /// One day's runs: a run of a process that starts another records a child run in the
+    /// other's folder, down its chain.
+    fn runs_of(&mut self, day: NaiveDate, tenants: &[TenantId], processes: &[DemoProcess]) {
         for (index, process) in processes.iter().enumerate() {
             // A process that is started by another only runs as a child.
             if processes.iter().any(|p| p.starts == Some(index)) {
                 continue;
             }
-            let runs = rng.random_range(0..=if process.tenant == tenants[0] { 6 } else { 3 });
+            let runs = self
+                .rng
+                .random_range(0..=if process.tenant == tenants[0] { 6 } else { 3 });
             for _ in 0..runs {
                 let at = day
-                    .and_hms_opt(rng.random_range(6..20), rng.random_range(0..60), 0)
+                    .and_hms_opt(self.rng.random_range(6..20), self.rng.random_range(0..60), 0)
                     .unwrap_or_default()
                     .and_utc();
-                if at > now {
-                    continue;
-                }
-                let mut parent: Option<String> = None;
-                let mut current = Some(index);
-                while let Some(i) = current {
-                    let p = &processes[i];
-                    sequence += 1;
-                    let job = format!("run-{sequence}");
-                    let unit = if rng.random_bool(0.5) {
-                        "platform-units"
-                    } else {
-                        "test-executions"
-                    };
-                    batch.push(ingestion::NewUsageEvent {
-                        idempotency_key: format!("demo-{sequence}"),
-                        tenant_id: p.tenant,
-                        unit_type: unit.into(),
-                        service: services[rng.random_range(0..services.len())].into(),
-                        quantity: if unit == "platform-units" {
-                            rng.random_range(5..60).to_string()
-                        } else {
-                            "1".into()
-                        },
-                        occurred_at: (at + TimeDelta::minutes(i64::try_from(i).unwrap_or(0))).fixed_offset(),
-                        kind: if rng.random_bool(0.15) {
-                            UsageKind::Upload
-                        } else {
-                            UsageKind::Execution
-                        },
-                        job_id: Some(job.clone()),
-                        parent_job_id: parent.clone(),
-                        process_id: Some(p.id),
-                        folder_id: Some(p.folder),
-                        duration_ms: Some(rng.random_range(2_000..600_000)),
-                    });
-                    parent = Some(job);
-                    current = p.starts;
+                if at <= self.now {
+                    self.chain(at, index, processes);
                 }
             }
         }
-        // Some usage outside any folder or process.
-        for tenant in &tenants[..3] {
-            sequence += 1;
+    }
+
+    /// A run of `first` at `at`, and the runs it starts down its chain.
+    fn chain(&mut self, at: chrono::DateTime<Utc>, first: usize, processes: &[DemoProcess]) {
+        let mut parent: Option<String> = None;
+        let mut current = Some(first);
+        while let Some(i) = current {
+            let p = &processes[i];
+            self.sequence += 1;
+            let job = format!("run-{}", self.sequence);
+            let unit = if self.rng.random_bool(0.5) {
+                "platform-units"
+            } else {
+                "test-executions"
+            };
+            let event = ingestion::NewUsageEvent {
+                idempotency_key: format!("demo-{}", self.sequence),
+                tenant_id: p.tenant,
+                unit_type: unit.into(),
+                service: SERVICES[self.rng.random_range(0..SERVICES.len())].into(),
+                quantity: if unit == "platform-units" {
+                    self.rng.random_range(5..60).to_string()
+                } else {
+                    "1".into()
+                },
+                occurred_at: (at + TimeDelta::minutes(i64::try_from(i).unwrap_or(0))).fixed_offset(),
+                kind: if self.rng.random_bool(0.15) {
+                    UsageKind::Upload
+                } else {
+                    UsageKind::Execution
+                },
+                job_id: Some(job.clone()),
+                parent_job_id: parent.clone(),
+                process_id: Some(p.id),
+                folder_id: Some(p.folder),
+                duration_ms: Some(self.rng.random_range(2_000..600_000)),
+            };
+            self.batch.push(event);
+            parent = Some(job);
+            current = p.starts;
+        }
+    }
+
+    /// Some usage outside any folder or process, at noon.
+    fn loose_usage(&mut self, day: NaiveDate, tenants: &[TenantId]) {
+        for tenant in tenants {
+            self.sequence += 1;
             let at = day.and_hms_opt(12, 0, 0).unwrap_or_default().and_utc();
-            if at <= now.min(Utc::now()) {
-                batch.push(ingestion::NewUsageEvent {
-                    idempotency_key: format!("demo-{sequence}"),
+            if at <= self.now.min(Utc::now()) {
+                let event = ingestion::NewUsageEvent {
+                    idempotency_key: format!("demo-{}", self.sequence),
                     tenant_id: *tenant,
                     unit_type: "platform-units".into(),
                     service: "apps".into(),
-                    quantity: format!("{}.5", rng.random_range(1..20)),
+                    quantity: format!("{}.5", self.rng.random_range(1..20)),
                     occurred_at: at.fixed_offset(),
                     kind: UsageKind::Execution,
                     job_id: None,
@@ -292,17 +350,9 @@ async fn usage(
                     process_id: None,
                     folder_id: None,
                     duration_ms: None,
-                });
+                };
+                self.batch.push(event);
             }
         }
-        day = day.succ_opt().unwrap_or(today);
-        if day == today && batch.len() > 1 && day <= from {
-            break;
-        }
     }
-    let total = batch.len();
-    for chunk in batch.chunks(5_000) {
-        ingestion::record(ctx, system, chunk.to_vec()).await?;
-    }
-    Ok(total)
 }

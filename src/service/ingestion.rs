@@ -7,7 +7,7 @@
 //! and changes nothing; with other content it is a CONFLICT. Recording is never refused
 //! for quota. Events, new jobs and the per-day rollup are written together.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, FixedOffset};
 use sha2::{Digest, Sha256};
@@ -17,7 +17,7 @@ use super::{AppContext, attribution::RollupKey, audit, group_commit, watch, zone
 use crate::domain::{
     Quantity,
     access::{Access, Actor},
-    attribution,
+    attribution::{self, Chains, Placement, Run},
     ids::{FolderId, OrganizationId, ProcessId, TenantId},
     ingestion::{
         JobFacts, MAX_BATCH, MAX_CHAIN_DEPTH, UsageKind, check_code, check_key, check_occurred_at, job_disagreement,
@@ -164,14 +164,6 @@ pub(crate) async fn announce(ctx: &AppContext, touched: &[(Uuid, Uuid, Uuid)]) {
     }
 }
 
-struct Checked {
-    quantity: Quantity,
-    organization: Uuid,
-    day: chrono::NaiveDate,
-    unit_type: Uuid,
-    fingerprint: String,
-}
-
 async fn record_once(ctx: &AppContext, actor: &Actor, events: &[NewUsageEvent]) -> AppResult<Recorded> {
     let tx = store::begin_write(&ctx.writer).await?;
     let recorded = record_in(&tx, ctx.clock.now(), actor, events).await?;
@@ -236,118 +228,233 @@ pub(crate) async fn record_each(
     actors: &[&Actor],
     events: &[NewUsageEvent],
 ) -> AppResult<Vec<Outcome>> {
-    let tenant_ids: Vec<Uuid> = unique(events.iter().map(|e| e.tenant_id.0));
-    let tenants: HashMap<Uuid, entity::tenant::Model> = store::tenant::find_many(tx, &tenant_ids)
-        .await?
-        .into_iter()
-        .map(|t| (t.id, t))
-        .collect();
-    let org_ids: Vec<Uuid> = unique(tenants.values().map(|t| t.organization_id));
-    let mut zones = HashMap::new();
-    for org in store::organization::find_many(tx, &org_ids).await? {
-        zones.insert(org.id, zone_of(&org)?);
-    }
-    let unit_codes: HashSet<&str> = events.iter().map(|e| e.unit_type.as_str()).collect();
-    let mut unit_types = HashMap::new();
-    for code in unit_codes {
-        if let Some(unit) = store::unit_type::find_by_code(tx, code).await? {
-            unit_types.insert(code.to_owned(), unit.id);
+    let known = Known::load(tx, events).await?;
+    let checked = check_all(&known, now, actors, events)?;
+    let fresh = fresh_events(tx, events, &checked).await?;
+    let mut batch = Batch::start(tx, &known, events, now).await?;
+    for (i, (event, checked)) in events.iter().zip(&checked).enumerate() {
+        if fresh[i] {
+            batch.add(i, event, checked)?;
         }
     }
-    let folders: HashMap<Uuid, Uuid> =
-        store::folder::find_folders(tx, &unique(events.iter().filter_map(|e| e.folder_id.map(|f| f.0))))
-            .await?
-            .into_iter()
-            .map(|f| (f.id, f.tenant_id))
-            .collect();
-    // Each process's tenant and owning folder.
-    let mut processes: HashMap<Uuid, (Uuid, Uuid)> =
-        store::folder::find_processes(tx, &unique(events.iter().filter_map(|e| e.process_id.map(|p| p.0))))
-            .await?
-            .into_iter()
-            .map(|p| (p.id, (p.tenant_id, p.folder_id)))
-            .collect();
+    batch.write(tx).await?;
+    Ok(events
+        .iter()
+        .zip(&checked)
+        .zip(&fresh)
+        .map(|((event, c), fresh)| fresh.then_some((c.organization, c.unit_type, event.tenant_id.0)))
+        .collect())
+}
 
-    // Every check that needs no other event.
-    let mut checked = Vec::with_capacity(events.len());
-    for (i, event) in events.iter().enumerate() {
-        check_key(&event.idempotency_key).map_err(|m| bad(i, "idempotencyKey", m))?;
-        let tenant = tenants
-            .get(&event.tenant_id.0)
-            .ok_or_else(|| AppError::NotFound(at(i, "tenantId", "tenant not found")))?;
-        match actors[i].ingest(OrganizationId(tenant.organization_id), event.tenant_id) {
-            Access::Allowed => {}
-            Access::Forbidden => {
-                return Err(AppError::Forbidden(at(
-                    i,
-                    "tenantId",
-                    "your API key's role may not record usage",
-                )));
+/// What the events of a batch name that is stored already: their tenants, the time zone of
+/// each tenant's organization, and the unit types, folders and processes named.
+struct Known {
+    tenants: HashMap<Uuid, entity::tenant::Model>,
+    zones: HashMap<Uuid, chrono_tz::Tz>,
+    unit_types: HashMap<String, Uuid>,
+    /// Each folder's tenant.
+    folders: HashMap<Uuid, Uuid>,
+    /// Each process's tenant and owning folder.
+    processes: HashMap<Uuid, (Uuid, Uuid)>,
+}
+
+impl Known {
+    async fn load(tx: &sea_orm::DatabaseTransaction, events: &[NewUsageEvent]) -> AppResult<Known> {
+        let tenant_ids = unique(events.iter().map(|e| e.tenant_id.0));
+        let tenants: HashMap<Uuid, entity::tenant::Model> = store::tenant::find_many(tx, &tenant_ids)
+            .await?
+            .into_iter()
+            .map(|t| (t.id, t))
+            .collect();
+        let mut known = Known {
+            zones: HashMap::new(),
+            unit_types: HashMap::new(),
+            folders: HashMap::new(),
+            processes: HashMap::new(),
+            tenants,
+        };
+        for org in store::organization::find_many(tx, &known.organizations()).await? {
+            known.zones.insert(org.id, zone_of(&org)?);
+        }
+        for code in unique(events.iter().map(|e| e.unit_type.as_str())) {
+            if let Some(unit) = store::unit_type::find_by_code(tx, code).await? {
+                known.unit_types.insert(code.to_owned(), unit.id);
             }
-            Access::Hidden => return Err(AppError::NotFound(at(i, "tenantId", "tenant not found"))),
         }
-        if tenant.state == TenantState::Deleted.as_str() {
-            return Err(bad(i, "tenantId", "the tenant is DELETED and takes no more usage"));
+        let folder_ids = unique(events.iter().filter_map(|e| e.folder_id.map(|f| f.0)));
+        let process_ids = unique(events.iter().filter_map(|e| e.process_id.map(|p| p.0)));
+        for org in known.organizations() {
+            let scope = store::Scope::organization(org);
+            if !folder_ids.is_empty() {
+                let folders = store::folder::find_folders(tx, scope, &folder_ids).await?;
+                known.folders.extend(folders.into_iter().map(|f| (f.id, f.tenant_id)));
+            }
+            known.add_processes(tx, scope, &process_ids).await?;
         }
-        let unit_type = *unit_types
-            .get(&event.unit_type)
-            .ok_or_else(|| bad(i, "unitType", format!("unknown unit type '{}'", event.unit_type)))?;
-        check_code(&event.service).map_err(|m| bad(i, "service", m))?;
-        let quantity = Quantity::parse_non_negative(&event.quantity).map_err(|e| bad(i, "quantity", e))?;
-        check_occurred_at(event.occurred_at.to_utc(), now).map_err(|m| bad(i, "occurredAt", m))?;
-        if event.duration_ms.is_some_and(|d| d < 0) {
-            return Err(bad(i, "durationMs", "must be 0 or more"));
+        Ok(known)
+    }
+
+    /// The organizations of the tenants named, each once.
+    fn organizations(&self) -> Vec<Uuid> {
+        let mut organizations: Vec<Uuid> = self.tenants.values().map(|t| t.organization_id).collect();
+        organizations.sort();
+        organizations.dedup();
+        organizations
+    }
+
+    async fn add_processes(
+        &mut self,
+        tx: &sea_orm::DatabaseTransaction,
+        scope: store::Scope,
+        ids: &[Uuid],
+    ) -> AppResult<()> {
+        if !ids.is_empty() {
+            let processes = store::folder::find_processes(tx, scope, ids).await?;
+            self.processes
+                .extend(processes.into_iter().map(|p| (p.id, (p.tenant_id, p.folder_id))));
         }
-        if let Some(job) = &event.job_id {
-            check_key(job).map_err(|m| bad(i, "jobId", m))?;
-        } else if event.parent_job_id.is_some() {
-            return Err(bad(
+        Ok(())
+    }
+}
+
+/// What the checks found out about an event.
+struct Checked {
+    quantity: Quantity,
+    organization: Uuid,
+    day: chrono::NaiveDate,
+    unit_type: Uuid,
+    fingerprint: String,
+}
+
+/// Every check that needs no other event, event by event: the first refusal names its event.
+fn check_all(
+    known: &Known,
+    now: DateTime<chrono::Utc>,
+    actors: &[&Actor],
+    events: &[NewUsageEvent],
+) -> AppResult<Vec<Checked>> {
+    events
+        .iter()
+        .enumerate()
+        .map(|(i, event)| check_event(known, now, actors[i], i, event))
+        .collect()
+}
+
+fn check_event(
+    known: &Known,
+    now: DateTime<chrono::Utc>,
+    actor: &Actor,
+    i: usize,
+    event: &NewUsageEvent,
+) -> AppResult<Checked> {
+    check_key(&event.idempotency_key).map_err(|m| bad(i, "idempotencyKey", m))?;
+    let tenant = recording_tenant(known, actor, i, event.tenant_id)?;
+    let unit_type = *known
+        .unit_types
+        .get(&event.unit_type)
+        .ok_or_else(|| bad(i, "unitType", format!("unknown unit type '{}'", event.unit_type)))?;
+    check_code(&event.service).map_err(|m| bad(i, "service", m))?;
+    let quantity = Quantity::parse_non_negative(&event.quantity).map_err(|e| bad(i, "quantity", e))?;
+    check_occurred_at(event.occurred_at.to_utc(), now).map_err(|m| bad(i, "occurredAt", m))?;
+    if event.duration_ms.is_some_and(|d| d < 0) {
+        return Err(bad(i, "durationMs", "must be 0 or more"));
+    }
+    check_job_names(i, event)?;
+    check_folder_and_process(known, i, event)?;
+    let zone = known
+        .zones
+        .get(&tenant.organization_id)
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("tenant without organization")))?;
+    Ok(Checked {
+        quantity,
+        organization: tenant.organization_id,
+        day: event.occurred_at.with_timezone(zone).date_naive(),
+        unit_type,
+        fingerprint: fingerprint(event, quantity),
+    })
+}
+
+/// The event's tenant, if it exists, the caller may record for it and it takes usage.
+fn recording_tenant<'k>(
+    known: &'k Known,
+    actor: &Actor,
+    i: usize,
+    id: TenantId,
+) -> AppResult<&'k entity::tenant::Model> {
+    let not_found = || AppError::NotFound(at(i, "tenantId", "tenant not found"));
+    let tenant = known.tenants.get(&id.0).ok_or_else(not_found)?;
+    match actor.ingest(OrganizationId(tenant.organization_id), id) {
+        Access::Allowed => {}
+        Access::Forbidden => {
+            return Err(AppError::Forbidden(at(
                 i,
-                "parentJobId",
-                "needs a jobId: a run with a parent is a job of its own",
-            ));
-        }
-        if let Some(folder) = event.folder_id
-            && folders.get(&folder.0) != Some(&tenant.id)
-        {
-            return Err(AppError::NotFound(at(i, "folderId", "folder not found in this tenant")));
-        }
-        if let Some(process) = event.process_id
-            && processes.get(&process.0).map(|(tenant, _)| tenant) != Some(&tenant.id)
-        {
-            return Err(AppError::NotFound(at(
-                i,
-                "processId",
-                "process not found in this tenant",
+                "tenantId",
+                "your API key's role may not record usage",
             )));
         }
-        let zone = zones
-            .get(&tenant.organization_id)
-            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("tenant without organization")))?;
-        checked.push(Checked {
-            quantity,
-            organization: tenant.organization_id,
-            day: event.occurred_at.with_timezone(zone).date_naive(),
-            unit_type,
-            fingerprint: fingerprint(event, quantity),
-        });
+        Access::Hidden => return Err(not_found()),
     }
+    if tenant.state == TenantState::Deleted.as_str() {
+        return Err(bad(i, "tenantId", "the tenant is DELETED and takes no more usage"));
+    }
+    Ok(tenant)
+}
 
-    // Idempotency: against the store and against earlier events of the batch.
+fn check_job_names(i: usize, event: &NewUsageEvent) -> AppResult<()> {
+    if let Some(job) = &event.job_id {
+        check_key(job).map_err(|m| bad(i, "jobId", m))
+    } else if event.parent_job_id.is_some() {
+        Err(bad(
+            i,
+            "parentJobId",
+            "needs a jobId: a run with a parent is a job of its own",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// The folder and process an event names must be its tenant's.
+fn check_folder_and_process(known: &Known, i: usize, event: &NewUsageEvent) -> AppResult<()> {
+    let tenant = event.tenant_id.0;
+    if let Some(folder) = event.folder_id
+        && known.folders.get(&folder.0) != Some(&tenant)
+    {
+        return Err(AppError::NotFound(at(i, "folderId", "folder not found in this tenant")));
+    }
+    if let Some(process) = event.process_id
+        && known.processes.get(&process.0).map(|(tenant, _)| tenant) != Some(&tenant)
+    {
+        return Err(AppError::NotFound(at(
+            i,
+            "processId",
+            "process not found in this tenant",
+        )));
+    }
+    Ok(())
+}
+
+/// Which events are new: a key stored (or earlier in the batch) with the same content is a
+/// duplicate, with other content a CONFLICT.
+async fn fresh_events(
+    tx: &sea_orm::DatabaseTransaction,
+    events: &[NewUsageEvent],
+    checked: &[Checked],
+) -> AppResult<Vec<bool>> {
     let mut stored: HashMap<(Uuid, String), String> = HashMap::new();
-    for org in &org_ids {
+    for org in unique(checked.iter().map(|c| c.organization)) {
         let keys: Vec<String> = events
             .iter()
-            .zip(&checked)
-            .filter(|(_, c)| c.organization == *org)
+            .zip(checked)
+            .filter(|(_, c)| c.organization == org)
             .map(|(e, _)| e.idempotency_key.clone())
             .collect();
-        for (key, print) in store::usage::fingerprints(tx, *org, &keys).await? {
-            stored.insert((*org, key), print);
+        for (key, print) in store::usage::fingerprints(tx, org, &keys).await? {
+            stored.insert((org, key), print);
         }
     }
     let mut fresh = vec![false; events.len()];
-    for (i, (event, c)) in events.iter().zip(&checked).enumerate() {
+    for (i, (event, c)) in events.iter().zip(checked).enumerate() {
         let key = (c.organization, event.idempotency_key.clone());
         match stored.get(&key) {
             Some(print) if *print == c.fingerprint => {}
@@ -367,188 +474,232 @@ pub(crate) async fn record_each(
             }
         }
     }
+    Ok(fresh)
+}
 
-    // Jobs: a parent must be known before its child; later events must agree.
-    let mut names: Vec<(Uuid, String)> = Vec::new();
-    for event in events {
-        for name in [&event.job_id, &event.parent_job_id].into_iter().flatten() {
-            names.push((event.tenant_id.0, name.clone()));
-        }
-    }
-    let mut jobs: HashMap<(Uuid, String), job::Model> = store::job::find_by_names(tx, &names)
-        .await?
-        .into_iter()
-        .map(|j| ((j.tenant_id, j.external_id.clone()), j))
-        .collect();
-    let mut parent_names: HashMap<Uuid, String> = jobs.values().map(|j| (j.id, j.external_id.clone())).collect();
-    let unseen: Vec<Uuid> = unique(
-        jobs.values()
-            .filter_map(|j| j.process_id)
-            .filter(|p| !processes.contains_key(p)),
-    );
-    if !unseen.is_empty() {
-        for p in store::folder::find_processes(tx, &unseen).await? {
-            processes.insert(p.id, (p.tenant_id, p.folder_id));
-        }
-    }
-    let process_folder = |process: Option<Uuid>| process.and_then(|p| processes.get(&p).map(|(_, folder)| *folder));
-    let mut nodes: HashMap<Uuid, chain_node::Model> = HashMap::new();
-    let mut attributed: HashMap<RollupKey, usage_attribution_daily::Model> = HashMap::new();
-    let mut new_jobs = Vec::new();
-    let mut rows = Vec::new();
-    let mut daily: HashMap<(Uuid, Uuid, chrono::NaiveDate, String, UsageKind), usage_daily::Model> = HashMap::new();
-    let mut service_codes: Vec<String> = unique(events.iter().map(|e| e.service.clone()));
-    service_codes.sort();
-    let services = store::service_catalog::ensure(tx, &service_codes).await?;
+/// The per-day rollup row an event adds to, in the order concurrent writers lock them.
+type DailyKey = (Uuid, Uuid, chrono::NaiveDate, Uuid, &'static str);
 
-    for (i, (event, c)) in events.iter().zip(&checked).enumerate() {
-        if !fresh[i] {
-            continue;
-        }
-        let tenant = event.tenant_id.0;
-        let mut process = event.process_id.map(|p| p.0);
-        let mut folder = event.folder_id.map(|f| f.0);
-        let mut job_id = None;
-        // Where the run sits in its chain: its node and the folder the chain is owed to.
-        let mut chain = None;
-        if let Some(name) = &event.job_id {
-            let given = JobFacts {
-                process: event.process_id,
-                folder: event.folder_id,
-                parent: event.parent_job_id.clone(),
-            };
-            if let Some(known) = jobs.get(&(tenant, name.clone())) {
-                let recorded = JobFacts {
-                    process: known.process_id.map(ProcessId),
-                    folder: known.folder_id.map(FolderId),
-                    parent: known.parent_id.and_then(|p| parent_names.get(&p).cloned()),
-                };
-                if let Some(field) = job_disagreement(&recorded, &given) {
-                    return Err(bad(
-                        i,
-                        field,
-                        format!("job '{name}' was first recorded with another {field}"),
-                    ));
-                }
-                process = known.process_id;
-                folder = known.folder_id;
-                job_id = Some(known.id);
-                let node = known.node_id.ok_or_else(|| {
-                    AppError::Internal(anyhow::anyhow!(
-                        "job {} has no chain node: backfill did not run",
-                        known.id
-                    ))
-                })?;
-                chain = Some((node, known.owner_folder_id));
-            } else {
-                let parent = match &event.parent_job_id {
-                    Some(parent_name) => Some(jobs.get(&(tenant, parent_name.clone())).ok_or_else(|| {
-                        bad(
-                            i,
-                            "parentJobId",
-                            format!("parent job '{parent_name}' is not known: record the parent's run first"),
-                        )
-                    })?),
-                    None => None,
-                };
-                let depth = parent.map_or(0, |p| p.depth + 1);
-                if depth >= MAX_CHAIN_DEPTH {
-                    return Err(bad(
-                        i,
-                        "parentJobId",
-                        format!("a job chain may hold at most {MAX_CHAIN_DEPTH} runs; this one would be deeper"),
-                    ));
-                }
-                let id = Uuid::now_v7();
-                let node = attribution::node_id(tenant, parent.and_then(|p| p.node_id), process);
-                nodes.entry(node).or_insert_with(|| chain_node::Model {
-                    id: node,
-                    tenant_id: tenant,
-                    parent_id: parent.and_then(|p| p.node_id),
-                    process_id: process,
-                });
-                let owner = match parent {
-                    Some(parent) => parent.owner_folder_id,
-                    None => attribution::owner_folder(folder, process_folder(process)),
-                };
-                chain = Some((node, owner));
-                let model = job::Model {
-                    id,
-                    tenant_id: tenant,
-                    external_id: name.clone(),
-                    process_id: process,
-                    folder_id: folder,
-                    parent_id: parent.map(|p| p.id),
-                    root_id: parent.map_or(id, |p| p.root_id),
-                    root_process_id: parent.map_or(process, |p| p.root_process_id),
-                    node_id: Some(node),
-                    owner_folder_id: owner,
-                    depth,
-                    created_at: now,
-                };
-                parent_names.insert(id, name.clone());
-                jobs.insert((tenant, name.clone()), model.clone());
-                new_jobs.push(model);
-                job_id = Some(id);
-            }
-        }
-        let (node, owner) = match chain {
-            Some(chain) => chain,
+/// A run of an event, placed: its job (if any), process, folder and place in its chain.
+struct PlacedRun {
+    job: Option<Uuid>,
+    process: Option<Uuid>,
+    folder: Option<Uuid>,
+    placement: Placement,
+}
+
+/// The rows a batch writes, built event by event; a later event sees the jobs of the
+/// earlier ones.
+struct Batch {
+    now: DateTime<chrono::Utc>,
+    /// Jobs by (tenant, name): stored ones and the batch's new ones.
+    jobs: HashMap<(Uuid, String), job::Model>,
+    /// Job names by id, to compare a parent given again with the one recorded.
+    job_names: HashMap<Uuid, String>,
+    /// The owning folder of every process an event or a stored job names.
+    process_folders: HashMap<Uuid, Uuid>,
+    services: HashMap<String, Uuid>,
+    chains: Chains,
+    new_jobs: Vec<job::Model>,
+    rows: Vec<usage_event::Model>,
+    daily: BTreeMap<DailyKey, usage_daily::Model>,
+    attributed: HashMap<RollupKey, usage_attribution_daily::Model>,
+}
+
+impl Batch {
+    /// Reads the jobs the events name (and their processes) and the services' ids.
+    async fn start(
+        tx: &sea_orm::DatabaseTransaction,
+        known: &Known,
+        events: &[NewUsageEvent],
+        now: DateTime<chrono::Utc>,
+    ) -> AppResult<Batch> {
+        let jobs = known_jobs(tx, known, events).await?;
+        let job_names = jobs.values().map(|j| (j.id, j.external_id.clone())).collect();
+        let process_folders = job_process_folders(tx, known, &jobs).await?;
+        let mut codes: Vec<String> = unique(events.iter().map(|e| e.service.clone()));
+        codes.sort();
+        let services = store::service_catalog::ensure(tx, &codes).await?;
+        Ok(Batch {
+            now,
+            jobs,
+            job_names,
+            process_folders,
+            services,
+            chains: Chains::default(),
+            new_jobs: Vec::new(),
+            rows: Vec::new(),
+            daily: BTreeMap::new(),
+            attributed: HashMap::new(),
+        })
+    }
+
+    /// Adds a new event: its job, its place in its chain, and what it adds to the rollups.
+    fn add(&mut self, i: usize, event: &NewUsageEvent, c: &Checked) -> AppResult<()> {
+        let run = match &event.job_id {
+            Some(name) => self.place_job(i, event, name)?,
             None => {
-                // A run without a job is a chain of its own.
-                let node = attribution::node_id(tenant, None, process);
-                nodes.entry(node).or_insert_with(|| chain_node::Model {
-                    id: node,
-                    tenant_id: tenant,
-                    parent_id: None,
-                    process_id: process,
-                });
-                (node, attribution::owner_folder(folder, process_folder(process)))
+                let (process, folder) = (event.process_id.map(|p| p.0), event.folder_id.map(|f| f.0));
+                PlacedRun {
+                    job: None,
+                    process,
+                    folder,
+                    placement: self.chains.place(self.run(event.tenant_id.0, process, folder), None),
+                }
             }
         };
         if event.kind == UsageKind::Execution {
-            let key = RollupKey {
-                tenant,
-                unit_type: c.unit_type,
-                day: c.day,
-                folder: attribution::execution_folder(folder, process_folder(process)),
-                process,
-                owner,
-                node,
-            };
-            let row = attributed.entry(key).or_insert_with(|| key.row(c.organization));
-            row.quantity += c.quantity.scaled();
-            row.events += 1;
+            self.attribute(event.tenant_id.0, c, &run);
         }
-        let service = *services
+        let service = *self
+            .services
             .get(&event.service)
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("service '{}' was not created", event.service)))?;
-        rows.push(usage_event::Model {
+        self.add_to_daily(event, c, service);
+        self.rows.push(usage_event::Model {
             id: Uuid::now_v7(),
             organization_id: c.organization,
             idempotency_key: event.idempotency_key.clone(),
             fingerprint: c.fingerprint.clone(),
-            tenant_id: tenant,
+            tenant_id: event.tenant_id.0,
             unit_type_id: c.unit_type,
             service_id: service,
             quantity: c.quantity.scaled(),
             occurred_at: event.occurred_at.to_utc(),
             day: c.day,
             kind: event.kind.as_str().to_owned(),
-            job_id,
+            job_id: run.job,
+            process_id: run.process,
+            folder_id: run.folder,
+            duration_ms: event.duration_ms,
+            recorded_at: self.now,
+        });
+        Ok(())
+    }
+
+    fn run(&self, tenant: Uuid, process: Option<Uuid>, folder: Option<Uuid>) -> Run {
+        Run {
+            tenant,
+            process,
+            folder,
+            process_folder: process.and_then(|p| self.process_folders.get(&p).copied()),
+        }
+    }
+
+    /// The run of a job: a job seen before must agree with what it was first recorded with;
+    /// a new job is placed under its parent, which must be known.
+    fn place_job(&mut self, i: usize, event: &NewUsageEvent, name: &str) -> AppResult<PlacedRun> {
+        let tenant = event.tenant_id.0;
+        match self.jobs.get(&(tenant, name.to_owned())) {
+            Some(known) => self.known_job(i, event, name, known),
+            None => self.new_job(i, event, name),
+        }
+    }
+
+    fn known_job(&self, i: usize, event: &NewUsageEvent, name: &str, known: &job::Model) -> AppResult<PlacedRun> {
+        let recorded = JobFacts {
+            process: known.process_id.map(ProcessId),
+            folder: known.folder_id.map(FolderId),
+            parent: known.parent_id.and_then(|p| self.job_names.get(&p).cloned()),
+        };
+        let given = JobFacts {
+            process: event.process_id,
+            folder: event.folder_id,
+            parent: event.parent_job_id.clone(),
+        };
+        if let Some(field) = job_disagreement(&recorded, &given) {
+            return Err(bad(
+                i,
+                field,
+                format!("job '{name}' was first recorded with another {field}"),
+            ));
+        }
+        Ok(PlacedRun {
+            job: Some(known.id),
+            process: known.process_id,
+            folder: known.folder_id,
+            placement: placement_of(known)?,
+        })
+    }
+
+    fn new_job(&mut self, i: usize, event: &NewUsageEvent, name: &str) -> AppResult<PlacedRun> {
+        let tenant = event.tenant_id.0;
+        let parent = match &event.parent_job_id {
+            Some(parent_name) => Some(self.jobs.get(&(tenant, parent_name.clone())).ok_or_else(|| {
+                bad(
+                    i,
+                    "parentJobId",
+                    format!("parent job '{parent_name}' is not known: record the parent's run first"),
+                )
+            })?),
+            None => None,
+        };
+        let depth = parent.map_or(0, |p| p.depth + 1);
+        if depth >= MAX_CHAIN_DEPTH {
+            return Err(bad(
+                i,
+                "parentJobId",
+                format!("a job chain may hold at most {MAX_CHAIN_DEPTH} runs; this one would be deeper"),
+            ));
+        }
+        let (process, folder) = (event.process_id.map(|p| p.0), event.folder_id.map(|f| f.0));
+        let parent_placement = parent.map(placement_of).transpose()?;
+        let placement = self.chains.place(self.run(tenant, process, folder), parent_placement);
+        let id = Uuid::now_v7();
+        let model = job::Model {
+            id,
+            tenant_id: tenant,
+            external_id: name.to_owned(),
             process_id: process,
             folder_id: folder,
-            duration_ms: event.duration_ms,
-            recorded_at: now,
-        });
-        let entry = daily
-            .entry((tenant, c.unit_type, c.day, event.service.clone(), event.kind))
+            parent_id: parent.map(|p| p.id),
+            root_id: parent.map_or(id, |p| p.root_id),
+            root_process_id: parent.map_or(process, |p| p.root_process_id),
+            node_id: Some(placement.node),
+            owner_folder_id: placement.owner,
+            depth,
+            created_at: self.now,
+        };
+        self.job_names.insert(id, name.to_owned());
+        self.jobs.insert((tenant, name.to_owned()), model.clone());
+        self.new_jobs.push(model);
+        Ok(PlacedRun {
+            job: Some(id),
+            process,
+            folder,
+            placement,
+        })
+    }
+
+    /// An EXECUTION event's share of the attribution rollup.
+    fn attribute(&mut self, tenant: Uuid, c: &Checked, run: &PlacedRun) {
+        let process_folder = run.process.and_then(|p| self.process_folders.get(&p).copied());
+        let key = RollupKey {
+            tenant,
+            unit_type: c.unit_type,
+            day: c.day,
+            folder: attribution::execution_folder(run.folder, process_folder),
+            process: run.process,
+            owner: run.placement.owner,
+            node: run.placement.node,
+        };
+        let row = self.attributed.entry(key).or_insert_with(|| key.row(c.organization));
+        row.quantity += c.quantity.scaled();
+        row.events += 1;
+    }
+
+    fn add_to_daily(&mut self, event: &NewUsageEvent, c: &Checked, service: Uuid) {
+        let kind = event.kind.as_str();
+        let tenant = event.tenant_id.0;
+        let entry = self
+            .daily
+            .entry((tenant, c.unit_type, c.day, service, kind))
             .or_insert_with(|| usage_daily::Model {
                 tenant_id: tenant,
                 unit_type_id: c.unit_type,
                 service_id: service,
                 day: c.day,
-                kind: event.kind.as_str().to_owned(),
+                kind: kind.to_owned(),
                 organization_id: c.organization,
                 quantity: 0,
                 events: 0,
@@ -559,32 +710,93 @@ pub(crate) async fn record_each(
         entry.duration_ms += event.duration_ms.unwrap_or(0);
     }
 
-    // Shared rows are written in key order, so two concurrent batches lock them in the same
-    // order and wait for each other instead of deadlocking (PostgreSQL).
-    let mut nodes: Vec<_> = nodes.into_values().collect();
-    nodes.sort_by_key(|n| n.id);
-    let mut daily: Vec<_> = daily.into_values().collect();
-    daily.sort_by(|a, b| {
-        (a.tenant_id, a.unit_type_id, a.day, a.service_id, &a.kind).cmp(&(
-            b.tenant_id,
-            b.unit_type_id,
-            b.day,
-            b.service_id,
-            &b.kind,
+    /// Writes the batch's rows; shared rows (nodes, rollups) in key order.
+    async fn write(self, tx: &sea_orm::DatabaseTransaction) -> AppResult<()> {
+        let nodes = self
+            .chains
+            .into_nodes()
+            .into_iter()
+            .map(|(tenant, node)| chain_node::Model {
+                id: node.id,
+                tenant_id: tenant,
+                parent_id: node.parent,
+                process_id: node.process,
+            })
+            .collect();
+        store::attribution::insert_nodes(tx, nodes).await?;
+        store::job::insert_many(tx, self.new_jobs).await?;
+        store::usage::insert_events(tx, self.rows).await?;
+        store::usage::add_to_rollups(tx, self.daily.into_values().collect()).await?;
+        store::attribution::add_to_rollups(tx, self.attributed.into_values().collect()).await?;
+        Ok(())
+    }
+}
+
+/// Where a stored job sits in its chain.
+fn placement_of(job: &job::Model) -> AppResult<Placement> {
+    let node = job.node_id.ok_or_else(|| {
+        AppError::Internal(anyhow::anyhow!(
+            "job {} has no chain node: backfill did not run",
+            job.id
         ))
-    });
-    let attributed: Vec<_> = attributed.into_values().collect();
-    store::attribution::insert_nodes(tx, nodes).await?;
-    store::job::insert_many(tx, new_jobs).await?;
-    store::usage::insert_events(tx, rows).await?;
-    store::usage::add_to_rollups(tx, daily).await?;
-    store::attribution::add_to_rollups(tx, attributed).await?;
-    Ok(events
-        .iter()
-        .zip(&checked)
-        .zip(&fresh)
-        .map(|((event, c), fresh)| fresh.then_some((c.organization, c.unit_type, event.tenant_id.0)))
-        .collect())
+    })?;
+    Ok(Placement {
+        node,
+        owner: job.owner_folder_id,
+    })
+}
+
+/// The stored jobs the events name, as themselves or as parents, by (tenant, name).
+async fn known_jobs(
+    tx: &sea_orm::DatabaseTransaction,
+    known: &Known,
+    events: &[NewUsageEvent],
+) -> AppResult<HashMap<(Uuid, String), job::Model>> {
+    let mut jobs = HashMap::new();
+    for org in known.organizations() {
+        let mut names: Vec<(Uuid, String)> = Vec::new();
+        for event in events {
+            let in_org = known
+                .tenants
+                .get(&event.tenant_id.0)
+                .is_some_and(|t| t.organization_id == org);
+            if in_org {
+                for name in [&event.job_id, &event.parent_job_id].into_iter().flatten() {
+                    names.push((event.tenant_id.0, name.clone()));
+                }
+            }
+        }
+        if names.is_empty() {
+            continue;
+        }
+        for job in store::job::find_by_names(tx, store::Scope::organization(org), &names).await? {
+            jobs.insert((job.tenant_id, job.external_id.clone()), job);
+        }
+    }
+    Ok(jobs)
+}
+
+/// The owning folder of every process the events or their stored jobs name.
+async fn job_process_folders(
+    tx: &sea_orm::DatabaseTransaction,
+    known: &Known,
+    jobs: &HashMap<(Uuid, String), job::Model>,
+) -> AppResult<HashMap<Uuid, Uuid>> {
+    let mut folders: HashMap<Uuid, Uuid> = known.processes.iter().map(|(p, (_, f))| (*p, *f)).collect();
+    let organization_of = |tenant: &Uuid| known.tenants.get(tenant).map(|t| t.organization_id);
+    for org in known.organizations() {
+        let unseen = unique(
+            jobs.values()
+                .filter(|j| organization_of(&j.tenant_id) == Some(org))
+                .filter_map(|j| j.process_id)
+                .filter(|p| !folders.contains_key(p)),
+        );
+        if !unseen.is_empty() {
+            let processes = store::folder::find_processes(tx, store::Scope::organization(org), &unseen).await?;
+            folders.extend(processes.into_iter().map(|p| (p.id, p.folder_id)));
+        }
+    }
+    Ok(folders)
 }
 
 fn unique<T: std::hash::Hash + Eq + Clone>(items: impl Iterator<Item = T>) -> Vec<T> {

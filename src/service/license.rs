@@ -4,12 +4,16 @@
 use chrono::NaiveDate;
 use uuid::Uuid;
 
-use super::{AppContext, audit, clean_name, organization, require, unit_type, watch, zone_of};
+use super::{
+    AppContext, OrgScope, Seen, audit,
+    bundle::{LicensedBundle, bundles_of, terms},
+    clean_name, organization, require, unit_type, watch, zone_of,
+};
 use crate::domain::{
     Quantity,
     access::Actor,
     ids::{LicenseId, OrganizationId},
-    period::{Bundle, LicenseTerms, Period},
+    period::{LicenseTerms, Period},
 };
 use crate::error::{AppError, AppResult};
 use crate::store;
@@ -38,22 +42,6 @@ pub struct LicenseUpgrade {
     pub burst_periods: Option<i32>,
     pub enforced: Option<bool>,
     pub effective_on: Option<NaiveDate>,
-}
-
-/// The period rules of a stored license.
-pub fn terms(license: &Model) -> AppResult<LicenseTerms> {
-    let period = license
-        .period
-        .parse::<Period>()
-        .map_err(|_| AppError::Internal(anyhow::anyhow!("stored period '{}' is unknown", license.period)))?;
-    Ok(LicenseTerms {
-        period,
-        starts_on: license.starts_on,
-        ends_on: license.ends_on,
-        capacity: Quantity::from_scaled(license.capacity),
-        burst_percent: u32::try_from(license.burst_percent).unwrap_or(100),
-        burst_periods: u32::try_from(license.burst_periods).unwrap_or(0),
-    })
 }
 
 fn capacity_of(text: &str) -> AppResult<Quantity> {
@@ -274,59 +262,23 @@ pub async fn get(ctx: &AppContext, actor: &Actor, id: LicenseId) -> AppResult<Op
 }
 
 /// The organization's licenses, optionally of one unit type.
-pub async fn list(
-    ctx: &AppContext,
-    actor: &Actor,
-    organization_id: OrganizationId,
-    unit_type: Option<&str>,
-) -> AppResult<Vec<Model>> {
-    organization::visible(ctx, actor, organization_id).await?;
+pub async fn list(ctx: &AppContext, scope: &OrgScope, unit_type: Option<&str>) -> AppResult<Vec<Model>> {
     let unit = match unit_type {
         Some(code) => Some(unit_type::by_code(&ctx.db, "unitType", code).await?.id),
         None => None,
     };
-    Ok(store::license::list(&ctx.db, organization_id.0, unit).await?)
-}
-
-/// A bundle with the license it belongs to.
-#[derive(Clone, Debug)]
-pub struct LicensedBundle {
-    pub license: Model,
-    pub terms: LicenseTerms,
-    pub bundle: Bundle,
-    pub current: bool,
-}
-
-/// Every bundle of the licenses given that started by `today`, current first, then older.
-pub fn bundles_of(licenses: &[Model], today: NaiveDate) -> AppResult<Vec<LicensedBundle>> {
-    let mut all = Vec::new();
-    for license in licenses {
-        let terms = terms(license)?;
-        for bundle in terms.bundles_until(today) {
-            let current = bundle.start <= today && today < bundle.end;
-            all.push(LicensedBundle {
-                license: license.clone(),
-                terms,
-                bundle,
-                current,
-            });
-        }
-    }
-    all.sort_by(|a, b| b.current.cmp(&a.current).then(b.bundle.start.cmp(&a.bundle.start)));
-    Ok(all)
+    Ok(store::license::list(&ctx.db, scope.organization_id().0, unit).await?)
 }
 
 /// The organization's bundles of a unit type, current first, then older.
 pub async fn bundles(
     ctx: &AppContext,
-    actor: &Actor,
-    organization_id: OrganizationId,
+    org: &Seen<entity::organization::Model>,
     unit_type: &str,
 ) -> AppResult<Vec<LicensedBundle>> {
-    let org = organization::visible(ctx, actor, organization_id).await?;
     let unit = unit_type::by_code(&ctx.db, "unitType", unit_type).await?;
     let licenses = store::license::list(&ctx.db, org.id, Some(unit.id)).await?;
-    bundles_of(&licenses, ctx.clock.today_in(zone_of(&org)?))
+    bundles_of(&licenses, ctx.clock.today_in(zone_of(org)?))
 }
 
 #[cfg(test)]

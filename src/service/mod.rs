@@ -1,6 +1,8 @@
 //! Use cases. Each one is a single transaction: load through `store`, decide with
-//! `domain`, write through `store`. Every use case takes the caller's [`Actor`] and
-//! checks it through `domain::access` before anything is read out or written.
+//! `domain`, write through `store`. Every use case takes the caller: its [`Actor`], checked
+//! through `domain::access` before anything is read out or written, or a [`scope::OrgScope`]
+//! (a [`scope::Seen`] row) that could only be made by that check. The watcher, the demo
+//! seed and the attribution backfill act for the service itself, not for a caller.
 
 pub mod admission;
 pub mod allocation;
@@ -8,13 +10,16 @@ pub mod analytics;
 pub mod api_key;
 pub mod attribution;
 pub mod audit;
+pub mod bundle;
 pub mod control;
 pub mod demo;
+pub mod figures;
 pub mod folder;
 pub mod group_commit;
 pub mod ingestion;
 pub mod license;
 pub mod organization;
+pub mod scope;
 pub mod tenant;
 pub mod unit_type;
 pub mod usage;
@@ -23,8 +28,11 @@ pub mod watch;
 use chrono_tz::Tz;
 use sea_orm::DatabaseConnection;
 
+pub use crate::store::{Page, PageRequest};
+pub use scope::{OrgScope, Seen};
+
 use crate::clock::Clock;
-use crate::domain::access::Access;
+use crate::domain::{access::Access, tenant::TenantState};
 use crate::error::{AppError, AppResult};
 
 /// What every use case needs: the database, the clock and the event bus.
@@ -60,6 +68,14 @@ pub(crate) fn zone_of(organization: &entity::organization::Model) -> AppResult<T
             organization.time_zone
         ))
     })
+}
+
+/// The state of a stored tenant.
+pub fn state_of(tenant: &entity::tenant::Model) -> AppResult<TenantState> {
+    tenant
+        .state
+        .parse()
+        .map_err(|e: String| AppError::Internal(anyhow::anyhow!(e)))
 }
 
 /// Checks a display name: trimmed, 1 to 200 characters.

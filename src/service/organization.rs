@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use serde_json::json;
 
-use super::{AppContext, audit, clean_name, require};
+use super::{AppContext, OrgScope, Seen, audit, clean_name, require};
 use crate::domain::{access::Actor, ids::OrganizationId};
 use crate::error::{AppError, AppResult};
 use crate::store::{self, Page, PageRequest};
@@ -34,7 +34,7 @@ fn check_slug(slug: &str) -> AppResult<()> {
     }
 }
 
-pub async fn create(ctx: &AppContext, actor: &Actor, input: NewOrganization) -> AppResult<Model> {
+pub async fn create(ctx: &AppContext, actor: &Actor, input: NewOrganization) -> AppResult<Seen<Model>> {
     require(actor.operate(), "organization", "create organizations")?;
     let name = clean_name("name", &input.name)?;
     check_slug(&input.slug)?;
@@ -80,26 +80,33 @@ pub async fn create(ctx: &AppContext, actor: &Actor, input: NewOrganization) -> 
     )
     .await?;
     tx.commit().await?;
-    Ok(model)
+    seen(actor, model).ok_or_else(|| AppError::Internal(anyhow::anyhow!("the operator does not see what it made")))
+}
+
+/// A row of an organization with the caller's scope in it, if the caller sees it.
+fn seen(actor: &Actor, organization: Model) -> Option<Seen<Model>> {
+    OrgScope::check(actor, OrganizationId(organization.id)).map(|scope| Seen::new(scope, organization))
 }
 
 /// The organization, if the caller may see it.
-pub async fn get(ctx: &AppContext, actor: &Actor, id: OrganizationId) -> AppResult<Option<Model>> {
-    if !actor.can_see_organization(id) {
+pub async fn get(ctx: &AppContext, actor: &Actor, id: OrganizationId) -> AppResult<Option<Seen<Model>>> {
+    let Some(scope) = OrgScope::check(actor, id) else {
         return Ok(None);
-    }
-    Ok(store::organization::find(&ctx.db, id.0).await?)
+    };
+    Ok(store::organization::find(&ctx.db, id.0)
+        .await?
+        .map(|organization| Seen::new(scope, organization)))
 }
 
 /// The organization, or NOT_FOUND when it is missing or hidden.
-pub async fn visible(ctx: &AppContext, actor: &Actor, id: OrganizationId) -> AppResult<Model> {
+pub async fn visible(ctx: &AppContext, actor: &Actor, id: OrganizationId) -> AppResult<Seen<Model>> {
     get(ctx, actor, id)
         .await?
         .ok_or_else(|| AppError::not_found("organization"))
 }
 
 /// The organizations the caller may see.
-pub async fn list(ctx: &AppContext, actor: &Actor, page: PageRequest) -> AppResult<Page<Model>> {
+pub async fn list(ctx: &AppContext, actor: &Actor, page: PageRequest) -> AppResult<Page<Seen<Model>>> {
     if actor.role == crate::domain::access::Role::Ingest {
         return Ok(Page {
             rows: Vec::new(),
@@ -107,5 +114,9 @@ pub async fn list(ctx: &AppContext, actor: &Actor, page: PageRequest) -> AppResu
         });
     }
     let only = actor.organization_id.map(|id| id.0);
-    Ok(store::organization::list(&ctx.db, only, page).await?)
+    let page = store::organization::list(&ctx.db, only, page).await?;
+    Ok(Page {
+        rows: page.rows.into_iter().filter_map(|row| seen(actor, row)).collect(),
+        has_next: page.has_next,
+    })
 }

@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use super::{AppContext, audit, clean_name, organization, require, watch};
+use super::{AppContext, OrgScope, Seen, audit, clean_name, organization, require, state_of, watch};
 use crate::domain::{
     access::Actor,
     ids::{OrganizationId, TenantId},
@@ -12,20 +12,12 @@ use crate::error::{AppError, AppResult};
 use crate::store::{self, Page, PageRequest};
 use entity::tenant::Model;
 
-/// The state of a stored tenant.
-pub fn state_of(tenant: &Model) -> AppResult<TenantState> {
-    tenant
-        .state
-        .parse()
-        .map_err(|e: String| AppError::Internal(anyhow::anyhow!(e)))
-}
-
 pub async fn create(
     ctx: &AppContext,
     actor: &Actor,
     organization_id: OrganizationId,
     name: String,
-) -> AppResult<Model> {
+) -> AppResult<Seen<Model>> {
     require(
         actor.manage_organization(organization_id),
         "organization",
@@ -58,7 +50,7 @@ pub async fn create(
     )
     .await?;
     tx.commit().await?;
-    Ok(model)
+    Ok(Seen::new(*org.scope(), model))
 }
 
 /// A tenant as the audit log shows it.
@@ -67,14 +59,17 @@ fn tenant_json(tenant: &Model) -> serde_json::Value {
 }
 
 /// A tenant the caller may see, or NOT_FOUND.
-pub async fn visible(db: &impl sea_orm::ConnectionTrait, actor: &Actor, id: TenantId) -> AppResult<Model> {
+pub async fn visible(db: &impl sea_orm::ConnectionTrait, actor: &Actor, id: TenantId) -> AppResult<Seen<Model>> {
     store::tenant::find(db, id.0)
         .await?
-        .filter(|t| actor.can_see_tenant(OrganizationId(t.organization_id), id))
+        .and_then(|tenant| {
+            let scope = OrgScope::check(actor, OrganizationId(tenant.organization_id))?;
+            scope.sees_tenant(id).then(|| Seen::new(scope, tenant))
+        })
         .ok_or_else(|| AppError::not_found("tenant"))
 }
 
-pub async fn get(ctx: &AppContext, actor: &Actor, id: TenantId) -> AppResult<Option<Model>> {
+pub async fn get(ctx: &AppContext, actor: &Actor, id: TenantId) -> AppResult<Option<Seen<Model>>> {
     match visible(&ctx.db, actor, id).await {
         Ok(tenant) => Ok(Some(tenant)),
         Err(AppError::NotFound(_)) => Ok(None),
@@ -89,9 +84,11 @@ pub async fn update(
     id: TenantId,
     name: Option<String>,
     state: Option<TenantState>,
-) -> AppResult<Model> {
+) -> AppResult<Seen<Model>> {
     let tx = store::begin_write(&ctx.writer).await?;
-    let mut tenant = visible(&tx, actor, id).await?;
+    let seen = visible(&tx, actor, id).await?;
+    let scope = *seen.scope();
+    let mut tenant = seen.into_row();
     let before = tenant_json(&tenant);
     require(
         actor.manage_tenant(OrganizationId(tenant.organization_id), id),
@@ -151,28 +148,26 @@ pub async fn update(
             .await;
         }
     }
-    Ok(tenant)
+    Ok(Seen::new(scope, tenant))
 }
 
 /// A page of the organization's tenants in the given states (default: all states).
 /// A TENANT_ADMIN sees only its own tenant.
 pub async fn list(
     ctx: &AppContext,
-    actor: &Actor,
-    organization_id: OrganizationId,
+    scope: &OrgScope,
     states: &[TenantState],
     page: PageRequest,
-) -> AppResult<Page<Model>> {
-    organization::visible(ctx, actor, organization_id).await?;
+) -> AppResult<Page<Seen<Model>>> {
     let states: Vec<&str> = if states.is_empty() {
         vec!["ACTIVE", "DISABLED", "DELETED"]
     } else {
         states.iter().map(|s| s.as_str()).collect()
     };
-    let only = if actor.sees_whole_organization() {
-        None
-    } else {
-        Some(actor.tenant_id.map_or(Uuid::nil(), |t| t.0))
-    };
-    Ok(store::tenant::list(&ctx.db, organization_id.0, &states, only, page).await?)
+    let rows = scope.rows();
+    let page = store::tenant::list(&ctx.db, rows.organization, &states, rows.tenant, page).await?;
+    Ok(Page {
+        rows: scope.seen_all(page.rows),
+        has_next: page.has_next,
+    })
 }

@@ -6,91 +6,20 @@
 use chrono::NaiveDate;
 use sea_orm::ConnectionTrait;
 
-use super::license::{LicensedBundle, bundles_of};
-use super::tenant::state_of;
-use super::{AppContext, organization, unit_type, zone_of};
+use super::{
+    AppContext, OrgScope, Seen,
+    bundle::{LicensedBundle, bundles_of},
+    figures::{BundleFigures, figures},
+    organization, unit_type, zone_of,
+};
 use crate::domain::{
     Quantity,
     access::Actor,
     ids::OrganizationId,
-    metrics::{QuotaView, TenantSums, Usage, quota_view, usage},
+    metrics::{QuotaView, quota_view},
 };
 use crate::error::{AppError, AppResult};
 use crate::store;
-
-/// The current bundle of an organization's licenses of a unit type on `today`.
-pub async fn current_bundle(
-    db: &impl ConnectionTrait,
-    organization: uuid::Uuid,
-    unit_type: &entity::unit_type::Model,
-    today: NaiveDate,
-) -> AppResult<LicensedBundle> {
-    let licenses = store::license::list(db, organization, Some(unit_type.id)).await?;
-    bundles_of(&licenses, today)?
-        .into_iter()
-        .find(|b| b.current)
-        .ok_or_else(|| {
-            AppError::bad_input(format!(
-                "no license for unit type '{}' covers today ({today})",
-                unit_type.code
-            ))
-        })
-}
-
-/// The figures of a range of a bundle, with the tenants in the order of the figures.
-#[derive(Clone, Debug)]
-pub struct BundleFigures {
-    pub tenants: Vec<entity::tenant::Model>,
-    pub sums: Vec<TenantSums>,
-    pub usage: Usage,
-}
-
-/// Figures for the days `from..=to` of a bundle, every tenant included.
-pub async fn figures(
-    db: &impl ConnectionTrait,
-    organization: uuid::Uuid,
-    unit_type: uuid::Uuid,
-    bundle: &LicensedBundle,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> AppResult<BundleFigures> {
-    let until = to.succ_opt().unwrap_or(to).min(bundle.bundle.end);
-    let tenants = store::tenant::all_of(db, organization).await?;
-    let allocations = store::allocation::in_effect_for_organization(db, organization, unit_type, to).await?;
-    let before = if from > bundle.bundle.start {
-        store::usage::consumed_by_tenant(db, organization, unit_type, bundle.bundle.start, from).await?
-    } else {
-        Default::default()
-    };
-    let inside = store::usage::consumed_by_tenant(db, organization, unit_type, from, until).await?;
-    let scaled =
-        |map: &std::collections::HashMap<uuid::Uuid, i64>, id| Quantity::from_scaled(map.get(id).copied().unwrap_or(0));
-    let mut sums = Vec::with_capacity(tenants.len());
-    for tenant in &tenants {
-        sums.push(TenantSums {
-            state: state_of(tenant)?,
-            allocated: allocations
-                .get(&tenant.id)
-                .and_then(|a| a.amount)
-                .map(Quantity::from_scaled),
-            consumed_before: scaled(&before, &tenant.id),
-            consumed_in_range: scaled(&inside, &tenant.id),
-        });
-    }
-    let usage = usage(bundle.bundle.capacity, &sums);
-    Ok(BundleFigures { tenants, sums, usage })
-}
-
-/// Figures for the bundle from its start to `to` (inclusive).
-pub async fn bundle_to_date(
-    db: &impl ConnectionTrait,
-    organization: uuid::Uuid,
-    unit_type: uuid::Uuid,
-    bundle: &LicensedBundle,
-    to: NaiveDate,
-) -> AppResult<BundleFigures> {
-    figures(db, organization, unit_type, bundle, bundle.bundle.start, to).await
-}
 
 /// What a usage query asks for.
 pub struct UsageQuery {
@@ -102,9 +31,10 @@ pub struct UsageQuery {
     pub range: Option<(NaiveDate, NaiveDate)>,
 }
 
-/// The answer to a usage query.
+/// The answer to a usage query, for the caller who asked.
 #[derive(Clone, Debug)]
 pub struct UsageReport {
+    scope: OrgScope,
     pub organization_id: uuid::Uuid,
     pub unit_type: entity::unit_type::Model,
     pub bundle: LicensedBundle,
@@ -113,15 +43,53 @@ pub struct UsageReport {
     pub figures: BundleFigures,
 }
 
+impl UsageReport {
+    /// The rows of this report's organization the caller may read, narrowed to one tenant
+    /// when asked.
+    pub(super) fn rows(&self, tenant: Option<uuid::Uuid>) -> store::Scope {
+        self.scope.rows_of(tenant)
+    }
+
+    /// The one tenant an answer covers, if any: `asked` (NOT_FOUND unless it is a tenant of
+    /// the report the caller sees), else a key limited to a tenant's own.
+    pub fn tenant_filter(&self, asked: Option<uuid::Uuid>) -> AppResult<Option<uuid::Uuid>> {
+        match asked {
+            Some(id) => {
+                let known = self.figures.tenants.iter().any(|t| t.id == id);
+                if known && self.scope.sees_tenant(crate::domain::ids::TenantId(id)) {
+                    Ok(Some(id))
+                } else {
+                    Err(AppError::NotFound("tenant: tenant not found".into()))
+                }
+            }
+            None => Ok(self.scope.only_tenant()),
+        }
+    }
+
+    /// The caller's scope.
+    pub fn scope(&self) -> &OrgScope {
+        &self.scope
+    }
+
+    /// The tenant of the figures at `index`, if the caller sees it.
+    pub fn tenant(&self, index: usize) -> Option<Seen<entity::tenant::Model>> {
+        let tenant = self.figures.tenants.get(index)?;
+        self.scope
+            .sees_tenant(crate::domain::ids::TenantId(tenant.id))
+            .then(|| self.scope.seen(tenant.clone()))
+    }
+}
+
 /// What the usage and quota figures of one organization and unit type start from: the
 /// unit type, today in the organization's zone and the bundles of its licenses. A request
 /// that asks for both (a dashboard) reads these once.
 #[derive(Clone, Debug)]
 pub struct Basis {
-    pub organization: entity::organization::Model,
-    pub unit_type: entity::unit_type::Model,
-    pub today: NaiveDate,
-    pub bundles: Vec<LicensedBundle>,
+    scope: OrgScope,
+    organization: entity::organization::Model,
+    unit_type: entity::unit_type::Model,
+    today: NaiveDate,
+    bundles: Vec<LicensedBundle>,
 }
 
 impl Basis {
@@ -135,15 +103,19 @@ impl Basis {
     }
 }
 
-/// Reads the basis of an organization the caller was already found to see (through
-/// [`organization::visible`] or [`organization::get`]).
-pub async fn basis(ctx: &AppContext, organization: entity::organization::Model, unit_type: &str) -> AppResult<Basis> {
+/// Reads the basis of an organization the caller sees.
+pub async fn basis(
+    ctx: &AppContext,
+    organization: &Seen<entity::organization::Model>,
+    unit_type: &str,
+) -> AppResult<Basis> {
     let unit = unit_type::by_code(&ctx.db, "unitType", unit_type).await?;
-    let today = ctx.clock.today_in(zone_of(&organization)?);
+    let today = ctx.clock.today_in(zone_of(organization)?);
     let licenses = store::license::list(&ctx.db, organization.id, Some(unit.id)).await?;
     let bundles = bundles_of(&licenses, today)?;
     Ok(Basis {
-        organization,
+        scope: *organization.scope(),
+        organization: (**organization).clone(),
         unit_type: unit,
         today,
         bundles,
@@ -153,7 +125,7 @@ pub async fn basis(ctx: &AppContext, organization: entity::organization::Model, 
 /// The usage of one bundle (default: current) over a range (default: the bundle to date).
 pub async fn report(ctx: &AppContext, actor: &Actor, query: UsageQuery) -> AppResult<UsageReport> {
     let org = organization::visible(ctx, actor, query.organization_id).await?;
-    let basis = basis(ctx, org, &query.unit_type).await?;
+    let basis = basis(ctx, &org, &query.unit_type).await?;
     report_on(ctx, &basis, query.bundle, query.range).await
 }
 
@@ -198,6 +170,7 @@ pub async fn report_on(
     };
     let figures = figures(&ctx.db, basis.organization.id, unit.id, &bundle, from, to).await?;
     Ok(UsageReport {
+        scope: basis.scope,
         organization_id: basis.organization.id,
         unit_type: unit.clone(),
         bundle,
@@ -207,33 +180,15 @@ pub async fn report_on(
     })
 }
 
-/// The quota view of a unit type's current bundle (organization-wide).
-pub async fn quota(
-    ctx: &AppContext,
-    actor: &Actor,
-    organization_id: OrganizationId,
-    unit_type: &str,
-) -> AppResult<(entity::unit_type::Model, LicensedBundle, QuotaView)> {
-    let org = organization::visible(ctx, actor, organization_id).await?;
-    may_read_quota(actor)?;
-    let basis = basis(ctx, org, unit_type).await?;
-    quota_on(ctx, &basis).await
-}
-
-/// The quota view is organization-wide: a key limited to a tenant may not read it.
-pub fn may_read_quota(actor: &Actor) -> AppResult<()> {
-    if actor.sees_whole_organization() {
-        Ok(())
-    } else {
-        Err(AppError::forbidden("read organization-wide figures"))
-    }
-}
-
-/// [`quota`] from a basis already read, for a caller [`may_read_quota`] admitted.
+/// The quota view of a unit type's current bundle. It is organization-wide: a key
+/// limited to a tenant may not read it.
 pub async fn quota_on(
     ctx: &AppContext,
     basis: &Basis,
 ) -> AppResult<(entity::unit_type::Model, LicensedBundle, QuotaView)> {
+    if !basis.scope.actor().sees_whole_organization() {
+        return Err(AppError::forbidden("read organization-wide figures"));
+    }
     let bundle = basis.current()?.clone();
     let (org, unit) = (basis.organization.id, basis.unit_type.id);
     let used: i64 = store::usage::consumed_by_tenant(&ctx.db, org, unit, bundle.bundle.start, bundle.bundle.end)
@@ -252,19 +207,19 @@ pub struct EventRow {
     pub job: Option<String>,
 }
 
-/// A page of the raw events of an organization (or one tenant) and unit type on the days
-/// `from..=to`, in recording order after `after`. The caller has checked access.
+/// A page of the raw events of a report's range (of one tenant, or all the caller sees),
+/// in recording order after `after`.
 pub async fn event_rows(
     db: &impl ConnectionTrait,
-    organization: uuid::Uuid,
+    report: &UsageReport,
     tenant: Option<uuid::Uuid>,
-    unit_type: uuid::Uuid,
-    (from, to): (NaiveDate, NaiveDate),
     after: Option<uuid::Uuid>,
     limit: u64,
 ) -> AppResult<Vec<EventRow>> {
-    let until = to.succ_opt().unwrap_or(to);
-    let events = store::usage::events_page(db, organization, tenant, unit_type, (from, until), after, limit).await?;
+    let rows = report.rows(tenant);
+    let until = report.to.succ_opt().unwrap_or(report.to);
+    let days = (report.from, until);
+    let events = store::usage::events_page(db, rows, report.unit_type.id, days, after, limit).await?;
     let mut service_ids: Vec<uuid::Uuid> = events.iter().map(|e| e.service_id).collect();
     service_ids.sort();
     service_ids.dedup();
@@ -277,7 +232,7 @@ pub async fn event_rows(
     let jobs: std::collections::HashMap<uuid::Uuid, String> = if job_ids.is_empty() {
         Default::default()
     } else {
-        store::job::find_many(db, &job_ids)
+        store::job::find_many(db, rows, &job_ids)
             .await?
             .into_iter()
             .map(|j| (j.id, j.external_id))

@@ -9,7 +9,12 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
-use super::{AppContext, control, license::bundles_of, tenant::state_of, usage, zone_of};
+use super::{
+    AppContext,
+    bundle::{LicensedBundle, bundles_of},
+    figures::{BundleFigures, bundle_to_date, controls_of},
+    state_of, zone_of,
+};
 use crate::domain::{
     Quantity,
     admission::ORGANIZATION_THRESHOLDS,
@@ -131,178 +136,317 @@ fn scaled(q: Quantity) -> Option<i64> {
     Some(q.scaled())
 }
 
+/// Reads the figures of the change's organization and unit type afresh, under the
+/// organization's lock, and decides what subscribers must hear: the events the write
+/// raised (with the figures after it), a new bundle, every threshold, exhaustion and status
+/// change not sent yet, usage recorded, and a license nearing its end.
 async fn evaluate(ctx: &AppContext, change: &Change) -> AppResult<Vec<QuotaEvent>> {
     let now = ctx.clock.now();
     let tx = store::begin_write(&ctx.writer).await?;
     store::organization::lock(&tx, change.organization).await?;
-    let org = store::organization::find(&tx, change.organization)
-        .await?
-        .ok_or_else(|| AppError::not_found("organization"))?;
-    let unit = store::unit_type::find(&tx, change.unit_type)
-        .await?
-        .ok_or_else(|| AppError::not_found("unit type"))?;
-    let mut out = change.events.clone();
-    let today = ctx.clock.today_in(zone_of(&org)?);
-    let licenses = store::license::list(&tx, org.id, Some(unit.id)).await?;
-    let bundles = bundles_of(&licenses, today)?;
-    let Some(current) = bundles.iter().find(|b| b.current) else {
-        return Ok(out);
+    let Some(watched) = Watched::load(ctx, &tx, change).await? else {
+        return Ok(change.events.clone());
     };
-    let previous = bundles.iter().find(|b| b.bundle.end <= current.bundle.start);
-    let figures = usage::bundle_to_date(&tx, org.id, unit.id, current, today).await?;
-    let organization = figures.usage.organization;
-    let view = quota_view(&current.terms, &current.bundle, organization.consumed);
-    let tenant_ids: Vec<Uuid> = figures.tenants.iter().map(|t| t.id).collect();
-    let controls: HashMap<Uuid, entity::consumption_control::Model> =
-        store::control::find_for_tenants(&tx, &tenant_ids, unit.id)
-            .await?
-            .into_iter()
-            .map(|c| (c.tenant_id, c))
-            .collect();
-
-    let prefix = |bundle_start: chrono::NaiveDate| format!("{}:{}:{bundle_start}", org.id, unit.id);
-    let here = prefix(current.bundle.start);
-    let event = |kind| QuotaEvent::new(kind, now, org.id, &unit.code);
-
-    // Every scope's state: the organization, then each tenant.
-    let mut scopes: Vec<(Option<Uuid>, ScopeState, Quantity)> = Vec::new();
-    scopes.push((
-        None,
-        ScopeState {
-            status: organization.status.as_str(),
-            initial_status: if organization.allocated > organization.total_capacity {
-                "NEEDS_ATTENTION"
-            } else {
-                "HEALTHY"
-            },
-            consumed: organization.consumed,
-            base: Some(organization.total_capacity).filter(|t| !t.is_zero()),
-            thresholds: ORGANIZATION_THRESHOLDS.to_vec(),
-            exhausted: current.license.enforced && view.remaining.is_zero(),
-        },
-        organization.remaining,
-    ));
-    for (i, tenant) in figures.tenants.iter().enumerate() {
-        let card = &figures.usage.tenants[i];
-        let state = state_of(tenant)?;
-        let (_, thresholds) = control::decode(controls.get(&tenant.id))?;
-        let base = card.allocated.filter(|a| !a.is_zero() && state != TenantState::Deleted);
-        scopes.push((
-            Some(tenant.id),
-            ScopeState {
-                status: card.status.as_str(),
-                initial_status: match state {
-                    TenantState::Active => "HEALTHY",
-                    TenantState::Disabled => "DISABLED",
-                    TenantState::Deleted => "DELETED",
-                },
-                consumed: card.consumed,
-                base,
-                thresholds,
-                exhausted: base.is_some_and(|a| card.consumed >= a),
-            },
-            card.remaining,
-        ));
-    }
-    // Events the write raised itself carry the figures after it too.
-    for raised in &mut out {
-        if let Some((_, state, remaining)) = scopes.iter().find(|(t, ..)| *t == raised.tenant_id) {
-            raised.consumed = raised.consumed.or(scaled(state.consumed));
-            raised.remaining = raised.remaining.or(scaled(*remaining));
+    let scopes = watched.scopes(&tx).await?;
+    let mut out = with_figures(&change.events, &scopes);
+    let mut sent = Sent::read(&tx, &watched, &scopes).await?;
+    out.extend(sent.rolled_over(&watched, now));
+    for scope in &scopes {
+        out.extend(sent.announce(&watched, scope, now));
+        if scope.recorded_usage(&change.usage_tenants) {
+            out.push(watched.event(scope, QuotaEventKind::UsageRecorded, now));
         }
     }
-    let scope_key = |tenant: Option<Uuid>| tenant.map_or_else(|| "org".to_owned(), |t| t.to_string());
+    out.extend(license_expiring(&tx, &watched, now).await?);
+    sent.write(&tx, now).await?;
+    tx.commit().await?;
+    Ok(out)
+}
 
-    // What was sent already, read at once.
-    let mut keys: Vec<String> = Vec::new();
-    for (tenant, state, _) in &scopes {
-        let scope = format!("{here}:{}", scope_key(*tenant));
-        keys.push(format!("{scope}:status"));
-        keys.push(format!("{scope}:exhausted"));
-        keys.extend(state.thresholds.iter().map(|t| format!("{scope}:threshold:{t}")));
-    }
-    keys.push(format!("{here}:rolled"));
-    if let Some(previous) = previous {
-        keys.push(format!("{}:org:status", prefix(previous.bundle.start)));
-    }
-    let marks: HashMap<String, String> = store::mark::values(&tx, &keys)
-        .await?
-        .into_iter()
-        .map(|m| (m.key, m.value))
-        .collect();
-    let mut new_marks: HashSet<String> = HashSet::new();
-    let mut send_once = |key: String| !marks.contains_key(&key) && new_marks.insert(key);
+/// What the watcher looks at: an organization's unit type with a current bundle, the
+/// bundle before it, and the figures of the current one to date.
+struct Watched {
+    organization: Uuid,
+    unit_code: String,
+    today: chrono::NaiveDate,
+    current: LicensedBundle,
+    previous: Option<LicensedBundle>,
+    figures: BundleFigures,
+    /// What every mark of the current bundle starts with.
+    here: String,
+}
 
-    // A new bundle, once some figure of the previous one was watched.
-    if let Some(previous) = previous
-        && marks.contains_key(&format!("{}:org:status", prefix(previous.bundle.start)))
-        && send_once(format!("{here}:rolled"))
-    {
-        out.push(QuotaEvent {
+/// One scope the watcher follows (the organization, or a tenant), and its figures.
+struct WatchedScope {
+    tenant: Option<Uuid>,
+    state: ScopeState,
+    remaining: Quantity,
+}
+
+impl WatchedScope {
+    /// Whether this scope recorded usage in the change: the organization whenever a tenant did.
+    fn recorded_usage(&self, usage_tenants: &[Uuid]) -> bool {
+        !usage_tenants.is_empty() && self.tenant.is_none_or(|t| usage_tenants.contains(&t))
+    }
+}
+
+/// The key prefix of an organization's unit type's marks in one bundle.
+fn bundle_key(organization: Uuid, unit_type: Uuid, bundle_start: chrono::NaiveDate) -> String {
+    format!("{organization}:{unit_type}:{bundle_start}")
+}
+
+impl Watched {
+    /// `None` when no license of the unit type covers today: nothing to watch.
+    async fn load(ctx: &AppContext, tx: &sea_orm::DatabaseTransaction, change: &Change) -> AppResult<Option<Watched>> {
+        let org = store::organization::find(tx, change.organization)
+            .await?
+            .ok_or_else(|| AppError::not_found("organization"))?;
+        let unit = store::unit_type::find(tx, change.unit_type)
+            .await?
+            .ok_or_else(|| AppError::not_found("unit type"))?;
+        let today = ctx.clock.today_in(zone_of(&org)?);
+        let licenses = store::license::list(tx, org.id, Some(unit.id)).await?;
+        let bundles = bundles_of(&licenses, today)?;
+        let Some(current) = bundles.iter().find(|b| b.current).cloned() else {
+            return Ok(None);
+        };
+        let previous = bundles.iter().find(|b| b.bundle.end <= current.bundle.start).cloned();
+        let figures = bundle_to_date(tx, org.id, unit.id, &current, today).await?;
+        Ok(Some(Watched {
+            here: bundle_key(org.id, unit.id, current.bundle.start),
+            organization: org.id,
+            unit_code: unit.code,
+            today,
+            current,
+            previous,
+            figures,
+        }))
+    }
+
+    /// The organization's state, then each tenant's, with its thresholds.
+    async fn scopes(&self, tx: &sea_orm::DatabaseTransaction) -> AppResult<Vec<WatchedScope>> {
+        let organization = &self.figures.usage.organization;
+        let view = quota_view(&self.current.terms, &self.current.bundle, organization.consumed);
+        let mut scopes = vec![WatchedScope {
+            tenant: None,
+            state: ScopeState {
+                status: organization.status.as_str(),
+                initial_status: if organization.allocated > organization.total_capacity {
+                    "NEEDS_ATTENTION"
+                } else {
+                    "HEALTHY"
+                },
+                consumed: organization.consumed,
+                base: Some(organization.total_capacity).filter(|t| !t.is_zero()),
+                thresholds: ORGANIZATION_THRESHOLDS.to_vec(),
+                exhausted: self.current.license.enforced && view.remaining.is_zero(),
+            },
+            remaining: organization.remaining,
+        }];
+        let unit_type = self.current.license.unit_type_id;
+        let controls: HashMap<Uuid, entity::consumption_control::Model> =
+            store::control::find_for_organization(tx, self.organization, unit_type)
+                .await?
+                .into_iter()
+                .map(|c| (c.tenant_id, c))
+                .collect();
+        for (tenant, card) in self.figures.tenants.iter().zip(&self.figures.usage.tenants) {
+            let state = state_of(tenant)?;
+            let (_, thresholds) = controls_of(controls.get(&tenant.id))?;
+            let base = card.allocated.filter(|a| !a.is_zero() && state != TenantState::Deleted);
+            scopes.push(WatchedScope {
+                tenant: Some(tenant.id),
+                state: ScopeState {
+                    status: card.status.as_str(),
+                    initial_status: match state {
+                        TenantState::Active => "HEALTHY",
+                        TenantState::Disabled => "DISABLED",
+                        TenantState::Deleted => "DELETED",
+                    },
+                    consumed: card.consumed,
+                    base,
+                    thresholds,
+                    exhausted: base.is_some_and(|a| card.consumed >= a),
+                },
+                remaining: card.remaining,
+            });
+        }
+        Ok(scopes)
+    }
+
+    /// An event of a scope, with its figures.
+    fn event(&self, scope: &WatchedScope, kind: QuotaEventKind, now: chrono::DateTime<chrono::Utc>) -> QuotaEvent {
+        QuotaEvent {
+            tenant_id: scope.tenant,
+            consumed: scaled(scope.state.consumed),
+            remaining: scaled(scope.remaining),
+            ..QuotaEvent::new(kind, now, self.organization, &self.unit_code)
+        }
+    }
+
+    /// The key prefix of a scope's marks in the current bundle.
+    fn scope_key(&self, tenant: Option<Uuid>) -> String {
+        match tenant {
+            Some(tenant) => format!("{}:{tenant}", self.here),
+            None => format!("{}:org", self.here),
+        }
+    }
+
+    /// The mark that says the previous bundle's organization status was watched.
+    fn previous_status_key(&self) -> Option<String> {
+        let previous = self.previous.as_ref()?;
+        let unit_type = self.current.license.unit_type_id;
+        Some(format!(
+            "{}:org:status",
+            bundle_key(self.organization, unit_type, previous.bundle.start)
+        ))
+    }
+}
+
+/// The events the write raised itself, carrying the figures after it too.
+fn with_figures(raised: &[QuotaEvent], scopes: &[WatchedScope]) -> Vec<QuotaEvent> {
+    let mut out = raised.to_vec();
+    for event in &mut out {
+        if let Some(scope) = scopes.iter().find(|s| s.tenant == event.tenant_id) {
+            event.consumed = event.consumed.or(scaled(scope.state.consumed));
+            event.remaining = event.remaining.or(scaled(scope.remaining));
+        }
+    }
+    out
+}
+
+/// What was sent already (the marks, read at once) and what this evaluation sends.
+struct Sent {
+    marks: HashMap<String, String>,
+    new_marks: HashSet<String>,
+    statuses: Vec<(String, &'static str)>,
+}
+
+impl Sent {
+    async fn read(tx: &sea_orm::DatabaseTransaction, watched: &Watched, scopes: &[WatchedScope]) -> AppResult<Sent> {
+        let mut keys: Vec<String> = Vec::new();
+        for scope in scopes {
+            let key = watched.scope_key(scope.tenant);
+            keys.push(format!("{key}:status"));
+            keys.push(format!("{key}:exhausted"));
+            keys.extend(scope.state.thresholds.iter().map(|t| format!("{key}:threshold:{t}")));
+        }
+        keys.push(format!("{}:rolled", watched.here));
+        keys.extend(watched.previous_status_key());
+        let marks = store::mark::values(tx, &keys)
+            .await?
+            .into_iter()
+            .map(|m| (m.key, m.value))
+            .collect();
+        Ok(Sent {
+            marks,
+            new_marks: HashSet::new(),
+            statuses: Vec::new(),
+        })
+    }
+
+    /// Whether a one-time alert is still to send (and from now on, sent).
+    fn once(&mut self, key: String) -> bool {
+        !self.marks.contains_key(&key) && self.new_marks.insert(key)
+    }
+
+    /// PERIOD_ROLLED_OVER for a new bundle, once some figure of the previous one was watched.
+    fn rolled_over(&mut self, watched: &Watched, now: chrono::DateTime<chrono::Utc>) -> Option<QuotaEvent> {
+        let watched_before = watched
+            .previous_status_key()
+            .is_some_and(|key| self.marks.contains_key(&key));
+        if !(watched_before && self.once(format!("{}:rolled", watched.here))) {
+            return None;
+        }
+        let organization = &watched.figures.usage.organization;
+        Some(QuotaEvent {
             consumed: scaled(organization.consumed),
             remaining: scaled(organization.remaining),
-            ..event(QuotaEventKind::PeriodRolledOver)
-        });
+            ..QuotaEvent::new(
+                QuotaEventKind::PeriodRolledOver,
+                now,
+                watched.organization,
+                &watched.unit_code,
+            )
+        })
     }
 
-    let mut statuses: Vec<(String, &'static str)> = Vec::new();
-    for (tenant, state, remaining) in &scopes {
-        let scope = format!("{here}:{}", scope_key(*tenant));
-        let status_key = format!("{scope}:status");
-        let said = announcements(state, marks.get(&status_key).map(String::as_str));
-        let figures = |kind| QuotaEvent {
-            tenant_id: *tenant,
-            consumed: scaled(state.consumed),
-            remaining: scaled(*remaining),
-            ..event(kind)
-        };
+    /// A scope's thresholds crossed, its exhaustion and its status change, each once.
+    fn announce(
+        &mut self,
+        watched: &Watched,
+        scope: &WatchedScope,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Vec<QuotaEvent> {
+        let key = watched.scope_key(scope.tenant);
+        let status_key = format!("{key}:status");
+        let recorded = self.marks.get(&status_key).cloned();
+        let said = announcements(&scope.state, recorded.as_deref());
+        let mut out = Vec::new();
         for threshold in said.thresholds {
-            if send_once(format!("{scope}:threshold:{threshold}")) {
+            if self.once(format!("{key}:threshold:{threshold}")) {
                 out.push(QuotaEvent {
                     threshold: Some(threshold),
-                    ..figures(QuotaEventKind::ThresholdCrossed)
+                    ..watched.event(scope, QuotaEventKind::ThresholdCrossed, now)
                 });
             }
         }
-        if said.exhausted && send_once(format!("{scope}:exhausted")) {
-            out.push(figures(QuotaEventKind::QuotaExhausted));
+        if said.exhausted && self.once(format!("{key}:exhausted")) {
+            out.push(watched.event(scope, QuotaEventKind::QuotaExhausted, now));
         }
         if let Some((from, to)) = said.status_change {
             out.push(QuotaEvent {
                 previous_status: Some(from),
                 status: Some(to),
-                ..figures(QuotaEventKind::StatusChanged)
+                ..watched.event(scope, QuotaEventKind::StatusChanged, now)
             });
         }
-        if marks.get(&status_key).map(String::as_str) != Some(state.status) {
-            statuses.push((status_key, state.status));
+        if recorded.as_deref() != Some(scope.state.status) {
+            self.statuses.push((status_key, scope.state.status));
         }
-        if tenant.is_none_or(|t| change.usage_tenants.contains(&t)) && !change.usage_tenants.is_empty() {
-            out.push(figures(QuotaEventKind::UsageRecorded));
-        }
+        out
     }
 
-    // The license's end: 30, 15 and 7 days before.
-    if let Some(ends_on) = current.license.ends_on
-        && let Some(days) = expiry_notice((ends_on - today).num_days())
-        && store::mark::first_time(&tx, &format!("expiring:{}:{days}", current.license.id), now).await?
-    {
-        out.push(QuotaEvent {
-            threshold: Some(days as f64),
-            consumed: scaled(organization.consumed),
-            remaining: scaled(organization.remaining),
-            ..event(QuotaEventKind::LicenseExpiring)
-        });
+    /// Remembers what was sent, for every replica.
+    async fn write(self, tx: &sea_orm::DatabaseTransaction, now: chrono::DateTime<chrono::Utc>) -> AppResult<()> {
+        for key in self.new_marks {
+            store::mark::first_time(tx, &key, now).await?;
+        }
+        for (key, status) in self.statuses {
+            store::mark::set(tx, &key, status, now).await?;
+        }
+        Ok(())
     }
+}
 
-    for key in new_marks {
-        store::mark::first_time(&tx, &key, now).await?;
+/// LICENSE_EXPIRING 30, 15 and 7 days before the license's end, once each.
+async fn license_expiring(
+    tx: &sea_orm::DatabaseTransaction,
+    watched: &Watched,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<Option<QuotaEvent>> {
+    let license = &watched.current.license;
+    let Some(days) = license
+        .ends_on
+        .and_then(|ends_on| expiry_notice((ends_on - watched.today).num_days()))
+    else {
+        return Ok(None);
+    };
+    if !store::mark::first_time(tx, &format!("expiring:{}:{days}", license.id), now).await? {
+        return Ok(None);
     }
-    for (key, status) in statuses {
-        store::mark::set(&tx, &key, status, now).await?;
-    }
-    tx.commit().await?;
-    Ok(out)
+    let organization = &watched.figures.usage.organization;
+    Ok(Some(QuotaEvent {
+        threshold: Some(days as f64),
+        consumed: scaled(organization.consumed),
+        remaining: scaled(organization.remaining),
+        ..QuotaEvent::new(
+            QuotaEventKind::LicenseExpiring,
+            now,
+            watched.organization,
+            &watched.unit_code,
+        )
+    }))
 }
 
 /// Looks at every licensed unit type of every organization every `interval`, and

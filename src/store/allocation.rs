@@ -5,27 +5,26 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use entity::allocation::{ActiveModel, Column, Entity, Model};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Query,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
-use super::insert_row;
+use super::{Scope, insert_row};
 
 pub async fn insert(db: &impl ConnectionTrait, model: Model) -> Result<Model, DbErr> {
     insert_row::<ActiveModel>(db, model.clone()).await?;
     Ok(model)
 }
 
-/// The change in effect for a tenant and unit type on `day`, if any.
+/// The change in effect for a tenant (of an organization) and unit type on `day`, if any.
 pub async fn in_effect(
     db: &impl ConnectionTrait,
+    organization: Uuid,
     tenant: Uuid,
     unit_type: Uuid,
     day: NaiveDate,
 ) -> Result<Option<Model>, DbErr> {
     Entity::find()
-        .filter(Column::TenantId.eq(tenant))
+        .filter(Scope::tenant(organization, tenant).tenants(Column::TenantId))
         .filter(Column::UnitTypeId.eq(unit_type))
         .filter(Column::EffectiveFrom.lte(day))
         .order_by_desc(Column::EffectiveFrom)
@@ -42,13 +41,8 @@ pub async fn in_effect_for_organization(
     unit_type: Uuid,
     day: NaiveDate,
 ) -> Result<HashMap<Uuid, Model>, DbErr> {
-    let tenants = Query::select()
-        .column(entity::tenant::Column::Id)
-        .from(entity::tenant::Entity)
-        .and_where(entity::tenant::Column::OrganizationId.eq(organization))
-        .to_owned();
     let rows = Entity::find()
-        .filter(Column::TenantId.in_subquery(tenants))
+        .filter(Scope::organization(organization).tenants(Column::TenantId))
         .filter(Column::UnitTypeId.eq(unit_type))
         .filter(Column::EffectiveFrom.lte(day))
         .order_by_asc(Column::EffectiveFrom)

@@ -5,52 +5,24 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use entity::{
-    chain_node, folder, job, tenant, usage_attribution_daily as daily, usage_attribution_monthly as monthly,
-    usage_event,
+    chain_node, folder, job, usage_attribution_daily as daily, usage_attribution_monthly as monthly, usage_event,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, ExprTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::{Expr, OnConflict, Query},
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, ExprTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, OnConflict},
 };
 use uuid::Uuid;
 
+use super::Scope;
 use crate::domain::rollup;
-
-/// Rows per statement, well under SQLite's and PostgreSQL's bind-parameter limits.
-const CHUNK: usize = 500;
 
 /// `SUM` of a BIGINT is NUMERIC on PostgreSQL: cast back so both backends decode an i64.
 const SUM_QUANTITY: &str = "CAST(COALESCE(SUM(quantity), 0) AS BIGINT)";
 
-/// Whose figures a read covers: a whole organization or one of its tenants.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Scope {
-    pub organization: Uuid,
-    pub tenant: Option<Uuid>,
-}
-
-impl Scope {
-    /// Rows whose `tenant_id` column is in scope.
-    fn tenants<C: ColumnTrait>(self, tenant_column: C) -> Condition {
-        match self.tenant {
-            Some(tenant) => Condition::all().add(tenant_column.eq(tenant)),
-            None => Condition::all().add(
-                tenant_column.in_subquery(
-                    Query::select()
-                        .column(tenant::Column::Id)
-                        .from(tenant::Entity)
-                        .and_where(tenant::Column::OrganizationId.eq(self.organization))
-                        .to_owned(),
-                ),
-            ),
-        }
-    }
-}
-
 /// Adds chain nodes; those already known are left as they are (ids are derived).
 pub async fn insert_nodes(db: &impl ConnectionTrait, nodes: Vec<chain_node::Model>) -> Result<(), DbErr> {
-    for chunk in nodes.chunks(CHUNK) {
+    for chunk in nodes.chunks(super::ROWS_PER_STATEMENT) {
         let rows: Vec<chain_node::ActiveModel> = chunk
             .iter()
             .cloned()
@@ -124,7 +96,7 @@ pub async fn add_to_rollups(db: &impl ConnectionTrait, mut rows: Vec<daily::Mode
         .value(C::Quantity, added(C::Quantity, "quantity"))
         .value(C::Events, added(C::Events, "events"))
         .to_owned();
-        for chunk in rows.chunks(CHUNK) {
+        for chunk in rows.chunks(super::ROWS_PER_STATEMENT) {
             let rows: Vec<daily::ActiveModel> = chunk
                 .iter()
                 .cloned()
@@ -152,7 +124,7 @@ pub async fn add_to_rollups(db: &impl ConnectionTrait, mut rows: Vec<daily::Mode
     .value(M::Events, added(M::Events, "events"))
     .to_owned();
     let months: Vec<monthly::Model> = months.into_values().collect();
-    for chunk in months.chunks(CHUNK) {
+    for chunk in months.chunks(super::ROWS_PER_STATEMENT) {
         let rows: Vec<monthly::ActiveModel> = chunk
             .iter()
             .cloned()
@@ -189,7 +161,7 @@ pub async fn sums(
         let mut query = monthly::Entity::find()
             .select_only()
             .columns([M::TenantId, M::FolderId, M::ProcessId, M::OwnerFolderId])
-            .filter(M::OrganizationId.eq(scope.organization))
+            .filter(scope.rows(M::OrganizationId, M::TenantId))
             .filter(M::UnitTypeId.eq(unit_type))
             .filter(M::Month.gte(first))
             .filter(M::Month.lt(end))
@@ -203,9 +175,6 @@ pub async fn sums(
             query.column_as(Expr::val(Uuid::nil()), "node_id")
         }
         .column_as(Expr::cust(SUM_QUANTITY), "total");
-        if let Some(tenant) = scope.tenant {
-            query = query.filter(M::TenantId.eq(tenant));
-        }
         let rows: Vec<SumRow> = query.into_tuple().all(db).await?;
         for (tenant, folder, process, owner, node, total) in rows {
             *totals.entry((tenant, folder, process, owner, node)).or_default() += total;
@@ -216,7 +185,7 @@ pub async fn sums(
         let mut query = daily::Entity::find()
             .select_only()
             .columns([C::TenantId, C::FolderId, C::ProcessId, C::OwnerFolderId])
-            .filter(C::OrganizationId.eq(scope.organization))
+            .filter(scope.rows(C::OrganizationId, C::TenantId))
             .filter(C::UnitTypeId.eq(unit_type))
             .filter(super::days_in(C::Day, &split.days))
             .group_by(C::TenantId)
@@ -229,9 +198,6 @@ pub async fn sums(
             query.column_as(Expr::val(Uuid::nil()), "node_id")
         }
         .column_as(Expr::cust(SUM_QUANTITY), "total");
-        if let Some(tenant) = scope.tenant {
-            query = query.filter(C::TenantId.eq(tenant));
-        }
         let rows: Vec<SumRow> = query.into_tuple().all(db).await?;
         for (tenant, folder, process, owner, node, total) in rows {
             *totals.entry((tenant, folder, process, owner, node)).or_default() += total;
@@ -278,9 +244,13 @@ pub async fn needs_backfill(db: &impl ConnectionTrait) -> Result<bool, DbErr> {
     Ok(rollup == 0 && executions > 0)
 }
 
-/// Every job, oldest first.
-pub async fn all_jobs(db: &impl ConnectionTrait) -> Result<Vec<job::Model>, DbErr> {
-    job::Entity::find().order_by_asc(job::Column::Id).all(db).await
+/// Every job of a scope, oldest first.
+pub async fn jobs_oldest_first(db: &impl ConnectionTrait, scope: Scope) -> Result<Vec<job::Model>, DbErr> {
+    job::Entity::find()
+        .filter(scope.tenants(job::Column::TenantId))
+        .order_by_asc(job::Column::Id)
+        .all(db)
+        .await
 }
 
 /// Records a job's place in its chain.
@@ -308,9 +278,10 @@ pub type RunSum = (
     i64,
 );
 
-pub async fn execution_sums_by_run(db: &impl ConnectionTrait) -> Result<Vec<RunSum>, DbErr> {
+pub async fn execution_sums_by_run(db: &impl ConnectionTrait, scope: Scope) -> Result<Vec<RunSum>, DbErr> {
     use usage_event::Column as C;
     usage_event::Entity::find()
+        .filter(scope.rows(C::OrganizationId, C::TenantId))
         .select_only()
         .columns([
             C::OrganizationId,
@@ -336,9 +307,15 @@ pub async fn execution_sums_by_run(db: &impl ConnectionTrait) -> Result<Vec<RunS
         .await
 }
 
-/// Empties the attribution rollups (before they are rebuilt from the events).
-pub async fn clear_rollups(db: &impl ConnectionTrait) -> Result<(), DbErr> {
-    daily::Entity::delete_many().exec(db).await?;
-    monthly::Entity::delete_many().exec(db).await?;
+/// Empties a scope's attribution rollups (before they are rebuilt from the events).
+pub async fn clear_rollups(db: &impl ConnectionTrait, scope: Scope) -> Result<(), DbErr> {
+    daily::Entity::delete_many()
+        .filter(scope.rows(daily::Column::OrganizationId, daily::Column::TenantId))
+        .exec(db)
+        .await?;
+    monthly::Entity::delete_many()
+        .filter(scope.rows(monthly::Column::OrganizationId, monthly::Column::TenantId))
+        .exec(db)
+        .await?;
     Ok(())
 }

@@ -7,18 +7,30 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-pub async fn find(db: &impl ConnectionTrait, tenant: Uuid, unit_type: Uuid) -> Result<Option<Model>, DbErr> {
-    Entity::find_by_id((tenant, unit_type)).one(db).await
+use super::Scope;
+
+/// A tenant's controls of a unit type, if it has any.
+pub async fn find(
+    db: &impl ConnectionTrait,
+    organization: Uuid,
+    tenant: Uuid,
+    unit_type: Uuid,
+) -> Result<Option<Model>, DbErr> {
+    Entity::find()
+        .filter(Scope::tenant(organization, tenant).tenants(Column::TenantId))
+        .filter(Column::UnitTypeId.eq(unit_type))
+        .one(db)
+        .await
 }
 
-/// The controls of every tenant of a list for a unit type.
-pub async fn find_for_tenants(
+/// The controls of every tenant of an organization for a unit type.
+pub async fn find_for_organization(
     db: &impl ConnectionTrait,
-    tenants: &[Uuid],
+    organization: Uuid,
     unit_type: Uuid,
 ) -> Result<Vec<Model>, DbErr> {
     Entity::find()
-        .filter(Column::TenantId.is_in(tenants.iter().copied()))
+        .filter(Scope::organization(organization).tenants(Column::TenantId))
         .filter(Column::UnitTypeId.eq(unit_type))
         .all(db)
         .await

@@ -10,7 +10,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{Page, PageRequest, insert_row};
+use super::{Page, PageRequest, Scope, insert_row};
 
 /// One page of children for each of many parents, in one statement: each parent's first
 /// `limit + 1` rows by id (after `after`), numbered by ROW_NUMBER() (SQLite 3.25+ and
@@ -59,44 +59,37 @@ where
 /// A page of top-level folders for each of `tenants`.
 pub async fn top_folders_of(
     db: &impl ConnectionTrait,
+    scope: Scope,
     tenants: &[Uuid],
     page: PageRequest,
 ) -> Result<HashMap<Uuid, Page<folder::Model>>, DbErr> {
-    let select = folder::Entity::find().filter(folder::Column::ParentId.is_null());
+    let select = in_scope(scope).filter(folder::Column::ParentId.is_null());
     pages_by_parent(db, select, folder::Column::TenantId, tenants, page, |f| f.tenant_id).await
 }
 
 /// A page of subfolders for each of `parents`.
 pub async fn subfolders_of(
     db: &impl ConnectionTrait,
+    scope: Scope,
     parents: &[Uuid],
     page: PageRequest,
 ) -> Result<HashMap<Uuid, Page<folder::Model>>, DbErr> {
-    pages_by_parent(
-        db,
-        folder::Entity::find(),
-        folder::Column::ParentId,
-        parents,
-        page,
-        |f| f.parent_id.unwrap_or_default(),
-    )
+    pages_by_parent(db, in_scope(scope), folder::Column::ParentId, parents, page, |f| {
+        f.parent_id.unwrap_or_default()
+    })
     .await
 }
 
 /// A page of the processes each of `folders` owns.
 pub async fn processes_of(
     db: &impl ConnectionTrait,
+    scope: Scope,
     folders: &[Uuid],
     page: PageRequest,
 ) -> Result<HashMap<Uuid, Page<process::Model>>, DbErr> {
-    pages_by_parent(
-        db,
-        process::Entity::find(),
-        process::Column::FolderId,
-        folders,
-        page,
-        |p| p.folder_id,
-    )
+    pages_by_parent(db, processes_in(scope), process::Column::FolderId, folders, page, |p| {
+        p.folder_id
+    })
     .await
 }
 
@@ -105,12 +98,22 @@ pub async fn insert_folder(db: &impl ConnectionTrait, model: folder::Model) -> R
     Ok(model)
 }
 
-pub async fn find_folder(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<folder::Model>, DbErr> {
-    folder::Entity::find_by_id(id).one(db).await
+/// The folders of a scope.
+fn in_scope(scope: Scope) -> Select<folder::Entity> {
+    folder::Entity::find().filter(scope.tenants(folder::Column::TenantId))
 }
 
-pub async fn find_folders(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<folder::Model>, DbErr> {
-    folder::Entity::find()
+/// The processes of a scope.
+fn processes_in(scope: Scope) -> Select<process::Entity> {
+    process::Entity::find().filter(scope.tenants(process::Column::TenantId))
+}
+
+pub async fn find_folder(db: &impl ConnectionTrait, scope: Scope, id: Uuid) -> Result<Option<folder::Model>, DbErr> {
+    in_scope(scope).filter(folder::Column::Id.eq(id)).one(db).await
+}
+
+pub async fn find_folders(db: &impl ConnectionTrait, scope: Scope, ids: &[Uuid]) -> Result<Vec<folder::Model>, DbErr> {
+    in_scope(scope)
         .filter(folder::Column::Id.is_in(ids.iter().copied()))
         .all(db)
         .await
@@ -121,13 +124,48 @@ pub async fn insert_process(db: &impl ConnectionTrait, model: process::Model) ->
     Ok(model)
 }
 
-pub async fn find_process(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<process::Model>, DbErr> {
-    process::Entity::find_by_id(id).one(db).await
+pub async fn find_process(db: &impl ConnectionTrait, scope: Scope, id: Uuid) -> Result<Option<process::Model>, DbErr> {
+    processes_in(scope).filter(process::Column::Id.eq(id)).one(db).await
 }
 
-pub async fn find_processes(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<process::Model>, DbErr> {
-    process::Entity::find()
+pub async fn find_processes(
+    db: &impl ConnectionTrait,
+    scope: Scope,
+    ids: &[Uuid],
+) -> Result<Vec<process::Model>, DbErr> {
+    processes_in(scope)
         .filter(process::Column::Id.is_in(ids.iter().copied()))
         .all(db)
         .await
+}
+
+/// The organization a folder belongs to: where the operator's lookup by id starts, before
+/// its scope is known.
+pub async fn organization_of_folder(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Uuid>, DbErr> {
+    owner_of(db, folder::Entity, folder::Column::Id, folder::Column::TenantId, id).await
+}
+
+/// The organization a process belongs to (see [`organization_of_folder`]).
+pub async fn organization_of_process(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Uuid>, DbErr> {
+    owner_of(db, process::Entity, process::Column::Id, process::Column::TenantId, id).await
+}
+
+async fn owner_of<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    entity: E,
+    id_column: E::Column,
+    tenant_column: E::Column,
+    id: Uuid,
+) -> Result<Option<Uuid>, DbErr> {
+    let query = Query::select()
+        .column((entity::tenant::Entity, entity::tenant::Column::OrganizationId))
+        .from(entity)
+        .inner_join(
+            entity::tenant::Entity,
+            Expr::col((entity::tenant::Entity, entity::tenant::Column::Id)).equals((entity, tenant_column)),
+        )
+        .and_where(Expr::col((entity, id_column)).eq(id))
+        .to_owned();
+    let row = db.query_one(&query).await?;
+    row.map(|r| r.try_get_by_index::<Uuid>(0)).transpose()
 }

@@ -4,16 +4,20 @@ use entity::job::{ActiveModel, Column, Entity, Model};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, sea_query::Expr};
 use uuid::Uuid;
 
-/// Rows per statement, well under SQLite's and PostgreSQL's bind-parameter limits.
-const CHUNK: usize = 500;
+use super::Scope;
 
-/// The jobs with these `(tenant, external id)` names that already exist.
-pub async fn find_by_names(db: &impl ConnectionTrait, names: &[(Uuid, String)]) -> Result<Vec<Model>, DbErr> {
+/// The jobs of a scope with these `(tenant, external id)` names that already exist.
+pub async fn find_by_names(
+    db: &impl ConnectionTrait,
+    scope: Scope,
+    names: &[(Uuid, String)],
+) -> Result<Vec<Model>, DbErr> {
     if db.get_database_backend() == DbBackend::Postgres {
         // Two array parameters joined as pairs: the unique (tenant, external id) index finds
         // each, where a long OR of pairs was planned as a scan.
         let (tenants, externals): (Vec<Uuid>, Vec<String>) = names.iter().cloned().unzip();
         return Entity::find()
+            .filter(scope.tenants(Column::TenantId))
             .filter(Expr::cust_with_values(
                 "(tenant_id, external_id) IN (SELECT * FROM UNNEST($1::uuid[], $2::text[]))",
                 [sea_orm::Value::from(tenants), sea_orm::Value::from(externals)],
@@ -22,7 +26,7 @@ pub async fn find_by_names(db: &impl ConnectionTrait, names: &[(Uuid, String)]) 
             .await;
     }
     let mut found = Vec::new();
-    for chunk in names.chunks(CHUNK) {
+    for chunk in names.chunks(super::ROWS_PER_STATEMENT) {
         let mut any = Condition::any();
         for (tenant, external) in chunk {
             any = any.add(
@@ -31,7 +35,13 @@ pub async fn find_by_names(db: &impl ConnectionTrait, names: &[(Uuid, String)]) 
                     .add(Column::ExternalId.eq(external.as_str())),
             );
         }
-        found.extend(Entity::find().filter(any).all(db).await?);
+        found.extend(
+            Entity::find()
+                .filter(scope.tenants(Column::TenantId))
+                .filter(any)
+                .all(db)
+                .await?,
+        );
     }
     Ok(found)
 }
@@ -40,11 +50,12 @@ pub async fn insert_many(db: &impl ConnectionTrait, models: Vec<Model>) -> Resul
     super::insert_rows::<ActiveModel>(db, &models).await
 }
 
-pub async fn find_many(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<Model>, DbErr> {
+pub async fn find_many(db: &impl ConnectionTrait, scope: Scope, ids: &[Uuid]) -> Result<Vec<Model>, DbErr> {
     let mut found = Vec::new();
-    for chunk in ids.chunks(CHUNK) {
+    for chunk in ids.chunks(super::ROWS_PER_STATEMENT) {
         found.extend(
             Entity::find()
+                .filter(scope.tenants(Column::TenantId))
                 .filter(Column::Id.is_in(chunk.iter().copied()))
                 .all(db)
                 .await?,

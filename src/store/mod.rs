@@ -1,7 +1,8 @@
 //! Every query and write. Functions take any connection or transaction, so a use case
-//! composes them inside its one transaction. Reads of scoped tables take the
-//! organization or tenant they are scoped to; access decisions are made by the
-//! service layer from `domain::access` before anything is returned.
+//! composes them inside its one transaction. Every read of an organization's rows takes
+//! the [`Scope`] it is filtered by (the organization, and a tenant when the reader is
+//! narrowed to one), so no statement reads across organizations by accident; the service
+//! layer makes that scope from what `domain::access` let the caller see.
 
 pub mod allocation;
 pub mod api_key;
@@ -22,10 +23,61 @@ use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
+    ColumnTrait, Condition, ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait, sea_query::Query,
 };
 use uuid::Uuid;
+
+/// Rows per multi-row statement, well under SQLite's and PostgreSQL's bind-parameter limits.
+pub(crate) const ROWS_PER_STATEMENT: usize = 500;
+
+/// Whose rows a read returns: one organization's, or one tenant's of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Scope {
+    pub organization: Uuid,
+    pub tenant: Option<Uuid>,
+}
+
+impl Scope {
+    /// Every row of an organization.
+    pub fn organization(organization: Uuid) -> Scope {
+        Scope {
+            organization,
+            tenant: None,
+        }
+    }
+
+    /// The rows of one tenant of an organization (none when the tenant is another's).
+    pub fn tenant(organization: Uuid, tenant: Uuid) -> Scope {
+        Scope {
+            organization,
+            tenant: Some(tenant),
+        }
+    }
+
+    /// Rows whose `tenant_id` column names a tenant in scope: for tables that do not carry
+    /// the organization themselves, through the tenant's row.
+    pub(crate) fn tenants<C: ColumnTrait>(self, tenant_column: C) -> Condition {
+        let mut tenants = Query::select()
+            .column(entity::tenant::Column::Id)
+            .from(entity::tenant::Entity)
+            .and_where(entity::tenant::Column::OrganizationId.eq(self.organization))
+            .to_owned();
+        if let Some(tenant) = self.tenant {
+            tenants.and_where(entity::tenant::Column::Id.eq(tenant));
+        }
+        Condition::all().add(tenant_column.in_subquery(tenants))
+    }
+
+    /// Rows of a table that carries both its organization and its tenant.
+    pub(crate) fn rows<O: ColumnTrait, T: ColumnTrait>(self, organization_column: O, tenant_column: T) -> Condition {
+        let mut rows = Condition::all().add(organization_column.eq(self.organization));
+        if let Some(tenant) = self.tenant {
+            rows = rows.add(tenant_column.eq(tenant));
+        }
+        rows
+    }
+}
 
 /// Connects to a `sqlite://` or `postgres://` URL. A SQLite file is created when missing.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
@@ -163,7 +215,7 @@ where
     Ok(())
 }
 
-/// Inserts rows in statements of up to 500, well under both databases' bind-parameter limits.
+/// Inserts rows [`ROWS_PER_STATEMENT`] to a statement.
 pub(crate) async fn insert_rows<A>(
     db: &impl sea_orm::ConnectionTrait,
     models: &[<A::Entity as sea_orm::EntityTrait>::Model],
@@ -173,7 +225,7 @@ where
     <A::Entity as sea_orm::EntityTrait>::Model: sea_orm::IntoActiveModel<A>,
 {
     use sea_orm::{EntityTrait, IntoActiveModel};
-    for chunk in models.chunks(500) {
+    for chunk in models.chunks(ROWS_PER_STATEMENT) {
         let rows: Vec<A> = chunk
             .iter()
             .cloned()
@@ -213,7 +265,7 @@ impl StatementCounter {
 pub(crate) fn in_chunk(db: &impl sea_orm::ConnectionTrait, values: usize) -> usize {
     match db.get_database_backend() {
         sea_orm::DbBackend::Postgres => values.max(1),
-        _ => 500,
+        _ => ROWS_PER_STATEMENT,
     }
 }
 

@@ -27,6 +27,16 @@ pub async fn find_many(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<Mo
 }
 
 /// Whether the store holds any organization at all (the demo is made only on an empty store).
+/// Every organization's id (for the service's own work across organizations).
+pub async fn all_ids(db: &impl ConnectionTrait) -> Result<Vec<Uuid>, DbErr> {
+    Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .into_tuple()
+        .all(db)
+        .await
+}
+
 pub async fn any(db: &impl ConnectionTrait) -> Result<bool, DbErr> {
     Ok(Entity::find().one(db).await?.is_some())
 }

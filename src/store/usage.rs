@@ -13,10 +13,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::Scope;
 use crate::domain::rollup;
-
-/// Rows per statement, well under SQLite's and PostgreSQL's bind-parameter limits.
-const CHUNK: usize = 500;
 
 /// `SUM` of a BIGINT is NUMERIC on PostgreSQL: cast back so both backends decode an i64.
 const SUM_QUANTITY: &str = "CAST(COALESCE(SUM(quantity), 0) AS BIGINT)";
@@ -44,7 +42,7 @@ pub async fn fingerprints(
 }
 
 pub async fn insert_events(db: &impl ConnectionTrait, events: Vec<usage_event::Model>) -> Result<(), DbErr> {
-    for chunk in events.chunks(CHUNK) {
+    for chunk in events.chunks(super::ROWS_PER_STATEMENT) {
         let rows: Vec<usage_event::ActiveModel> = chunk
             .iter()
             .cloned()
@@ -83,7 +81,7 @@ pub async fn add_to_rollups(db: &impl ConnectionTrait, rows: Vec<usage_daily::Mo
         .value(C::Events, added(C::Events, "events"))
         .value(C::DurationMs, added(C::DurationMs, "duration_ms"))
         .to_owned();
-    for chunk in rows.chunks(CHUNK) {
+    for chunk in rows.chunks(super::ROWS_PER_STATEMENT) {
         let rows: Vec<usage_daily::ActiveModel> = chunk
             .iter()
             .cloned()
@@ -102,7 +100,7 @@ pub async fn add_to_rollups(db: &impl ConnectionTrait, rows: Vec<usage_daily::Mo
         )
         .to_owned();
     let monthly: Vec<usage_monthly::Model> = monthly.into_values().collect();
-    for chunk in monthly.chunks(CHUNK) {
+    for chunk in monthly.chunks(super::ROWS_PER_STATEMENT) {
         let rows: Vec<usage_monthly::ActiveModel> = chunk
             .iter()
             .cloned()
@@ -200,69 +198,64 @@ pub async fn raw_totals(db: &impl ConnectionTrait, organization: Uuid) -> Result
     Ok(row.unwrap_or_default())
 }
 
-/// EXECUTION consumption of an organization (or one tenant) over the days `[from, until)`,
+/// EXECUTION consumption of a scope over the days `[from, until)`,
 /// per tenant, day and service, in ten-thousandths.
 pub async fn consumed_by_day_and_service(
     db: &impl ConnectionTrait,
-    organization: Uuid,
-    tenant: Option<Uuid>,
+    scope: Scope,
     unit_type: Uuid,
     from: NaiveDate,
     until: NaiveDate,
 ) -> Result<Vec<(Uuid, NaiveDate, Uuid, i64)>, DbErr> {
     use usage_daily::Column as C;
-    let mut query = usage_daily::Entity::find()
+    usage_daily::Entity::find()
         .select_only()
         .columns([C::TenantId, C::Day, C::ServiceId])
         .column_as(Expr::cust(SUM_QUANTITY), "total")
-        .filter(C::OrganizationId.eq(organization))
+        .filter(scope.rows(C::OrganizationId, C::TenantId))
         .filter(C::UnitTypeId.eq(unit_type))
         .filter(C::Kind.eq("EXECUTION"))
         .filter(C::Day.gte(from))
         .filter(C::Day.lt(until))
         .group_by(C::TenantId)
         .group_by(C::Day)
-        .group_by(C::ServiceId);
-    if let Some(tenant) = tenant {
-        query = query.filter(C::TenantId.eq(tenant));
-    }
-    query.into_tuple().all(db).await
+        .group_by(C::ServiceId)
+        .into_tuple()
+        .all(db)
+        .await
 }
 
-/// Events and duration of an organization (or one tenant) over the days `[from, until)`,
+/// Events and duration of a scope over the days `[from, until)`,
 /// per day and kind.
 pub async fn activity_by_day(
     db: &impl ConnectionTrait,
-    organization: Uuid,
-    tenant: Option<Uuid>,
+    scope: Scope,
     unit_type: Uuid,
     from: NaiveDate,
     until: NaiveDate,
 ) -> Result<Vec<(NaiveDate, String, i64, i64)>, DbErr> {
     use usage_daily::Column as C;
-    let mut query = usage_daily::Entity::find()
+    usage_daily::Entity::find()
         .select_only()
         .columns([C::Day, C::Kind])
         .column_as(Expr::cust("CAST(COALESCE(SUM(events), 0) AS BIGINT)"), "events")
         .column_as(Expr::cust("CAST(COALESCE(SUM(duration_ms), 0) AS BIGINT)"), "duration")
-        .filter(C::OrganizationId.eq(organization))
+        .filter(scope.rows(C::OrganizationId, C::TenantId))
         .filter(C::UnitTypeId.eq(unit_type))
         .filter(C::Day.gte(from))
         .filter(C::Day.lt(until))
         .group_by(C::Day)
-        .group_by(C::Kind);
-    if let Some(tenant) = tenant {
-        query = query.filter(C::TenantId.eq(tenant));
-    }
-    query.into_tuple().all(db).await
+        .group_by(C::Kind)
+        .into_tuple()
+        .all(db)
+        .await
 }
 
-/// A page of the usage events of an organization (or one tenant) and unit type on the
+/// A page of the usage events of a scope and unit type on the
 /// days `[from, until)`, in recording order, after the event `after`.
 pub async fn events_page(
     db: &impl ConnectionTrait,
-    organization: Uuid,
-    tenant: Option<Uuid>,
+    scope: Scope,
     unit_type: Uuid,
     (from, until): (NaiveDate, NaiveDate),
     after: Option<Uuid>,
@@ -271,15 +264,12 @@ pub async fn events_page(
     use sea_orm::QueryOrder;
     use usage_event::Column as C;
     let mut query = usage_event::Entity::find()
-        .filter(C::OrganizationId.eq(organization))
+        .filter(scope.rows(C::OrganizationId, C::TenantId))
         .filter(C::UnitTypeId.eq(unit_type))
         .filter(C::Day.gte(from))
         .filter(C::Day.lt(until))
         .order_by_asc(C::Id)
         .limit(limit);
-    if let Some(tenant) = tenant {
-        query = query.filter(C::TenantId.eq(tenant));
-    }
     if let Some(after) = after {
         query = query.filter(C::Id.gt(after));
     }

@@ -201,7 +201,7 @@ async fn the_upgrade_sums_existing_daily_rows_into_monthly_totals() {
         .await
         .unwrap();
     assert_eq!(october.get(&tenant), Some(&(11 + 13)));
-    let scope = quotagraph::store::attribution::Scope {
+    let scope = quotagraph::store::Scope {
         organization: org,
         tenant: None,
     };
