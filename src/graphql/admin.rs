@@ -3,7 +3,7 @@
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 
 use super::{
-    node::{Kind, decode, decode_with_field, encode},
+    node::{Kind, decode, decode_optional, encode},
     organization::Organization,
     scalars::DateTime,
     session,
@@ -13,11 +13,11 @@ use crate::domain::{
     access,
     ids::{ApiKeyId, OrganizationId, TenantId},
 };
-use crate::error::AppError;
 use crate::service::{self, api_key::NewKey};
 
 /// What an API key may do (see the README's access table).
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::access::Role")]
 pub enum Role {
     /// The operator: creates organizations and unit types, acts in any organization.
     System,
@@ -33,34 +33,6 @@ pub enum Role {
     TenantAdmin,
     /// Records usage and starts executions only.
     Ingest,
-}
-
-impl From<Role> for access::Role {
-    fn from(r: Role) -> Self {
-        match r {
-            Role::System => access::Role::System,
-            Role::Owner => access::Role::Owner,
-            Role::Admin => access::Role::Admin,
-            Role::BillingManager => access::Role::BillingManager,
-            Role::Viewer => access::Role::Viewer,
-            Role::TenantAdmin => access::Role::TenantAdmin,
-            Role::Ingest => access::Role::Ingest,
-        }
-    }
-}
-
-impl From<access::Role> for Role {
-    fn from(r: access::Role) -> Self {
-        match r {
-            access::Role::System => Role::System,
-            access::Role::Owner => Role::Owner,
-            access::Role::Admin => Role::Admin,
-            access::Role::BillingManager => Role::BillingManager,
-            access::Role::Viewer => Role::Viewer,
-            access::Role::TenantAdmin => Role::TenantAdmin,
-            access::Role::Ingest => Role::Ingest,
-        }
-    }
 }
 
 /// What capacity is counted in.
@@ -268,18 +240,9 @@ impl AdminMutation {
         input: CreateApiKeyInput,
     ) -> async_graphql::Result<CreateApiKeyPayload> {
         let (app, actor) = session(ctx)?;
-        let organization_id = match &input.organization_id {
-            Some(id) => Some(OrganizationId(decode_with_field(
-                id,
-                Kind::Organization,
-                Some("organizationId"),
-            )?)),
-            None => None,
-        };
-        let tenant_id = match &input.tenant_id {
-            Some(id) => Some(TenantId(decode_with_field(id, Kind::Tenant, Some("tenantId"))?)),
-            None => None,
-        };
+        let organization_id: Option<OrganizationId> =
+            decode_optional(input.organization_id.as_ref(), "organizationId")?;
+        let tenant_id: Option<TenantId> = decode_optional(input.tenant_id.as_ref(), "tenantId")?;
         let issued = service::api_key::create(
             app,
             actor,
@@ -304,8 +267,8 @@ impl AdminMutation {
         input: RevokeApiKeyInput,
     ) -> async_graphql::Result<RevokeApiKeyPayload> {
         let (app, actor) = session(ctx)?;
-        let id = decode(&input.api_key_id, Kind::ApiKey).map_err(|_| AppError::not_found("API key"))?;
-        let key = service::api_key::revoke(app, actor, ApiKeyId(id)).await?;
+        let id: ApiKeyId = decode(&input.api_key_id)?;
+        let key = service::api_key::revoke(app, actor, id).await?;
         Ok(RevokeApiKeyPayload { api_key: ApiKey(key) })
     }
 }

@@ -4,13 +4,12 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 
 use super::{
     admin::UnitType,
-    node::{Kind, decode_with_field},
+    node::{decode_field, decode_optional},
     scalars::Decimal,
     session,
     tenant::Tenant,
     usage::QuotaBalance,
 };
-use crate::domain::ids::{FolderId, ProcessId, TenantId};
 use crate::service::{
     self,
     admission::ExecutionRequest,
@@ -108,21 +107,16 @@ impl AdmissionMutation {
         input: StartExecutionInput,
     ) -> async_graphql::Result<StartExecutionPayload> {
         let (app, actor) = session(ctx)?;
-        let optional = |id: &Option<ID>, kind, field| {
-            id.as_ref()
-                .map(|id| decode_with_field(id, kind, Some(field)))
-                .transpose()
-        };
         let request = ExecutionRequest {
             idempotency_key: input.idempotency_key,
-            tenant_id: TenantId(decode_with_field(&input.tenant_id, Kind::Tenant, Some("tenantId"))?),
+            tenant_id: decode_field(&input.tenant_id, "tenantId")?,
             unit_type: input.unit_type,
             service: input.service,
             quantity: input.quantity.0,
             job_id: input.job_id,
             parent_job_id: input.parent_job_id,
-            process_id: optional(&input.process_id, Kind::Process, "processId")?.map(ProcessId),
-            folder_id: optional(&input.folder_id, Kind::Folder, "folderId")?.map(FolderId),
+            process_id: decode_optional(input.process_id.as_ref(), "processId")?,
+            folder_id: decode_optional(input.folder_id.as_ref(), "folderId")?,
         };
         let granted = service::admission::start(app, actor, request).await?;
         Ok(StartExecutionPayload {
@@ -143,7 +137,7 @@ impl AdmissionMutation {
     ) -> async_graphql::Result<ConsumptionControlPayload> {
         let (app, actor) = session(ctx)?;
         let change = ControlChange {
-            tenant_id: TenantId(decode_with_field(&input.tenant_id, Kind::Tenant, Some("tenantId"))?),
+            tenant_id: decode_field(&input.tenant_id, "tenantId")?,
             unit_type: input.unit_type,
             stop_at_allocation: input.stop_at_allocation,
             alert_thresholds: input.alert_thresholds,

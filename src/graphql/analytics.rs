@@ -5,11 +5,12 @@ use async_graphql::{Enum, Object, SimpleObject};
 use super::scalars::{Date, Decimal};
 use crate::domain::{
     Quantity,
-    analytics::{self, Bucket, ServiceShare, WeekActivity},
+    analytics::{Bucket, ServiceShare, WeekActivity},
 };
 
 /// The width of a distribution bucket, in the organization's time zone.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::analytics::Granularity")]
 pub enum Granularity {
     /// One calendar day.
     Day,
@@ -17,16 +18,6 @@ pub enum Granularity {
     Week,
     /// One calendar month.
     Month,
-}
-
-impl From<Granularity> for analytics::Granularity {
-    fn from(g: Granularity) -> Self {
-        match g {
-            Granularity::Day => analytics::Granularity::Day,
-            Granularity::Week => analytics::Granularity::Week,
-            Granularity::Month => analytics::Granularity::Month,
-        }
-    }
 }
 
 /// Consumption over `[start, end)`.

@@ -14,26 +14,18 @@ use super::{
     folder::{Folder, Process},
     scalars::Decimal,
 };
-use crate::domain::attribution::{self, FolderFigure, ProcessFigure};
+use crate::domain::attribution::{FolderFigure, ProcessFigure};
 use crate::error::AppError;
 use crate::service::attribution::Attributed;
 
 /// How folder and process figures attribute consumption.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::attribution::Attribution")]
 pub enum Attribution {
     /// Where it ran: the folder the run executed in; a process's own events.
     Execution,
     /// Whom it is owed to: the root process of the job chain and the folder owning it.
     Ownership,
-}
-
-impl From<Attribution> for attribution::Attribution {
-    fn from(a: Attribution) -> Self {
-        match a {
-            Attribution::Execution => attribution::Attribution::Execution,
-            Attribution::Ownership => attribution::Attribution::Ownership,
-        }
-    }
 }
 
 /// A folder's consumption, its subfolders included.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::{
     connection,
-    node::{Kind, decode_with_field, encode},
+    node::{Kind, decode_field, decode_optional, encode},
     page_request, session, sibling_connection,
     siblings::Siblings,
     tenant::Tenant,
@@ -192,12 +192,9 @@ impl FolderMutation {
     /// Creates a folder in a tenant.
     async fn create_folder(&self, ctx: &Context<'_>, input: CreateFolderInput) -> async_graphql::Result<FolderPayload> {
         let (app, actor) = session(ctx)?;
-        let tenant = decode_with_field(&input.tenant_id, Kind::Tenant, Some("tenantId"))?;
-        let parent = match &input.parent_id {
-            Some(id) => Some(FolderId(decode_with_field(id, Kind::Folder, Some("parentId"))?)),
-            None => None,
-        };
-        let model = service::folder::create_folder(app, actor, TenantId(tenant), parent, input.name).await?;
+        let tenant: TenantId = decode_field(&input.tenant_id, "tenantId")?;
+        let parent: Option<FolderId> = decode_optional(input.parent_id.as_ref(), "parentId")?;
+        let model = service::folder::create_folder(app, actor, tenant, parent, input.name).await?;
         Ok(FolderPayload {
             folder: Folder::one(model),
         })
@@ -210,8 +207,8 @@ impl FolderMutation {
         input: CreateProcessInput,
     ) -> async_graphql::Result<ProcessPayload> {
         let (app, actor) = session(ctx)?;
-        let folder = decode_with_field(&input.folder_id, Kind::Folder, Some("folderId"))?;
-        let model = service::folder::create_process(app, actor, FolderId(folder), input.name).await?;
+        let folder: FolderId = decode_field(&input.folder_id, "folderId")?;
+        let model = service::folder::create_process(app, actor, folder, input.name).await?;
         Ok(ProcessPayload {
             process: Process(model),
         })

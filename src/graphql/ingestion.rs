@@ -3,33 +3,21 @@
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 
 use super::{
-    node::{Kind, decode_any},
+    node::{GlobalId, decode_as},
     scalars::{DateTime, Decimal},
     session,
-};
-use crate::domain::{
-    ids::{FolderId, ProcessId, TenantId},
-    ingestion,
 };
 use crate::error::AppError;
 use crate::service::{self, ingestion::NewUsageEvent};
 
 /// Whether an event counts toward quota.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::ingestion::UsageKind")]
 pub enum UsageKind {
     /// A run: counts toward quota.
     Execution,
     /// An upload of results: shown in activity, never counted.
     Upload,
-}
-
-impl From<UsageKind> for ingestion::UsageKind {
-    fn from(k: UsageKind) -> Self {
-        match k {
-            UsageKind::Execution => ingestion::UsageKind::Execution,
-            UsageKind::Upload => ingestion::UsageKind::Upload,
-        }
-    }
 }
 
 /// One consumption record.
@@ -79,28 +67,22 @@ pub struct RecordUsagePayload {
     pub duplicates: i32,
 }
 
-fn id_of(index: usize, field: &str, id: &ID, kind: Kind) -> Result<uuid::Uuid, AppError> {
-    match decode_any(id) {
-        Some((found, uuid)) if found == kind => Ok(uuid),
-        _ => Err(AppError::NotFound(format!(
-            "events[{index}].{field}: {} not found",
-            kind.noun()
-        ))),
-    }
+fn id_of<T: GlobalId>(index: usize, field: &str, id: &ID) -> Result<T, AppError> {
+    decode_as(id).ok_or_else(|| AppError::NotFound(format!("events[{index}].{field}: {} not found", T::KIND.noun())))
 }
 
 impl UsageEventInput {
     fn into_event(self, index: usize) -> Result<NewUsageEvent, AppError> {
         let process_id = match &self.process_id {
-            Some(id) => Some(ProcessId(id_of(index, "processId", id, Kind::Process)?)),
+            Some(id) => Some(id_of(index, "processId", id)?),
             None => None,
         };
         let folder_id = match &self.folder_id {
-            Some(id) => Some(FolderId(id_of(index, "folderId", id, Kind::Folder)?)),
+            Some(id) => Some(id_of(index, "folderId", id)?),
             None => None,
         };
         Ok(NewUsageEvent {
-            tenant_id: TenantId(id_of(index, "tenantId", &self.tenant_id, Kind::Tenant)?),
+            tenant_id: id_of(index, "tenantId", &self.tenant_id)?,
             idempotency_key: self.idempotency_key,
             unit_type: self.unit_type,
             service: self.service,

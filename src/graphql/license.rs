@@ -4,7 +4,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 
 use super::{
     admin::UnitType,
-    node::{Kind, decode, decode_with_field, encode},
+    node::{Kind, decode, decode_field, encode},
     organization::Organization,
     scalars::{Date, Decimal},
     session,
@@ -12,7 +12,6 @@ use super::{
 use crate::domain::{
     Quantity,
     ids::{LicenseId, OrganizationId},
-    period,
 };
 use crate::error::AppError;
 use crate::service::{
@@ -23,6 +22,7 @@ use crate::service::{
 
 /// How long one period of a license lasts.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::period::Period")]
 pub enum Period {
     /// A calendar month from the start day (clamped to short months' last day).
     Month,
@@ -30,26 +30,6 @@ pub enum Period {
     Year,
     /// One fixed term from `startsOn` to `endsOn`.
     Term,
-}
-
-impl From<Period> for period::Period {
-    fn from(p: Period) -> Self {
-        match p {
-            Period::Month => period::Period::Month,
-            Period::Year => period::Period::Year,
-            Period::Term => period::Period::Term,
-        }
-    }
-}
-
-impl From<period::Period> for Period {
-    fn from(p: period::Period) -> Self {
-        match p {
-            period::Period::Month => Period::Month,
-            period::Period::Year => Period::Year,
-            period::Period::Term => Period::Term,
-        }
-    }
 }
 
 /// Capacity bought for one unit type ("subscription" in the products' words).
@@ -247,12 +227,12 @@ impl LicenseMutation {
         input: CreateLicenseInput,
     ) -> async_graphql::Result<LicensePayload> {
         let (app, actor) = session(ctx)?;
-        let organization = decode_with_field(&input.organization_id, Kind::Organization, Some("organizationId"))?;
+        let organization: OrganizationId = decode_field(&input.organization_id, "organizationId")?;
         let model = service::license::create(
             app,
             actor,
             NewLicense {
-                organization_id: OrganizationId(organization),
+                organization_id: organization,
                 unit_type: input.unit_type,
                 plan_name: input.plan_name,
                 capacity: input.capacity.0,
@@ -277,12 +257,12 @@ impl LicenseMutation {
         input: UpgradeLicenseInput,
     ) -> async_graphql::Result<LicensePayload> {
         let (app, actor) = session(ctx)?;
-        let license = decode(&input.license_id, Kind::License)?;
+        let license: LicenseId = decode(&input.license_id)?;
         let model = service::license::upgrade(
             app,
             actor,
             LicenseUpgrade {
-                license_id: LicenseId(license),
+                license_id: license,
                 plan_name: input.plan_name,
                 capacity: input.capacity.0,
                 burst_percent: input.burst_percent,

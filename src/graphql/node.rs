@@ -13,7 +13,7 @@ use super::{
     session,
     tenant::Tenant,
 };
-use crate::domain::ids::{ApiKeyId, FolderId, LicenseId, OrganizationId, ProcessId, TenantId};
+use crate::domain::ids::{ApiKeyId, FolderId, LicenseId, OrganizationId, ProcessId, TenantId, UnitTypeId};
 use crate::error::AppError;
 use crate::service;
 
@@ -80,20 +80,50 @@ pub fn decode_any(id: &ID) -> Option<(Kind, Uuid)> {
     Some((kind, uuid.parse().ok()?))
 }
 
-/// Reads a global id that must name a `kind`; anything else is NOT_FOUND, like a missing row.
-pub fn decode(id: &ID, kind: Kind) -> Result<Uuid, AppError> {
-    decode_with_field(id, kind, None)
+/// A typed id that a global id can name, by its kind.
+pub trait GlobalId: From<Uuid> {
+    const KIND: Kind;
+}
+
+macro_rules! global_ids {
+    ($($id:ty => $kind:ident),* $(,)?) => {$(
+        impl GlobalId for $id {
+            const KIND: Kind = Kind::$kind;
+        }
+    )*};
+}
+
+global_ids!(
+    OrganizationId => Organization,
+    UnitTypeId => UnitType,
+    LicenseId => License,
+    TenantId => Tenant,
+    FolderId => Folder,
+    ProcessId => Process,
+    ApiKeyId => ApiKey,
+);
+
+/// The typed id a global id names, if it names a `T`.
+pub fn decode_as<T: GlobalId>(id: &ID) -> Option<T> {
+    match decode_any(id) {
+        Some((kind, uuid)) if kind == T::KIND => Some(T::from(uuid)),
+        _ => None,
+    }
+}
+
+/// Reads a global id that must name a `T`; anything else is NOT_FOUND, like a missing row.
+pub fn decode<T: GlobalId>(id: &ID) -> Result<T, AppError> {
+    decode_as(id).ok_or_else(|| AppError::NotFound(format!("{} not found", T::KIND.noun())))
 }
 
 /// Like [`decode`], naming the input field in the error.
-pub fn decode_with_field(id: &ID, kind: Kind, field: Option<&str>) -> Result<Uuid, AppError> {
-    match decode_any(id) {
-        Some((found, uuid)) if found == kind => Ok(uuid),
-        _ => Err(AppError::NotFound(match field {
-            Some(field) => format!("{field}: {} not found", kind.noun()),
-            None => format!("{} not found", kind.noun()),
-        })),
-    }
+pub fn decode_field<T: GlobalId>(id: &ID, field: &str) -> Result<T, AppError> {
+    decode_as(id).ok_or_else(|| AppError::NotFound(format!("{field}: {} not found", T::KIND.noun())))
+}
+
+/// An optional id input.
+pub fn decode_optional<T: GlobalId>(id: Option<&ID>, field: &str) -> Result<Option<T>, AppError> {
+    id.map(|id| decode_field(id, field)).transpose()
 }
 
 /// An object with a global id.
@@ -164,8 +194,8 @@ mod tests {
         let uuid = Uuid::now_v7();
         let id = encode(Kind::Tenant, uuid);
         assert_eq!(decode_any(&id), Some((Kind::Tenant, uuid)));
-        assert_eq!(decode(&id, Kind::Tenant).unwrap(), uuid);
-        assert!(decode(&id, Kind::Folder).is_err());
-        assert!(decode(&ID("not-an-id".into()), Kind::Tenant).is_err());
+        assert_eq!(decode::<TenantId>(&id).unwrap(), TenantId(uuid));
+        assert!(decode::<FolderId>(&id).is_err());
+        assert!(decode::<TenantId>(&ID("not-an-id".into())).is_err());
     }
 }

@@ -11,7 +11,7 @@ use super::{
     audit::AuditEntry,
     connection,
     license::{Bundle, License},
-    node::{Kind, decode, encode},
+    node::{Kind, decode_as, encode},
     page_request,
     scalars::Date,
     session, sibling_connection,
@@ -187,12 +187,10 @@ impl OrganizationQuery {
     /// An organization by id; null when it does not exist or is outside your scope.
     async fn organization(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Organization>> {
         let (app, actor) = session(ctx)?;
-        let Ok(uuid) = decode(&id, Kind::Organization) else {
+        let Some(id) = decode_as::<OrganizationId>(&id) else {
             return Ok(None);
         };
-        Ok(service::organization::get(app, actor, OrganizationId(uuid))
-            .await?
-            .map(Organization::new))
+        Ok(service::organization::get(app, actor, id).await?.map(Organization::new))
     }
 
     /// The organizations you may see: all of them for SYSTEM, else your own.

@@ -16,7 +16,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::{
-    node::{Kind, decode_with_field, encode},
+    node::{Kind, decode_field, encode},
     scalars::{DateTime, Decimal},
     session,
     usage::OrganizationUsage,
@@ -30,6 +30,7 @@ const COALESCE: Duration = Duration::from_millis(250);
 
 /// The kinds of quota event.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::events::QuotaEventKind")]
 pub enum QuotaEventKind {
     /// Usage was recorded (coalesced).
     UsageRecorded,
@@ -47,22 +48,6 @@ pub enum QuotaEventKind {
     PeriodRolledOver,
     /// The license ends in 30, 15 or 7 days (`threshold` holds the days).
     LicenseExpiring,
-}
-
-impl From<events::QuotaEventKind> for QuotaEventKind {
-    fn from(k: events::QuotaEventKind) -> Self {
-        use events::QuotaEventKind as K;
-        match k {
-            K::UsageRecorded => QuotaEventKind::UsageRecorded,
-            K::ThresholdCrossed => QuotaEventKind::ThresholdCrossed,
-            K::StatusChanged => QuotaEventKind::StatusChanged,
-            K::AllocationChanged => QuotaEventKind::AllocationChanged,
-            K::QuotaExhausted => QuotaEventKind::QuotaExhausted,
-            K::AdmissionRefused => QuotaEventKind::AdmissionRefused,
-            K::PeriodRolledOver => QuotaEventKind::PeriodRolledOver,
-            K::LicenseExpiring => QuotaEventKind::LicenseExpiring,
-        }
-    }
 }
 
 /// A quota event with the figures after the change.
@@ -143,13 +128,13 @@ async fn filter(
     organization_id: &ID,
     tenant_id: Option<&ID>,
 ) -> async_graphql::Result<Filter> {
-    let organization = decode_with_field(organization_id, Kind::Organization, Some("organizationId"))?;
-    service::organization::visible(app, actor, OrganizationId(organization)).await?;
+    let organization: OrganizationId = decode_field(organization_id, "organizationId")?;
+    service::organization::visible(app, actor, organization).await?;
     let mut tenant = match tenant_id {
         Some(id) => {
-            let id = TenantId(decode_with_field(id, Kind::Tenant, Some("tenantId"))?);
+            let id: TenantId = decode_field(id, "tenantId")?;
             let model = service::tenant::visible(&app.db, actor, id).await?;
-            if model.organization_id != organization {
+            if model.organization_id != organization.0 {
                 return Err(crate::error::AppError::NotFound("tenantId: tenant not found".into()).into());
             }
             Some(id.0)
@@ -161,7 +146,7 @@ async fn filter(
         tenant = tenant.or(actor.tenant_id.map(|t| t.0));
     }
     Ok(Filter {
-        organization,
+        organization: organization.0,
         tenant,
         tenant_only,
     })

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::{
     admin::UnitType,
     folder::Folder,
-    node::{Kind, decode_with_field, encode},
+    node::{Kind, decode_field, encode},
     organization::Organization,
     page_request,
     scalars::{Date, DateTime, Decimal},
@@ -17,13 +17,13 @@ use super::{
 use crate::domain::{
     Quantity,
     ids::{OrganizationId, TenantId},
-    tenant,
 };
 use crate::error::AppError;
 use crate::service::{self, Seen, allocation::AllocationChange, folder::FolderParents};
 
 /// The lifecycle state of a tenant.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::tenant::TenantState")]
 pub enum TenantState {
     /// In use.
     Active,
@@ -31,26 +31,6 @@ pub enum TenantState {
     Disabled,
     /// Soft-deleted: its history stays and still counts; it cannot come back.
     Deleted,
-}
-
-impl From<TenantState> for tenant::TenantState {
-    fn from(s: TenantState) -> Self {
-        match s {
-            TenantState::Active => tenant::TenantState::Active,
-            TenantState::Disabled => tenant::TenantState::Disabled,
-            TenantState::Deleted => tenant::TenantState::Deleted,
-        }
-    }
-}
-
-impl From<tenant::TenantState> for TenantState {
-    fn from(s: tenant::TenantState) -> Self {
-        match s {
-            tenant::TenantState::Active => TenantState::Active,
-            tenant::TenantState::Disabled => TenantState::Disabled,
-            tenant::TenantState::Deleted => TenantState::Deleted,
-        }
-    }
 }
 
 /// A division of an organization, with the other tenants of its page (their folders load
@@ -230,8 +210,8 @@ impl TenantMutation {
     /// Creates an ACTIVE tenant.
     async fn create_tenant(&self, ctx: &Context<'_>, input: CreateTenantInput) -> async_graphql::Result<TenantPayload> {
         let (app, actor) = session(ctx)?;
-        let organization = decode_with_field(&input.organization_id, Kind::Organization, Some("organizationId"))?;
-        let model = service::tenant::create(app, actor, OrganizationId(organization), input.name).await?;
+        let organization: OrganizationId = decode_field(&input.organization_id, "organizationId")?;
+        let model = service::tenant::create(app, actor, organization, input.name).await?;
         Ok(TenantPayload {
             tenant: Tenant::one(model),
         })
@@ -240,9 +220,8 @@ impl TenantMutation {
     /// Renames, disables, enables or deletes (soft) a tenant.
     async fn update_tenant(&self, ctx: &Context<'_>, input: UpdateTenantInput) -> async_graphql::Result<TenantPayload> {
         let (app, actor) = session(ctx)?;
-        let tenant = decode_with_field(&input.tenant_id, Kind::Tenant, Some("tenantId"))?;
-        let model =
-            service::tenant::update(app, actor, TenantId(tenant), input.name, input.state.map(Into::into)).await?;
+        let tenant: TenantId = decode_field(&input.tenant_id, "tenantId")?;
+        let model = service::tenant::update(app, actor, tenant, input.name, input.state.map(Into::into)).await?;
         Ok(TenantPayload {
             tenant: Tenant::one(model),
         })
@@ -255,12 +234,12 @@ impl TenantMutation {
         input: SetAllocationInput,
     ) -> async_graphql::Result<AllocationPayload> {
         let (app, actor) = session(ctx)?;
-        let tenant = decode_with_field(&input.tenant_id, Kind::Tenant, Some("tenantId"))?;
+        let tenant: TenantId = decode_field(&input.tenant_id, "tenantId")?;
         let model = service::allocation::set(
             app,
             actor,
             AllocationChange {
-                tenant_id: TenantId(tenant),
+                tenant_id: tenant,
                 unit_type: input.unit_type,
                 amount: input.amount.map(|a| a.0),
                 effective_on: input.effective_on.map(|d| d.0),

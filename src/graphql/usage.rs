@@ -33,6 +33,7 @@ pub struct DateRangeInput {
 
 /// The organization's health.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::metrics::OrganizationStatus")]
 pub enum OrganizationStatus {
     /// Consumption and allocations fit comfortably.
     Healthy,
@@ -44,6 +45,7 @@ pub enum OrganizationStatus {
 
 /// A tenant's health.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::metrics::TenantStatus")]
 pub enum TenantStatus {
     /// Below 70% of its allocation.
     Healthy,
@@ -59,6 +61,7 @@ pub enum TenantStatus {
 
 /// Which figure the capacity card shows.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::metrics::CapacityCardMode")]
 pub enum CapacityCardMode {
     /// What can still be allocated.
     AvailableForAllocation,
@@ -66,38 +69,6 @@ pub enum CapacityCardMode {
     Overage,
     /// How far allocations are past capacity.
     OverAllocation,
-}
-
-impl From<metrics::OrganizationStatus> for OrganizationStatus {
-    fn from(s: metrics::OrganizationStatus) -> Self {
-        match s {
-            metrics::OrganizationStatus::Healthy => OrganizationStatus::Healthy,
-            metrics::OrganizationStatus::NeedsAttention => OrganizationStatus::NeedsAttention,
-            metrics::OrganizationStatus::Critical => OrganizationStatus::Critical,
-        }
-    }
-}
-
-impl From<metrics::TenantStatus> for TenantStatus {
-    fn from(s: metrics::TenantStatus) -> Self {
-        match s {
-            metrics::TenantStatus::Healthy => TenantStatus::Healthy,
-            metrics::TenantStatus::Warning => TenantStatus::Warning,
-            metrics::TenantStatus::Critical => TenantStatus::Critical,
-            metrics::TenantStatus::Disabled => TenantStatus::Disabled,
-            metrics::TenantStatus::Deleted => TenantStatus::Deleted,
-        }
-    }
-}
-
-impl From<metrics::CapacityCardMode> for CapacityCardMode {
-    fn from(m: metrics::CapacityCardMode) -> Self {
-        match m {
-            metrics::CapacityCardMode::AvailableForAllocation => CapacityCardMode::AvailableForAllocation,
-            metrics::CapacityCardMode::Overage => CapacityCardMode::Overage,
-            metrics::CapacityCardMode::OverAllocation => CapacityCardMode::OverAllocation,
-        }
-    }
 }
 
 /// The card that shows what matters most about capacity now.

@@ -21,10 +21,11 @@ use crate::domain::{
     analytics::Granularity,
     attribution::{Attribution, FolderFigure, ProcessFigure},
     authorization::{EXPORTS, export_rule},
+    ids::{OrganizationId, TenantId},
     tenant::TenantState,
 };
 use crate::error::{AppError, AppResult};
-use crate::graphql::node::{Kind, decode_any, encode};
+use crate::graphql::node::{GlobalId, Kind, decode_field, encode};
 use crate::service::{
     self, AppContext,
     attribution::{Attributed, Detail},
@@ -59,11 +60,8 @@ fn date(name: &str, value: &str) -> AppResult<chrono::NaiveDate> {
         .map_err(|_| AppError::bad_input(format!("{name}: '{value}' is not a date (YYYY-MM-DD)")))
 }
 
-fn global_id(name: &str, value: &str, kind: Kind) -> AppResult<Uuid> {
-    match decode_any(&async_graphql::ID(value.to_owned())) {
-        Some((k, id)) if k == kind => Ok(id),
-        _ => Err(AppError::NotFound(format!("{name}: {} not found", kind.noun()))),
-    }
+fn global_id<T: GlobalId>(name: &str, value: &str) -> AppResult<T> {
+    decode_field(&async_graphql::ID(value.to_owned()), name)
 }
 
 fn filters(pairs: Vec<(String, String)>) -> AppResult<Filters> {
@@ -90,7 +88,7 @@ fn filters(pairs: Vec<(String, String)>) -> AppResult<Filters> {
             .cloned()
             .ok_or_else(|| AppError::bad_input(format!("parameter '{name}' is required")))
     };
-    let organization = global_id("organization", &required("organization")?, Kind::Organization)?;
+    let organization: OrganizationId = global_id("organization", &required("organization")?)?;
     let unit_type = required("unitType")?;
     let bundle = given.get("bundle").map(|v| date("bundle", v)).transpose()?;
     let range = match (given.get("from"), given.get("to")) {
@@ -100,7 +98,7 @@ fn filters(pairs: Vec<(String, String)>) -> AppResult<Filters> {
     };
     let tenant = given
         .get("tenant")
-        .map(|v| global_id("tenant", v, Kind::Tenant))
+        .map(|v| global_id::<TenantId>("tenant", v).map(|t| t.0))
         .transpose()?;
     let attribution = match given.get("attribution").map(|v| v.to_ascii_uppercase()).as_deref() {
         None | Some("EXECUTION") => Attribution::Execution,
@@ -123,7 +121,7 @@ fn filters(pairs: Vec<(String, String)>) -> AppResult<Filters> {
     };
     Ok(Filters {
         query: UsageQuery {
-            organization_id: crate::domain::ids::OrganizationId(organization),
+            organization_id: organization,
             unit_type,
             bundle,
             range,
@@ -454,7 +452,7 @@ async fn audit(ctx: &AppContext, actor: &Actor, pairs: Vec<(String, String)>) ->
     for (name, value) in pairs {
         match name.as_str() {
             "organization" if organization.is_none() => {
-                organization = Some(global_id("organization", &value, Kind::Organization)?);
+                organization = Some(global_id::<OrganizationId>("organization", &value)?);
             }
             _ => {
                 return Err(AppError::bad_input(format!(
@@ -463,9 +461,7 @@ async fn audit(ctx: &AppContext, actor: &Actor, pairs: Vec<(String, String)>) ->
             }
         }
     }
-    let organization = crate::domain::ids::OrganizationId(
-        organization.ok_or_else(|| AppError::bad_input("parameter 'organization' is required"))?,
-    );
+    let organization = organization.ok_or_else(|| AppError::bad_input("parameter 'organization' is required"))?;
     let (ctx, actor) = (ctx.clone(), *actor);
     // Refusals must come before the 200 that starts the stream.
     let check = crate::service::PageRequest { after: None, limit: 0 };

@@ -160,19 +160,7 @@ pub async fn upgrade(ctx: &AppContext, actor: &Actor, input: LicenseUpgrade) -> 
     let org = organization::visible(ctx, actor, org_id).await?;
     let today = ctx.clock.today_in(zone_of(&org)?);
     let effective_on = input.effective_on.unwrap_or(today);
-    if effective_on <= old.starts_on {
-        return Err(AppError::bad_input(format!(
-            "effectiveOn {effective_on} must be after the license's start {}",
-            old.starts_on
-        )));
-    }
-    if let Some(ends_on) = old.ends_on
-        && effective_on >= ends_on
-    {
-        return Err(AppError::bad_input(format!(
-            "effectiveOn {effective_on} must be before the license's end {ends_on}"
-        )));
-    }
+    check_effective_day(&old, effective_on)?;
     let plan_name = clean_name("planName", &input.plan_name)?;
     let burst_percent = input.burst_percent.unwrap_or(old.burst_percent);
     let burst_periods = input.burst_periods.unwrap_or(old.burst_periods);
@@ -188,24 +176,7 @@ pub async fn upgrade(ctx: &AppContext, actor: &Actor, input: LicenseUpgrade) -> 
     new_terms.validate().map_err(|e| AppError::bad_input(e.to_string()))?;
     let tx = store::begin_write(&ctx.writer).await?;
     store::organization::lock(&tx, org.id).await?;
-    // Read again under the lock: a concurrent upgrade may have ended it meanwhile.
-    let current = store::license::find(&tx, old.id)
-        .await?
-        .ok_or_else(|| AppError::not_found("license"))?;
-    if current.ends_on != old.ends_on {
-        return Err(AppError::Conflict(
-            "the license was changed meanwhile (upgraded?); read it again".into(),
-        ));
-    }
-    let others = store::license::list(&tx, org.id, Some(old.unit_type_id)).await?;
-    if others
-        .iter()
-        .any(|l| l.id != old.id && overlaps((l.starts_on, l.ends_on), (effective_on, old.ends_on)))
-    {
-        return Err(AppError::Conflict(
-            "another license of this unit type already covers that period".into(),
-        ));
-    }
+    check_still_replaceable(&tx, &old, effective_on).await?;
     store::license::end_on(&tx, old.id, effective_on).await?;
     let unit_code = store::unit_type::find(&tx, old.unit_type_id)
         .await?
@@ -250,6 +221,51 @@ pub async fn upgrade(ctx: &AppContext, actor: &Actor, input: LicenseUpgrade) -> 
     )
     .await;
     Ok(model)
+}
+
+/// An upgrade takes effect after the old license's start and before its end.
+fn check_effective_day(old: &Model, effective_on: NaiveDate) -> AppResult<()> {
+    if effective_on <= old.starts_on {
+        return Err(AppError::bad_input(format!(
+            "effectiveOn {effective_on} must be after the license's start {}",
+            old.starts_on
+        )));
+    }
+    if let Some(ends_on) = old.ends_on
+        && effective_on >= ends_on
+    {
+        return Err(AppError::bad_input(format!(
+            "effectiveOn {effective_on} must be before the license's end {ends_on}"
+        )));
+    }
+    Ok(())
+}
+
+/// Read again under the organization's lock: a concurrent upgrade may have ended the old
+/// license meanwhile, or another license may cover the new one's days.
+async fn check_still_replaceable(
+    tx: &sea_orm::DatabaseTransaction,
+    old: &Model,
+    effective_on: NaiveDate,
+) -> AppResult<()> {
+    let current = store::license::find(tx, old.id)
+        .await?
+        .ok_or_else(|| AppError::not_found("license"))?;
+    if current.ends_on != old.ends_on {
+        return Err(AppError::Conflict(
+            "the license was changed meanwhile (upgraded?); read it again".into(),
+        ));
+    }
+    let others = store::license::list(tx, old.organization_id, Some(old.unit_type_id)).await?;
+    if others
+        .iter()
+        .any(|l| l.id != old.id && overlaps((l.starts_on, l.ends_on), (effective_on, old.ends_on)))
+    {
+        return Err(AppError::Conflict(
+            "another license of this unit type already covers that period".into(),
+        ));
+    }
+    Ok(())
 }
 
 pub async fn get(ctx: &AppContext, actor: &Actor, id: LicenseId) -> AppResult<Option<Model>> {

@@ -17,9 +17,6 @@ use uuid::Uuid;
 use super::Scope;
 use crate::domain::rollup;
 
-/// `SUM` of a BIGINT is NUMERIC on PostgreSQL: cast back so both backends decode an i64.
-const SUM_QUANTITY: &str = "CAST(COALESCE(SUM(quantity), 0) AS BIGINT)";
-
 /// Adds chain nodes; those already known are left as they are (ids are derived).
 pub async fn insert_nodes(db: &impl ConnectionTrait, nodes: Vec<chain_node::Model>) -> Result<(), DbErr> {
     for chunk in nodes.chunks(super::ROWS_PER_STATEMENT) {
@@ -174,7 +171,7 @@ pub async fn sums(
         } else {
             query.column_as(Expr::val(Uuid::nil()), "node_id")
         }
-        .column_as(Expr::cust(SUM_QUANTITY), "total");
+        .column_as(Expr::cust(super::SUM_QUANTITY), "total");
         let rows: Vec<SumRow> = query.into_tuple().all(db).await?;
         for (tenant, folder, process, owner, node, total) in rows {
             *totals.entry((tenant, folder, process, owner, node)).or_default() += total;
@@ -197,7 +194,7 @@ pub async fn sums(
         } else {
             query.column_as(Expr::val(Uuid::nil()), "node_id")
         }
-        .column_as(Expr::cust(SUM_QUANTITY), "total");
+        .column_as(Expr::cust(super::SUM_QUANTITY), "total");
         let rows: Vec<SumRow> = query.into_tuple().all(db).await?;
         for (tenant, folder, process, owner, node, total) in rows {
             *totals.entry((tenant, folder, process, owner, node)).or_default() += total;
@@ -292,7 +289,7 @@ pub async fn execution_sums_by_run(db: &impl ConnectionTrait, scope: Scope) -> R
             C::ProcessId,
             C::FolderId,
         ])
-        .column_as(Expr::cust(SUM_QUANTITY), "total")
+        .column_as(Expr::cust(super::SUM_QUANTITY), "total")
         .column_as(Expr::cust("COUNT(*)"), "events")
         .filter(C::Kind.eq("EXECUTION"))
         .group_by(C::OrganizationId)

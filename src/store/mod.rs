@@ -31,6 +31,9 @@ use uuid::Uuid;
 /// Rows per multi-row statement, well under SQLite's and PostgreSQL's bind-parameter limits.
 pub(crate) const ROWS_PER_STATEMENT: usize = 500;
 
+/// `SUM` of a BIGINT is NUMERIC on PostgreSQL: cast back so both backends decode an i64.
+pub(crate) const SUM_QUANTITY: &str = "CAST(COALESCE(SUM(quantity), 0) AS BIGINT)";
+
 /// Whose rows a read returns: one organization's, or one tenant's of it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Scope {

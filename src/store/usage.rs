@@ -16,9 +16,6 @@ use uuid::Uuid;
 use super::Scope;
 use crate::domain::rollup;
 
-/// `SUM` of a BIGINT is NUMERIC on PostgreSQL: cast back so both backends decode an i64.
-const SUM_QUANTITY: &str = "CAST(COALESCE(SUM(quantity), 0) AS BIGINT)";
-
 /// The fingerprints already stored under these idempotency keys of an organization.
 pub async fn fingerprints(
     db: &impl ConnectionTrait,
@@ -131,7 +128,7 @@ pub async fn consumed_by_tenant(
         let rows: Vec<(Uuid, i64)> = usage_monthly::Entity::find()
             .select_only()
             .column(M::TenantId)
-            .column_as(Expr::cust(SUM_QUANTITY), "total")
+            .column_as(Expr::cust(super::SUM_QUANTITY), "total")
             .filter(M::OrganizationId.eq(organization))
             .filter(M::UnitTypeId.eq(unit_type))
             .filter(M::Month.gte(first))
@@ -148,7 +145,7 @@ pub async fn consumed_by_tenant(
         let rows: Vec<(Uuid, i64)> = usage_daily::Entity::find()
             .select_only()
             .column(usage_daily::Column::TenantId)
-            .column_as(Expr::cust(SUM_QUANTITY), "total")
+            .column_as(Expr::cust(super::SUM_QUANTITY), "total")
             .filter(usage_daily::Column::OrganizationId.eq(organization))
             .filter(usage_daily::Column::UnitTypeId.eq(unit_type))
             .filter(usage_daily::Column::Kind.eq("EXECUTION"))
@@ -169,7 +166,7 @@ pub async fn consumed_by_tenant(
 pub async fn rollup_totals(db: &impl ConnectionTrait, organization: Uuid) -> Result<(i64, i64), DbErr> {
     let daily: Option<i64> = usage_daily::Entity::find()
         .select_only()
-        .column_as(Expr::cust(SUM_QUANTITY), "total")
+        .column_as(Expr::cust(super::SUM_QUANTITY), "total")
         .filter(usage_daily::Column::OrganizationId.eq(organization))
         .filter(usage_daily::Column::Kind.eq("EXECUTION"))
         .into_tuple()
@@ -177,7 +174,7 @@ pub async fn rollup_totals(db: &impl ConnectionTrait, organization: Uuid) -> Res
         .await?;
     let monthly: Option<i64> = usage_monthly::Entity::find()
         .select_only()
-        .column_as(Expr::cust(SUM_QUANTITY), "total")
+        .column_as(Expr::cust(super::SUM_QUANTITY), "total")
         .filter(usage_monthly::Column::OrganizationId.eq(organization))
         .into_tuple()
         .one(db)
@@ -190,7 +187,7 @@ pub async fn raw_totals(db: &impl ConnectionTrait, organization: Uuid) -> Result
     let row: Option<(i64, i64)> = usage_event::Entity::find()
         .select_only()
         .column_as(Expr::cust("COUNT(*)"), "events")
-        .column_as(Expr::cust(SUM_QUANTITY), "total")
+        .column_as(Expr::cust(super::SUM_QUANTITY), "total")
         .filter(usage_event::Column::OrganizationId.eq(organization))
         .into_tuple()
         .one(db)
@@ -211,7 +208,7 @@ pub async fn consumed_by_day_and_service(
     usage_daily::Entity::find()
         .select_only()
         .columns([C::TenantId, C::Day, C::ServiceId])
-        .column_as(Expr::cust(SUM_QUANTITY), "total")
+        .column_as(Expr::cust(super::SUM_QUANTITY), "total")
         .filter(scope.rows(C::OrganizationId, C::TenantId))
         .filter(C::UnitTypeId.eq(unit_type))
         .filter(C::Kind.eq("EXECUTION"))

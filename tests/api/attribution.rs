@@ -10,7 +10,8 @@ use async_graphql::ID;
 use proptest::prelude::*;
 use proptest::sample::Index;
 use quotagraph::domain::Quantity;
-use quotagraph::graphql::node::{Kind, decode};
+use quotagraph::domain::ids::ProcessId;
+use quotagraph::graphql::node::decode;
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
@@ -31,7 +32,7 @@ fn text(scaled: i64) -> String {
 }
 
 fn uuid_of_process(id: &str) -> uuid::Uuid {
-    decode(&ID(id.to_owned()), Kind::Process).unwrap()
+    decode::<ProcessId>(&ID(id.to_owned())).unwrap().0
 }
 
 async fn create_folder(app: &TestApp, tenant: &str, parent: Option<&str>, name: &str) -> String {

@@ -24,11 +24,10 @@ fn event(key: &str, tenant: &str, quantity: &str) -> Value {
 /// rows must agree).
 async fn stored(app: &TestApp, org: &str) -> (i64, i64, i64) {
     let db = quotagraph::store::connect(&app.database_url).await.unwrap();
-    let org = quotagraph::graphql::node::decode(
-        &async_graphql::ID(org.into()),
-        quotagraph::graphql::node::Kind::Organization,
-    )
-    .unwrap();
+    let org =
+        quotagraph::graphql::node::decode::<quotagraph::domain::ids::OrganizationId>(&async_graphql::ID(org.into()))
+            .unwrap()
+            .0;
     let (events, total) = quotagraph::store::usage::raw_totals(&db, org).await.unwrap();
     let rollup: i64 = quotagraph::store::usage::consumed_by_tenant(
         &db,
@@ -463,8 +462,7 @@ async fn group_context(app: &TestApp) -> (quotagraph::service::AppContext, quota
 }
 
 fn tenant_id(gid: &str) -> quotagraph::domain::ids::TenantId {
-    use quotagraph::graphql::node::{Kind, decode};
-    quotagraph::domain::ids::TenantId(decode(&async_graphql::ID(gid.to_owned()), Kind::Tenant).unwrap())
+    quotagraph::graphql::node::decode(&async_graphql::ID(gid.to_owned())).unwrap()
 }
 
 /// One EXECUTION event of "units" for `recordUsage`'s use case.

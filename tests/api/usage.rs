@@ -114,8 +114,7 @@ async fn overage_and_deleted_tenant_examples() {
     assert_eq!(deleted["status"], "DELETED");
     assert_eq!(deleted["allocated"], "300");
     let uuid =
-        quotagraph::graphql::node::decode(&async_graphql::ID(d.clone()), quotagraph::graphql::node::Kind::Tenant)
-            .unwrap();
+        quotagraph::graphql::node::decode::<quotagraph::domain::ids::TenantId>(&async_graphql::ID(d.clone())).unwrap();
     assert_eq!(deleted["displayName"], uuid.to_string());
     app.finish().await;
 }
