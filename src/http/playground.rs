@@ -12,12 +12,12 @@ use axum::{
 };
 
 /// The page, with the versioned asset names filled in by `build.rs`.
-const INDEX: &str = include_str!(concat!(env!("OUT_DIR"), "/index.html"));
+const INDEX: &str = include_str!(concat!(env!("OUT_DIR"), "/playground.html"));
 const SCRIPT: &str = include_str!("playground/playground.js");
 const STYLE: &str = include_str!("playground/playground.css");
 
 // `VENDOR`: (served name, content type, bytes) of each npm asset.
-include!(concat!(env!("OUT_DIR"), "/playground_assets.rs"));
+include!(concat!(env!("OUT_DIR"), "/vendor_assets.rs"));
 
 /// Scripts, styles, fonts and connections: this server only. `style-src` needs no
 /// 'unsafe-inline' (React and CodeMirror set styles through the CSSOM, which CSP allows),
