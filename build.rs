@@ -3,6 +3,10 @@
 //! against its pinned sha512 integrity, and leaves the few files the pages need in
 //! `OUT_DIR`, where `src/http/playground.rs` embeds them.
 //!
+//! Only with the cargo feature `playground-assets` (on by default): without it this
+//! script fetches nothing and the server explains, on `GET /graphql`, how to get the
+//! playground.
+//!
 //! A tarball is looked for, in order, in `OUT_DIR` (unpacked by an earlier build), in the
 //! asset cache (`$QUOTAGRAPH_ASSET_CACHE`, default `quotagraph/npm` under
 //! `$XDG_CACHE_HOME` or `~/.cache`: outside `target/`, so it survives `cargo clean`), in
@@ -63,6 +67,9 @@ const MAX_TARBALL_BYTES: u64 = 64 * 1024 * 1024;
 
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
+    if !cfg!(feature = "playground-assets") {
+        return;
+    }
     for (template, _) in PAGES {
         println!("cargo::rerun-if-changed={template}");
     }
@@ -80,9 +87,10 @@ fn main() {
             panic!(
                 "cannot provide the browser asset package {name}@{version}: {error}\n\
                  The build fetches it once from the npm registry and keeps it in the asset cache \
-                 {cache}. Without access to npm: set QUOTAGRAPH_NPM_REGISTRY to a mirror, or copy \
+                 {cache}. Without access to npm: set QUOTAGRAPH_NPM_REGISTRY to a mirror; or copy \
                  into that cache the tarball `npm pack {name}@{version}` writes on a machine that \
-                 has access.",
+                 has access; or build without the playground: `cargo build --no-default-features` \
+                 (docs/operator.md, \"Building without network access to npm\").",
                 name = package.name,
                 version = package.version,
             );
