@@ -139,7 +139,7 @@ fn provide(package: &Package, out: &Path, cache: Option<&Path>) -> Result<(), St
             return Some(bytes);
         }
         println!(
-            "cargo::warning={} does not match the pinned integrity; fetching it again",
+            "cargo::warning={} does not match the pinned integrity: not used, replaced once fetched",
             path.display()
         );
         None
@@ -223,7 +223,7 @@ fn download(package: &Package) -> Result<Vec<u8>, String> {
     // Cargo's own switch for "no network", which build scripts inherit (the `--offline`
     // flag does not reach them).
     if env::var("CARGO_NET_OFFLINE").is_ok_and(|v| v == "true") {
-        return Err("it is in no cache, and CARGO_NET_OFFLINE=true forbids downloading it".into());
+        return Err("no cache holds it, and CARGO_NET_OFFLINE=true forbids downloading it".into());
     }
     let registry = env::var("QUOTAGRAPH_NPM_REGISTRY").unwrap_or_else(|_| "https://registry.npmjs.org".into());
     let base = package.name.rsplit('/').next().unwrap_or(package.name);
