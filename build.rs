@@ -1,12 +1,20 @@
-//! Fetches the playground's third-party assets (GraphiQL, React, ReactDOM) from the npm
-//! registry, checks each tarball against its pinned sha512 integrity, and leaves the few
-//! files the page needs in `OUT_DIR`, where `src/http/playground.rs` embeds them.
+//! Fetches the third-party browser assets of the pages quotagraph serves (today the
+//! playground's GraphiQL, React and ReactDOM) from the npm registry, checks each tarball
+//! against its pinned sha512 integrity, and leaves the few files the pages need in
+//! `OUT_DIR`, where `src/http/playground.rs` embeds them.
 //!
-//! A tarball is looked for, in order, in `OUT_DIR` (an earlier build), in npm's own
-//! content-addressed cache (`npm cache add graphiql@4.1.2 …` fills it, so an offline
-//! build works), and only then downloaded from `$QUOTAGRAPH_NPM_REGISTRY` (default
-//! `https://registry.npmjs.org`). Whatever its source, a tarball whose hash differs from
-//! the pin is refused: nothing unchecked ever reaches the binary.
+//! Only with the cargo feature `playground-assets` (on by default): without it this
+//! script fetches nothing and the server explains, on `GET /graphql`, how to get the
+//! playground.
+//!
+//! A tarball is looked for, in order, in `OUT_DIR` (unpacked by an earlier build), in the
+//! asset cache (`$QUOTAGRAPH_ASSET_CACHE`, default `quotagraph/npm` under
+//! `$XDG_CACHE_HOME` or `~/.cache`: outside `target/`, so it survives `cargo clean`), in
+//! npm's own content-addressed cache (`npm cache add graphiql@4.1.2 …` fills it), and only
+//! then downloaded from `$QUOTAGRAPH_NPM_REGISTRY` (default `https://registry.npmjs.org`;
+//! never when `CARGO_NET_OFFLINE=true`) and kept in the asset cache. Whatever its source,
+//! a tarball whose hash differs from the pin is refused: nothing unchecked ever reaches
+//! the binary.
 
 use std::{
     env, fs,
@@ -51,52 +59,102 @@ const PACKAGES: &[Package] = &[
     },
 ];
 
-/// The page template; `{{name}}` placeholders become the versioned asset names.
-const TEMPLATE: &str = "src/http/playground/index.html";
+/// The pages built from a template (template, name in `OUT_DIR`): each `{{file}}`
+/// placeholder becomes the served, versioned name of that file of a package above.
+const PAGES: &[(&str, &str)] = &[("src/http/playground/index.html", "playground.html")];
 
 const MAX_TARBALL_BYTES: u64 = 64 * 1024 * 1024;
 
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
-    println!("cargo::rerun-if-changed={TEMPLATE}");
+    if !cfg!(feature = "playground-assets") {
+        return;
+    }
+    for (template, _) in PAGES {
+        println!("cargo::rerun-if-changed={template}");
+    }
     println!("cargo::rerun-if-env-changed=QUOTAGRAPH_NPM_REGISTRY");
     println!("cargo::rerun-if-env-changed=npm_config_cache");
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let cache = asset_cache();
     for package in PACKAGES {
-        if let Err(error) = provide(package, &out) {
+        if let Err(error) = provide(package, &out, cache.as_deref()) {
+            let cache = cache
+                .as_deref()
+                .map_or("(none: set QUOTAGRAPH_ASSET_CACHE)".into(), |dir| {
+                    dir.display().to_string()
+                });
             panic!(
-                "cannot provide the playground asset package {}@{}: {error}\n\
-                 (the build fetches it once from the npm registry; offline, run \
-                 `npm cache add {}@{}` while online, or set QUOTAGRAPH_NPM_REGISTRY to a mirror)",
-                package.name, package.version, package.name, package.version
+                "cannot provide the browser asset package {name}@{version}: {error}\n\
+                 The build fetches it once from the npm registry and keeps it in the asset cache \
+                 {cache}. Without access to npm: set QUOTAGRAPH_NPM_REGISTRY to a mirror; or copy \
+                 into that cache the tarball `npm pack {name}@{version}` writes on a machine that \
+                 has access; or build without the playground: `cargo build --no-default-features` \
+                 (docs/operator.md, \"Building without network access to npm\").",
+                name = package.name,
+                version = package.version,
             );
         }
     }
-    write_page(&out);
+    write_pages(&out);
+}
+
+/// The asset cache: `$QUOTAGRAPH_ASSET_CACHE`, else `quotagraph/npm` under
+/// `$XDG_CACHE_HOME` or `$HOME/.cache`; none when none of them is set.
+fn asset_cache() -> Option<PathBuf> {
+    let set = |name: &str| env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    if let Some(dir) = set("QUOTAGRAPH_ASSET_CACHE") {
+        return Some(dir);
+    }
+    // The XDG spec says to ignore a relative XDG_CACHE_HOME.
+    let base = set("XDG_CACHE_HOME")
+        .filter(|dir| dir.is_absolute())
+        .or_else(|| set("HOME").map(|home| home.join(".cache")))?;
+    Some(base.join("quotagraph").join("npm"))
+}
+
+/// The tarball's name as `npm pack` writes it (`@scope/name` → `scope-name-1.0.0.tgz`), so
+/// that `npm pack` run in the asset cache fills it.
+fn tarball_name(package: &Package) -> String {
+    format!(
+        "{}-{}.tgz",
+        package.name.trim_start_matches('@').replace('/', "-"),
+        package.version
+    )
 }
 
 /// Leaves `package`'s files in `out`, from a verified tarball.
-fn provide(package: &Package, out: &Path) -> Result<(), String> {
-    let stamp = out.join(format!("{}-{}.ok", package.name, package.version));
+fn provide(package: &Package, out: &Path, cache: Option<&Path>) -> Result<(), String> {
+    let stamp = out.join(format!("{}-{}.ok", package.name.replace('/', "+"), package.version));
     let extracted = package.files.iter().all(|(_, name)| out.join(name).is_file());
     if extracted && fs::read_to_string(&stamp).ok().as_deref() == Some(package.integrity) {
         return Ok(());
     }
     let expected = expected_digest(package.integrity)?;
-    let cached = out.join(format!("{}-{}.tgz", package.name, package.version));
-    let verified = |path: &Path| {
-        fs::read(path)
-            .ok()
-            .filter(|bytes| Sha512::digest(bytes)[..] == expected[..])
-    };
-    let tarball = match verified(&cached) {
+    let matches = |bytes: &[u8]| Sha512::digest(bytes)[..] == expected[..];
+    let cached = cache.map(|dir| dir.join(tarball_name(package)));
+    let from_cache = cached.as_deref().and_then(|path| {
+        let bytes = fs::read(path).ok()?;
+        if matches(&bytes) {
+            return Some(bytes);
+        }
+        println!(
+            "cargo::warning={} does not match the pinned integrity: not used, replaced once fetched",
+            path.display()
+        );
+        None
+    });
+    let tarball = match from_cache {
         Some(bytes) => bytes,
         None => {
-            let bytes = match npm_cache_path(&expected).and_then(|path| verified(&path)) {
+            let from_npm_cache = npm_cache_path(&expected)
+                .and_then(|path| fs::read(path).ok())
+                .filter(|bytes| matches(bytes));
+            let bytes = match from_npm_cache {
                 Some(bytes) => bytes,
                 None => {
                     let bytes = download(package)?;
-                    if Sha512::digest(&bytes)[..] != expected[..] {
+                    if !matches(&bytes) {
                         return Err(format!(
                             "the downloaded tarball does not match the pinned integrity {}",
                             package.integrity
@@ -105,12 +163,33 @@ fn provide(package: &Package, out: &Path) -> Result<(), String> {
                     bytes
                 }
             };
-            fs::write(&cached, &bytes).map_err(|e| format!("cannot cache the tarball: {e}"))?;
+            if let Some(path) = &cached {
+                keep(path, &bytes);
+            }
             bytes
         }
     };
     extract(package, &tarball, out)?;
     fs::write(&stamp, package.integrity).map_err(|e| format!("cannot write {}: {e}", stamp.display()))
+}
+
+/// Stores a verified tarball in the asset cache. Written aside and renamed, so that a
+/// concurrent build (another checkout shares the cache) never reads half a file. A cache
+/// that cannot be written only costs a fetch next time: a warning, not a failed build.
+fn keep(path: &Path, bytes: &[u8]) {
+    let aside = path.with_extension(format!("tgz.{}.part", std::process::id()));
+    let stored = path
+        .parent()
+        .map_or(Ok(()), fs::create_dir_all)
+        .and_then(|()| fs::write(&aside, bytes))
+        .and_then(|()| fs::rename(&aside, path));
+    if let Err(error) = stored {
+        let _ = fs::remove_file(&aside);
+        println!(
+            "cargo::warning=cannot keep {} in the asset cache: {error}",
+            path.display()
+        );
+    }
 }
 
 /// The 64 bytes a `sha512-…` integrity string stands for.
@@ -141,6 +220,11 @@ fn npm_cache_path(digest: &[u8]) -> Option<PathBuf> {
 }
 
 fn download(package: &Package) -> Result<Vec<u8>, String> {
+    // Cargo's own switch for "no network", which build scripts inherit (the `--offline`
+    // flag does not reach them).
+    if env::var("CARGO_NET_OFFLINE").is_ok_and(|v| v == "true") {
+        return Err("no cache holds it, and CARGO_NET_OFFLINE=true forbids downloading it".into());
+    }
     let registry = env::var("QUOTAGRAPH_NPM_REGISTRY").unwrap_or_else(|_| "https://registry.npmjs.org".into());
     let base = package.name.rsplit('/').next().unwrap_or(package.name);
     let url = format!(
@@ -149,7 +233,7 @@ fn download(package: &Package) -> Result<Vec<u8>, String> {
         package.name,
         package.version
     );
-    println!("cargo::warning=fetching {url} (once; cached in OUT_DIR)");
+    println!("cargo::warning=fetching {url} (once: then kept in the asset cache)");
     let tls = ureq::tls::TlsConfig::builder().root_certs(root_certs()).build();
     let agent = ureq::Agent::config_builder().tls_config(tls).build().new_agent();
     let response = agent.get(&url).call().map_err(|e| format!("GET {url}: {e}"))?;
@@ -233,15 +317,15 @@ fn strip_source_map(mut content: Vec<u8>) -> Vec<u8> {
     content
 }
 
-/// The page, with each vendor asset under a name carrying its version (so it can be
-/// cached as immutable), and the table of those assets for `src/http/playground.rs`.
-fn write_page(out: &Path) {
-    let mut page = fs::read_to_string(TEMPLATE).expect("the playground page template");
+/// Each page, with every vendor asset under a name carrying its version (so it can be
+/// cached as immutable), and the table of those assets (`vendor_assets.rs`) for
+/// `src/http/playground.rs`.
+fn write_pages(out: &Path) {
     let mut table = String::from("/// Served name, content type, bytes.\nconst VENDOR: &[(&str, &str, &[u8])] = &[\n");
+    let mut served_names = Vec::new();
     for package in PACKAGES {
         for (_, file) in package.files {
             let served = versioned(file, package.version);
-            page = page.replace(&format!("{{{{{file}}}}}"), &served);
             let content_type = match file.rsplit('.').next() {
                 Some("js") => "text/javascript; charset=utf-8",
                 Some("css") => "text/css; charset=utf-8",
@@ -251,12 +335,19 @@ fn write_page(out: &Path) {
             table.push_str(&format!(
                 "    ({served:?}, {content_type:?}, include_bytes!({path:?})),\n"
             ));
+            served_names.push((*file, served));
         }
     }
     table.push_str("];\n");
-    assert!(!page.contains("{{"), "an unknown placeholder is left in {TEMPLATE}");
-    fs::write(out.join("index.html"), page).expect("write index.html");
-    fs::write(out.join("playground_assets.rs"), table).expect("write playground_assets.rs");
+    for (template, name) in PAGES {
+        let mut page = fs::read_to_string(template).unwrap_or_else(|e| panic!("cannot read {template}: {e}"));
+        for (file, served) in &served_names {
+            page = page.replace(&format!("{{{{{file}}}}}"), served);
+        }
+        assert!(!page.contains("{{"), "an unknown placeholder is left in {template}");
+        fs::write(out.join(name), page).unwrap_or_else(|e| panic!("cannot write {name}: {e}"));
+    }
+    fs::write(out.join("vendor_assets.rs"), table).expect("write vendor_assets.rs");
 }
 
 /// `graphiql.min.js` at 4.1.2 → `graphiql-4.1.2.min.js`.

@@ -115,7 +115,12 @@ impl App {
 
     /// Serves until `shutdown` completes, then finishes the requests in flight and closes the pool.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        tracing::info!(address = %self.listener.local_addr()?, "quotagraph listening; playground at /graphql");
+        let playground = if cfg!(feature = "playground-assets") {
+            "playground at /graphql"
+        } else {
+            "built without the playground"
+        };
+        tracing::info!(address = %self.listener.local_addr()?, "quotagraph listening; {playground}");
         let db = self.state.context.db.clone();
         let ticker = tokio::spawn(service::watch::run_ticker(
             self.state.context.clone(),

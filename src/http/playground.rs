@@ -3,7 +3,8 @@
 //! GraphiQL, React and ReactDOM come from pinned npm packages that `build.rs` fetches
 //! once, checks against their sha512 integrity and unpacks into `OUT_DIR`; they are
 //! embedded here under names carrying their version. The page and `playground.js` (the
-//! wiring to this server and the example tabs) are ours.
+//! wiring to this server and the example tabs) are ours. Built without the cargo feature
+//! `playground-assets`, there are no npm assets, and the page says how to get them.
 
 use axum::{
     extract::Path,
@@ -12,12 +13,44 @@ use axum::{
 };
 
 /// The page, with the versioned asset names filled in by `build.rs`.
-const INDEX: &str = include_str!(concat!(env!("OUT_DIR"), "/index.html"));
-const SCRIPT: &str = include_str!("playground/playground.js");
-const STYLE: &str = include_str!("playground/playground.css");
+#[cfg(feature = "playground-assets")]
+const INDEX: &str = include_str!(concat!(env!("OUT_DIR"), "/playground.html"));
 
 // `VENDOR`: (served name, content type, bytes) of each npm asset.
-include!(concat!(env!("OUT_DIR"), "/playground_assets.rs"));
+#[cfg(feature = "playground-assets")]
+include!(concat!(env!("OUT_DIR"), "/vendor_assets.rs"));
+
+/// In place of the playground when built without its assets. Served with 200, like the
+/// playground: the server works as built, while a 503 would announce to monitors and
+/// retrying clients a temporary failure that no retry ends.
+#[cfg(not(feature = "playground-assets"))]
+const INDEX: &str = r#"<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>quotagraph: no playground in this build</title>
+</head>
+<body>
+  <h1>No playground in this build</h1>
+  <p>This quotagraph server was built without the playground's assets (GraphiQL, React and
+  ReactDOM, from npm): with <code>--no-default-features</code>, so without the cargo feature
+  <code>playground-assets</code>.</p>
+  <p>The GraphQL API works as usual: <code>POST /graphql</code>,
+  <code>GET /graphql?query=…</code>, and subscriptions over WebSocket on <code>/graphql</code>.</p>
+  <p>To get the playground, build with the default features (<code>cargo build --release</code>)
+  where the build can reach the npm registry, a mirror (<code>QUOTAGRAPH_NPM_REGISTRY</code>) or
+  an asset cache holding the packages (<code>QUOTAGRAPH_ASSET_CACHE</code>): see "Building
+  without network access to npm" in docs/operator.md.</p>
+</body>
+</html>
+"#;
+
+#[cfg(not(feature = "playground-assets"))]
+const VENDOR: &[(&str, &str, &[u8])] = &[];
+
+const SCRIPT: &str = include_str!("playground/playground.js");
+const STYLE: &str = include_str!("playground/playground.css");
 
 /// Scripts, styles, fonts and connections: this server only. `style-src` needs no
 /// 'unsafe-inline' (React and CodeMirror set styles through the CSSOM, which CSP allows),
@@ -28,7 +61,7 @@ pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; 
 img-src 'self' data:; connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; \
 frame-ancestors 'none'";
 
-/// The playground page.
+/// The playground page (or, without its assets, the page saying how to get them).
 pub fn page() -> Response {
     (
         [
@@ -68,7 +101,7 @@ pub fn vendor_assets() -> impl Iterator<Item = &'static str> {
     VENDOR.iter().map(|(served, _, _)| *served)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "playground-assets"))]
 mod tests {
     use super::*;
 

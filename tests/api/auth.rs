@@ -202,6 +202,7 @@ async fn the_websocket_authenticates_from_connection_init() {
     app.finish().await;
 }
 
+#[cfg(feature = "playground-assets")]
 #[tokio::test]
 async fn get_serves_the_playground_and_its_assets_from_the_server() {
     let app = TestApp::spawn().await;
@@ -239,6 +240,33 @@ async fn get_serves_the_playground_and_its_assets_from_the_server() {
     }
     assert_eq!(app.client.get(app.url("/healthz")).send().await.unwrap().status(), 200);
     assert_eq!(app.client.get(app.url("/readyz")).send().await.unwrap().status(), 200);
+    app.finish().await;
+}
+
+#[cfg(not(feature = "playground-assets"))]
+#[tokio::test]
+async fn get_explains_a_build_without_the_playground_assets() {
+    let app = TestApp::spawn().await;
+    let page = app.client.get(app.url("/graphql")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = page.text().await.unwrap();
+    assert!(html.contains("without the playground's assets"), "{html}");
+    assert!(
+        html.contains("playground-assets") && html.contains("docs/operator.md"),
+        "{html}"
+    );
+    assert!(!html.contains("<script") && !html.contains("/playground/"), "{html}");
+    // Only the page is missing: the API answers over POST and over WebSocket.
+    let data = app.ok(SYSTEM_KEY, "{ viewer { role } }", json!({})).await;
+    assert_eq!(data["viewer"]["role"], "SYSTEM");
+    let ack = websocket_init(&app, json!({ "Authorization": format!("Bearer {SYSTEM_KEY}") })).await;
+    assert_eq!(ack.unwrap()["type"], "connection_ack");
     app.finish().await;
 }
 
