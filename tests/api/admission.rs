@@ -2,12 +2,10 @@
 //! under concurrency (also across two server processes on one database), refusals record
 //! nothing, idempotency, "stop at 100%" per service, and the control rules.
 
-use std::process::{Child, Command, Stdio};
-
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 
-use crate::helpers::{DEFAULT_NOW, SYSTEM_KEY, TestApp, key, tenant};
+use crate::helpers::{SYSTEM_KEY, ServerProcess, TestApp, key, tenant};
 
 const START: &str = "mutation($i: StartExecutionInput!) { startExecution(input: $i) { granted quota { used limit remaining enforced } } }";
 const RECORD: &str =
@@ -105,65 +103,15 @@ async fn sixty_four_concurrent_admissions_grant_exactly_what_is_left() {
     app.finish().await;
 }
 
-/// The quotagraph binary serving `database_url` on a free port, as a separate process.
-struct Process {
-    child: Child,
-    address: String,
-}
-
-impl Process {
-    async fn start(database_url: &str) -> Process {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let address = format!("127.0.0.1:{port}");
-        let child = Command::new(env!("CARGO_BIN_EXE_quotagraph"))
-            .arg("serve")
-            .env("DATABASE_URL", database_url)
-            .env("QUOTAGRAPH_BIND", &address)
-            .env("QUOTAGRAPH_CLOCK", DEFAULT_NOW)
-            .env("QUOTAGRAPH_BOOTSTRAP_KEY", SYSTEM_KEY)
-            .env("QUOTAGRAPH_KEY_PEPPER", crate::helpers::KEY_PEPPER)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut process = Process { child, address };
-        let client = reqwest::Client::new();
-        for _ in 0..200 {
-            if client
-                .get(format!("http://{}/healthz", process.address))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success())
-            {
-                return process;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        let _ = process.child.kill();
-        panic!("the quotagraph process did not start");
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test]
 async fn two_server_processes_on_one_database_never_over_grant() {
     let app = TestApp::spawn().await;
     let (org, t) = organization(&app, "100", true).await;
     record(&app, &t, "before", "90", "EXECUTION").await;
+    let quiet = [("RUST_LOG", "warn")];
     let (a, b) = (
-        Process::start(&app.database_url).await,
-        Process::start(&app.database_url).await,
+        ServerProcess::on(&app.database_url, &quiet).await,
+        ServerProcess::on(&app.database_url, &quiet).await,
     );
     let client = reqwest::Client::new();
     let (granted, refused) = stampede(&[(&a.address, &client), (&b.address, &client)], &t, 64).await;

@@ -25,7 +25,7 @@ use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{SYSTEM_KEY, TestApp, organization_with_license};
+use crate::helpers::{SYSTEM_KEY, ServerProcess, TestApp, organization_with_license};
 
 /// The codes an error may carry (docs/design.md §8), INTERNAL excepted.
 const CODES: [&str; 9] = [
@@ -2497,77 +2497,21 @@ fn every_malformed_request_is_a_coded_error_that_changes_nothing() {
 // Found by the fuzz cases above: kept as its own test, run against a server in a child
 // process so that the crash fails this test alone and not the whole test binary.
 
-/// The real server binary, started in a child process on a fresh database.
-struct ChildServer {
-    child: std::process::Child,
-    address: String,
-    drop_database: Option<(String, String)>,
-}
-
-impl ChildServer {
-    async fn start() -> ChildServer {
-        let (database_url, drop_database) = crate::helpers::fresh_database().await;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let address = format!("127.0.0.1:{port}");
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_quotagraph"))
-            .env("QUOTAGRAPH_BIND", &address)
-            .env("DATABASE_URL", &database_url)
-            .env("QUOTAGRAPH_BOOTSTRAP_KEY", SYSTEM_KEY)
-            .env("QUOTAGRAPH_KEY_PEPPER", crate::helpers::KEY_PEPPER)
-            .env("QUOTAGRAPH_CLOCK", crate::helpers::DEFAULT_NOW)
-            .env("RUST_LOG", "error")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let server = ChildServer {
-            child,
-            address,
-            drop_database,
-        };
-        for _ in 0..200 {
-            if server.answers().await {
-                return server;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the server did not start");
-    }
-
-    /// Whether the server answers `{ viewer { role } }`.
-    async fn answers(&self) -> bool {
-        let answer = reqwest::Client::new()
-            .post(format!("http://{}/graphql", self.address))
-            .bearer_auth(SYSTEM_KEY)
-            .json(&json!({ "query": "{ viewer { role } }" }))
-            .timeout(TIMEOUT)
-            .send()
-            .await;
-        match answer {
-            Ok(response) => response
-                .json::<Value>()
-                .await
-                .is_ok_and(|v| v["data"]["viewer"]["role"] == "SYSTEM"),
-            Err(_) => false,
-        }
-    }
-
-    /// Stops the server; what it wrote on stderr.
-    async fn finish(mut self) -> String {
-        let _ = self.child.kill();
-        let output = self.child.wait_with_output().unwrap();
-        if let Some((admin, name)) = self.drop_database.take()
-            && let Ok(db) = Database::connect(&admin).await
-        {
-            let _ = db
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                .await;
-        }
-        String::from_utf8_lossy(&output.stderr).into_owned()
+/// Whether the server at `address` answers `{ viewer { role } }`.
+async fn answers(address: &str) -> bool {
+    let answer = reqwest::Client::new()
+        .post(format!("http://{address}/graphql"))
+        .bearer_auth(SYSTEM_KEY)
+        .json(&json!({ "query": "{ viewer { role } }" }))
+        .timeout(TIMEOUT)
+        .send()
+        .await;
+    match answer {
+        Ok(response) => response
+            .json::<Value>()
+            .await
+            .is_ok_and(|v| v["data"]["viewer"]["role"] == "SYSTEM"),
+        Err(_) => false,
     }
 }
 
@@ -2579,7 +2523,7 @@ impl ChildServer {
 /// server runs as a child process, since an overflow would abort this test binary too.
 #[tokio::test]
 async fn a_deeply_nested_argument_value_does_not_crash_the_server() {
-    let server = ChildServer::start().await;
+    let server = ServerProcess::start(&[("RUST_LOG", "error")]).await;
     let mut failures = Vec::new();
     // 300 and 460 levels abort a debug build; 2000 and more a release build, whose frames
     // are smaller (1500 levels pass there).
@@ -2623,7 +2567,7 @@ async fn a_deeply_nested_argument_value_does_not_crash_the_server() {
             }
             Err(e) => Err(format!("no answer: {e}")),
         };
-        let alive = server.answers().await;
+        let alive = answers(&server.address).await;
         if answer.is_err() || !alive {
             failures.push(format!(
                 "{what} {depth} levels deep: {answer:?}; the server {}",
@@ -2634,7 +2578,7 @@ async fn a_deeply_nested_argument_value_does_not_crash_the_server() {
             break;
         }
     }
-    let stderr = server.finish().await;
+    let (_, stderr) = server.terminate().await;
     let overflow = stderr
         .lines()
         .find(|l| l.contains("overflow"))

@@ -131,8 +131,8 @@ async fn the_upgrade_sums_existing_daily_rows_into_monthly_totals() {
     use migration::MigratorTrait;
     use sea_orm::{EntityTrait, IntoActiveModel};
 
-    let (url, made) = crate::helpers::fresh_database().await;
-    let db = quotagraph::store::connect(&url).await.unwrap();
+    let database = crate::helpers::TestDatabase::new().await;
+    let db = quotagraph::store::connect(&database.url).await.unwrap();
     // The five migrations before the monthly totals.
     migration::Migrator::up(&db, Some(5)).await.unwrap();
     let (org, tenant, unit, service) = (
@@ -224,5 +224,5 @@ async fn the_upgrade_sums_existing_daily_rows_into_monthly_totals() {
         (48, 48)
     );
     db.close().await.unwrap();
-    crate::helpers::drop_database(made).await;
+    database.remove().await;
 }
