@@ -5,7 +5,7 @@
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 
-use crate::helpers::{SYSTEM_KEY, ServerProcess, TestApp, key, tenant};
+use crate::helpers::{SYSTEM_KEY, ServerProcess, TestApp, event, key, licensed_organization, set_tenant_state, tenant};
 
 const START: &str = "mutation($i: StartExecutionInput!) { startExecution(input: $i) { granted quota { used limit remaining enforced } } }";
 const RECORD: &str =
@@ -15,29 +15,9 @@ const CONTROL: &str = "mutation($i: SetConsumptionControlInput!) { setConsumptio
 
 /// An organization with a monthly license of `capacity` (enforced or not) and one tenant.
 async fn organization(app: &TestApp, capacity: &str, enforced: bool) -> (String, String) {
-    let _ = app
-        .gql(
-            SYSTEM_KEY,
-            "mutation { createUnitType(input: {code: \"units\", name: \"Units\"}) { unitType { code } } }",
-            json!({}),
-        )
-        .await;
-    let org = app
-        .ok(
-            SYSTEM_KEY,
-            "mutation { createOrganization(input: {name: \"Org\", slug: \"org\"}) { organization { id } } }",
-            json!({}),
-        )
-        .await["createOrganization"]["organization"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    app.ok(
-        SYSTEM_KEY,
-        "mutation($o: ID!, $c: Decimal!, $e: Boolean!) { createLicense(input: {organizationId: $o, unitType: \"units\", planName: \"Plan\", capacity: $c, period: MONTH, startsOn: \"2026-01-01\", enforced: $e}) { license { id } } }",
-        json!({ "o": org, "c": capacity, "e": enforced }),
-    )
-    .await;
+    let org = licensed_organization(app, "org", "UTC", json!({ "capacity": capacity, "enforced": enforced }))
+        .await
+        .org;
     let t = tenant(app, &org, "t").await;
     (org, t)
 }
@@ -46,11 +26,9 @@ fn start_input(tenant: &str, key: &str, service: &str, quantity: &str) -> Value 
     json!({ "i": { "idempotencyKey": key, "tenantId": tenant, "unitType": "units", "service": service, "quantity": quantity } })
 }
 
+/// Records one event and returns `recordUsage`'s answer (accepted, duplicates).
 async fn record(app: &TestApp, tenant: &str, key: &str, quantity: &str, kind: &str) -> Value {
-    let event = json!({
-        "idempotencyKey": key, "tenantId": tenant, "unitType": "units", "service": "robots",
-        "quantity": quantity, "occurredAt": "2026-11-20T10:00:00Z", "kind": kind,
-    });
+    let event = event(key, tenant, quantity, "2026-11-20T10:00:00Z").with(json!({ "kind": kind }));
     app.ok(SYSTEM_KEY, RECORD, json!({ "events": [event] })).await["recordUsage"].clone()
 }
 
@@ -279,12 +257,7 @@ async fn consumption_controls_follow_the_rules() {
     let viewer = key(&app, "VIEWER", Some(&org), None).await;
     let (code, _) = app.err(&viewer, CONTROL, input(json!([0.5]), json!([]))).await;
     assert_eq!(code, "FORBIDDEN");
-    app.ok(
-        SYSTEM_KEY,
-        "mutation($t: ID!) { updateTenant(input: {tenantId: $t, state: DISABLED}) { tenant { state } } }",
-        json!({ "t": t }),
-    )
-    .await;
+    set_tenant_state(&app, &t, "DISABLED").await;
     let (code, message) = app.err(SYSTEM_KEY, CONTROL, input(json!([0.5]), json!([]))).await;
     assert_eq!(code, "BAD_USER_INPUT");
     assert!(message.contains("ACTIVE"), "{message}");

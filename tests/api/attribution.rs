@@ -14,13 +14,13 @@ use quotagraph::graphql::node::{Kind, decode};
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
-use crate::helpers::{SYSTEM_KEY, TestApp, key, organization_with_license, tenant};
+use crate::helpers::{
+    SYSTEM_KEY, TestApp, create_folder, create_process, create_unit_type, event, key, organization_with_license,
+    record, tenant,
+};
 
 /// Expansion depth (subfolders, process chain) the hand-computed scenario needs.
 const HAND: (usize, usize) = (2, 3);
-
-const RECORD: &str =
-    "mutation($events: [UsageEventInput!]!) { recordUsage(input: {events: $events}) { accepted duplicates } }";
 
 fn scaled(text: &str) -> i64 {
     text.parse::<Quantity>().unwrap().scaled()
@@ -32,49 +32,6 @@ fn text(scaled: i64) -> String {
 
 fn uuid_of_process(id: &str) -> uuid::Uuid {
     decode(&ID(id.to_owned()), Kind::Process).unwrap()
-}
-
-async fn create_folder(app: &TestApp, tenant: &str, parent: Option<&str>, name: &str) -> String {
-    app.ok(
-        SYSTEM_KEY,
-        "mutation($t: ID!, $p: ID, $n: String!) { createFolder(input: {tenantId: $t, parentId: $p, name: $n}) { folder { id } } }",
-        json!({ "t": tenant, "p": parent, "n": name }),
-    )
-    .await["createFolder"]["folder"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-async fn create_process(app: &TestApp, folder: &str, name: &str) -> String {
-    app.ok(
-        SYSTEM_KEY,
-        "mutation($f: ID!, $n: String!) { createProcess(input: {folderId: $f, name: $n}) { process { id } } }",
-        json!({ "f": folder, "n": name }),
-    )
-    .await["createProcess"]["process"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-/// An event of `units` consumed through `robots`, with the given extra fields (jobId,
-/// parentJobId, processId, folderId, kind, ...).
-fn event(key: &str, tenant: &str, quantity: &str, at: &str, extra: Value) -> Value {
-    let mut event = json!({
-        "idempotencyKey": key, "tenantId": tenant, "unitType": "units", "service": "robots",
-        "quantity": quantity, "occurredAt": at,
-    });
-    for (field, value) in extra.as_object().unwrap() {
-        event[field] = value.clone();
-    }
-    event
-}
-
-async fn record(app: &TestApp, events: Vec<Value>) {
-    let count = events.len();
-    let data = app.ok(SYSTEM_KEY, RECORD, json!({ "events": events })).await;
-    assert_eq!(data["recordUsage"]["accepted"], count);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -407,12 +364,7 @@ impl Scenario {
 async fn scenario() -> Scenario {
     let app = TestApp::spawn().await;
     let fx = organization_with_license(&app, "acme", "10000").await;
-    app.ok(
-        SYSTEM_KEY,
-        "mutation { createUnitType(input: {code: \"other\", name: \"Other\"}) { unitType { code } } }",
-        json!({}),
-    )
-    .await;
+    create_unit_type(&app, "other", "Other").await;
     let one = tenant(&app, &fx.org, "one").await;
     let two = tenant(&app, &fx.org, "two").await;
     let mut ids: HashMap<&'static str, String> = HashMap::new();
@@ -433,68 +385,38 @@ async fn scenario() -> Scenario {
     record(
         &app,
         vec![
-            event(
-                "e0",
-                &one,
-                "1000",
-                &at("10-20"),
-                json!({ "jobId": "j0", "processId": id("P1"), "folderId": id("A") }),
-            ),
-            event(
-                "e0b",
-                &one,
-                "1000",
-                &at("10-21"),
-                json!({ "jobId": "j0b", "parentJobId": "j0", "processId": id("P2"), "folderId": id("B") }),
-            ),
-            event(
-                "e1",
-                &one,
-                "10",
-                &at("11-05"),
-                json!({ "jobId": "j1", "processId": id("P1"), "folderId": id("A") }),
-            ),
-            event("e2", &one, "1.5", &at("11-06"), json!({ "jobId": "j1" })),
-            event(
-                "e3",
-                &one,
-                "20",
-                &at("11-06"),
-                json!({ "jobId": "j2", "parentJobId": "j1", "processId": id("P2"), "folderId": id("B") }),
-            ),
-            event(
-                "e4",
-                &one,
-                "30",
-                &at("11-07"),
-                json!({ "jobId": "j3", "parentJobId": "j2", "processId": id("P3"), "folderId": id("Asub") }),
-            ),
-            event(
-                "e5",
-                &one,
-                "5",
-                &at("11-08"),
-                json!({ "jobId": "j4", "processId": id("P2"), "folderId": id("B") }),
-            ),
+            event("e0", &one, "1000", &at("10-20"))
+                .with(json!({ "jobId": "j0", "processId": id("P1"), "folderId": id("A") })),
+            event("e0b", &one, "1000", &at("10-21"))
+                .with(json!({ "jobId": "j0b", "parentJobId": "j0", "processId": id("P2"), "folderId": id("B") })),
+            event("e1", &one, "10", &at("11-05"))
+                .with(json!({ "jobId": "j1", "processId": id("P1"), "folderId": id("A") })),
+            event("e2", &one, "1.5", &at("11-06")).with(json!({ "jobId": "j1" })),
+            event("e3", &one, "20", &at("11-06"))
+                .with(json!({ "jobId": "j2", "parentJobId": "j1", "processId": id("P2"), "folderId": id("B") })),
+            event("e4", &one, "30", &at("11-07"))
+                .with(json!({ "jobId": "j3", "parentJobId": "j2", "processId": id("P3"), "folderId": id("Asub") })),
+            event("e5", &one, "5", &at("11-08"))
+                .with(json!({ "jobId": "j4", "processId": id("P2"), "folderId": id("B") })),
         ],
     )
     .await;
     record(
         &app,
         vec![
-            event("e6", &one, "4", &at("11-09"), json!({ "processId": id("P1"), "folderId": id("B") })),
-            event("e7", &one, "2", &at("11-10"), json!({ "processId": id("P3") })),
-            event("e8", &one, "7", &at("11-10"), json!({ "folderId": id("B") })),
-            event("e9", &one, "3", &at("11-11"), json!({})),
-            event("u1", &one, "1000", &at("11-11"), json!({ "jobId": "j1", "kind": "UPLOAD" })),
-            event("u2", &one, "500", &at("11-11"), json!({ "processId": id("P3"), "folderId": id("Asub"), "kind": "UPLOAD" })),
-            event("u3", &one, "50", &at("11-13"), json!({ "jobId": "j8", "parentJobId": "j2", "processId": id("P1"), "folderId": id("A"), "kind": "UPLOAD" })),
-            event("e10", &one, "6", &at("11-12"), json!({ "jobId": "j6", "parentJobId": "j1", "folderId": id("A") })),
-            event("e11", &one, "8", &at("11-12"), json!({ "jobId": "j7", "parentJobId": "j6", "processId": id("P4") })),
-            event("e12", &two, "100", &at("11-05"), json!({ "jobId": "j1", "processId": id("P5"), "folderId": id("D") })),
-            event("e13", &two, "0.5", &at("11-06"), json!({})),
-            event("x1", &one, "999", &at("11-05"), json!({ "jobId": "j1", "unitType": "other" })),
-            event("x2", &one, "999", &at("11-05"), json!({ "folderId": id("C"), "unitType": "other" })),
+            event("e6", &one, "4", &at("11-09")).with(json!({ "processId": id("P1"), "folderId": id("B") })),
+            event("e7", &one, "2", &at("11-10")).with(json!({ "processId": id("P3") })),
+            event("e8", &one, "7", &at("11-10")).with(json!({ "folderId": id("B") })),
+            event("e9", &one, "3", &at("11-11")),
+            event("u1", &one, "1000", &at("11-11")).with(json!({ "jobId": "j1", "kind": "UPLOAD" })),
+            event("u2", &one, "500", &at("11-11")).with(json!({ "processId": id("P3"), "folderId": id("Asub"), "kind": "UPLOAD" })),
+            event("u3", &one, "50", &at("11-13")).with(json!({ "jobId": "j8", "parentJobId": "j2", "processId": id("P1"), "folderId": id("A"), "kind": "UPLOAD" })),
+            event("e10", &one, "6", &at("11-12")).with(json!({ "jobId": "j6", "parentJobId": "j1", "folderId": id("A") })),
+            event("e11", &one, "8", &at("11-12")).with(json!({ "jobId": "j7", "parentJobId": "j6", "processId": id("P4") })),
+            event("e12", &two, "100", &at("11-05")).with(json!({ "jobId": "j1", "processId": id("P5"), "folderId": id("D") })),
+            event("e13", &two, "0.5", &at("11-06")),
+            event("x1", &one, "999", &at("11-05")).with(json!({ "jobId": "j1", "unitType": "other" })),
+            event("x2", &one, "999", &at("11-05")).with(json!({ "folderId": id("C"), "unitType": "other" })),
         ],
     )
     .await;
@@ -954,13 +876,10 @@ async fn the_processes_connection_pages_by_consumption_then_id() {
     let mut events = Vec::new();
     for i in 0..5 {
         let id = create_process(app, &e, &format!("Q{i}")).await;
-        events.push(event(
-            &format!("q{i}"),
-            &three,
-            "10",
-            "2026-11-20T08:00:00Z",
-            json!({ "jobId": format!("q{i}"), "processId": id }),
-        ));
+        events.push(
+            event(&format!("q{i}"), &three, "10", "2026-11-20T08:00:00Z")
+                .with(json!({ "jobId": format!("q{i}"), "processId": id })),
+        );
         ids.push(id);
     }
     record(app, events).await;
@@ -1086,14 +1005,9 @@ async fn start_up_backfill_rebuilds_the_same_attribution() {
     record(
         &s.app,
         vec![
-            event("late1", &s.one, "1", "2026-11-14T09:00:00Z", json!({ "jobId": "j1" })),
-            event(
-                "late2",
-                &s.one,
-                "2.5",
-                "2026-11-14T09:00:00Z",
-                json!({ "jobId": "j9", "parentJobId": "j2", "processId": s.id("P3") }),
-            ),
+            event("late1", &s.one, "1", "2026-11-14T09:00:00Z").with(json!({ "jobId": "j1" })),
+            event("late2", &s.one, "2.5", "2026-11-14T09:00:00Z")
+                .with(json!({ "jobId": "j9", "parentJobId": "j2", "processId": s.id("P3") })),
         ],
     )
     .await;
@@ -1557,7 +1471,7 @@ async fn check(generated: Generated, from: u32, to: u32) {
                 }
             }
             let at = format!("2026-11-{:02}T12:00:00Z", e.day);
-            events.push(event(&format!("r{r}e{k}"), &tenants[t], &text(e.quantity), &at, extra));
+            events.push(event(&format!("r{r}e{k}"), &tenants[t], &text(e.quantity), &at).with(extra));
         }
     }
     // Two batches, so that the second adds to rollup rows the first wrote (parents still

@@ -25,7 +25,10 @@ use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{SYSTEM_KEY, ServerProcess, TestApp, organization_with_license};
+use crate::helpers::{
+    SYSTEM_KEY, ServerProcess, TestApp, create_folder, create_process, event, key_with_id, licensed_organization,
+    organization_with_license, record, set_tenant_state, tenant,
+};
 
 /// The codes an error may carry (docs/design.md §8), INTERNAL excepted.
 const CODES: [&str; 9] = [
@@ -167,55 +170,6 @@ async fn data(app: &TestApp, query: &str, variables: Value) -> Value {
     app.ok(SYSTEM_KEY, query, variables).await
 }
 
-async fn make_key(app: &TestApp, role: &str, org: Option<&str>, tenant: Option<&str>) -> (String, String) {
-    let d = data(
-        app,
-        "mutation($org: ID, $tenant: ID, $role: Role!) { createApiKey(input: {organizationId: $org, tenantId: $tenant, role: $role, name: \"fuzz\"}) { secret apiKey { id } } }",
-        json!({ "org": org, "tenant": tenant, "role": role }),
-    )
-    .await;
-    (
-        d["createApiKey"]["secret"].as_str().unwrap().to_owned(),
-        d["createApiKey"]["apiKey"]["id"].as_str().unwrap().to_owned(),
-    )
-}
-
-async fn make_tenant(app: &TestApp, org: &str, name: &str) -> String {
-    data(
-        app,
-        "mutation($org: ID!, $name: String!) { createTenant(input: {organizationId: $org, name: $name}) { tenant { id } } }",
-        json!({ "org": org, "name": name }),
-    )
-    .await["createTenant"]["tenant"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-async fn make_folder(app: &TestApp, tenant: &str, parent: Option<&str>, name: &str) -> String {
-    data(
-        app,
-        "mutation($t: ID!, $p: ID, $n: String!) { createFolder(input: {tenantId: $t, parentId: $p, name: $n}) { folder { id } } }",
-        json!({ "t": tenant, "p": parent, "n": name }),
-    )
-    .await["createFolder"]["folder"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-async fn make_process(app: &TestApp, folder: &str, name: &str) -> String {
-    data(
-        app,
-        "mutation($f: ID!, $n: String!) { createProcess(input: {folderId: $f, name: $n}) { process { id } } }",
-        json!({ "f": folder, "n": name }),
-    )
-    .await["createProcess"]["process"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 async fn licenses_of(app: &TestApp, org: &str) -> Vec<String> {
     data(
         app,
@@ -236,46 +190,33 @@ impl World {
         // makes the unit type `units`.
         let org_b = organization_with_license(app, "fuzz-b", "1000").await.org;
         // A: in Europe/Paris, 1000 units a month, enforced.
-        let org_a = data(
+        let org_a = licensed_organization(
             app,
-            "mutation { createOrganization(input: {name: \"A\", slug: \"fuzz-a\", timeZone: \"Europe/Paris\"}) { organization { id } } }",
-            json!({}),
+            "fuzz-a",
+            "Europe/Paris",
+            json!({ "capacity": "1000", "burstPercent": 130, "burstPeriods": 2, "enforced": true }),
         )
-        .await["createOrganization"]["organization"]["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        data(
-            app,
-            "mutation($o: ID!) { createLicense(input: {organizationId: $o, unitType: \"units\", planName: \"Plan\", capacity: \"1000\", period: MONTH, startsOn: \"2026-01-01\", burstPercent: 130, burstPeriods: 2, enforced: true}) { license { id } } }",
-            json!({ "o": org_a }),
-        )
-        .await;
+        .await
+        .org;
         let unit_type = data(app, "{ unitTypes { id code } }", json!({})).await["unitTypes"][0]["id"]
             .as_str()
             .unwrap()
             .to_owned();
 
-        let t_alloc = make_tenant(app, &org_a, "alpha").await;
-        let t_plain = make_tenant(app, &org_a, "beta").await;
-        let t_disabled = make_tenant(app, &org_a, "gamma").await;
-        let t_deleted = make_tenant(app, &org_a, "delta").await;
-        let t_b = make_tenant(app, &org_b, "bravo").await;
-        for (tenant, state) in [(&t_disabled, "DISABLED"), (&t_deleted, "DELETED")] {
-            data(
-                app,
-                "mutation($t: ID!, $s: TenantState!) { updateTenant(input: {tenantId: $t, state: $s}) { tenant { id } } }",
-                json!({ "t": tenant, "s": state }),
-            )
-            .await;
-        }
-        let f1 = make_folder(app, &t_alloc, None, "ops").await;
-        let f1c = make_folder(app, &t_alloc, Some(&f1), "nightly").await;
-        let f2 = make_folder(app, &t_plain, None, "qa").await;
-        let f_b = make_folder(app, &t_b, None, "b-ops").await;
-        let p1 = make_process(app, &f1, "invoice").await;
-        let p2 = make_process(app, &f2, "payroll").await;
-        let p_b = make_process(app, &f_b, "b-proc").await;
+        let t_alloc = tenant(app, &org_a, "alpha").await;
+        let t_plain = tenant(app, &org_a, "beta").await;
+        let t_disabled = tenant(app, &org_a, "gamma").await;
+        let t_deleted = tenant(app, &org_a, "delta").await;
+        let t_b = tenant(app, &org_b, "bravo").await;
+        set_tenant_state(app, &t_disabled, "DISABLED").await;
+        set_tenant_state(app, &t_deleted, "DELETED").await;
+        let f1 = create_folder(app, &t_alloc, None, "ops").await;
+        let f1c = create_folder(app, &t_alloc, Some(&f1), "nightly").await;
+        let f2 = create_folder(app, &t_plain, None, "qa").await;
+        let f_b = create_folder(app, &t_b, None, "b-ops").await;
+        let p1 = create_process(app, &f1, "invoice").await;
+        let p2 = create_process(app, &f2, "payroll").await;
+        let p_b = create_process(app, &f_b, "b-proc").await;
 
         data(
             app,
@@ -283,23 +224,16 @@ impl World {
             json!({ "t": t_alloc }),
         )
         .await;
-        let event = |key: &str, tenant: &str, quantity: &str, extra: Value| {
-            let mut e = json!({
-                "idempotencyKey": key, "tenantId": tenant, "unitType": "units", "service": "robots",
-                "quantity": quantity, "occurredAt": "2026-11-10T10:00:00Z",
-            });
-            e.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
-            e
-        };
-        data(
+        let seed = |key: &str, tenant: &str, quantity: &str| event(key, tenant, quantity, "2026-11-10T10:00:00Z");
+        record(
             app,
-            "mutation($e: [UsageEventInput!]!) { recordUsage(input: {events: $e}) { accepted } }",
-            json!({ "e": [
-                event("seed-1", &t_alloc, "120", json!({ "jobId": "job-1", "processId": p1, "folderId": f1 })),
-                event("seed-2", &t_plain, "30.5", json!({ "jobId": "job-2", "parentJobId": null, "processId": p2 })),
-                event("seed-3", &t_alloc, "5", json!({ "kind": "UPLOAD", "durationMs": 1200 })),
-                event("seed-4", &t_b, "10", json!({ "processId": p_b })),
-            ] }),
+            [
+                seed("seed-1", &t_alloc, "120").with(json!({ "jobId": "job-1", "processId": p1, "folderId": f1 })),
+                seed("seed-2", &t_plain, "30.5")
+                    .with(json!({ "jobId": "job-2", "parentJobId": null, "processId": p2 })),
+                seed("seed-3", &t_alloc, "5").with(json!({ "kind": "UPLOAD", "durationMs": 1200 })),
+                seed("seed-4", &t_b, "10").with(json!({ "processId": p_b })),
+            ],
         )
         .await;
         data(
@@ -309,15 +243,15 @@ impl World {
         )
         .await;
 
-        let (owner, owner_id) = make_key(app, "OWNER", Some(&org_a), None).await;
-        let (admin, _) = make_key(app, "ADMIN", Some(&org_a), None).await;
-        let (billing, _) = make_key(app, "BILLING_MANAGER", Some(&org_a), None).await;
-        let (viewer, _) = make_key(app, "VIEWER", Some(&org_a), None).await;
-        let (tenant_admin, _) = make_key(app, "TENANT_ADMIN", Some(&org_a), Some(&t_alloc)).await;
-        let (ingest, _) = make_key(app, "INGEST", Some(&org_a), None).await;
-        let (ingest_t, _) = make_key(app, "INGEST", Some(&org_a), Some(&t_alloc)).await;
-        let (admin_b, admin_b_id) = make_key(app, "ADMIN", Some(&org_b), None).await;
-        let (revoked, revoked_id) = make_key(app, "ADMIN", Some(&org_a), None).await;
+        let (owner, owner_id) = key_with_id(app, "OWNER", Some(&org_a), None).await;
+        let (admin, _) = key_with_id(app, "ADMIN", Some(&org_a), None).await;
+        let (billing, _) = key_with_id(app, "BILLING_MANAGER", Some(&org_a), None).await;
+        let (viewer, _) = key_with_id(app, "VIEWER", Some(&org_a), None).await;
+        let (tenant_admin, _) = key_with_id(app, "TENANT_ADMIN", Some(&org_a), Some(&t_alloc)).await;
+        let (ingest, _) = key_with_id(app, "INGEST", Some(&org_a), None).await;
+        let (ingest_t, _) = key_with_id(app, "INGEST", Some(&org_a), Some(&t_alloc)).await;
+        let (admin_b, admin_b_id) = key_with_id(app, "ADMIN", Some(&org_b), None).await;
+        let (revoked, revoked_id) = key_with_id(app, "ADMIN", Some(&org_a), None).await;
         data(
             app,
             "mutation($k: ID!) { revokeApiKey(input: {apiKeyId: $k}) { apiKey { id } } }",

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{SYSTEM_KEY, TestApp, key, organization_with_license, tenant};
+use crate::helpers::{SYSTEM_KEY, TestApp, key, licensed_organization, organization_with_license, tenant};
 
 const CREATE_ORGANIZATION: &str = "mutation($input: CreateOrganizationInput!) {
     createOrganization(input: $input) { organization { id name slug timeZone } }
@@ -534,30 +534,11 @@ async fn an_owner_of_another_organization_does_not_find_the_organization_to_lice
 /// An organization `slug` whose only license is monthly from 2026-01-01 with a burst
 /// of 130% for 3 periods, enforced; returns (organization id, license id).
 async fn organization_with_burst(app: &TestApp, slug: &str) -> (String, String) {
-    let unit = json!({ "code": "units", "name": "Units" });
-    let _ = app.gql(SYSTEM_KEY, CREATE_UNIT_TYPE, json!({ "input": unit })).await;
-    let org = json!({ "name": "Org", "slug": slug });
-    let data = app.ok(SYSTEM_KEY, CREATE_ORGANIZATION, json!({ "input": org })).await;
-    let org = data["createOrganization"]["organization"]["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    let input = json!({
-        "organizationId": org,
-        "unitType": "units",
-        "planName": "Starter",
-        "capacity": "1000",
-        "period": "MONTH",
-        "startsOn": "2026-01-01",
-        "burstPercent": 130,
-        "burstPeriods": 3,
-        "enforced": true,
+    let license = json!({
+        "planName": "Starter", "capacity": "1000", "burstPercent": 130, "burstPeriods": 3, "enforced": true,
     });
-    let data = app
-        .ok(SYSTEM_KEY, &create_license_query(), json!({ "input": input }))
-        .await;
-    let license = data["createLicense"]["license"]["id"].as_str().expect("id").to_owned();
-    (org, license)
+    let fx = licensed_organization(app, slug, "UTC", license).await;
+    (fx.org, fx.license)
 }
 
 #[tokio::test]

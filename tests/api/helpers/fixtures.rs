@@ -1,6 +1,16 @@
 //! The fixture builders: what a test needs before it starts, made through the GraphQL API
 //! as SYSTEM, so that a test's data passes the same checks as a client's. Each returns the
 //! id of what it made (a key: its secret).
+//!
+//! ```ignore
+//! let fx = organization_with_license(&app, "acme", "1000").await;
+//! let paris = licensed_organization(&app, "paris", "Europe/Paris", json!({ "capacity": "500", "period": "YEAR" })).await;
+//! let t = tenant(&app, &fx.org, "a").await;
+//! allocate(&app, &t, Some("100")).await;
+//! let folder = create_folder(&app, &t, None, "ops").await;
+//! let process = create_process(&app, &folder, "nightly").await;
+//! record(&app, [event("k1", &t, "10", "2026-11-20T10:00:00Z").with(json!({ "processId": process }))]).await;
+//! ```
 
 use serde_json::{Value, json};
 
@@ -51,18 +61,25 @@ pub async fn create_license(app: &TestApp, org: &str, fields: Value) -> String {
     data["createLicense"]["license"]["id"].as_str().expect("id").to_owned()
 }
 
-/// An organization with one monthly license, ready for tests.
+/// An organization with one license, ready for tests.
 pub struct Fixture {
     pub org: String,
+    pub license: String,
 }
 
 /// Creates the unit type `units`, an organization (`slug`, UTC) and a monthly license of
 /// `capacity` starting 2026-01-01.
 pub async fn organization_with_license(app: &TestApp, slug: &str, capacity: &str) -> Fixture {
+    licensed_organization(app, slug, "UTC", json!({ "capacity": capacity })).await
+}
+
+/// Creates the unit type `units`, an organization (`slug`, in `time_zone`) and a license
+/// of it made of `license`'s fields and [`create_license`]'s defaults.
+pub async fn licensed_organization(app: &TestApp, slug: &str, time_zone: &str, license: Value) -> Fixture {
     create_unit_type(app, "units", "Units").await;
-    let org = create_organization(app, slug, "UTC").await;
-    create_license(app, &org, json!({ "capacity": capacity })).await;
-    Fixture { org }
+    let org = create_organization(app, slug, time_zone).await;
+    let license = create_license(app, &org, license).await;
+    Fixture { org, license }
 }
 
 /// Creates a tenant and returns its id.
@@ -75,6 +92,16 @@ pub async fn tenant(app: &TestApp, org: &str, name: &str) -> String {
         )
         .await;
     data["createTenant"]["tenant"]["id"].as_str().expect("id").to_owned()
+}
+
+/// Moves a tenant to `state` (ACTIVE, DISABLED or DELETED).
+pub async fn set_tenant_state(app: &TestApp, tenant: &str, state: &str) {
+    app.ok(
+        SYSTEM_KEY,
+        "mutation($t: ID!, $s: TenantState!) { updateTenant(input: {tenantId: $t, state: $s}) { tenant { id } } }",
+        json!({ "t": tenant, "s": state }),
+    )
+    .await;
 }
 
 /// Creates an API key and returns its secret.
@@ -96,6 +123,78 @@ pub async fn key_with_id(app: &TestApp, role: &str, org: Option<&str>, tenant: O
         made["secret"].as_str().expect("secret").to_owned(),
         made["apiKey"]["id"].as_str().expect("id").to_owned(),
     )
+}
+
+/// Creates a folder of `tenant` (under `parent`, if given) and returns its id.
+pub async fn create_folder(app: &TestApp, tenant: &str, parent: Option<&str>, name: &str) -> String {
+    let data = app
+        .ok(
+            SYSTEM_KEY,
+            "mutation($t: ID!, $p: ID, $n: String!) { createFolder(input: {tenantId: $t, parentId: $p, name: $n}) { folder { id } } }",
+            json!({ "t": tenant, "p": parent, "n": name }),
+        )
+        .await;
+    data["createFolder"]["folder"]["id"].as_str().expect("id").to_owned()
+}
+
+/// Creates a process in `folder` and returns its id.
+pub async fn create_process(app: &TestApp, folder: &str, name: &str) -> String {
+    let data = app
+        .ok(
+            SYSTEM_KEY,
+            "mutation($f: ID!, $n: String!) { createProcess(input: {folderId: $f, name: $n}) { process { id } } }",
+            json!({ "f": folder, "n": name }),
+        )
+        .await;
+    data["createProcess"]["process"]["id"].as_str().expect("id").to_owned()
+}
+
+/// Sets a tenant's allocation of `units` (none removes it), effective from 2026-11-01: the
+/// start of the bundle current at [`DEFAULT_NOW`](super::DEFAULT_NOW), so that every
+/// range in that bundle sees it.
+pub async fn allocate(app: &TestApp, tenant: &str, amount: Option<&str>) {
+    app.ok(
+        SYSTEM_KEY,
+        "mutation($t: ID!, $a: Decimal) { setAllocation(input: {tenantId: $t, unitType: \"units\", amount: $a, effectiveOn: \"2026-11-01\"}) { allocation { amount } } }",
+        json!({ "t": tenant, "a": amount }),
+    )
+    .await;
+}
+
+/// A usage event (`UsageEventInput`), for [`record`].
+#[derive(Clone, Debug, serde::Serialize)]
+#[serde(transparent)]
+pub struct Event(Value);
+
+/// An event of `quantity` units of `tenant` through the `robots` service at `at` (RFC
+/// 3339), under the idempotency key `key`.
+pub fn event(key: &str, tenant: &str, quantity: &str, at: &str) -> Event {
+    Event(json!({
+        "idempotencyKey": key, "tenantId": tenant, "unitType": "units", "service": "robots",
+        "quantity": quantity, "occurredAt": at,
+    }))
+}
+
+impl Event {
+    /// The event with `fields` added or replacing its own (`service`, `kind`, `jobId`,
+    /// `processId`, a null...).
+    pub fn with(mut self, fields: Value) -> Event {
+        set(&mut self.0, fields);
+        self
+    }
+}
+
+/// Records `events` in one batch and expects every one accepted.
+pub async fn record(app: &TestApp, events: impl IntoIterator<Item = Event>) {
+    let events: Vec<Event> = events.into_iter().collect();
+    let data = app
+        .ok(
+            SYSTEM_KEY,
+            "mutation($events: [UsageEventInput!]!) { recordUsage(input: {events: $events}) { accepted } }",
+            json!({ "events": events }),
+        )
+        .await;
+    assert_eq!(data["recordUsage"]["accepted"], events.len());
 }
 
 /// Adds the fields of `fields` to the object `target`, replacing those it has.
