@@ -9,6 +9,7 @@ use super::probe::Probe;
 use super::world::{Key, Scope};
 use crate::helpers::{SYSTEM_KEY, ServerProcess, TestApp, organization_with_license};
 
+/// Whether the server at `address` answers `{ viewer { role } }`.
 async fn answers(address: &str) -> bool {
     let answer = reqwest::Client::new()
         .post(format!("http://{address}/graphql"))
