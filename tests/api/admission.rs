@@ -2,12 +2,10 @@
 //! under concurrency (also across two server processes on one database), refusals record
 //! nothing, idempotency, "stop at 100%" per service, and the control rules.
 
-use std::process::{Child, Command, Stdio};
-
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 
-use crate::helpers::{DEFAULT_NOW, SYSTEM_KEY, TestApp, key, tenant};
+use crate::helpers::{SYSTEM_KEY, ServerProcess, TestApp, event, key, licensed_organization, set_tenant_state, tenant};
 
 const START: &str = "mutation($i: StartExecutionInput!) { startExecution(input: $i) { granted quota { used limit remaining enforced } } }";
 const RECORD: &str =
@@ -17,29 +15,9 @@ const CONTROL: &str = "mutation($i: SetConsumptionControlInput!) { setConsumptio
 
 /// An organization with a monthly license of `capacity` (enforced or not) and one tenant.
 async fn organization(app: &TestApp, capacity: &str, enforced: bool) -> (String, String) {
-    let _ = app
-        .gql(
-            SYSTEM_KEY,
-            "mutation { createUnitType(input: {code: \"units\", name: \"Units\"}) { unitType { code } } }",
-            json!({}),
-        )
-        .await;
-    let org = app
-        .ok(
-            SYSTEM_KEY,
-            "mutation { createOrganization(input: {name: \"Org\", slug: \"org\"}) { organization { id } } }",
-            json!({}),
-        )
-        .await["createOrganization"]["organization"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    app.ok(
-        SYSTEM_KEY,
-        "mutation($o: ID!, $c: Decimal!, $e: Boolean!) { createLicense(input: {organizationId: $o, unitType: \"units\", planName: \"Plan\", capacity: $c, period: MONTH, startsOn: \"2026-01-01\", enforced: $e}) { license { id } } }",
-        json!({ "o": org, "c": capacity, "e": enforced }),
-    )
-    .await;
+    let org = licensed_organization(app, "org", "UTC", json!({ "capacity": capacity, "enforced": enforced }))
+        .await
+        .org;
     let t = tenant(app, &org, "t").await;
     (org, t)
 }
@@ -48,11 +26,9 @@ fn start_input(tenant: &str, key: &str, service: &str, quantity: &str) -> Value 
     json!({ "i": { "idempotencyKey": key, "tenantId": tenant, "unitType": "units", "service": service, "quantity": quantity } })
 }
 
+/// Records one event and returns `recordUsage`'s answer (accepted, duplicates).
 async fn record(app: &TestApp, tenant: &str, key: &str, quantity: &str, kind: &str) -> Value {
-    let event = json!({
-        "idempotencyKey": key, "tenantId": tenant, "unitType": "units", "service": "robots",
-        "quantity": quantity, "occurredAt": "2026-11-20T10:00:00Z", "kind": kind,
-    });
+    let event = event(key, tenant, quantity, "2026-11-20T10:00:00Z").with(json!({ "kind": kind }));
     app.ok(SYSTEM_KEY, RECORD, json!({ "events": [event] })).await["recordUsage"].clone()
 }
 
@@ -105,65 +81,15 @@ async fn sixty_four_concurrent_admissions_grant_exactly_what_is_left() {
     app.finish().await;
 }
 
-/// The quotagraph binary serving `database_url` on a free port, as a separate process.
-struct Process {
-    child: Child,
-    address: String,
-}
-
-impl Process {
-    async fn start(database_url: &str) -> Process {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let address = format!("127.0.0.1:{port}");
-        let child = Command::new(env!("CARGO_BIN_EXE_quotagraph"))
-            .arg("serve")
-            .env("DATABASE_URL", database_url)
-            .env("QUOTAGRAPH_BIND", &address)
-            .env("QUOTAGRAPH_CLOCK", DEFAULT_NOW)
-            .env("QUOTAGRAPH_BOOTSTRAP_KEY", SYSTEM_KEY)
-            .env("QUOTAGRAPH_KEY_PEPPER", crate::helpers::KEY_PEPPER)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut process = Process { child, address };
-        let client = reqwest::Client::new();
-        for _ in 0..200 {
-            if client
-                .get(format!("http://{}/healthz", process.address))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success())
-            {
-                return process;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        let _ = process.child.kill();
-        panic!("the quotagraph process did not start");
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test]
 async fn two_server_processes_on_one_database_never_over_grant() {
     let app = TestApp::spawn().await;
     let (org, t) = organization(&app, "100", true).await;
     record(&app, &t, "before", "90", "EXECUTION").await;
+    let quiet = [("RUST_LOG", "warn")];
     let (a, b) = (
-        Process::start(&app.database_url).await,
-        Process::start(&app.database_url).await,
+        ServerProcess::on(&app.database_url, &quiet).await,
+        ServerProcess::on(&app.database_url, &quiet).await,
     );
     let client = reqwest::Client::new();
     let (granted, refused) = stampede(&[(&a.address, &client), (&b.address, &client)], &t, 64).await;
@@ -331,12 +257,7 @@ async fn consumption_controls_follow_the_rules() {
     let viewer = key(&app, "VIEWER", Some(&org), None).await;
     let (code, _) = app.err(&viewer, CONTROL, input(json!([0.5]), json!([]))).await;
     assert_eq!(code, "FORBIDDEN");
-    app.ok(
-        SYSTEM_KEY,
-        "mutation($t: ID!) { updateTenant(input: {tenantId: $t, state: DISABLED}) { tenant { state } } }",
-        json!({ "t": t }),
-    )
-    .await;
+    set_tenant_state(&app, &t, "DISABLED").await;
     let (code, message) = app.err(SYSTEM_KEY, CONTROL, input(json!([0.5]), json!([]))).await;
     assert_eq!(code, "BAD_USER_INPUT");
     assert!(message.contains("ACTIVE"), "{message}");

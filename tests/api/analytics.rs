@@ -9,10 +9,11 @@ use proptest::prelude::*;
 use quotagraph::domain::Quantity;
 use serde_json::{Value, json};
 
-use crate::helpers::{SYSTEM_KEY, TestApp, key, organization_with_license, tenant};
+use crate::helpers::{
+    Event, SYSTEM_KEY, TestApp, create_unit_type, event, key, licensed_organization, organization_with_license, record,
+    tenant,
+};
 
-const RECORD: &str =
-    "mutation($events: [UsageEventInput!]!) { recordUsage(input: {events: $events}) { accepted duplicates } }";
 const BUCKETS: &str = "start end consumed";
 const SERVICES: &str = "total services { service { code name } consumed percent }";
 const WEEK: &str = "weekStart executions uploads durationSeconds";
@@ -27,50 +28,6 @@ fn text(scaled: i64) -> String {
 
 fn date(text: &str) -> NaiveDate {
     text.parse().unwrap()
-}
-
-/// An event of `units` unless `extra` says otherwise (kind, durationMs, unitType, ...).
-fn event(key: &str, tenant: &str, service: &str, quantity: &str, at: &str, extra: Value) -> Value {
-    let mut event = json!({
-        "idempotencyKey": key, "tenantId": tenant, "unitType": "units", "service": service,
-        "quantity": quantity, "occurredAt": at,
-    });
-    for (field, value) in extra.as_object().unwrap() {
-        event[field] = value.clone();
-    }
-    event
-}
-
-async fn record(app: &TestApp, events: Vec<Value>) {
-    let count = events.len();
-    let data = app.ok(SYSTEM_KEY, RECORD, json!({ "events": events })).await;
-    assert_eq!(data["recordUsage"]["accepted"], count);
-}
-
-/// An organization with its own time zone and a license of `period` from `starts_on`.
-async fn organization(app: &TestApp, slug: &str, time_zone: &str, period: &str, starts_on: &str) -> String {
-    app.ok(
-        SYSTEM_KEY,
-        "mutation { createUnitType(input: {code: \"units\", name: \"Units\"}) { unitType { code } } }",
-        json!({}),
-    )
-    .await;
-    let org = app
-        .ok(
-            SYSTEM_KEY,
-            "mutation($slug: String!, $zone: String!) { createOrganization(input: {name: \"Org\", slug: $slug, timeZone: $zone}) { organization { id timeZone } } }",
-            json!({ "slug": slug, "zone": time_zone }),
-        )
-        .await["createOrganization"]["organization"]
-        .clone();
-    assert_eq!(org["timeZone"], time_zone);
-    let org = org["id"].as_str().unwrap().to_owned();
-    let query = format!(
-        "mutation($o: ID!, $starts: Date!) {{ createLicense(input: {{organizationId: $o, unitType: \"units\", planName: \"Plan\", capacity: \"1000\", period: {period}, startsOn: $starts}}) {{ license {{ id }} }} }}"
-    );
-    app.ok(SYSTEM_KEY, &query, json!({ "o": org, "starts": starts_on }))
-        .await;
-    org
 }
 
 /// `usage(unitType: "units"<arguments>) { <fields> }` of an organization, with a key.
@@ -183,21 +140,14 @@ async fn services_and_days() -> (TestApp, String, String, String) {
     record(
         &app,
         vec![
-            event("1", &a, "robots", "50", "2026-10-31T12:00:00Z", json!({})),
-            event("2", &a, "robots", "10", "2026-11-02T12:00:00Z", json!({})),
-            event("3", &a, "orchestrator", "5", "2026-11-04T12:00:00Z", json!({})),
-            event("4", &a, "robots", "2.5", "2026-11-09T00:00:00Z", json!({})),
-            event(
-                "5",
-                &a,
-                "uploader",
-                "100",
-                "2026-11-10T12:00:00Z",
-                json!({ "kind": "UPLOAD" }),
-            ),
-            event("6", &b, "test-manager", "7", "2026-11-16T23:59:59Z", json!({})),
-            event("7", &b, "robots", "0.25", "2026-11-22T23:59:59Z", json!({})),
-            event("8", &a, "robots", "1", "2026-11-23T09:00:00Z", json!({})),
+            event("1", &a, "50", "2026-10-31T12:00:00Z"),
+            event("2", &a, "10", "2026-11-02T12:00:00Z"),
+            event("3", &a, "5", "2026-11-04T12:00:00Z").with(json!({ "service": "orchestrator" })),
+            event("4", &a, "2.5", "2026-11-09T00:00:00Z"),
+            event("5", &a, "100", "2026-11-10T12:00:00Z").with(json!({ "service": "uploader", "kind": "UPLOAD" })),
+            event("6", &b, "7", "2026-11-16T23:59:59Z").with(json!({ "service": "test-manager" })),
+            event("7", &b, "0.25", "2026-11-22T23:59:59Z"),
+            event("8", &a, "1", "2026-11-23T09:00:00Z"),
         ],
     )
     .await;
@@ -341,17 +291,24 @@ async fn distribution_by_day_week_and_month_keeps_empty_buckets_and_cuts_to_the_
 #[tokio::test]
 async fn monthly_buckets_over_a_yearly_bundle() {
     let app = TestApp::spawn().await;
-    let org = organization(&app, "yearly", "UTC", "YEAR", "2026-01-01").await;
+    let org = licensed_organization(
+        &app,
+        "yearly",
+        "UTC",
+        json!({ "capacity": "1000", "period": "YEAR", "startsOn": "2026-01-01" }),
+    )
+    .await
+    .org;
     let t = tenant(&app, &org, "t").await;
     record(
         &app,
         vec![
-            event("1", &t, "robots", "1", "2026-01-31T23:59:59Z", json!({})),
-            event("2", &t, "robots", "2", "2026-02-01T00:00:00Z", json!({})),
-            event("3", &t, "robots", "4", "2026-03-02T10:00:00Z", json!({})),
-            event("4", &t, "robots", "8", "2026-03-03T10:00:00Z", json!({})),
-            event("5", &t, "robots", "16", "2026-05-15T10:00:00Z", json!({})),
-            event("6", &t, "robots", "32", "2026-11-20T10:00:00Z", json!({})),
+            event("1", &t, "1", "2026-01-31T23:59:59Z"),
+            event("2", &t, "2", "2026-02-01T00:00:00Z"),
+            event("3", &t, "4", "2026-03-02T10:00:00Z"),
+            event("4", &t, "8", "2026-03-03T10:00:00Z"),
+            event("5", &t, "16", "2026-05-15T10:00:00Z"),
+            event("6", &t, "32", "2026-11-20T10:00:00Z"),
         ],
     )
     .await;
@@ -503,50 +460,36 @@ async fn a_tenant_admin_reads_its_own_cards_analytics_only() {
 async fn days_and_weeks_are_the_organizations_in_paris() {
     // 23:30 UTC on Sunday 11-22 is already Monday 11-23 in Paris: today, and a new week.
     let app = TestApp::spawn_at("2026-11-22T23:30:00Z").await;
-    let org = organization(&app, "paris", "Europe/Paris", "MONTH", "2026-01-01").await;
+    let org = licensed_organization(
+        &app,
+        "paris",
+        "Europe/Paris",
+        json!({ "capacity": "1000", "period": "MONTH", "startsOn": "2026-01-01" }),
+    )
+    .await
+    .org;
     let t = tenant(&app, &org, "t").await;
     // Paris is UTC+2 until 2026-10-25 03:00, then UTC+1.
     record(
         &app,
         vec![
             // 10-25 00:30 (UTC+2) and 10-25 23:30 (UTC+1) in Paris: both on 10-25.
-            event("d1", &t, "robots", "0.5", "2026-10-24T22:30:00Z", json!({})),
-            event("d2", &t, "robots", "0.25", "2026-10-25T22:30:00Z", json!({})),
+            event("d1", &t, "0.5", "2026-10-24T22:30:00Z"),
+            event("d2", &t, "0.25", "2026-10-25T22:30:00Z"),
             // 10-31 23:30 in Paris: the October bundle.
-            event("1", &t, "robots", "100", "2026-10-31T22:30:00Z", json!({})),
+            event("1", &t, "100", "2026-10-31T22:30:00Z"),
             // 11-01 00:30 in Paris.
-            event("2", &t, "robots", "1", "2026-10-31T23:30:00Z", json!({})),
+            event("2", &t, "1", "2026-10-31T23:30:00Z"),
             // 11-09 23:59:59 in Paris.
-            event("3", &t, "robots", "2", "2026-11-09T22:59:59Z", json!({})),
+            event("3", &t, "2", "2026-11-09T22:59:59Z"),
             // 11-10 00:30 in Paris.
-            event("4", &t, "robots", "4", "2026-11-09T23:30:00Z", json!({})),
+            event("4", &t, "4", "2026-11-09T23:30:00Z"),
             // Sunday 11-15 23:30 in Paris: the week of 11-09.
-            event(
-                "5",
-                &t,
-                "robots",
-                "16",
-                "2026-11-15T22:30:00Z",
-                json!({ "durationMs": 1000 }),
-            ),
+            event("5", &t, "16", "2026-11-15T22:30:00Z").with(json!({ "durationMs": 1000 })),
             // Monday 11-16 00:30 in Paris: the week of 11-16.
-            event(
-                "6",
-                &t,
-                "robots",
-                "8",
-                "2026-11-15T23:30:00Z",
-                json!({ "durationMs": 3000 }),
-            ),
+            event("6", &t, "8", "2026-11-15T23:30:00Z").with(json!({ "durationMs": 3000 })),
             // Monday 11-23 00:10 in Paris: today, the current week.
-            event(
-                "7",
-                &t,
-                "robots",
-                "32",
-                "2026-11-22T23:10:00Z",
-                json!({ "durationMs": 500 }),
-            ),
+            event("7", &t, "32", "2026-11-22T23:10:00Z").with(json!({ "durationMs": 500 })),
         ],
     )
     .await;
@@ -636,74 +579,27 @@ fn quiet(start: NaiveDate) -> Value {
 async fn weekly_activity_counts_runs_and_their_duration() {
     let app = TestApp::spawn().await;
     let fx = organization_with_license(&app, "acme", "1000").await;
-    app.ok(
-        SYSTEM_KEY,
-        "mutation { createUnitType(input: {code: \"other\", name: \"Other\"}) { unitType { code } } }",
-        json!({}),
-    )
-    .await;
+    create_unit_type(&app, "other", "Other").await;
     let (a, b) = (tenant(&app, &fx.org, "a").await, tenant(&app, &fx.org, "b").await);
     let upload = |ms: i64| json!({ "kind": "UPLOAD", "durationMs": ms });
     record(
         &app,
         vec![
             // Sunday 08-30: before the week preceding the 12 weeks shown.
-            event(
-                "1",
-                &a,
-                "robots",
-                "1",
-                "2026-08-30T12:00:00Z",
-                json!({ "durationMs": 9999 }),
-            ),
+            event("1", &a, "1", "2026-08-30T12:00:00Z").with(json!({ "durationMs": 9999 })),
             // Monday 08-31: the preceding week.
-            event(
-                "2",
-                &a,
-                "robots",
-                "1",
-                "2026-08-31T00:00:00Z",
-                json!({ "durationMs": 1500 }),
-            ),
+            event("2", &a, "1", "2026-08-31T00:00:00Z").with(json!({ "durationMs": 1500 })),
             // Sunday 09-13: the week of 09-07, the first shown.
-            event("3", &b, "robots", "0", "2026-09-13T23:59:00Z", upload(2000)),
+            event("3", &b, "0", "2026-09-13T23:59:00Z").with(upload(2000)),
             // The week of 11-16: three executions (one without duration) and an upload.
-            event(
-                "4",
-                &a,
-                "robots",
-                "1",
-                "2026-11-16T08:00:00Z",
-                json!({ "durationMs": 1000 }),
-            ),
-            event(
-                "5",
-                &a,
-                "orchestrator",
-                "1",
-                "2026-11-16T09:00:00Z",
-                json!({ "durationMs": 250 }),
-            ),
-            event("6", &a, "robots", "1", "2026-11-17T09:00:00Z", json!({})),
-            event("7", &b, "robots", "5", "2026-11-22T20:00:00Z", upload(500)),
+            event("4", &a, "1", "2026-11-16T08:00:00Z").with(json!({ "durationMs": 1000 })),
+            event("5", &a, "1", "2026-11-16T09:00:00Z").with(json!({ "service": "orchestrator", "durationMs": 250 })),
+            event("6", &a, "1", "2026-11-17T09:00:00Z"),
+            event("7", &b, "5", "2026-11-22T20:00:00Z").with(upload(500)),
             // Today.
-            event(
-                "8",
-                &a,
-                "robots",
-                "1",
-                "2026-11-23T09:00:00Z",
-                json!({ "durationMs": 60000 }),
-            ),
+            event("8", &a, "1", "2026-11-23T09:00:00Z").with(json!({ "durationMs": 60000 })),
             // Another unit type: not this activity.
-            event(
-                "9",
-                &a,
-                "robots",
-                "1",
-                "2026-11-23T08:00:00Z",
-                json!({ "unitType": "other", "durationMs": 7000 }),
-            ),
+            event("9", &a, "1", "2026-11-23T08:00:00Z").with(json!({ "unitType": "other", "durationMs": 7000 })),
         ],
     )
     .await;
@@ -871,7 +767,14 @@ fn check_figures(
 
 async fn check(generated: Vec<Generated>, from: NaiveDate, to: NaiveDate, weeks: u32) {
     let app = TestApp::spawn().await;
-    let org = organization(&app, "o", "Europe/Paris", "MONTH", "2026-11-01").await;
+    let org = licensed_organization(
+        &app,
+        "o",
+        "Europe/Paris",
+        json!({ "capacity": "1000", "period": "MONTH", "startsOn": "2026-11-01" }),
+    )
+    .await
+    .org;
     let mut tenants = Vec::new();
     for i in 0..3 {
         tenants.push(tenant(&app, &org, &format!("t{i}")).await);
@@ -889,19 +792,12 @@ async fn check(generated: Vec<Generated>, from: NaiveDate, to: NaiveDate, weeks:
             )
         })
         .collect();
-    let mut payload: Vec<Value> = generated
+    let mut payload: Vec<Event> = generated
         .iter()
         .enumerate()
         .map(|(i, e)| {
             let at = start + TimeDelta::minutes(e.minutes);
-            event(
-                &format!("e{i}"),
-                &tenants[e.tenant],
-                SERVICE_CODES[e.service],
-                &text(e.quantity),
-                &at.to_rfc3339(),
-                json!({ "kind": if e.upload { "UPLOAD" } else { "EXECUTION" }, "durationMs": e.duration_ms }),
-            )
+            event(&format!("e{i}"), &tenants[e.tenant], &text(e.quantity), &at.to_rfc3339()).with(json!({ "service": SERVICE_CODES[e.service], "kind": if e.upload { "UPLOAD" } else { "EXECUTION" }, "durationMs": e.duration_ms }))
         })
         .collect();
     // Two batches, so that the second adds to the daily rows the first wrote.

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{SYSTEM_KEY, TestApp, key, organization_with_license, tenant};
+use crate::helpers::{SYSTEM_KEY, TestApp, create_organization, key, organization_with_license, tenant};
 
 const LOG: &str = "query($o: ID!) { organization(id: $o) { auditLog(first: 100) { edges { node { action role apiKeyId targetKind targetId before after at } } } } }";
 
@@ -107,16 +107,7 @@ async fn only_owner_admin_and_system_read_the_audit_log() {
         assert_eq!(csv.status(), 403, "{role}");
     }
     // Another organization's owner does not find this one.
-    let other = app
-        .ok(
-            SYSTEM_KEY,
-            "mutation { createOrganization(input: {name: \"Other\", slug: \"other\"}) { organization { id } } }",
-            json!({}),
-        )
-        .await["createOrganization"]["organization"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let other = create_organization(&app, "other", "UTC").await;
     let stranger = key(&app, "OWNER", Some(&other), None).await;
     let answer = app.gql(&stranger, LOG, json!({ "o": fx.org })).await;
     assert!(answer["data"]["organization"].is_null(), "{answer}");

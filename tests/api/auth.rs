@@ -5,7 +5,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
 
-use crate::helpers::{SYSTEM_KEY, TestApp, key, organization_with_license, tenant};
+use crate::helpers::{SYSTEM_KEY, TestApp, key, key_with_id, organization_with_license, tenant};
 
 #[tokio::test]
 async fn a_request_without_a_valid_key_is_unauthenticated() {
@@ -312,15 +312,7 @@ async fn parse_and_validation_errors_carry_codes() {
 async fn a_keys_last_use_is_recorded() {
     let app = TestApp::spawn().await;
     let fx = organization_with_license(&app, "acme", "10").await;
-    let created = app
-        .ok(
-            SYSTEM_KEY,
-            "mutation($o: ID) { createApiKey(input: {organizationId: $o, role: VIEWER, name: \"dash\"}) { secret apiKey { id } } }",
-            json!({ "o": fx.org }),
-        )
-        .await;
-    let id = created["createApiKey"]["apiKey"]["id"].as_str().unwrap().to_owned();
-    let secret = created["createApiKey"]["secret"].as_str().unwrap().to_owned();
+    let (secret, id) = key_with_id(&app, "VIEWER", Some(&fx.org), None).await;
     assert_eq!(last_used(&app, &id).await, Value::Null);
     app.ok(&secret, "{ viewer { role } }", json!({})).await;
     assert_eq!(last_used(&app, &id).await, "2026-11-23T10:00:00+00:00");
@@ -342,14 +334,7 @@ async fn keys_are_stored_as_peppered_hashes_and_checked_by_id() {
     use sea_orm::{ConnectionTrait, Database, Statement};
     let app = TestApp::spawn().await;
     let fx = organization_with_license(&app, "acme", "10").await;
-    let created = app
-        .ok(
-            SYSTEM_KEY,
-            "mutation($o: ID) { createApiKey(input: {organizationId: $o, role: VIEWER, name: \"dash\"}) { secret } }",
-            json!({ "o": fx.org }),
-        )
-        .await;
-    let secret = created["createApiKey"]["secret"].as_str().unwrap().to_owned();
+    let secret = key(&app, "VIEWER", Some(&fx.org), None).await;
     let db = Database::connect(&app.database_url).await.unwrap();
     let rows = db
         .query_all_raw(Statement::from_string(

@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{SYSTEM_KEY, TestApp};
+use crate::helpers::{SYSTEM_KEY, TestApp, create_license, create_organization, create_unit_type};
 
 const BUNDLES: &str = "query($org: ID!, $unit: String!) {
     organization(id: $org) {
@@ -22,43 +22,8 @@ const LICENSES: &str = "query($org: ID!, $unit: String) {
 
 /// Creates unit type `unit` (if new) and organization `slug` in `zone`; returns its id.
 async fn organization(app: &TestApp, slug: &str, zone: &str, unit: &str) -> String {
-    let _ = app
-        .gql(
-            SYSTEM_KEY,
-            "mutation($code: String!) { createUnitType(input: {code: $code, name: $code}) { unitType { code } } }",
-            json!({ "code": unit }),
-        )
-        .await;
-    let data = app
-        .ok(
-            SYSTEM_KEY,
-            "mutation($slug: String!, $zone: String!) {
-                createOrganization(input: {name: \"Org\", slug: $slug, timeZone: $zone}) { organization { id } }
-            }",
-            json!({ "slug": slug, "zone": zone }),
-        )
-        .await;
-    data["createOrganization"]["organization"]["id"]
-        .as_str()
-        .expect("id")
-        .to_owned()
-}
-
-/// Creates a license from `fields` (organizationId, unitType and planName filled in);
-/// returns its id.
-async fn license(app: &TestApp, org: &str, unit: &str, fields: Value) -> String {
-    let mut input = json!({ "organizationId": org, "unitType": unit, "planName": "Plan" });
-    for (field, value) in fields.as_object().expect("license fields") {
-        input[field] = value.clone();
-    }
-    let data = app
-        .ok(
-            SYSTEM_KEY,
-            "mutation($input: CreateLicenseInput!) { createLicense(input: $input) { license { id } } }",
-            json!({ "input": input }),
-        )
-        .await;
-    data["createLicense"]["license"]["id"].as_str().expect("id").to_owned()
+    create_unit_type(app, unit, unit).await;
+    create_organization(app, slug, zone).await
 }
 
 async fn bundles(app: &TestApp, org: &str, unit: &str) -> Vec<Value> {
@@ -105,10 +70,9 @@ fn limit(amount: &str, burst: bool) -> (String, bool) {
 async fn monthly_bundles_start_on_the_start_day_clamped_to_short_months() {
     let app = TestApp::spawn_at("2027-05-15T12:00:00Z").await;
     let org = organization(&app, "acme", "UTC", "units").await;
-    let id = license(
+    let id = create_license(
         &app,
         &org,
-        "units",
         json!({ "capacity": "500", "period": "MONTH", "startsOn": "2027-01-31" }),
     )
     .await;
@@ -138,10 +102,9 @@ async fn monthly_bundles_start_on_the_start_day_clamped_to_short_months() {
 async fn monthly_bundles_use_february_29_in_a_leap_year() {
     let app = TestApp::spawn_at("2028-03-10T08:00:00Z").await;
     let org = organization(&app, "acme", "UTC", "units").await;
-    license(
+    create_license(
         &app,
         &org,
-        "units",
         json!({ "capacity": "100", "period": "MONTH", "startsOn": "2027-12-31" }),
     )
     .await;
@@ -163,10 +126,9 @@ async fn the_current_bundle_turns_over_at_midnight_in_the_organizations_time_zon
     let paris = organization(&app, "paris", "Europe/Paris", "units").await;
     let utc = organization(&app, "utc", "UTC", "units").await;
     for org in [&paris, &utc] {
-        license(
+        create_license(
             &app,
             org,
-            "units",
             json!({ "capacity": "100", "period": "MONTH", "startsOn": "2027-01-31" }),
         )
         .await;
@@ -189,10 +151,9 @@ async fn the_current_bundle_turns_over_at_midnight_in_the_organizations_time_zon
 async fn an_upgrade_mid_period_cuts_the_old_bundle_and_restarts_the_burst() {
     let app = TestApp::spawn_at("2027-05-15T12:00:00Z").await;
     let org = organization(&app, "acme", "UTC", "units").await;
-    let old = license(
+    let old = create_license(
         &app,
         &org,
-        "units",
         json!({
             "capacity": "1000", "period": "MONTH", "startsOn": "2027-01-31",
             "burstPercent": 130, "burstPeriods": 2,
@@ -261,10 +222,9 @@ async fn an_upgrade_mid_period_cuts_the_old_bundle_and_restarts_the_burst() {
 async fn an_upgrade_effective_today_makes_the_new_bundle_current_from_today() {
     let app = TestApp::spawn_at("2027-05-15T12:00:00Z").await;
     let org = organization(&app, "acme", "UTC", "units").await;
-    let old = license(
+    let old = create_license(
         &app,
         &org,
-        "units",
         json!({ "capacity": "1000", "period": "MONTH", "startsOn": "2027-04-30" }),
     )
     .await;
@@ -289,10 +249,9 @@ async fn an_upgrade_effective_today_makes_the_new_bundle_current_from_today() {
 async fn yearly_bundles_from_february_29_start_on_february_28_in_common_years() {
     let app = TestApp::spawn().await; // 2026-11-23
     let org = organization(&app, "acme", "UTC", "units").await;
-    license(
+    create_license(
         &app,
         &org,
-        "units",
         json!({ "capacity": "12000", "period": "YEAR", "startsOn": "2024-02-29" }),
     )
     .await;
@@ -313,10 +272,9 @@ async fn yearly_bundles_from_february_29_start_on_february_28_in_common_years() 
 async fn a_term_license_is_one_bundle_ending_on_its_end_date() {
     let app = TestApp::spawn().await; // 2026-11-23
     let org = organization(&app, "acme", "UTC", "units").await;
-    license(
+    create_license(
         &app,
         &org,
-        "units",
         json!({ "capacity": "5000", "period": "TERM", "startsOn": "2026-06-15", "endsOn": "2027-03-01" }),
     )
     .await;
@@ -332,32 +290,28 @@ async fn ended_licenses_keep_their_bundles_and_future_ones_have_none_yet() {
     let app = TestApp::spawn().await; // 2026-11-23
     let org = organization(&app, "acme", "UTC", "units").await;
     // A TERM that ended, then a monthly license that ended mid-period, then the current TERM.
-    license(
+    create_license(
         &app,
         &org,
-        "units",
         json!({ "capacity": "10", "period": "TERM", "startsOn": "2025-01-01", "endsOn": "2025-07-01" }),
     )
     .await;
-    license(
+    create_license(
         &app,
         &org,
-        "units",
         json!({ "capacity": "20", "period": "MONTH", "startsOn": "2025-07-01", "endsOn": "2025-09-15" }),
     )
     .await;
-    license(
+    create_license(
         &app,
         &org,
-        "units",
         json!({ "capacity": "30", "period": "TERM", "startsOn": "2025-09-15", "endsOn": "2027-01-01" }),
     )
     .await;
     // Starts after today: no bundle has started yet.
-    license(
+    create_license(
         &app,
         &org,
-        "units",
         json!({ "capacity": "40", "period": "MONTH", "startsOn": "2027-01-01" }),
     )
     .await;
@@ -382,18 +336,16 @@ async fn bundles_are_per_unit_type() {
     let app = TestApp::spawn().await; // 2026-11-23
     let org = organization(&app, "acme", "UTC", "units").await;
     organization(&app, "unused", "UTC", "robots").await;
-    license(
+    create_license(
         &app,
         &org,
-        "units",
         json!({ "capacity": "100", "period": "MONTH", "startsOn": "2026-11-01" }),
     )
     .await;
-    license(
+    create_license(
         &app,
         &org,
-        "robots",
-        json!({ "capacity": "7", "period": "YEAR", "startsOn": "2026-01-15" }),
+        json!({ "unitType": "robots", "capacity": "7", "period": "YEAR", "startsOn": "2026-01-15" }),
     )
     .await;
     let units = bundles(&app, &org, "units").await;
@@ -414,10 +366,9 @@ async fn bundles_are_per_unit_type() {
 async fn the_burst_raises_the_limit_during_the_first_burst_periods_only() {
     let app = TestApp::spawn().await; // 2026-11-23
     let org = organization(&app, "acme", "UTC", "units").await;
-    license(
+    create_license(
         &app,
         &org,
-        "units",
         json!({
             "capacity": "1000", "period": "MONTH", "startsOn": "2026-08-01",
             "burstPercent": 130, "burstPeriods": 2,
@@ -454,10 +405,9 @@ async fn the_burst_raises_the_limit_during_the_first_burst_periods_only() {
 async fn the_burst_is_active_in_the_current_bundle_while_it_lasts() {
     let app = TestApp::spawn().await; // 2026-11-23
     let org = organization(&app, "acme", "UTC", "units").await;
-    license(
+    create_license(
         &app,
         &org,
-        "units",
         json!({
             "capacity": "10.5", "period": "MONTH", "startsOn": "2026-10-23",
             "burstPercent": 130, "burstPeriods": 3,
@@ -483,20 +433,14 @@ async fn no_burst_without_burst_periods_or_above_one_hundred_percent() {
     let org = organization(&app, "acme", "UTC", "units").await;
     organization(&app, "other", "UTC", "robots").await;
     // 150 % but for no period.
-    license(
+    create_license(
         &app,
         &org,
-        "units",
         json!({ "capacity": "100", "period": "MONTH", "startsOn": "2026-11-01", "burstPercent": 150 }),
     )
     .await;
     // Burst periods at 100 %: nothing to raise.
-    license(
-        &app,
-        &org,
-        "robots",
-        json!({ "capacity": "100", "period": "MONTH", "startsOn": "2026-11-01", "burstPeriods": 3 }),
-    )
+    create_license(&app, &org, json!({ "unitType": "robots", "capacity": "100", "period": "MONTH", "startsOn": "2026-11-01", "burstPeriods": 3 }))
     .await;
     for unit in ["units", "robots"] {
         assert_eq!(

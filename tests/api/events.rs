@@ -10,10 +10,11 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
 
-use crate::helpers::{DEFAULT_NOW, SYSTEM_KEY, TestApp, key, organization_with_license, tenant};
+use crate::helpers::{
+    DEFAULT_NOW, SYSTEM_KEY, TestApp, allocate, create_license, create_organization, create_unit_type, event, key,
+    key_with_id, organization_with_license, record, tenant,
+};
 
-const RECORD: &str = "mutation($events: [UsageEventInput!]!) { recordUsage(input: {events: $events}) { accepted } }";
-const ALLOCATE: &str = "mutation($t: ID!, $a: Decimal) { setAllocation(input: {tenantId: $t, unitType: \"units\", amount: $a, effectiveOn: \"2026-11-01\"}) { allocation { amount } } }";
 const QUOTA_EVENTS: &str = "subscription($o: ID!, $u: String, $t: ID) { quotaEvents(organizationId: $o, unitType: $u, tenantId: $t) { kind at organizationId tenantId unitType threshold previousStatus status consumed remaining } }";
 const USAGE: &str = "subscription($o: ID!) { usage(organizationId: $o, unitType: \"units\") { consumed status tenants { displayName consumed status } } }";
 const QUOTA: &str = "query($o: ID!) { organization(id: $o) { quota(unitType: \"units\") { used quota limit remaining burstActive periodStart periodEnd resetsOn } } }";
@@ -165,41 +166,6 @@ impl Subscriber {
     }
 }
 
-async fn record(app: &TestApp, tenant: &str, quantity: &str, at: &str, key: &str) {
-    let event = json!({
-        "idempotencyKey": key, "tenantId": tenant, "unitType": "units", "service": "robots",
-        "quantity": quantity, "occurredAt": at,
-    });
-    let data = app.ok(SYSTEM_KEY, RECORD, json!({ "events": [event] })).await;
-    assert_eq!(data["recordUsage"]["accepted"], 1);
-}
-
-async fn allocate(app: &TestApp, tenant: &str, amount: &str) {
-    app.ok(SYSTEM_KEY, ALLOCATE, json!({ "t": tenant, "a": amount })).await;
-}
-
-/// An organization (`slug`, UTC) without a license; the unit type `units` must exist.
-async fn bare_organization(app: &TestApp, slug: &str) -> String {
-    app.ok(
-        SYSTEM_KEY,
-        "mutation($slug: String!) { createOrganization(input: {name: \"Other org\", slug: $slug, timeZone: \"UTC\"}) { organization { id } } }",
-        json!({ "slug": slug }),
-    )
-    .await["createOrganization"]["organization"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-async fn license(app: &TestApp, org: &str, capacity: &str, starts_on: &str, enforced: bool) {
-    app.ok(
-        SYSTEM_KEY,
-        "mutation($o: ID!, $c: Decimal!, $s: Date!, $e: Boolean!) { createLicense(input: {organizationId: $o, unitType: \"units\", planName: \"Burst\", capacity: $c, period: MONTH, startsOn: $s, enforced: $e, burstPercent: 130, burstPeriods: 3}) { license { id } } }",
-        json!({ "o": org, "c": capacity, "s": starts_on, "e": enforced }),
-    )
-    .await;
-}
-
 async fn quota(app: &TestApp, org: &str) -> Value {
     app.ok(SYSTEM_KEY, QUOTA, json!({ "o": org })).await["organization"]["quota"].clone()
 }
@@ -218,8 +184,8 @@ async fn threshold_and_status_heard_once(protocol: Protocol) {
     let app = TestApp::spawn().await;
     let fx = organization_with_license(&app, "acme", "1000").await;
     let t = tenant(&app, &fx.org, "Team").await;
-    allocate(&app, &t, "100").await;
-    record(&app, &t, "60", "2026-11-20T10:00:00Z", "u-60").await;
+    allocate(&app, &t, Some("100")).await;
+    record(&app, [event("u-60", &t, "60", "2026-11-20T10:00:00Z")]).await;
 
     let mut subscriber = Subscriber::connect(&app, protocol, SYSTEM_KEY).await;
     subscriber
@@ -227,7 +193,7 @@ async fn threshold_and_status_heard_once(protocol: Protocol) {
         .await;
 
     let sent = Instant::now();
-    record(&app, &t, "10", "2026-11-21T10:00:00Z", "u-70").await;
+    record(&app, [event("u-70", &t, "10", "2026-11-21T10:00:00Z")]).await;
     let deadline = sent + Duration::from_secs(1);
     let mut heard = Vec::new();
     let (mut threshold, mut status) = (None, None);
@@ -283,7 +249,7 @@ async fn threshold_and_status_heard_once(protocol: Protocol) {
         kinds(&rest)
     );
 
-    record(&app, &t, "1", "2026-11-22T10:00:00Z", "u-71").await;
+    record(&app, [event("u-71", &t, "1", "2026-11-22T10:00:00Z")]).await;
     let after = subscriber
         .events_until(Instant::now() + Duration::from_millis(1500))
         .await;
@@ -322,8 +288,8 @@ async fn events_a_tenant_admin_hears_only_its_own_tenant() {
     let fx = organization_with_license(&app, "acme", "200").await;
     let own = tenant(&app, &fx.org, "Own").await;
     let other = tenant(&app, &fx.org, "Other").await;
-    allocate(&app, &own, "100").await;
-    allocate(&app, &other, "100").await;
+    allocate(&app, &own, Some("100")).await;
+    allocate(&app, &other, Some("100")).await;
     let admin = key(&app, "TENANT_ADMIN", Some(&fx.org), Some(&own)).await;
 
     let mut everything = Subscriber::connect(&app, Protocol::Transport, SYSTEM_KEY).await;
@@ -331,8 +297,8 @@ async fn events_a_tenant_admin_hears_only_its_own_tenant() {
     let mut narrow = Subscriber::connect(&app, Protocol::Transport, &admin).await;
     narrow.subscribe(QUOTA_EVENTS, json!({ "o": fx.org })).await;
 
-    record(&app, &other, "80", "2026-11-20T10:00:00Z", "other-80").await;
-    record(&app, &own, "75", "2026-11-20T11:00:00Z", "own-75").await;
+    record(&app, [event("other-80", &other, "80", "2026-11-20T10:00:00Z")]).await;
+    record(&app, [event("own-75", &own, "75", "2026-11-20T11:00:00Z")]).await;
     let deadline = Instant::now() + Duration::from_millis(1500);
     let all = everything.events_until(deadline).await;
     let mine = narrow.events_until(deadline).await;
@@ -382,12 +348,12 @@ async fn events_a_replica_hears_what_the_primary_caused() {
     }
     let fx = organization_with_license(&app, "acme", "1000").await;
     let t = tenant(&app, &fx.org, "Team").await;
-    allocate(&app, &t, "100").await;
+    allocate(&app, &t, Some("100")).await;
     let replica = app.replica(DEFAULT_NOW).await;
 
     let mut subscriber = Subscriber::connect(&replica, Protocol::Transport, SYSTEM_KEY).await;
     subscriber.subscribe(QUOTA_EVENTS, json!({ "o": fx.org })).await;
-    record(&app, &t, "70", "2026-11-20T10:00:00Z", "primary-70").await;
+    record(&app, [event("primary-70", &t, "70", "2026-11-20T10:00:00Z")]).await;
     let heard = subscriber
         .events_until(Instant::now() + Duration::from_millis(1500))
         .await;
@@ -417,9 +383,9 @@ async fn events_the_period_rolls_over_when_the_clock_moves_and_the_burst_ends() 
     let app = TestApp::spawn_with("2026-11-30T23:59:00Z", 200).await;
     let fx = organization_with_license(&app, "acme", "1000").await;
     let t = tenant(&app, &fx.org, "Team").await;
-    record(&app, &t, "25", "2026-11-30T12:00:00Z", "nov-30").await;
-    let burst = bare_organization(&app, "bursty").await;
-    license(&app, &burst, "100", "2026-09-01", false).await;
+    record(&app, [event("nov-30", &t, "25", "2026-11-30T12:00:00Z")]).await;
+    let burst = create_organization(&app, "bursty", "UTC").await;
+    create_license(&app, &burst, json!({ "planName": "Burst", "capacity": "100", "startsOn": "2026-09-01", "enforced": false, "burstPercent": 130, "burstPeriods": 3 })).await;
 
     let q = quota(&app, &fx.org).await;
     assert_eq!(
@@ -477,8 +443,8 @@ async fn events_the_usage_subscription_answers_now_and_after_a_change() {
     let app = TestApp::spawn().await;
     let fx = organization_with_license(&app, "acme", "1000").await;
     let t = tenant(&app, &fx.org, "Team").await;
-    allocate(&app, &t, "100").await;
-    record(&app, &t, "5", "2026-11-20T10:00:00Z", "u-5").await;
+    allocate(&app, &t, Some("100")).await;
+    record(&app, [event("u-5", &t, "5", "2026-11-20T10:00:00Z")]).await;
 
     let mut subscriber = Subscriber::connect(&app, Protocol::Transport, SYSTEM_KEY).await;
     subscriber.subscribe(USAGE, json!({ "o": fx.org })).await;
@@ -502,7 +468,7 @@ async fn events_the_usage_subscription_answers_now_and_after_a_change() {
         "an answer without a change"
     );
 
-    record(&app, &t, "10", "2026-11-21T10:00:00Z", "u-15").await;
+    record(&app, [event("u-15", &t, "10", "2026-11-21T10:00:00Z")]).await;
     let second = subscriber
         .data(Instant::now() + Duration::from_secs(2))
         .await
@@ -518,15 +484,10 @@ async fn events_the_usage_subscription_answers_now_and_after_a_change() {
 #[tokio::test]
 async fn events_a_refused_admission_is_heard() {
     let app = TestApp::spawn().await;
-    app.ok(
-        SYSTEM_KEY,
-        "mutation { createUnitType(input: {code: \"units\", name: \"Units\"}) { unitType { code } } }",
-        json!({}),
-    )
-    .await;
-    let org = bare_organization(&app, "strict").await;
+    create_unit_type(&app, "units", "Units").await;
+    let org = create_organization(&app, "strict", "UTC").await;
     // Started 2026-01-01: November is period 10, past the three burst periods.
-    license(&app, &org, "10", "2026-01-01", true).await;
+    create_license(&app, &org, json!({ "planName": "Burst", "capacity": "10", "startsOn": "2026-01-01", "enforced": true, "burstPercent": 130, "burstPeriods": 3 })).await;
     let t = tenant(&app, &org, "Team").await;
 
     let mut subscriber = Subscriber::connect(&app, Protocol::Transport, SYSTEM_KEY).await;
@@ -565,15 +526,7 @@ async fn events_a_refused_admission_is_heard() {
 async fn events_revoking_a_key_ends_its_subscriptions() {
     let app = TestApp::spawn().await;
     let fx = organization_with_license(&app, "acme", "1000").await;
-    let created = app
-        .ok(
-            SYSTEM_KEY,
-            "mutation($o: ID) { createApiKey(input: {organizationId: $o, role: VIEWER, name: \"dash\"}) { secret apiKey { id } } }",
-            json!({ "o": fx.org }),
-        )
-        .await;
-    let secret = created["createApiKey"]["secret"].as_str().unwrap().to_owned();
-    let id = created["createApiKey"]["apiKey"]["id"].as_str().unwrap().to_owned();
+    let (secret, id) = key_with_id(&app, "VIEWER", Some(&fx.org), None).await;
     let mut viewer = Subscriber::connect(&app, Protocol::Transport, &secret).await;
     viewer.subscribe(QUOTA_EVENTS, json!({ "o": fx.org })).await;
     let mut usage = Subscriber::connect(&app, Protocol::Transport, &secret).await;

@@ -4,9 +4,10 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{SYSTEM_KEY, TestApp, key, organization_with_license, tenant};
-
-const RECORD: &str = "mutation($events: [UsageEventInput!]!) { recordUsage(input: {events: $events}) { accepted } }";
+use crate::helpers::{
+    SYSTEM_KEY, TestApp, create_folder, create_organization, create_process, event, key, organization_with_license,
+    record, tenant,
+};
 
 /// Fetches an export and parses it: the header row and the records.
 async fn export(app: &TestApp, key: &str, report: &str, query: &[(&str, &str)]) -> (Vec<String>, Vec<Vec<String>>) {
@@ -67,88 +68,21 @@ async fn scenario(app: &TestApp) -> Scenario {
     let fx = organization_with_license(app, "acme", "1000").await;
     let a = tenant(app, &fx.org, "Ops, \"Blue\"\nteam").await;
     let b = tenant(app, &fx.org, "b").await;
-    let folder = |tenant: &str, parent: Option<&str>, name: &str| {
-        let (tenant, parent, name) = (tenant.to_owned(), parent.map(str::to_owned), name.to_owned());
-        async move {
-            app.ok(
-                SYSTEM_KEY,
-                "mutation($t: ID!, $p: ID, $n: String!) { createFolder(input: {tenantId: $t, parentId: $p, name: $n}) { folder { id } } }",
-                json!({ "t": tenant, "p": parent, "n": name }),
-            )
-            .await["createFolder"]["folder"]["id"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        }
-    };
-    let process = |folder: &str, name: &str| {
-        let (folder, name) = (folder.to_owned(), name.to_owned());
-        async move {
-            app.ok(
-                SYSTEM_KEY,
-                "mutation($f: ID!, $n: String!) { createProcess(input: {folderId: $f, name: $n}) { process { id } } }",
-                json!({ "f": folder, "n": name }),
-            )
-            .await["createProcess"]["process"]["id"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        }
-    };
-    let top = folder(&a, None, "Top, \"quoted\"").await;
-    let sub = folder(&a, Some(&top), "Sub").await;
-    let other = folder(&a, None, "Other").await;
-    let p1 = process(&top, "Nightly, \"full\"\nsuite").await;
-    let p2 = process(&other, "Smoke").await;
-    let p3 = process(&sub, "Deep").await;
-    let event = |key: &str, tenant: &str, service: &str, quantity: &str, at: &str, extra: Value| {
-        let mut event = json!({
-            "idempotencyKey": key, "tenantId": tenant, "unitType": "units", "service": service,
-            "quantity": quantity, "occurredAt": at,
-        });
-        event
-            .as_object_mut()
-            .unwrap()
-            .extend(extra.as_object().unwrap().clone());
-        event
-    };
+    let top = create_folder(app, &a, None, "Top, \"quoted\"").await;
+    let sub = create_folder(app, &a, Some(&top), "Sub").await;
+    let other = create_folder(app, &a, None, "Other").await;
+    let p1 = create_process(app, &top, "Nightly, \"full\"\nsuite").await;
+    let p2 = create_process(app, &other, "Smoke").await;
+    let p3 = create_process(app, &sub, "Deep").await;
     let events = vec![
-        event(
-            "k,1 \"first\"\nline",
-            &a,
-            "robots",
-            "10",
-            "2026-11-02T08:00:00Z",
-            json!({ "jobId": "j1", "processId": p1, "folderId": top, "durationMs": 1500 }),
-        ),
-        event(
-            "k2",
-            &a,
-            "orchestrator",
-            "20.5",
-            "2026-11-03T08:00:00Z",
-            json!({ "jobId": "j2", "parentJobId": "j1", "processId": p2, "folderId": other }),
-        ),
-        event(
-            "k3",
-            &a,
-            "robots",
-            "30",
-            "2026-11-09T08:00:00Z",
-            json!({ "jobId": "j3", "parentJobId": "j2", "processId": p3, "folderId": sub }),
-        ),
-        event("k4", &a, "test-manager", "4", "2026-11-10T08:00:00Z", json!({})),
-        event("k5", &b, "robots", "7.25", "2026-11-16T08:00:00Z", json!({})),
-        event(
-            "k6",
-            &a,
-            "robots",
-            "99",
-            "2026-11-17T08:00:00Z",
-            json!({ "kind": "UPLOAD", "durationMs": 60000 }),
-        ),
+        event("k,1 \"first\"\nline", &a, "10", "2026-11-02T08:00:00Z").with(json!({ "jobId": "j1", "processId": p1, "folderId": top, "durationMs": 1500 })),
+        event("k2", &a, "20.5", "2026-11-03T08:00:00Z").with(json!({ "service": "orchestrator", "jobId": "j2", "parentJobId": "j1", "processId": p2, "folderId": other })),
+        event("k3", &a, "30", "2026-11-09T08:00:00Z").with(json!({ "jobId": "j3", "parentJobId": "j2", "processId": p3, "folderId": sub })),
+        event("k4", &a, "4", "2026-11-10T08:00:00Z").with(json!({ "service": "test-manager" })),
+        event("k5", &b, "7.25", "2026-11-16T08:00:00Z"),
+        event("k6", &a, "99", "2026-11-17T08:00:00Z").with(json!({ "kind": "UPLOAD", "durationMs": 60000 })),
     ];
-    app.ok(SYSTEM_KEY, RECORD, json!({ "events": events })).await;
+    record(app, events).await;
     Scenario { org: fx.org, a, b }
 }
 
@@ -410,15 +344,15 @@ async fn events_report_streams_many_pages_in_recording_order() {
     let fx = organization_with_license(&app, "acme", "100000").await;
     let t = tenant(&app, &fx.org, "t").await;
     // 2,500 events: two full pages and a partial one.
-    let events: Vec<Value> = (0..2_500)
-        .map(|i| {
-            json!({
-                "idempotencyKey": format!("e{i:05}"), "tenantId": t, "unitType": "units", "service": "robots",
-                "quantity": "1", "occurredAt": format!("2026-11-{:02}T10:00:00Z", 1 + i % 20),
-            })
-        })
-        .collect();
-    app.ok(SYSTEM_KEY, RECORD, json!({ "events": events })).await;
+    let events = (0..2_500).map(|i| {
+        event(
+            &format!("e{i:05}"),
+            &t,
+            "1",
+            &format!("2026-11-{:02}T10:00:00Z", 1 + i % 20),
+        )
+    });
+    record(&app, events).await;
     let (_, rows) = export(
         &app,
         SYSTEM_KEY,
@@ -481,16 +415,7 @@ async fn exports_take_the_same_keys_scope_and_filters_as_graphql() {
     );
 
     // A key of another organization sees nothing of this one.
-    let other = app
-        .ok(
-            SYSTEM_KEY,
-            "mutation { createOrganization(input: {name: \"Other\", slug: \"other\"}) { organization { id } } }",
-            json!({}),
-        )
-        .await["createOrganization"]["organization"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let other = create_organization(&app, "other", "UTC").await;
     let outsider = key(&app, "VIEWER", Some(&other), None).await;
     assert_eq!(refused(&app, Some(&outsider), &base).await, (404, "NOT_FOUND".into()));
 

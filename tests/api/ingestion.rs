@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{SYSTEM_KEY, TestApp, key, organization_with_license, tenant};
+use crate::helpers::{SYSTEM_KEY, TestApp, create_folder, create_process, key, organization_with_license, tenant};
 
 const RECORD: &str =
     "mutation($events: [UsageEventInput!]!) { recordUsage(input: {events: $events}) { accepted duplicates } }";
@@ -195,33 +195,11 @@ async fn jobs_chain_to_known_parents_and_must_stay_consistent() {
     let app = TestApp::spawn().await;
     let fx = organization_with_license(&app, "acme", "1000").await;
     let t = tenant(&app, &fx.org, "T").await;
-    let folder = app
-        .ok(
-            SYSTEM_KEY,
-            "mutation($t: ID!) { createFolder(input: {tenantId: $t, name: \"F\"}) { folder { id } } }",
-            json!({ "t": t }),
-        )
-        .await["createFolder"]["folder"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let process = |name: &str| {
-        let folder = folder.clone();
-        let name = name.to_owned();
-        let app = &app;
-        async move {
-            app.ok(
-                SYSTEM_KEY,
-                "mutation($f: ID!, $n: String!) { createProcess(input: {folderId: $f, name: $n}) { process { id } } }",
-                json!({ "f": folder, "n": name }),
-            )
-            .await["createProcess"]["process"]["id"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        }
-    };
-    let (root, child) = (process("Root").await, process("Child").await);
+    let folder = create_folder(&app, &t, None, "F").await;
+    let (root, child) = (
+        create_process(&app, &folder, "Root").await,
+        create_process(&app, &folder, "Child").await,
+    );
     let job = |key: &str, job: &str, parent: Option<&str>, process: &str| {
         let mut e = event(key, &t, "1");
         e["jobId"] = json!(job);

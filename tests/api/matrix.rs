@@ -23,7 +23,10 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use crate::events::{Protocol, SETTLE, Subscriber};
-use crate::helpers::{SYSTEM_KEY, TestApp, key, organization_with_license, tenant};
+use crate::helpers::{
+    SYSTEM_KEY, TestApp, allocate, create_folder, create_license, create_process, create_unit_type, event, key,
+    key_with_id, organization_with_license, record, tenant,
+};
 
 /// A field of schema.graphql: the arguments that need a value and the type it returns.
 struct SdlField {
@@ -501,58 +504,29 @@ impl World {
         let alpha = tenant(&app, &fx.org, "Alpha").await;
         let beta = tenant(&app, &fx.org, "Beta").await;
         for t in [&alpha, &beta] {
-            run(
-                &app,
-                &format!(
-                    "mutation {{ setAllocation(input: {{tenantId: \"{t}\", unitType: \"units\", amount: \"100\", effectiveOn: \"2026-11-01\"}}) {{ allocation {{ amount }} }} }}"
-                ),
-            )
-            .await;
+            allocate(&app, t, Some("100")).await;
         }
-        let data = run(
+        let folder = create_folder(&app, &alpha, None, "Build").await;
+        let child = create_folder(&app, &alpha, Some(&folder), "Nightly").await;
+        let process = create_process(&app, &folder, "Robot").await;
+        record(
             &app,
-            &format!(
-                "mutation {{ createFolder(input: {{tenantId: \"{alpha}\", name: \"Build\"}}) {{ folder {{ id }} }} }}"
-            ),
+            [
+                event("e1", &alpha, "5", "2026-11-20T10:00:00Z")
+                    .with(json!({ "jobId": "j1", "processId": process, "folderId": folder })),
+                event("e2", &alpha, "3", "2026-11-20T11:00:00Z")
+                    .with(json!({ "jobId": "j2", "parentJobId": "j1", "processId": process, "folderId": child })),
+                event("e3", &beta, "2", "2026-11-21T10:00:00Z").with(json!({ "service": "uploads", "kind": "UPLOAD" })),
+            ],
         )
         .await;
-        let folder = data["createFolder"]["folder"]["id"].as_str().unwrap().to_owned();
-        let data = run(
-            &app,
-            &format!("mutation {{ createFolder(input: {{tenantId: \"{alpha}\", parentId: \"{folder}\", name: \"Nightly\"}}) {{ folder {{ id }} }} }}"),
-        )
-        .await;
-        let child = data["createFolder"]["folder"]["id"].as_str().unwrap().to_owned();
-        let data = run(
-            &app,
-            &format!("mutation {{ createProcess(input: {{folderId: \"{folder}\", name: \"Robot\"}}) {{ process {{ id }} }} }}"),
-        )
-        .await;
-        let process = data["createProcess"]["process"]["id"].as_str().unwrap().to_owned();
-        run(
-            &app,
-            &format!(
-                r#"mutation {{ recordUsage(input: {{events: [
-                    {{idempotencyKey: "e1", tenantId: "{alpha}", unitType: "units", service: "robots", quantity: "5", occurredAt: "2026-11-20T10:00:00Z", jobId: "j1", processId: "{process}", folderId: "{folder}"}},
-                    {{idempotencyKey: "e2", tenantId: "{alpha}", unitType: "units", service: "robots", quantity: "3", occurredAt: "2026-11-20T11:00:00Z", jobId: "j2", parentJobId: "j1", processId: "{process}", folderId: "{child}"}},
-                    {{idempotencyKey: "e3", tenantId: "{beta}", unitType: "units", service: "uploads", quantity: "2", occurredAt: "2026-11-21T10:00:00Z", kind: UPLOAD}}
-                ]}}) {{ accepted }} }}"#
-            ),
-        )
-        .await;
-        let data = run(
-            &app,
-            &format!("{{ organization(id: \"{}\") {{ licenses {{ id }} }} }}", fx.org),
-        )
-        .await;
-        let license = data["organization"]["licenses"][0]["id"].as_str().unwrap().to_owned();
         let values = BTreeMap::from([
             ("org", fx.org),
             ("tenant", alpha),
             ("other_tenant", beta),
             ("folder", folder),
             ("process", process),
-            ("license", license),
+            ("license", fx.license),
         ]);
         World {
             app,
@@ -568,13 +542,7 @@ impl World {
     /// A new unit type without a license; its code.
     async fn fresh_unit(&self) -> String {
         let code = format!("fresh-{}", self.unique());
-        run(
-            &self.app,
-            &format!(
-                "mutation {{ createUnitType(input: {{code: \"{code}\", name: \"Fresh\"}}) {{ unitType {{ code }} }} }}"
-            ),
-        )
-        .await;
+        create_unit_type(&self.app, &code, "Fresh").await;
         code
     }
 
@@ -587,27 +555,12 @@ impl World {
         }
         if text.contains("%fresh_license%") {
             let code = self.fresh_unit().await;
-            let data = run(
-                &self.app,
-                &format!(
-                    "mutation {{ createLicense(input: {{organizationId: \"{}\", unitType: \"{code}\", planName: \"P\", capacity: \"5\", period: MONTH, startsOn: \"2026-01-01\"}}) {{ license {{ id }} }} }}",
-                    self.values["org"]
-                ),
-            )
-            .await;
-            let id = data["createLicense"]["license"]["id"].as_str().unwrap();
+            let fields = json!({ "unitType": code, "planName": "P", "capacity": "5" });
+            let id = create_license(&self.app, &self.values["org"], fields).await;
             text = text.replace("%fresh_license%", &format!("\"{id}\""));
         }
         if text.contains("%fresh_key%") {
-            let data = run(
-                &self.app,
-                &format!(
-                    "mutation {{ createApiKey(input: {{organizationId: \"{}\", role: VIEWER, name: \"spare\"}}) {{ apiKey {{ id }} }} }}",
-                    self.values["org"]
-                ),
-            )
-            .await;
-            let id = data["createApiKey"]["apiKey"]["id"].as_str().unwrap();
+            let (_, id) = key_with_id(&self.app, "VIEWER", Some(&self.values["org"]), None).await;
             text = text.replace("%fresh_key%", &format!("\"{id}\""));
         }
         for (name, value) in &self.values {

@@ -6,9 +6,9 @@
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use proptest::prelude::*;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::helpers::{SYSTEM_KEY, TestApp, tenant};
+use crate::helpers::{Event, SYSTEM_KEY, TestApp, event, licensed_organization, record, tenant};
 
 #[derive(Clone, Debug)]
 struct Generated {
@@ -42,24 +42,14 @@ fn text(scaled: i64) -> String {
 
 async fn check(generated: Vec<Generated>, from: NaiveDate, to: NaiveDate) {
     let app = TestApp::spawn().await;
-    app.ok(
-        SYSTEM_KEY,
-        "mutation { createUnitType(input: {code: \"units\", name: \"Units\"}) { unitType { code } } }",
-        json!({}),
+    let org = licensed_organization(
+        &app,
+        "o",
+        "Europe/Paris",
+        json!({ "capacity": "1000", "period": "YEAR", "startsOn": "2026-09-01" }),
     )
-    .await;
-    let org = app
-        .ok(SYSTEM_KEY, "mutation { createOrganization(input: {name: \"O\", slug: \"o\", timeZone: \"Europe/Paris\"}) { organization { id } } }", json!({}))
-        .await["createOrganization"]["organization"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    app.ok(
-        SYSTEM_KEY,
-        "mutation($o: ID!) { createLicense(input: {organizationId: $o, unitType: \"units\", planName: \"P\", capacity: \"1000\", period: YEAR, startsOn: \"2026-09-01\"}) { license { id } } }",
-        json!({ "o": org }),
-    )
-    .await;
+    .await
+    .org;
     let mut tenants = Vec::new();
     for i in 0..3 {
         tenants.push(tenant(&app, &org, &format!("t{i}")).await);
@@ -68,7 +58,7 @@ async fn check(generated: Vec<Generated>, from: NaiveDate, to: NaiveDate) {
     let start: DateTime<Utc> = "2026-09-14T22:00:00Z".parse().unwrap();
     let zone: chrono_tz::Tz = "Europe/Paris".parse().unwrap();
     let mut expected = [0i64; 3];
-    let payload: Vec<Value> = generated
+    let events: Vec<Event> = generated
         .iter()
         .enumerate()
         .map(|(i, e)| {
@@ -77,19 +67,16 @@ async fn check(generated: Vec<Generated>, from: NaiveDate, to: NaiveDate) {
             if !e.upload && day >= from && day <= to {
                 expected[e.tenant] += e.quantity;
             }
-            json!({
-                "idempotencyKey": format!("e{i}"), "tenantId": tenants[e.tenant], "unitType": "units",
-                "service": "robots", "quantity": text(e.quantity), "occurredAt": at.to_rfc3339(),
-                "kind": if e.upload { "UPLOAD" } else { "EXECUTION" },
-            })
+            event(
+                &format!("e{i}"),
+                &tenants[e.tenant],
+                &text(e.quantity),
+                &at.to_rfc3339(),
+            )
+            .with(json!({ "kind": if e.upload { "UPLOAD" } else { "EXECUTION" } }))
         })
         .collect();
-    app.ok(
-        SYSTEM_KEY,
-        "mutation($e: [UsageEventInput!]!) { recordUsage(input: {events: $e}) { accepted } }",
-        json!({ "e": payload }),
-    )
-    .await;
+    record(&app, events).await;
     let data = app
         .ok(
             SYSTEM_KEY,
@@ -131,8 +118,8 @@ async fn the_upgrade_sums_existing_daily_rows_into_monthly_totals() {
     use migration::MigratorTrait;
     use sea_orm::{EntityTrait, IntoActiveModel};
 
-    let (url, made) = crate::helpers::fresh_database().await;
-    let db = quotagraph::store::connect(&url).await.unwrap();
+    let database = crate::helpers::TestDatabase::new().await;
+    let db = quotagraph::store::connect(&database.url).await.unwrap();
     // The five migrations before the monthly totals.
     migration::Migrator::up(&db, Some(5)).await.unwrap();
     let (org, tenant, unit, service) = (
@@ -224,5 +211,5 @@ async fn the_upgrade_sums_existing_daily_rows_into_monthly_totals() {
         (48, 48)
     );
     db.close().await.unwrap();
-    crate::helpers::drop_database(made).await;
+    database.remove().await;
 }

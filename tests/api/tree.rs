@@ -4,7 +4,9 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{DEFAULT_NOW, SYSTEM_KEY, TestApp, organization_with_license, tenant};
+use crate::helpers::{
+    DEFAULT_NOW, SYSTEM_KEY, TestApp, create_folder, create_process, organization_with_license, tenant,
+};
 
 const TREE: &str = "query($o: ID!, $first: Int) { organization(id: $o) {
   tenants(first: 100) { nodes { name
@@ -25,27 +27,11 @@ async fn grow(app: &TestApp, org: &str, prefix: &str, tenants: usize, folders: u
             let child = create_folder(app, &tenant, Some(&folder), &format!("f{f}/sub")).await;
             for p in 0..processes {
                 for owner in [&folder, &child] {
-                    app.ok(
-                        SYSTEM_KEY,
-                        "mutation($f: ID!, $n: String!) { createProcess(input: {folderId: $f, name: $n}) { process { id } } }",
-                        json!({ "f": owner, "n": format!("p{p}") }),
-                    )
-                    .await;
+                    create_process(app, owner, &format!("p{p}")).await;
                 }
             }
         }
     }
-}
-
-async fn create_folder(app: &TestApp, tenant: &str, parent: Option<&str>, name: &str) -> String {
-    let data = app
-        .ok(
-            SYSTEM_KEY,
-            "mutation($t: ID!, $p: ID, $n: String!) { createFolder(input: {tenantId: $t, parentId: $p, name: $n}) { folder { id } } }",
-            json!({ "t": tenant, "p": parent, "n": name }),
-        )
-        .await;
-    data["createFolder"]["folder"]["id"].as_str().unwrap().to_owned()
 }
 
 /// The tree's answer and the statements it cost.

@@ -4,25 +4,21 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{SYSTEM_KEY, TestApp, key, organization_with_license, tenant};
+use crate::helpers::{
+    SYSTEM_KEY, TestApp, allocate, event, key, licensed_organization, organization_with_license, record,
+    set_tenant_state, tenant,
+};
 
-const RECORD: &str = "mutation($events: [UsageEventInput!]!) { recordUsage(input: {events: $events}) { accepted } }";
-/// Allocations effective from the current bundle's start, so every range inside it sees them.
-const ALLOCATE: &str = "mutation($t: ID!, $a: Decimal) { setAllocation(input: {tenantId: $t, unitType: \"units\", amount: $a, effectiveOn: \"2026-11-01\"}) { allocation { amount } } }";
 const ORGANIZATION_FIELDS: &str = "totalCapacity consumed consumedFromAllocated consumedFromOrganization remaining allocated availableForAllocation overage overAllocation capacityCard { mode value } status";
 const TENANT_FIELDS: &str = "displayName allocated consumed consumedFromAllocated consumedFromOrganization consumptionRate remaining overage availableForAllocation status tenant { id }";
 
-async fn allocate(app: &TestApp, tenant: &str, amount: Option<&str>) {
-    app.ok(SYSTEM_KEY, ALLOCATE, json!({ "t": tenant, "a": amount })).await;
-}
-
 async fn consume(app: &TestApp, tenant: &str, quantity: &str, day: &str, kind: &str) {
     let key = format!("{tenant}-{day}-{quantity}-{kind}");
-    let event = json!({
-        "idempotencyKey": key, "tenantId": tenant, "unitType": "units", "service": "robots",
-        "quantity": quantity, "occurredAt": format!("{day}T12:00:00Z"), "kind": kind,
-    });
-    app.ok(SYSTEM_KEY, RECORD, json!({ "events": [event] })).await;
+    record(
+        app,
+        [event(&key, tenant, quantity, &format!("{day}T12:00:00Z")).with(json!({ "kind": kind }))],
+    )
+    .await;
 }
 
 async fn usage(app: &TestApp, org: &str, arguments: &str) -> Value {
@@ -95,12 +91,7 @@ async fn overage_and_deleted_tenant_examples() {
     consume(&app, &a, "900", "2026-11-02", "EXECUTION").await;
     consume(&app, &b, "300", "2026-11-03", "EXECUTION").await;
     consume(&app, &d, "50", "2026-11-04", "EXECUTION").await;
-    app.ok(
-        SYSTEM_KEY,
-        "mutation($t: ID!) { updateTenant(input: {tenantId: $t, state: DELETED}) { tenant { id } } }",
-        json!({ "t": d }),
-    )
-    .await;
+    set_tenant_state(&app, &d, "DELETED").await;
     let u = usage(&app, &fx.org, "").await;
     assert_eq!(u["consumed"], "1250");
     assert_eq!(u["status"], "CRITICAL");
@@ -198,28 +189,14 @@ async fn a_closed_bundle_answers_from_history() {
 #[tokio::test]
 async fn the_quota_view_counts_executions_against_the_burst_limit() {
     let app = TestApp::spawn().await;
-    app.ok(
-        SYSTEM_KEY,
-        "mutation { createUnitType(input: {code: \"units\", name: \"Units\"}) { unitType { code } } }",
-        json!({}),
+    let org = licensed_organization(
+        &app,
+        "o",
+        "UTC",
+        json!({ "capacity": "100", "startsOn": "2026-10-15", "burstPercent": 130, "burstPeriods": 2, "enforced": true }),
     )
-    .await;
-    let org = app
-        .ok(
-            SYSTEM_KEY,
-            "mutation { createOrganization(input: {name: \"O\", slug: \"o\"}) { organization { id } } }",
-            json!({}),
-        )
-        .await["createOrganization"]["organization"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    app.ok(
-        SYSTEM_KEY,
-        "mutation($o: ID!) { createLicense(input: {organizationId: $o, unitType: \"units\", planName: \"P\", capacity: \"100\", period: MONTH, startsOn: \"2026-10-15\", burstPercent: 130, burstPeriods: 2, enforced: true}) { license { id } } }",
-        json!({ "o": org }),
-    )
-    .await;
+    .await
+    .org;
     let t = tenant(&app, &org, "t").await;
     consume(&app, &t, "40", "2026-11-16", "EXECUTION").await;
     consume(&app, &t, "5", "2026-11-17", "UPLOAD").await;
@@ -305,13 +282,12 @@ async fn the_dashboard_costs_the_same_statements_for_3_and_300_tenants() {
         }
     }
     let small: u64 = tenants[3].parse().unwrap();
-    let events: Vec<Value> = tenants
+    let events = tenants
         .iter()
         .filter(|t| t.len() > 10)
         .enumerate()
-        .map(|(i, t)| json!({ "idempotencyKey": format!("bulk-{i}"), "tenantId": t, "unitType": "units", "service": "robots", "quantity": "1", "occurredAt": "2026-11-04T10:00:00Z" }))
-        .collect();
-    app.ok(SYSTEM_KEY, RECORD, json!({ "events": events })).await;
+        .map(|(i, t)| event(&format!("bulk-{i}"), t, "1", "2026-11-04T10:00:00Z"));
+    record(&app, events).await;
     let (large, cards) = dashboard_statements(&app, &fx.org).await;
     assert_eq!(cards, 300);
     assert_eq!(small, large, "statements for 3 tenants: {small}, for 300: {large}");
