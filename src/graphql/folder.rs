@@ -12,7 +12,7 @@ use super::{
     tenant::Tenant,
 };
 use crate::domain::ids::{FolderId, TenantId};
-use crate::service::{self, Seen, folder::FolderParents};
+use crate::service::{self, OrgScope, Seen, folder::FolderParents};
 
 /// A folder in a tenant's tree, with the other folders of its page (their subfolders and
 /// processes load together).
@@ -69,28 +69,7 @@ impl Folder {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, Folder>> {
-        let (app, _) = session(ctx)?;
-        let has_previous = after.is_some();
-        let page = page_request(first, after)?;
-        let (rows, siblings) = self
-            .1
-            .children(
-                self.0.id,
-                "subfolders",
-                page,
-                |f: &Seen<entity::folder::Model>| f.id,
-                |folders| async move {
-                    service::folder::folders_under(app, self.0.scope(), FolderParents::Folders(&folders), page).await
-                },
-            )
-            .await?;
-        Ok(sibling_connection(
-            rows,
-            has_previous,
-            siblings,
-            |f| f.id,
-            Folder::sibling,
-        ))
+        folder_page(ctx, self.0.scope(), &self.1, self.0.id, Under::Folder, (first, after)).await
     }
 
     /// The processes it owns.
@@ -115,6 +94,43 @@ impl Folder {
             .await?;
         Ok(connection(rows, has_previous, |p| p.id, Process))
     }
+}
+
+/// What a page of folders is under.
+#[derive(Clone, Copy)]
+pub(crate) enum Under {
+    Tenant,
+    Folder,
+}
+
+/// The page of folders under `parent` (a tenant's top level, or a folder's subfolders),
+/// loaded for every sibling of `parent` at once.
+pub(crate) async fn folder_page(
+    ctx: &Context<'_>,
+    scope: &OrgScope,
+    siblings: &Siblings,
+    parent: uuid::Uuid,
+    under: Under,
+    (first, after): (Option<i32>, Option<String>),
+) -> async_graphql::Result<Connection<String, Folder>> {
+    let (app, _) = session(ctx)?;
+    let has_previous = after.is_some();
+    let page = page_request(first, after)?;
+    let what = match under {
+        Under::Tenant => "folders",
+        Under::Folder => "subfolders",
+    };
+    let load = |ids: Vec<uuid::Uuid>| async move {
+        let parents = match under {
+            Under::Tenant => FolderParents::Tenants(&ids),
+            Under::Folder => FolderParents::Folders(&ids),
+        };
+        service::folder::folders_under(app, scope, parents, page).await
+    };
+    let (rows, next) = siblings
+        .children(parent, what, page, |f: &Seen<entity::folder::Model>| f.id, load)
+        .await?;
+    Ok(sibling_connection(rows, has_previous, next, |f| f.id, Folder::sibling))
 }
 
 /// Something that runs and consumes, owned by one folder.

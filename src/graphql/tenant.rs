@@ -6,12 +6,11 @@ use std::sync::Arc;
 
 use super::{
     admin::UnitType,
-    folder::Folder,
+    folder::{Folder, Under, folder_page},
     node::{Kind, decode_field, encode},
     organization::Organization,
-    page_request,
     scalars::{Date, DateTime, Decimal},
-    session, sibling_connection,
+    session,
     siblings::Siblings,
 };
 use crate::domain::{
@@ -19,7 +18,7 @@ use crate::domain::{
     ids::{OrganizationId, TenantId},
 };
 use crate::error::AppError;
-use crate::service::{self, Seen, allocation::AllocationChange, folder::FolderParents};
+use crate::service::{self, Seen, allocation::AllocationChange};
 
 /// The lifecycle state of a tenant.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -96,28 +95,7 @@ impl Tenant {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, Folder>> {
-        let (app, _) = session(ctx)?;
-        let has_previous = after.is_some();
-        let page = page_request(first, after)?;
-        let (rows, siblings) = self
-            .1
-            .children(
-                self.0.id,
-                "folders",
-                page,
-                |f: &Seen<entity::folder::Model>| f.id,
-                |tenants| async move {
-                    service::folder::folders_under(app, self.0.scope(), FolderParents::Tenants(&tenants), page).await
-                },
-            )
-            .await?;
-        Ok(sibling_connection(
-            rows,
-            has_previous,
-            siblings,
-            |f| f.id,
-            Folder::sibling,
-        ))
+        folder_page(ctx, self.0.scope(), &self.1, self.0.id, Under::Tenant, (first, after)).await
     }
 }
 

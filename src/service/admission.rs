@@ -232,19 +232,19 @@ async fn refuse(ctx: &AppContext, standing: &Standing, tenant: uuid::Uuid, refus
 }
 
 fn admission_audit<'a>(standing: &Standing, request: &ExecutionRequest, quantity: Quantity) -> audit::Change<'a> {
-    audit::Change {
-        organization: Some(standing.organization),
-        action: "startExecution",
-        target_kind: "Tenant",
-        target_id: Some(request.tenant_id.0),
-        before: None,
-        after: Some(serde_json::json!({
-            "idempotencyKey": request.idempotency_key,
-            "unitType": standing.unit.code,
-            "service": request.service,
-            "quantity": quantity.to_string(),
-        })),
-    }
+    let run = serde_json::json!({
+        "idempotencyKey": request.idempotency_key,
+        "unitType": standing.unit.code,
+        "service": request.service,
+        "quantity": quantity.to_string(),
+    });
+    audit::Change::of(
+        Some(standing.organization),
+        "startExecution",
+        "Tenant",
+        Some(request.tenant_id.0),
+    )
+    .after(run)
 }
 
 /// ADMISSION_REFUSED, with the figures of the limit the run would have passed.

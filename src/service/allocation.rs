@@ -109,20 +109,12 @@ pub async fn set(ctx: &AppContext, actor: &Actor, change: AllocationChange) -> A
         created_at: ctx.clock.now(),
     };
     let model = store::allocation::insert(&tx, model).await?;
-    audit::record(
-        &tx,
-        ctx,
-        actor,
-        audit::Change {
-            organization: Some(org.id),
-            action: "setAllocation",
-            target_kind: "Tenant",
-            target_id: Some(tenant.id),
-            before,
-            after: Some(allocation_json(&model, &unit.code)),
-        },
-    )
-    .await?;
+    let change = audit::Change {
+        before,
+        ..audit::Change::of(Some(org.id), "setAllocation", "Tenant", Some(tenant.id))
+            .after(allocation_json(&model, &unit.code))
+    };
+    audit::record(&tx, ctx, actor, change).await?;
     tx.commit().await?;
     let changed = QuotaEvent {
         tenant_id: Some(tenant.id),

@@ -176,20 +176,8 @@ pub async fn create(ctx: &AppContext, actor: &Actor, input: NewKey) -> AppResult
     };
     let tx = store::begin_write(&ctx.writer).await?;
     let key = store::api_key::insert(&tx, model).await?;
-    audit::record(
-        &tx,
-        ctx,
-        actor,
-        audit::Change {
-            organization: key.organization_id,
-            action: "createApiKey",
-            target_kind: "ApiKey",
-            target_id: Some(key.id),
-            before: None,
-            after: Some(key_json(&key)),
-        },
-    )
-    .await?;
+    let change = audit::Change::of(key.organization_id, "createApiKey", "ApiKey", Some(key.id)).after(key_json(&key));
+    audit::record(&tx, ctx, actor, change).await?;
     tx.commit().await?;
     Ok(IssuedKey { key, secret })
 }
@@ -230,20 +218,10 @@ pub async fn revoke(ctx: &AppContext, actor: &Actor, id: ApiKeyId) -> AppResult<
         revoked_at: Some(now),
         ..key.clone()
     };
-    audit::record(
-        &tx,
-        ctx,
-        actor,
-        audit::Change {
-            organization: key.organization_id,
-            action: "revokeApiKey",
-            target_kind: "ApiKey",
-            target_id: Some(key.id),
-            before: Some(key_json(&key)),
-            after: Some(key_json(&revoked)),
-        },
-    )
-    .await?;
+    let change = audit::Change::of(key.organization_id, "revokeApiKey", "ApiKey", Some(key.id))
+        .before(key_json(&key))
+        .after(key_json(&revoked));
+    audit::record(&tx, ctx, actor, change).await?;
     tx.commit().await?;
     // Requests check the key each time; open subscriptions are ended by this notice.
     ctx.events.revoke(key.id).await;

@@ -18,7 +18,7 @@ use crate::domain::{
 };
 use crate::error::AppResult;
 use crate::store::{self, Scope};
-use entity::{chain_node, folder, process, usage_attribution_daily};
+use entity::{folder, process, usage_attribution_daily};
 
 /// The nil UUID stands for "none" in the rollup's key columns.
 fn some(id: Uuid) -> Option<Uuid> {
@@ -221,17 +221,7 @@ async fn backfill_organization(tx: &sea_orm::DatabaseTransaction, scope: Scope) 
         row.quantity += quantity;
         row.events += events;
     }
-    let nodes = chains
-        .into_nodes()
-        .into_iter()
-        .map(|(tenant, node)| chain_node::Model {
-            id: node.id,
-            tenant_id: tenant,
-            parent_id: node.parent,
-            process_id: node.process,
-        })
-        .collect();
-    store::attribution::insert_nodes(tx, nodes).await?;
+    store::attribution::insert_chain_nodes(tx, chains.into_nodes()).await?;
     for job in &jobs {
         if let Some(placement) = placed.get(&job.id)
             && (job.node_id != Some(placement.node) || job.owner_folder_id != placement.owner)

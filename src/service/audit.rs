@@ -22,6 +22,37 @@ pub struct Change<'a> {
     pub after: Option<Value>,
 }
 
+impl<'a> Change<'a> {
+    /// `action` on the `kind` object `id` (none for a batch), in `organization` (none for
+    /// the operator's own objects).
+    pub fn of(organization: Option<Uuid>, action: &'a str, kind: &'a str, id: Option<Uuid>) -> Change<'a> {
+        Change {
+            organization,
+            action,
+            target_kind: kind,
+            target_id: id,
+            before: None,
+            after: None,
+        }
+    }
+
+    /// The object before the change.
+    pub fn before(self, before: Value) -> Change<'a> {
+        Change {
+            before: Some(before),
+            ..self
+        }
+    }
+
+    /// The object after the change.
+    pub fn after(self, after: Value) -> Change<'a> {
+        Change {
+            after: Some(after),
+            ..self
+        }
+    }
+}
+
 pub async fn record(db: &impl ConnectionTrait, ctx: &AppContext, actor: &Actor, change: Change<'_>) -> AppResult<()> {
     store::audit::insert(db, entry(ctx, actor, change)).await?;
     Ok(())

@@ -78,22 +78,15 @@ pub async fn set(ctx: &AppContext, actor: &Actor, change: ControlChange) -> AppR
         updated_at: ctx.clock.now(),
     };
     store::control::upsert(&tx, model).await?;
-    audit::record(
-        &tx,
-        ctx,
-        actor,
-        audit::Change {
-            organization: Some(tenant.organization_id),
-            action: "setConsumptionControl",
-            target_kind: "Tenant",
-            target_id: Some(tenant.id),
-            before: Some(before),
-            after: Some(
-                serde_json::json!({ "unitType": unit.code, "stopAtAllocation": stop, "alertThresholds": thresholds }),
-            ),
-        },
+    let change = audit::Change::of(
+        Some(tenant.organization_id),
+        "setConsumptionControl",
+        "Tenant",
+        Some(tenant.id),
     )
-    .await?;
+    .before(before)
+    .after(serde_json::json!({ "unitType": unit.code, "stopAtAllocation": stop, "alertThresholds": thresholds }));
+    audit::record(&tx, ctx, actor, change).await?;
     tx.commit().await?;
     Ok(Controls {
         tenant,

@@ -50,22 +50,9 @@ pub async fn create_folder(
     };
     let tx = store::begin_write(&ctx.writer).await?;
     let model = store::folder::insert_folder(&tx, model).await?;
-    audit::record(
-        &tx,
-        ctx,
-        actor,
-        audit::Change {
-            organization: Some(tenant.organization_id),
-            action: "createFolder",
-            target_kind: "Folder",
-            target_id: Some(model.id),
-            before: None,
-            after: Some(
-                serde_json::json!({ "tenantId": model.tenant_id, "parentId": model.parent_id, "name": model.name }),
-            ),
-        },
-    )
-    .await?;
+    let change = audit::Change::of(Some(tenant.organization_id), "createFolder", "Folder", Some(model.id))
+        .after(serde_json::json!({ "tenantId": model.tenant_id, "parentId": model.parent_id, "name": model.name }));
+    audit::record(&tx, ctx, actor, change).await?;
     tx.commit().await?;
     Ok(Seen::new(*tenant.scope(), model))
 }
@@ -87,20 +74,9 @@ pub async fn create_process(
     };
     let tx = store::begin_write(&ctx.writer).await?;
     let model = store::folder::insert_process(&tx, model).await?;
-    audit::record(
-        &tx,
-        ctx,
-        actor,
-        audit::Change {
-            organization: Some(tenant.organization_id),
-            action: "createProcess",
-            target_kind: "Process",
-            target_id: Some(model.id),
-            before: None,
-            after: Some(serde_json::json!({ "folderId": model.folder_id, "name": model.name })),
-        },
-    )
-    .await?;
+    let change = audit::Change::of(Some(tenant.organization_id), "createProcess", "Process", Some(model.id))
+        .after(serde_json::json!({ "folderId": model.folder_id, "name": model.name }));
+    audit::record(&tx, ctx, actor, change).await?;
     tx.commit().await?;
     Ok(Seen::new(*tenant.scope(), model))
 }

@@ -26,7 +26,7 @@ use crate::domain::{
 };
 use crate::error::{AppError, AppResult};
 use crate::store;
-use entity::{chain_node, job, usage_attribution_daily, usage_daily, usage_event};
+use entity::{job, usage_attribution_daily, usage_daily, usage_event};
 
 /// One event as a caller sent it.
 #[derive(Clone, Debug)]
@@ -186,22 +186,13 @@ pub(crate) fn audit_entries(ctx: &AppContext, actor: &Actor, recorded: &Recorded
                 .filter(|(org, ..)| *org == organization)
                 .map(|(.., tenant)| *tenant)
                 .collect();
-            audit::entry(
-                ctx,
-                actor,
-                audit::Change {
-                    organization: Some(organization),
-                    action: "recordUsage",
-                    target_kind: "UsageBatch",
-                    target_id: None,
-                    before: None,
-                    after: Some(serde_json::json!({
-                        "accepted": recorded.accepted,
-                        "duplicates": recorded.duplicates,
-                        "tenants": tenants,
-                    })),
-                },
-            )
+            let batch = serde_json::json!({
+                "accepted": recorded.accepted,
+                "duplicates": recorded.duplicates,
+                "tenants": tenants,
+            });
+            let change = audit::Change::of(Some(organization), "recordUsage", "UsageBatch", None).after(batch);
+            audit::entry(ctx, actor, change)
         })
         .collect()
 }
@@ -712,18 +703,7 @@ impl Batch {
 
     /// Writes the batch's rows; shared rows (nodes, rollups) in key order.
     async fn write(self, tx: &sea_orm::DatabaseTransaction) -> AppResult<()> {
-        let nodes = self
-            .chains
-            .into_nodes()
-            .into_iter()
-            .map(|(tenant, node)| chain_node::Model {
-                id: node.id,
-                tenant_id: tenant,
-                parent_id: node.parent,
-                process_id: node.process,
-            })
-            .collect();
-        store::attribution::insert_nodes(tx, nodes).await?;
+        store::attribution::insert_chain_nodes(tx, self.chains.into_nodes()).await?;
         store::job::insert_many(tx, self.new_jobs).await?;
         store::usage::insert_events(tx, self.rows).await?;
         store::usage::add_to_rollups(tx, self.daily.into_values().collect()).await?;

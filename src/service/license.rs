@@ -124,30 +124,11 @@ pub async fn create(ctx: &AppContext, actor: &Actor, input: NewLicense) -> AppRe
         created_at: ctx.clock.now(),
     };
     let model = store::license::insert(&tx, model).await?;
-    audit::record(
-        &tx,
-        ctx,
-        actor,
-        audit::Change {
-            organization: Some(org.id),
-            action: "createLicense",
-            target_kind: "License",
-            target_id: Some(model.id),
-            before: None,
-            after: Some(license_json(&model, &unit.code)),
-        },
-    )
-    .await?;
+    let change = audit::Change::of(Some(org.id), "createLicense", "License", Some(model.id))
+        .after(license_json(&model, &unit.code));
+    audit::record(&tx, ctx, actor, change).await?;
     tx.commit().await?;
-    watch::after(
-        ctx,
-        watch::Change {
-            organization: model.organization_id,
-            unit_type: model.unit_type_id,
-            ..watch::Change::default()
-        },
-    )
-    .await;
+    watch::after(ctx, watch::Change::of(model.organization_id, model.unit_type_id)).await;
     Ok(model)
 }
 
@@ -196,30 +177,12 @@ pub async fn upgrade(ctx: &AppContext, actor: &Actor, input: LicenseUpgrade) -> 
         ..old
     };
     let model = store::license::insert(&tx, model).await?;
-    audit::record(
-        &tx,
-        ctx,
-        actor,
-        audit::Change {
-            organization: Some(org.id),
-            action: "upgradeLicense",
-            target_kind: "License",
-            target_id: Some(model.id),
-            before: Some(before),
-            after: Some(license_json(&model, &unit_code)),
-        },
-    )
-    .await?;
+    let change = audit::Change::of(Some(org.id), "upgradeLicense", "License", Some(model.id))
+        .before(before)
+        .after(license_json(&model, &unit_code));
+    audit::record(&tx, ctx, actor, change).await?;
     tx.commit().await?;
-    watch::after(
-        ctx,
-        watch::Change {
-            organization: model.organization_id,
-            unit_type: model.unit_type_id,
-            ..watch::Change::default()
-        },
-    )
-    .await;
+    watch::after(ctx, watch::Change::of(model.organization_id, model.unit_type_id)).await;
     Ok(model)
 }
 

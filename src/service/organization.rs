@@ -65,20 +65,9 @@ pub async fn create(ctx: &AppContext, actor: &Actor, input: NewOrganization) -> 
             AppError::from(err)
         }
     })?;
-    audit::record(
-        &tx,
-        ctx,
-        actor,
-        audit::Change {
-            organization: Some(model.id),
-            action: "createOrganization",
-            target_kind: "Organization",
-            target_id: Some(model.id),
-            before: None,
-            after: Some(json!({ "name": model.name, "slug": model.slug, "timeZone": model.time_zone })),
-        },
-    )
-    .await?;
+    let change = audit::Change::of(Some(model.id), "createOrganization", "Organization", Some(model.id))
+        .after(json!({ "name": model.name, "slug": model.slug, "timeZone": model.time_zone }));
+    audit::record(&tx, ctx, actor, change).await?;
     tx.commit().await?;
     seen(actor, model).ok_or_else(|| AppError::Internal(anyhow::anyhow!("the operator does not see what it made")))
 }

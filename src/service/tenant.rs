@@ -35,20 +35,8 @@ pub async fn create(
     };
     let tx = store::begin_write(&ctx.writer).await?;
     let model = store::tenant::insert(&tx, model).await?;
-    audit::record(
-        &tx,
-        ctx,
-        actor,
-        audit::Change {
-            organization: Some(org.id),
-            action: "createTenant",
-            target_kind: "Tenant",
-            target_id: Some(model.id),
-            before: None,
-            after: Some(tenant_json(&model)),
-        },
-    )
-    .await?;
+    let change = audit::Change::of(Some(org.id), "createTenant", "Tenant", Some(model.id)).after(tenant_json(&model));
+    audit::record(&tx, ctx, actor, change).await?;
     tx.commit().await?;
     Ok(Seen::new(*org.scope(), model))
 }
@@ -112,20 +100,10 @@ pub async fn update(
     }
     tenant.updated_at = ctx.clock.now();
     let tenant = store::tenant::update(&tx, tenant).await?;
-    audit::record(
-        &tx,
-        ctx,
-        actor,
-        audit::Change {
-            organization: Some(tenant.organization_id),
-            action: "updateTenant",
-            target_kind: "Tenant",
-            target_id: Some(tenant.id),
-            before: Some(before),
-            after: Some(tenant_json(&tenant)),
-        },
-    )
-    .await?;
+    let change = audit::Change::of(Some(tenant.organization_id), "updateTenant", "Tenant", Some(tenant.id))
+        .before(before)
+        .after(tenant_json(&tenant));
+    audit::record(&tx, ctx, actor, change).await?;
     tx.commit().await?;
     if state.is_some_and(|next| next != current) {
         // A state change moves the tenant's status for every licensed unit type.
@@ -137,15 +115,7 @@ pub async fn update(
         unit_types.sort();
         unit_types.dedup();
         for unit_type in unit_types {
-            watch::after(
-                ctx,
-                watch::Change {
-                    organization: tenant.organization_id,
-                    unit_type,
-                    ..watch::Change::default()
-                },
-            )
-            .await;
+            watch::after(ctx, watch::Change::of(tenant.organization_id, unit_type)).await;
         }
     }
     Ok(Seen::new(scope, tenant))

@@ -29,20 +29,9 @@ pub async fn create(ctx: &AppContext, actor: &Actor, code: String, name: String)
             AppError::from(err)
         }
     })?;
-    audit::record(
-        &tx,
-        ctx,
-        actor,
-        audit::Change {
-            organization: None,
-            action: "createUnitType",
-            target_kind: "UnitType",
-            target_id: Some(model.id),
-            before: None,
-            after: Some(serde_json::json!({ "code": model.code, "name": model.name })),
-        },
-    )
-    .await?;
+    let change = audit::Change::of(None, "createUnitType", "UnitType", Some(model.id))
+        .after(serde_json::json!({ "code": model.code, "name": model.name }));
+    audit::record(&tx, ctx, actor, change).await?;
     tx.commit().await?;
     Ok(model)
 }

@@ -37,6 +37,16 @@ pub struct Change {
 }
 
 impl Change {
+    /// A change to an organization's figures of one unit type, with no usage nor event of
+    /// its own (a license, a tenant's state).
+    pub fn of(organization: Uuid, unit_type: Uuid) -> Change {
+        Change {
+            organization,
+            unit_type,
+            ..Change::default()
+        }
+    }
+
     /// Adds a later change of the same organization and unit type.
     fn merge(&mut self, later: Change) {
         for tenant in later.usage_tenants {
@@ -487,15 +497,7 @@ async fn tick(ctx: &AppContext, seen: &mut HashMap<(Uuid, Uuid), chrono::NaiveDa
     due.sort();
     due.dedup();
     for (organization, unit_type) in due {
-        after(
-            ctx,
-            Change {
-                organization,
-                unit_type,
-                ..Change::default()
-            },
-        )
-        .await;
+        after(ctx, Change::of(organization, unit_type)).await;
     }
     Ok(())
 }

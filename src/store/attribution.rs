@@ -15,7 +15,21 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::Scope;
-use crate::domain::rollup;
+use crate::domain::{attribution::ChainNode, rollup};
+
+/// Adds the chain nodes runs were placed on, each with its tenant.
+pub async fn insert_chain_nodes(db: &impl ConnectionTrait, nodes: Vec<(Uuid, ChainNode)>) -> Result<(), DbErr> {
+    let rows = nodes
+        .into_iter()
+        .map(|(tenant, node)| chain_node::Model {
+            id: node.id,
+            tenant_id: tenant,
+            parent_id: node.parent,
+            process_id: node.process,
+        })
+        .collect();
+    insert_nodes(db, rows).await
+}
 
 /// Adds chain nodes; those already known are left as they are (ids are derived).
 pub async fn insert_nodes(db: &impl ConnectionTrait, nodes: Vec<chain_node::Model>) -> Result<(), DbErr> {
