@@ -62,6 +62,7 @@ impl FolderUsage {
     }
 
     /// Its subfolders, largest first.
+    #[graphql(complexity = "super::limits::tree_cost(child_complexity)")]
     async fn children(&self) -> Vec<FolderUsage> {
         self.figure
             .children
@@ -73,6 +74,7 @@ impl FolderUsage {
 
     /// EXECUTION: the processes that ran directly in it. OWNERSHIP: the root processes it
     /// owns, with their chains.
+    #[graphql(complexity = "super::limits::tree_cost(child_complexity)")]
     async fn processes(&self) -> Vec<ProcessUsage> {
         self.figure
             .processes
@@ -119,6 +121,7 @@ impl ProcessUsage {
     }
 
     /// OWNERSHIP: the processes its runs started, largest first. EXECUTION: empty.
+    #[graphql(complexity = "super::limits::tree_cost(child_complexity)")]
     async fn children(&self) -> Vec<ProcessUsage> {
         self.figure
             .children

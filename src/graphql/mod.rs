@@ -66,7 +66,6 @@ pub fn schema() -> SchemaBuilder<Query, Mutation, subscription::Subscription> {
 pub fn schema_with(limits: limits::Limits) -> SchemaBuilder<Query, Mutation, subscription::Subscription> {
     let builder = Schema::build(Query::default(), Mutation::default(), subscription::Subscription)
         .limit_depth(limits.depth)
-        .limit_complexity(limits.complexity)
         .extension(limits::DocumentLimits(limits))
         .extension(authorization::Authorize)
         .extension(metrics::OperationMetrics::default())

@@ -10,6 +10,7 @@ mod attribution;
 mod audit;
 mod auth;
 mod bundles;
+mod cost;
 mod events;
 mod export;
 mod fuzz;
