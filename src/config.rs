@@ -1,10 +1,10 @@
-//! Configuration from flags and environment (docs/design.md §13).
+//! Configuration from flags and environment (docs/design.md §13). Plain values and their
+//! defaults only: the layers that apply a setting read it from here.
 
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::clock::Clock;
-use crate::graphql::limits::Limits;
 
 /// quotagraph: usage metering and quotas behind a GraphQL API.
 #[derive(Parser, Debug)]
@@ -77,34 +77,34 @@ pub struct Settings {
     pub limits: LimitSettings,
 }
 
-/// What one request may ask for (docs/design.md §8).
+/// What one request may ask for (docs/design.md §8). The defaults are [`Default`]'s.
 #[derive(clap::Args, Debug, Clone, PartialEq, Eq)]
 pub struct LimitSettings {
     /// Deepest GraphQL selection accepted.
-    #[arg(long, env = "QUOTAGRAPH_MAX_DEPTH", default_value_t = Limits::default().depth, global = true)]
+    #[arg(long, env = "QUOTAGRAPH_MAX_DEPTH", default_value_t = LimitSettings::default().max_depth, global = true)]
     pub max_depth: usize,
     /// Highest GraphQL complexity accepted (each field 1, lists by their page size).
-    #[arg(long, env = "QUOTAGRAPH_MAX_COMPLEXITY", default_value_t = Limits::default().complexity, global = true)]
+    #[arg(long, env = "QUOTAGRAPH_MAX_COMPLEXITY", default_value_t = LimitSettings::default().max_complexity, global = true)]
     pub max_complexity: usize,
     /// Most aliases in one GraphQL document.
-    #[arg(long, env = "QUOTAGRAPH_MAX_ALIASES", default_value_t = Limits::default().aliases, global = true)]
+    #[arg(long, env = "QUOTAGRAPH_MAX_ALIASES", default_value_t = LimitSettings::default().max_aliases, global = true)]
     pub max_aliases: usize,
     /// Requests per second each API key may send, on average.
-    #[arg(long, env = "QUOTAGRAPH_RATE_PER_SECOND", default_value_t = crate::http::rate_limit::DEFAULT_PER_SECOND, global = true)]
+    #[arg(long, env = "QUOTAGRAPH_RATE_PER_SECOND", default_value_t = LimitSettings::default().rate_per_second, global = true)]
     pub rate_per_second: u32,
     /// Requests each API key may send at once before the rate applies.
-    #[arg(long, env = "QUOTAGRAPH_RATE_BURST", default_value_t = crate::http::rate_limit::DEFAULT_BURST, global = true)]
+    #[arg(long, env = "QUOTAGRAPH_RATE_BURST", default_value_t = LimitSettings::default().rate_burst, global = true)]
     pub rate_burst: u32,
     /// WebSocket connections each API key may hold open at once.
     #[arg(
         long,
         env = "QUOTAGRAPH_MAX_CONNECTIONS_PER_KEY",
-        default_value_t = 16,
+        default_value_t = LimitSettings::default().max_connections_per_key,
         global = true
     )]
     pub max_connections_per_key: usize,
     /// Live subscriptions each WebSocket connection may hold.
-    #[arg(long, env = "QUOTAGRAPH_MAX_SUBSCRIPTIONS", default_value_t = 32, global = true)]
+    #[arg(long, env = "QUOTAGRAPH_MAX_SUBSCRIPTIONS", default_value_t = LimitSettings::default().max_subscriptions, global = true)]
     pub max_subscriptions: usize,
     /// Switch introspection (`__schema`, `__type`) off, e.g. in production.
     #[arg(long, env = "QUOTAGRAPH_DISABLE_INTROSPECTION", global = true)]
@@ -113,27 +113,19 @@ pub struct LimitSettings {
 
 impl Default for LimitSettings {
     fn default() -> Self {
-        let limits = Limits::default();
         LimitSettings {
-            max_depth: limits.depth,
-            max_complexity: limits.complexity,
-            max_aliases: limits.aliases,
-            rate_per_second: crate::http::rate_limit::DEFAULT_PER_SECOND,
-            rate_burst: crate::http::rate_limit::DEFAULT_BURST,
+            // GraphiQL's introspection query needs 13 levels.
+            max_depth: 16,
+            // The organization tree of docs/dashboard.md (three nested pages of 100, the
+            // benchmark's W4) costs about 4 million; a fourth nested page of 100 costs 100
+            // times that.
+            max_complexity: 10_000_000,
+            max_aliases: 100,
+            rate_per_second: 50,
+            rate_burst: 200,
             max_connections_per_key: 16,
             max_subscriptions: 32,
-            disable_introspection: !limits.introspection,
-        }
-    }
-}
-
-impl LimitSettings {
-    pub fn limits(&self) -> Limits {
-        Limits {
-            depth: self.max_depth,
-            complexity: self.max_complexity,
-            aliases: self.max_aliases,
-            introspection: !self.disable_introspection,
+            disable_introspection: false,
         }
     }
 }

@@ -14,3 +14,18 @@ pub mod service;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+
+#[cfg(test)]
+mod layers {
+    /// `config` is a leaf every layer reads: it names none of them.
+    #[test]
+    fn config_names_no_layer() {
+        let config = include_str!("config.rs");
+        for layer in ["graphql", "http", "service", "store", "events", "startup"] {
+            assert!(
+                !config.contains(&format!("crate::{layer}")),
+                "config.rs names crate::{layer}"
+            );
+        }
+    }
+}

@@ -74,7 +74,7 @@ impl App {
                 Err(e) => anyhow::bail!("creating the demo failed: {}", e.message()),
             }
         }
-        let schema = graphql::schema_with(settings.limits.limits())
+        let schema = graphql::schema_with(graphql::limits::Limits::from(&settings.limits))
             .data(context.clone())
             .finish();
         let listener = TcpListener::bind(&settings.bind).await?;

@@ -15,11 +15,12 @@ use async_graphql::{
 };
 
 use super::{DEFAULT_PAGE, MAX_PAGE};
+use crate::config::LimitSettings;
 
-/// The limits of one request.
+/// The limits of one request, from [`LimitSettings`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
-    /// Deepest selection accepted; GraphiQL's introspection query needs 13 levels.
+    /// Deepest selection accepted.
     pub depth: usize,
     /// Highest complexity accepted (every field counts 1, lists by their page size).
     pub complexity: usize,
@@ -29,17 +30,20 @@ pub struct Limits {
     pub introspection: bool,
 }
 
+impl From<&LimitSettings> for Limits {
+    fn from(settings: &LimitSettings) -> Self {
+        Limits {
+            depth: settings.max_depth,
+            complexity: settings.max_complexity,
+            aliases: settings.max_aliases,
+            introspection: !settings.disable_introspection,
+        }
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            depth: 16,
-            // The organization tree of docs/dashboard.md (three nested pages of 100, the
-            // benchmark's W4) costs about 4 million; a fourth nested page of 100 costs 100
-            // times that.
-            complexity: 10_000_000,
-            aliases: 100,
-            introspection: true,
-        }
+        Limits::from(&LimitSettings::default())
     }
 }
 
