@@ -75,6 +75,29 @@ pub struct Settings {
     pub watch_interval_ms: u64,
     #[command(flatten)]
     pub limits: LimitSettings,
+    #[command(flatten)]
+    pub pool: PoolSettings,
+}
+
+/// The database connections (docs/operator.md). A request that waits longer than its
+/// acquire timeout for a connection is answered HTTP 503, `UNAVAILABLE`, with `Retry-After`.
+#[derive(clap::Args, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolSettings {
+    /// Most connections open at once (on SQLite, the readers'; writes have one more).
+    #[arg(long, env = "QUOTAGRAPH_DB_MAX_CONNECTIONS", default_value_t = PoolSettings::default().db_max_connections, global = true)]
+    pub db_max_connections: u32,
+    /// How long, in milliseconds, a request waits for a free connection.
+    #[arg(long, env = "QUOTAGRAPH_DB_ACQUIRE_TIMEOUT_MS", default_value_t = PoolSettings::default().db_acquire_timeout_ms, global = true)]
+    pub db_acquire_timeout_ms: u64,
+    /// SQLite: how long, in milliseconds, a write waits for the one connection writes take
+    /// turns on.
+    #[arg(
+        long,
+        env = "QUOTAGRAPH_DB_WRITER_ACQUIRE_TIMEOUT_MS",
+        default_value_t = PoolSettings::default().db_writer_acquire_timeout_ms,
+        global = true
+    )]
+    pub db_writer_acquire_timeout_ms: u64,
 }
 
 /// What one request may ask for (docs/design.md §8). The defaults are [`Default`]'s.
@@ -126,6 +149,16 @@ impl Default for LimitSettings {
             max_connections_per_key: 16,
             max_subscriptions: 32,
             disable_introspection: false,
+        }
+    }
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        PoolSettings {
+            db_max_connections: 16,
+            db_acquire_timeout_ms: 10_000,
+            db_writer_acquire_timeout_ms: 10_000,
         }
     }
 }

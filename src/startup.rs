@@ -42,10 +42,10 @@ impl App {
         }
         // Counting starts with the process, not with the first scrape.
         http::metrics::handle();
-        let mut db = store::connect(&settings.database_url).await?;
+        let mut db = store::connect_with(&settings.database_url, &settings.pool).await?;
         prepare_database(&db).await?;
         let statements = store::StatementCounter::install(&mut db);
-        let writer = store::writer(&db, &settings.database_url).await?;
+        let writer = store::writer_with(&db, &settings.database_url, &settings.pool).await?;
         let events = crate::events::Bus::start(&db).await?;
         if settings.key_pepper.is_none() {
             tracing::warn!("QUOTAGRAPH_KEY_PEPPER is not set: API key hashes are keyed with an empty pepper");

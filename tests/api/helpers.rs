@@ -3,7 +3,7 @@
 //! PostgreSQL database; otherwise a fresh SQLite file.
 
 use chrono::{DateTime, Utc};
-use quotagraph::config::{LimitSettings, LogFormat, Settings};
+use quotagraph::config::{LimitSettings, LogFormat, PoolSettings, Settings};
 use quotagraph::startup::App;
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
@@ -83,19 +83,49 @@ impl TestApp {
     /// `watch_interval_ms` milliseconds.
     pub async fn spawn_with(now: &str, watch_interval_ms: u64) -> TestApp {
         let (database_url, drop_database) = fresh_database().await;
-        Self::serve(now, watch_interval_ms, database_url, drop_database, generous()).await
+        Self::serve(
+            now,
+            watch_interval_ms,
+            database_url,
+            drop_database,
+            generous(),
+            PoolSettings::default(),
+        )
+        .await
     }
 
     /// A server with other request limits.
     pub async fn spawn_with_limits(limits: LimitSettings) -> TestApp {
         let (database_url, drop_database) = fresh_database().await;
-        Self::serve(DEFAULT_NOW, 1000, database_url, drop_database, limits).await
+        Self::serve(
+            DEFAULT_NOW,
+            1000,
+            database_url,
+            drop_database,
+            limits,
+            PoolSettings::default(),
+        )
+        .await
+    }
+
+    /// A server with other database connection settings.
+    pub async fn spawn_with_pool(pool: PoolSettings) -> TestApp {
+        let (database_url, drop_database) = fresh_database().await;
+        Self::serve(DEFAULT_NOW, 1000, database_url, drop_database, generous(), pool).await
     }
 
     /// A second server (a replica) on this one's database, with its own connections and
     /// event bus. Its `finish` leaves the database to the first server.
     pub async fn replica(&self, now: &str) -> TestApp {
-        Self::serve(now, 1000, self.database_url.clone(), None, generous()).await
+        Self::serve(
+            now,
+            1000,
+            self.database_url.clone(),
+            None,
+            generous(),
+            PoolSettings::default(),
+        )
+        .await
     }
 
     async fn serve(
@@ -104,6 +134,7 @@ impl TestApp {
         database_url: String,
         drop_database: Option<(String, String)>,
         limits: LimitSettings,
+        pool: PoolSettings,
     ) -> TestApp {
         let clock: DateTime<Utc> = DateTime::parse_from_rfc3339(now).expect("test clock").to_utc();
         let settings = Settings {
@@ -117,6 +148,7 @@ impl TestApp {
             otlp_endpoint: None,
             watch_interval_ms,
             limits,
+            pool,
         };
         let app = App::build(&settings).await.expect("the app builds");
         let address = format!("127.0.0.1:{}", app.port());

@@ -20,6 +20,7 @@ mod limits;
 mod matrix;
 mod mutations;
 mod operations;
+mod overload;
 mod rollup;
 mod schema;
 mod tree;
