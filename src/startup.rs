@@ -41,7 +41,7 @@ impl App {
             tracing::warn!(now = %at, "QUOTAGRAPH_CLOCK is set: the server's clock is pinned and does not move");
         }
         // Counting starts with the process, not with the first scrape.
-        http::metrics::handle();
+        http::prometheus::handle();
         let mut db = store::connect_with(&settings.database_url, &settings.pool).await?;
         prepare_database(&db).await?;
         let statements = store::StatementCounter::install(&mut db);

@@ -12,8 +12,8 @@ pub mod folder;
 pub mod ingestion;
 pub mod license;
 pub mod limits;
-pub mod metrics;
 pub mod node;
+pub mod operation_stats;
 pub mod organization;
 pub mod persisted;
 mod reads;
@@ -68,7 +68,7 @@ pub fn schema_with(limits: limits::Limits) -> SchemaBuilder<Query, Mutation, sub
         .limit_depth(limits.depth)
         .extension(limits::DocumentLimits(limits))
         .extension(authorization::Authorize)
-        .extension(metrics::OperationMetrics::default())
+        .extension(operation_stats::OperationStats::default())
         .extension(persisted::PersistedQueries::default())
         .extension(persisted::ReadOnlyRequests)
         .extension(error::ErrorCodes);

@@ -5,8 +5,8 @@ pub mod auth;
 pub mod export;
 pub mod graphql;
 pub mod health;
-pub mod metrics;
 pub mod playground;
+pub mod prometheus;
 pub mod rate_limit;
 
 use axum::{Router, routing::get};
@@ -121,8 +121,8 @@ pub fn router(state: AppState) -> Router {
         .route("/playground/{asset}", get(playground::asset))
         .route("/healthz", get(health::healthz))
         .route("/livez", get(health::healthz))
-        .route("/metrics", get(metrics::metrics))
-        .route_layer(axum::middleware::from_fn(metrics::track))
+        .route("/metrics", get(prometheus::metrics))
+        .route_layer(axum::middleware::from_fn(prometheus::track))
         .route("/readyz", get(health::readyz))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(body_limit_answer))
