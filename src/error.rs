@@ -62,7 +62,7 @@ impl AppError {
             | AppError::RateLimited(m) => m.clone(),
             AppError::QuotaExceeded(refusal) => refusal.message.clone(),
             AppError::Unavailable => {
-                "the server is too busy to answer now: no database connection came free in time; send the request again after Retry-After seconds".into()
+                "the server is too busy to answer now (no database connection came free in time): send the request again in a few seconds".into()
             }
             AppError::Internal(_) => "internal error; it has been logged".into(),
         }
