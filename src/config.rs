@@ -1,10 +1,10 @@
-//! Configuration from flags and environment (docs/design.md §13).
+//! Configuration from flags and environment (docs/design.md §13). Plain values and their
+//! defaults only: the layers that apply a setting read it from here.
 
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::clock::Clock;
-use crate::graphql::limits::Limits;
 
 /// quotagraph: usage metering and quotas behind a GraphQL API.
 #[derive(Parser, Debug)]
@@ -75,36 +75,59 @@ pub struct Settings {
     pub watch_interval_ms: u64,
     #[command(flatten)]
     pub limits: LimitSettings,
+    #[command(flatten)]
+    pub pool: PoolSettings,
 }
 
-/// What one request may ask for (docs/design.md §8).
+/// The database connections (docs/operator.md). A request that waits longer than its
+/// acquire timeout for a connection is answered HTTP 503, `UNAVAILABLE`, with `Retry-After`.
+#[derive(clap::Args, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolSettings {
+    /// Most connections open at once (on SQLite, the readers'; writes have one more).
+    #[arg(long, env = "QUOTAGRAPH_DB_MAX_CONNECTIONS", default_value_t = PoolSettings::default().db_max_connections, global = true)]
+    pub db_max_connections: u32,
+    /// How long, in milliseconds, a request waits for a free connection.
+    #[arg(long, env = "QUOTAGRAPH_DB_ACQUIRE_TIMEOUT_MS", default_value_t = PoolSettings::default().db_acquire_timeout_ms, global = true)]
+    pub db_acquire_timeout_ms: u64,
+    /// SQLite: how long, in milliseconds, a write waits for the one connection writes take
+    /// turns on.
+    #[arg(
+        long,
+        env = "QUOTAGRAPH_DB_WRITER_ACQUIRE_TIMEOUT_MS",
+        default_value_t = PoolSettings::default().db_writer_acquire_timeout_ms,
+        global = true
+    )]
+    pub db_writer_acquire_timeout_ms: u64,
+}
+
+/// What one request may ask for (docs/design.md §8). The defaults are [`Default`]'s.
 #[derive(clap::Args, Debug, Clone, PartialEq, Eq)]
 pub struct LimitSettings {
     /// Deepest GraphQL selection accepted.
-    #[arg(long, env = "QUOTAGRAPH_MAX_DEPTH", default_value_t = Limits::default().depth, global = true)]
+    #[arg(long, env = "QUOTAGRAPH_MAX_DEPTH", default_value_t = LimitSettings::default().max_depth, global = true)]
     pub max_depth: usize,
     /// Highest GraphQL complexity accepted (each field 1, lists by their page size).
-    #[arg(long, env = "QUOTAGRAPH_MAX_COMPLEXITY", default_value_t = Limits::default().complexity, global = true)]
+    #[arg(long, env = "QUOTAGRAPH_MAX_COMPLEXITY", default_value_t = LimitSettings::default().max_complexity, global = true)]
     pub max_complexity: usize,
     /// Most aliases in one GraphQL document.
-    #[arg(long, env = "QUOTAGRAPH_MAX_ALIASES", default_value_t = Limits::default().aliases, global = true)]
+    #[arg(long, env = "QUOTAGRAPH_MAX_ALIASES", default_value_t = LimitSettings::default().max_aliases, global = true)]
     pub max_aliases: usize,
     /// Requests per second each API key may send, on average.
-    #[arg(long, env = "QUOTAGRAPH_RATE_PER_SECOND", default_value_t = crate::http::rate_limit::DEFAULT_PER_SECOND, global = true)]
+    #[arg(long, env = "QUOTAGRAPH_RATE_PER_SECOND", default_value_t = LimitSettings::default().rate_per_second, global = true)]
     pub rate_per_second: u32,
     /// Requests each API key may send at once before the rate applies.
-    #[arg(long, env = "QUOTAGRAPH_RATE_BURST", default_value_t = crate::http::rate_limit::DEFAULT_BURST, global = true)]
+    #[arg(long, env = "QUOTAGRAPH_RATE_BURST", default_value_t = LimitSettings::default().rate_burst, global = true)]
     pub rate_burst: u32,
     /// WebSocket connections each API key may hold open at once.
     #[arg(
         long,
         env = "QUOTAGRAPH_MAX_CONNECTIONS_PER_KEY",
-        default_value_t = 16,
+        default_value_t = LimitSettings::default().max_connections_per_key,
         global = true
     )]
     pub max_connections_per_key: usize,
     /// Live subscriptions each WebSocket connection may hold.
-    #[arg(long, env = "QUOTAGRAPH_MAX_SUBSCRIPTIONS", default_value_t = 32, global = true)]
+    #[arg(long, env = "QUOTAGRAPH_MAX_SUBSCRIPTIONS", default_value_t = LimitSettings::default().max_subscriptions, global = true)]
     pub max_subscriptions: usize,
     /// Switch introspection (`__schema`, `__type`) off, e.g. in production.
     #[arg(long, env = "QUOTAGRAPH_DISABLE_INTROSPECTION", global = true)]
@@ -113,27 +136,29 @@ pub struct LimitSettings {
 
 impl Default for LimitSettings {
     fn default() -> Self {
-        let limits = Limits::default();
         LimitSettings {
-            max_depth: limits.depth,
-            max_complexity: limits.complexity,
-            max_aliases: limits.aliases,
-            rate_per_second: crate::http::rate_limit::DEFAULT_PER_SECOND,
-            rate_burst: crate::http::rate_limit::DEFAULT_BURST,
+            // GraphiQL's introspection query needs 13 levels.
+            max_depth: 16,
+            // The organization tree of docs/dashboard.md (three nested pages of 100, the
+            // benchmark's W4) costs about 4 million; a fourth nested page of 100 costs 100
+            // times that.
+            max_complexity: 10_000_000,
+            max_aliases: 100,
+            rate_per_second: 50,
+            rate_burst: 200,
             max_connections_per_key: 16,
             max_subscriptions: 32,
-            disable_introspection: !limits.introspection,
+            disable_introspection: false,
         }
     }
 }
 
-impl LimitSettings {
-    pub fn limits(&self) -> Limits {
-        Limits {
-            depth: self.max_depth,
-            complexity: self.max_complexity,
-            aliases: self.max_aliases,
-            introspection: !self.disable_introspection,
+impl Default for PoolSettings {
+    fn default() -> Self {
+        PoolSettings {
+            db_max_connections: 16,
+            db_acquire_timeout_ms: 10_000,
+            db_writer_acquire_timeout_ms: 10_000,
         }
     }
 }

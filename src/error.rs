@@ -5,7 +5,7 @@
 //! `AppError` deliberately has no `Display`: async-graphql turns anything displayable
 //! into an error without a code, and this way every error goes through our mapping.
 
-use sea_orm::DbErr;
+use sea_orm::{ConnAcquireErr, DbErr};
 
 /// A refused or failed request.
 #[derive(Debug)]
@@ -17,6 +17,9 @@ pub enum AppError {
     Conflict(String),
     QuotaExceeded(QuotaRefusal),
     RateLimited(String),
+    /// No database connection came free within the pool's acquire timeout: the server is
+    /// overloaded, and the request may be sent again (HTTP 503 with `Retry-After`).
+    Unavailable,
     Internal(anyhow::Error),
 }
 
@@ -40,6 +43,7 @@ impl AppError {
             AppError::Conflict(_) => "CONFLICT",
             AppError::QuotaExceeded(_) => "QUOTA_EXCEEDED",
             AppError::RateLimited(_) => "RATE_LIMITED",
+            AppError::Unavailable => "UNAVAILABLE",
             AppError::Internal(_) => "INTERNAL",
         }
     }
@@ -57,7 +61,26 @@ impl AppError {
             | AppError::Conflict(m)
             | AppError::RateLimited(m) => m.clone(),
             AppError::QuotaExceeded(refusal) => refusal.message.clone(),
+            AppError::Unavailable => {
+                "the server is too busy to answer now (no database connection came free in time): send the request again in a few seconds".into()
+            }
             AppError::Internal(_) => "internal error; it has been logged".into(),
+        }
+    }
+
+    /// The same error for another caller that shares its cause (the requests of one group
+    /// commit): the same code and message, an internal cause as text.
+    pub fn replicate(&self) -> Self {
+        match self {
+            AppError::Unauthenticated => AppError::Unauthenticated,
+            AppError::Forbidden(m) => AppError::Forbidden(m.clone()),
+            AppError::NotFound(m) => AppError::NotFound(m.clone()),
+            AppError::BadUserInput(m) => AppError::BadUserInput(m.clone()),
+            AppError::Conflict(m) => AppError::Conflict(m.clone()),
+            AppError::QuotaExceeded(refusal) => AppError::QuotaExceeded(refusal.clone()),
+            AppError::RateLimited(m) => AppError::RateLimited(m.clone()),
+            AppError::Unavailable => AppError::Unavailable,
+            AppError::Internal(cause) => AppError::Internal(anyhow::anyhow!("{cause:#}")),
         }
     }
 
@@ -74,15 +97,27 @@ impl AppError {
     }
 }
 
+fn is_pool_timeout(err: &DbErr) -> bool {
+    matches!(err, DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))
+}
+
 impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
-        AppError::Internal(err.into())
+        if is_pool_timeout(&err) {
+            AppError::Unavailable
+        } else {
+            AppError::Internal(err.into())
+        }
     }
 }
 
 impl From<anyhow::Error> for AppError {
     fn from(err: anyhow::Error) -> Self {
-        AppError::Internal(err)
+        if err.downcast_ref::<DbErr>().is_some_and(is_pool_timeout) {
+            AppError::Unavailable
+        } else {
+            AppError::Internal(err)
+        }
     }
 }
 
@@ -109,6 +144,18 @@ mod tests {
             (AppError::Conflict("taken".into()), "CONFLICT"),
             (AppError::QuotaExceeded(refusal), "QUOTA_EXCEEDED"),
             (AppError::RateLimited("slow down".into()), "RATE_LIMITED"),
+            (
+                AppError::from(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout)),
+                "UNAVAILABLE",
+            ),
+            (
+                AppError::from(anyhow::Error::from(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))),
+                "UNAVAILABLE",
+            ),
+            (
+                AppError::from(DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed)),
+                "INTERNAL",
+            ),
             (AppError::from(DbErr::Custom("SELECT secret FROM t".into())), "INTERNAL"),
         ];
         for (error, code) in cases {

@@ -15,7 +15,10 @@ fn main() -> anyhow::Result<()> {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::PrintSchema => print!("{}", graphql::sdl()),
-        Command::Migrate => startup::prepare_database(&store::connect(&cli.settings.database_url).await?).await?,
+        Command::Migrate => {
+            startup::prepare_database(&store::connect_with(&cli.settings.database_url, &cli.settings.pool).await?)
+                .await?
+        }
         Command::Serve => {
             let app = startup::App::build(&cli.settings).await?;
             app.run_until_stopped(startup::shutdown_signal()).await?;

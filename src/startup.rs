@@ -41,11 +41,11 @@ impl App {
             tracing::warn!(now = %at, "QUOTAGRAPH_CLOCK is set: the server's clock is pinned and does not move");
         }
         // Counting starts with the process, not with the first scrape.
-        http::metrics::handle();
-        let mut db = store::connect(&settings.database_url).await?;
+        http::prometheus::handle();
+        let mut db = store::connect_with(&settings.database_url, &settings.pool).await?;
         prepare_database(&db).await?;
         let statements = store::StatementCounter::install(&mut db);
-        let writer = store::writer(&db, &settings.database_url).await?;
+        let writer = store::writer_with(&db, &settings.database_url, &settings.pool).await?;
         let events = crate::events::Bus::start(&db).await?;
         if settings.key_pepper.is_none() {
             tracing::warn!("QUOTAGRAPH_KEY_PEPPER is not set: API key hashes are keyed with an empty pepper");
@@ -74,7 +74,7 @@ impl App {
                 Err(e) => anyhow::bail!("creating the demo failed: {}", e.message()),
             }
         }
-        let schema = graphql::schema_with(settings.limits.limits())
+        let schema = graphql::schema_with(graphql::limits::Limits::from(&settings.limits))
             .data(context.clone())
             .finish();
         let listener = TcpListener::bind(&settings.bind).await?;

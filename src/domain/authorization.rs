@@ -7,8 +7,12 @@
 //! so something out of scope reads exactly as something that does not exist (null or
 //! NOT_FOUND), while a role the matrix leaves out is told FORBIDDEN whatever it asked for.
 //!
-//! Fields of an object are listed with the rule that holds once the caller has reached the
-//! object: most are `Everyone`, because the path to the object was already checked.
+//! Each object type has a default rule ([`TYPES`]), the one that holds once the caller has
+//! reached an object of the type: most are `Everyone`, because the path to the object was
+//! already checked. A field whose rule differs is an exception ([`FIELDS`]), so a new field
+//! of a listed type needs no entry unless it differs. The root types (`Query`, `Mutation`,
+//! `Subscription`) have no default: each root field is an entry point and is closed until
+//! [`FIELDS`] gives it a rule, as is every field of a type [`TYPES`] does not list.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -54,7 +58,65 @@ impl Rule {
     }
 }
 
-/// Every field of the schema: (type or interface, fields, rule).
+/// The default rule of each type's fields (object types and the `Node` interface).
+pub const TYPES: &[(&str, Rule)] = &[
+    ("Viewer", Rule::Everyone),
+    ("Node", Rule::Everyone),
+    ("Organization", Rule::Readers),
+    // Organization-wide figures: a TENANT_ADMIN reaches its own card through `tenant(s)`.
+    ("OrganizationUsage", Rule::WholeOrganization),
+    ("TenantUsage", Rule::Everyone),
+    ("CapacityCard", Rule::Everyone),
+    ("CapacityBreakdown", Rule::Everyone),
+    ("UsageBucket", Rule::Everyone),
+    ("ServiceBreakdown", Rule::Everyone),
+    ("ServiceUsage", Rule::Everyone),
+    ("Service", Rule::Everyone),
+    ("FolderUsage", Rule::Everyone),
+    ("ProcessUsage", Rule::Everyone),
+    ("ProcessUsageConnection", Rule::Everyone),
+    ("ProcessUsageEdge", Rule::Everyone),
+    ("QuotaBalance", Rule::Everyone),
+    ("Activity", Rule::Everyone),
+    ("WeeklyActivity", Rule::Everyone),
+    ("AuditEntry", Rule::Everyone),
+    ("AuditEntryConnection", Rule::Everyone),
+    ("AuditEntryEdge", Rule::Everyone),
+    ("License", Rule::Everyone),
+    ("Bundle", Rule::Everyone),
+    ("Tenant", Rule::Everyone),
+    ("Allocation", Rule::Everyone),
+    ("ConsumptionControl", Rule::Everyone),
+    ("Folder", Rule::Everyone),
+    ("Process", Rule::Everyone),
+    ("UnitType", Rule::Everyone),
+    ("ApiKey", Rule::Everyone),
+    ("QuotaEvent", Rule::Everyone),
+    ("OrganizationConnection", Rule::Everyone),
+    ("OrganizationEdge", Rule::Everyone),
+    ("TenantConnection", Rule::Everyone),
+    ("TenantEdge", Rule::Everyone),
+    ("FolderConnection", Rule::Everyone),
+    ("FolderEdge", Rule::Everyone),
+    ("ProcessConnection", Rule::Everyone),
+    ("ProcessEdge", Rule::Everyone),
+    ("PageInfo", Rule::Everyone),
+    ("OrganizationPayload", Rule::Everyone),
+    ("UnitTypePayload", Rule::Everyone),
+    ("CreateApiKeyPayload", Rule::Everyone),
+    ("RevokeApiKeyPayload", Rule::Everyone),
+    ("LicensePayload", Rule::Everyone),
+    ("TenantPayload", Rule::Everyone),
+    ("AllocationPayload", Rule::Everyone),
+    ("FolderPayload", Rule::Everyone),
+    ("ProcessPayload", Rule::Everyone),
+    ("RecordUsagePayload", Rule::Everyone),
+    ("StartExecutionPayload", Rule::Everyone),
+    ("ConsumptionControlPayload", Rule::Everyone),
+];
+
+/// Fields with a rule of their own: (type, fields, rule). The root types' fields, and the
+/// exceptions to a type's default in [`TYPES`].
 pub const FIELDS: &[(&str, &[&str], Rule)] = &[
     ("Query", &["viewer", "unitTypes"], Rule::Everyone),
     ("Query", &["node", "organization", "organizations"], Rule::Readers),
@@ -76,251 +138,14 @@ pub const FIELDS: &[(&str, &[&str], Rule)] = &[
     ),
     ("Mutation", &["recordUsage", "startExecution"], Rule::Ingesters),
     ("Subscription", &["quotaEvents", "usage"], Rule::Readers),
-    ("Viewer", &["role", "organization", "tenant", "apiKey"], Rule::Everyone),
-    ("Node", &["id"], Rule::Everyone),
-    (
-        "Organization",
-        &[
-            "id", "name", "slug", "timeZone", "licenses", "bundles", "usage", "activity", "tenants",
-        ],
-        Rule::Readers,
-    ),
     ("Organization", &["quota"], Rule::WholeOrganization),
     ("Organization", &["auditLog"], Rule::Administrators),
+    // What a usage answer is about, and the way to the cards a TENANT_ADMIN may read.
     (
         "OrganizationUsage",
         &["unitType", "bundle", "from", "to", "tenants", "tenant"],
         Rule::Everyone,
     ),
-    (
-        "OrganizationUsage",
-        &[
-            "totalCapacity",
-            "consumed",
-            "consumedFromAllocated",
-            "consumedFromOrganization",
-            "remaining",
-            "allocated",
-            "availableForAllocation",
-            "overage",
-            "overAllocation",
-            "capacityCard",
-            "breakdown",
-            "status",
-            "distribution",
-            "byService",
-            "folders",
-            "processes",
-        ],
-        Rule::WholeOrganization,
-    ),
-    (
-        "TenantUsage",
-        &[
-            "tenant",
-            "displayName",
-            "allocated",
-            "consumed",
-            "consumedFromAllocated",
-            "consumedFromOrganization",
-            "consumptionRate",
-            "remaining",
-            "overage",
-            "availableForAllocation",
-            "status",
-            "distribution",
-            "byService",
-            "folders",
-            "processes",
-        ],
-        Rule::Everyone,
-    ),
-    ("CapacityCard", &["mode", "value"], Rule::Everyone),
-    (
-        "CapacityBreakdown",
-        &["consumedFromAllocated", "consumedFromOrganization", "remaining"],
-        Rule::Everyone,
-    ),
-    ("UsageBucket", &["start", "end", "consumed"], Rule::Everyone),
-    ("ServiceBreakdown", &["total", "services"], Rule::Everyone),
-    ("ServiceUsage", &["service", "consumed", "percent"], Rule::Everyone),
-    ("Service", &["code", "name"], Rule::Everyone),
-    (
-        "FolderUsage",
-        &["folder", "consumed", "children", "processes"],
-        Rule::Everyone,
-    ),
-    (
-        "ProcessUsage",
-        &["process", "own", "consumed", "children"],
-        Rule::Everyone,
-    ),
-    (
-        "ProcessUsageConnection",
-        &["pageInfo", "edges", "nodes"],
-        Rule::Everyone,
-    ),
-    ("ProcessUsageEdge", &["node", "cursor"], Rule::Everyone),
-    (
-        "QuotaBalance",
-        &[
-            "unitType",
-            "used",
-            "quota",
-            "limit",
-            "remaining",
-            "burstActive",
-            "enforced",
-            "periodStart",
-            "periodEnd",
-            "resetsOn",
-        ],
-        Rule::Everyone,
-    ),
-    ("Activity", &["weeks", "precedingWeek"], Rule::Everyone),
-    (
-        "WeeklyActivity",
-        &["weekStart", "executions", "uploads", "durationSeconds"],
-        Rule::Everyone,
-    ),
-    (
-        "AuditEntry",
-        &[
-            "id",
-            "at",
-            "action",
-            "apiKeyId",
-            "role",
-            "targetKind",
-            "targetId",
-            "before",
-            "after",
-        ],
-        Rule::Everyone,
-    ),
-    ("AuditEntryConnection", &["pageInfo", "edges", "nodes"], Rule::Everyone),
-    ("AuditEntryEdge", &["node", "cursor"], Rule::Everyone),
-    (
-        "License",
-        &[
-            "id",
-            "organization",
-            "unitType",
-            "planName",
-            "capacity",
-            "period",
-            "startsOn",
-            "endsOn",
-            "burstPercent",
-            "burstPeriods",
-            "enforced",
-            "replaces",
-        ],
-        Rule::Everyone,
-    ),
-    (
-        "Bundle",
-        &[
-            "unitType",
-            "startDate",
-            "endDate",
-            "capacity",
-            "limit",
-            "burstActive",
-            "current",
-            "license",
-        ],
-        Rule::Everyone,
-    ),
-    (
-        "Tenant",
-        &[
-            "id",
-            "organization",
-            "name",
-            "state",
-            "createdAt",
-            "allocation",
-            "folders",
-        ],
-        Rule::Everyone,
-    ),
-    (
-        "Allocation",
-        &["tenant", "unitType", "amount", "effectiveOn"],
-        Rule::Everyone,
-    ),
-    (
-        "ConsumptionControl",
-        &["tenant", "unitType", "stopAtAllocation", "alertThresholds"],
-        Rule::Everyone,
-    ),
-    (
-        "Folder",
-        &["id", "name", "tenant", "parent", "children", "processes"],
-        Rule::Everyone,
-    ),
-    ("Process", &["id", "name", "folder", "tenant"], Rule::Everyone),
-    ("UnitType", &["id", "code", "name"], Rule::Everyone),
-    (
-        "ApiKey",
-        &[
-            "id",
-            "name",
-            "role",
-            "organization",
-            "tenant",
-            "createdAt",
-            "revokedAt",
-            "lastUsedAt",
-        ],
-        Rule::Everyone,
-    ),
-    (
-        "QuotaEvent",
-        &[
-            "kind",
-            "at",
-            "organizationId",
-            "tenantId",
-            "unitType",
-            "threshold",
-            "previousStatus",
-            "status",
-            "consumed",
-            "remaining",
-        ],
-        Rule::Everyone,
-    ),
-    (
-        "OrganizationConnection",
-        &["pageInfo", "edges", "nodes"],
-        Rule::Everyone,
-    ),
-    ("OrganizationEdge", &["node", "cursor"], Rule::Everyone),
-    ("TenantConnection", &["pageInfo", "edges", "nodes"], Rule::Everyone),
-    ("TenantEdge", &["node", "cursor"], Rule::Everyone),
-    ("FolderConnection", &["pageInfo", "edges", "nodes"], Rule::Everyone),
-    ("FolderEdge", &["node", "cursor"], Rule::Everyone),
-    ("ProcessConnection", &["pageInfo", "edges", "nodes"], Rule::Everyone),
-    ("ProcessEdge", &["node", "cursor"], Rule::Everyone),
-    (
-        "PageInfo",
-        &["hasPreviousPage", "hasNextPage", "startCursor", "endCursor"],
-        Rule::Everyone,
-    ),
-    ("OrganizationPayload", &["organization"], Rule::Everyone),
-    ("UnitTypePayload", &["unitType"], Rule::Everyone),
-    ("CreateApiKeyPayload", &["apiKey", "secret"], Rule::Everyone),
-    ("RevokeApiKeyPayload", &["apiKey"], Rule::Everyone),
-    ("LicensePayload", &["license"], Rule::Everyone),
-    ("TenantPayload", &["tenant"], Rule::Everyone),
-    ("AllocationPayload", &["allocation"], Rule::Everyone),
-    ("FolderPayload", &["folder"], Rule::Everyone),
-    ("ProcessPayload", &["process"], Rule::Everyone),
-    ("RecordUsagePayload", &["accepted", "duplicates"], Rule::Everyone),
-    ("StartExecutionPayload", &["granted", "quota"], Rule::Everyone),
-    ("ConsumptionControlPayload", &["consumptionControl"], Rule::Everyone),
 ];
 
 /// Every export route (`GET /export/{report}.csv`), by report.
@@ -334,17 +159,23 @@ pub const EXPORTS: &[(&str, Rule)] = &[
     ("audit", Rule::Administrators),
 ];
 
-/// The rule of a field, if the matrix has one.
+/// The rule of a field: its own in [`FIELDS`], else its type's default in [`TYPES`]; none
+/// for a type without a default. (Whether the type has such a field is the schema's
+/// business: only fields of the schema are ever asked about.)
 pub fn field_rule(type_name: &str, field: &str) -> Option<Rule> {
-    // Every resolved field asks (a dashboard answer has over a thousand): a hash lookup
-    // instead of a scan of the whole matrix.
+    // Every resolved field asks (a dashboard answer has over a thousand): hash lookups
+    // instead of scans of the tables.
     static BY_FIELD: LazyLock<HashMap<(&str, &str), Rule>> = LazyLock::new(|| {
         FIELDS
             .iter()
             .flat_map(|(t, fields, rule)| fields.iter().map(move |f| ((*t, *f), *rule)))
             .collect()
     });
-    BY_FIELD.get(&(type_name, field)).copied()
+    static BY_TYPE: LazyLock<HashMap<&str, Rule>> = LazyLock::new(|| TYPES.iter().copied().collect());
+    BY_FIELD
+        .get(&(type_name, field))
+        .or_else(|| BY_TYPE.get(type_name))
+        .copied()
 }
 
 /// The rule of an export report, if the matrix has one.
@@ -357,9 +188,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_field_has_one_rule() {
+    fn every_type_and_field_is_listed_once_and_every_exception_differs() {
         let mut seen = std::collections::HashSet::new();
-        for (type_name, fields, _) in FIELDS {
+        for (type_name, _) in TYPES {
+            assert!(seen.insert(*type_name), "{type_name} is listed twice");
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (type_name, fields, rule) in FIELDS {
+            let default = TYPES.iter().find(|(t, _)| t == type_name).map(|(_, r)| *r);
+            assert_ne!(
+                default,
+                Some(*rule),
+                "{type_name}: {fields:?} repeat the type's default"
+            );
             for field in *fields {
                 assert!(seen.insert((*type_name, *field)), "{type_name}.{field} is listed twice");
             }
@@ -376,7 +217,15 @@ mod tests {
         assert!(Rule::Ingesters.admits(Role::Ingest) && !Rule::Ingesters.admits(Role::BillingManager));
         assert_eq!(Rule::Operator.roles(), &[Role::System]);
         assert_eq!(field_rule("Organization", "auditLog"), Some(Rule::Administrators));
-        assert_eq!(field_rule("Organization", "nothing"), None);
+        assert_eq!(field_rule("Organization", "name"), Some(Rule::Readers));
+        assert_eq!(field_rule("OrganizationUsage", "tenants"), Some(Rule::Everyone));
+        assert_eq!(
+            field_rule("OrganizationUsage", "consumed"),
+            Some(Rule::WholeOrganization)
+        );
+        // No default for the root types, nor for a type not listed.
+        assert_eq!(field_rule("Mutation", "dropEverything"), None);
+        assert_eq!(field_rule("Secret", "value"), None);
         assert_eq!(export_rule("audit"), Some(Rule::Administrators));
     }
 }

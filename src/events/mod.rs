@@ -93,7 +93,12 @@ impl Bus {
     pub async fn start(db: &DatabaseConnection) -> anyhow::Result<Bus> {
         let mut bus = Bus::in_process();
         if db.get_database_backend() == DbBackend::Postgres {
-            let pool = db.get_postgres_connection_pool().clone();
+            // A pool of its own: the listener keeps its connection for as long as it runs,
+            // which would leave the requests one connection fewer than configured.
+            let options = db.get_postgres_connection_pool().connect_options();
+            let pool = sqlx::postgres::PgPoolOptions::new()
+                .max_connections(1)
+                .connect_lazy_with((*options).clone());
             let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await?;
             listener.listen_all([CHANNEL, REVOCATIONS]).await?;
             bus._listener = Some(Arc::new(Listener(tokio::spawn(listen(

@@ -156,6 +156,7 @@ impl AdminQuery {
     }
 
     /// Every unit type, by code.
+    #[graphql(complexity = "super::limits::list_cost(child_complexity)")]
     async fn unit_types(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<UnitType>> {
         let (app, _) = session(ctx)?;
         Ok(service::unit_type::all(app).await?.into_iter().map(UnitType).collect())

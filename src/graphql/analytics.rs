@@ -92,6 +92,7 @@ impl ServiceBreakdown {
     }
 
     /// Each service that consumed in the range.
+    #[graphql(complexity = "super::limits::list_cost(child_complexity)")]
     async fn services(&self) -> Vec<ServiceUsage> {
         self.services.iter().cloned().map(ServiceUsage).collect()
     }
@@ -126,6 +127,7 @@ impl From<WeekActivity> for WeeklyActivity {
 /// before the first of them.
 #[derive(SimpleObject)]
 pub struct Activity {
+    #[graphql(complexity = "super::limits::list_cost(child_complexity)")]
     pub weeks: Vec<WeeklyActivity>,
     pub preceding_week: WeeklyActivity,
 }

@@ -54,6 +54,7 @@ impl FolderUsage {
     }
 
     /// Its subfolders, largest first.
+    #[graphql(complexity = "super::limits::tree_cost(child_complexity)")]
     async fn children(&self) -> Vec<FolderUsage> {
         self.figure
             .children
@@ -65,6 +66,7 @@ impl FolderUsage {
 
     /// EXECUTION: the processes that ran directly in it. OWNERSHIP: the root processes it
     /// owns, with their chains.
+    #[graphql(complexity = "super::limits::tree_cost(child_complexity)")]
     async fn processes(&self) -> Vec<ProcessUsage> {
         self.figure
             .processes
@@ -109,6 +111,7 @@ impl ProcessUsage {
     }
 
     /// OWNERSHIP: the processes its runs started, largest first. EXECUTION: empty.
+    #[graphql(complexity = "super::limits::tree_cost(child_complexity)")]
     async fn children(&self) -> Vec<ProcessUsage> {
         self.figure
             .children

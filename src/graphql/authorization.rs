@@ -1,7 +1,7 @@
 //! Enforces the authorization matrix ([`crate::domain::authorization`]) on every field:
 //! before a field's resolver runs, and, for subscriptions, before the stream is opened.
-//! A field the matrix does not list is refused, so a new field is closed until it has
-//! a rule.
+//! A field without a rule (a root field without its own, any field of a type without a
+//! default) is refused, so it is closed until it has one.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -138,5 +138,71 @@ impl Extension for AuthorizeExtension {
             return Err(refusal(err, path_of(&info)));
         }
         next.run(ctx, info).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use async_graphql::parser::{
+        parse_schema,
+        types::{TypeKind, TypeSystemDefinition},
+    };
+
+    use crate::domain::authorization::{FIELDS, TYPES, field_rule};
+
+    /// The object and interface types of the schema, with their fields.
+    fn types() -> BTreeMap<String, Vec<String>> {
+        let document = parse_schema(crate::graphql::sdl()).expect("the SDL parses");
+        let mut types = BTreeMap::new();
+        for definition in document.definitions {
+            let TypeSystemDefinition::Type(ty) = definition else {
+                continue;
+            };
+            let fields = match &ty.node.kind {
+                TypeKind::Object(object) => &object.fields,
+                TypeKind::Interface(interface) => &interface.fields,
+                _ => continue,
+            };
+            let names = fields.iter().map(|f| f.node.name.node.to_string()).collect();
+            types.insert(ty.node.name.node.to_string(), names);
+        }
+        types
+    }
+
+    #[test]
+    fn every_field_of_the_schema_has_a_rule_and_every_entry_a_field() {
+        let types = types();
+        let missing: Vec<String> = types
+            .iter()
+            .flat_map(|(t, fields)| fields.iter().map(move |f| (t, f)))
+            .filter(|(t, f)| field_rule(t, f).is_none())
+            .map(|(t, f)| format!("{t}.{f}"))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "give these fields a rule (a default for their type, or their own) in \
+             src/domain/authorization.rs: {missing:?}"
+        );
+        let stale_types: Vec<&str> = TYPES
+            .iter()
+            .map(|(t, _)| *t)
+            .filter(|t| !types.contains_key(*t))
+            .collect();
+        assert!(
+            stale_types.is_empty(),
+            "defaults for types the schema does not have: {stale_types:?}"
+        );
+        let stale_fields: Vec<String> = FIELDS
+            .iter()
+            .flat_map(|(t, fields, _)| fields.iter().map(move |f| (*t, *f)))
+            .filter(|(t, f)| !types.get(*t).is_some_and(|fs| fs.iter().any(|x| x == f)))
+            .map(|(t, f)| format!("{t}.{f}"))
+            .collect();
+        assert!(
+            stale_fields.is_empty(),
+            "rules for fields the schema does not have: {stale_fields:?}"
+        );
     }
 }

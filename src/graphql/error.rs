@@ -14,8 +14,12 @@ use crate::error::AppError;
 
 impl From<AppError> for async_graphql::Error {
     fn from(err: AppError) -> Self {
-        if let AppError::Internal(cause) = &err {
-            tracing::error!(error = ?cause, "internal error");
+        match &err {
+            AppError::Internal(cause) => tracing::error!(error = ?cause, "internal error"),
+            AppError::Unavailable => {
+                tracing::warn!("no database connection came free within the acquire timeout: answered UNAVAILABLE");
+            }
+            _ => {}
         }
         let mut extensions = ErrorExtensionValues::default();
         extensions.set("code", err.code());
@@ -30,6 +34,12 @@ impl From<AppError> for async_graphql::Error {
             extensions: Some(extensions),
         }
     }
+}
+
+/// Whether an error is an [`AppError::Unavailable`] (its answer is HTTP 503).
+pub fn is_unavailable(error: &ServerError) -> bool {
+    let code = error.extensions.as_ref().and_then(|e| e.get("code"));
+    matches!(code, Some(Value::String(code)) if code == AppError::Unavailable.code())
 }
 
 /// A GraphQL error with a code, for answers made outside a resolver.

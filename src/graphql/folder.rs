@@ -63,6 +63,7 @@ impl Folder {
     }
 
     /// Its subfolders.
+    #[graphql(complexity = "super::limits::page_cost(first, child_complexity)")]
     async fn children(
         &self,
         ctx: &Context<'_>,
@@ -73,6 +74,7 @@ impl Folder {
     }
 
     /// The processes it owns.
+    #[graphql(complexity = "super::limits::page_cost(first, child_complexity)")]
     async fn processes(
         &self,
         ctx: &Context<'_>,

@@ -12,8 +12,8 @@ pub mod folder;
 pub mod ingestion;
 pub mod license;
 pub mod limits;
-pub mod metrics;
 pub mod node;
+pub mod operation_stats;
 pub mod organization;
 pub mod persisted;
 mod reads;
@@ -66,10 +66,9 @@ pub fn schema() -> SchemaBuilder<Query, Mutation, subscription::Subscription> {
 pub fn schema_with(limits: limits::Limits) -> SchemaBuilder<Query, Mutation, subscription::Subscription> {
     let builder = Schema::build(Query::default(), Mutation::default(), subscription::Subscription)
         .limit_depth(limits.depth)
-        .limit_complexity(limits.complexity)
         .extension(limits::DocumentLimits(limits))
         .extension(authorization::Authorize)
-        .extension(metrics::OperationMetrics::default())
+        .extension(operation_stats::OperationStats::default())
         .extension(persisted::PersistedQueries::default())
         .extension(persisted::ReadOnlyRequests)
         .extension(error::ErrorCodes);

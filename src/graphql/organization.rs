@@ -81,6 +81,7 @@ impl Organization {
     }
 
     /// The licenses bought, optionally of one unit type (by code), oldest first.
+    #[graphql(complexity = "super::limits::list_cost(child_complexity)")]
     async fn licenses(&self, ctx: &Context<'_>, unit_type: Option<String>) -> async_graphql::Result<Vec<License>> {
         let (app, _) = session(ctx)?;
         let rows = service::license::list(app, self.model.scope(), unit_type.as_deref()).await?;
@@ -88,6 +89,7 @@ impl Organization {
     }
 
     /// The bundles (periods) of a unit type's licenses: the current one first, then older ones.
+    #[graphql(complexity = "super::limits::list_cost(child_complexity)")]
     async fn bundles(&self, ctx: &Context<'_>, unit_type: String) -> async_graphql::Result<Vec<Bundle>> {
         let (app, _) = session(ctx)?;
         let rows = service::license::bundles(app, &self.model, &unit_type).await?;
@@ -141,6 +143,7 @@ impl Organization {
 
     /// Every change made through the API in this organization, oldest first. OWNER, ADMIN
     /// and SYSTEM keys only.
+    #[graphql(complexity = "super::limits::page_cost(first, child_complexity)")]
     async fn audit_log(
         &self,
         ctx: &Context<'_>,
@@ -155,6 +158,7 @@ impl Organization {
     }
 
     /// The tenants, optionally only those in some states. A TENANT_ADMIN sees its own tenant only.
+    #[graphql(complexity = "super::limits::page_cost(first, child_complexity)")]
     async fn tenants(
         &self,
         ctx: &Context<'_>,
@@ -194,6 +198,7 @@ impl OrganizationQuery {
     }
 
     /// The organizations you may see: all of them for SYSTEM, else your own.
+    #[graphql(complexity = "super::limits::page_cost(first, child_complexity)")]
     async fn organizations(
         &self,
         ctx: &Context<'_>,

@@ -89,6 +89,7 @@ impl Tenant {
     }
 
     /// Its top-level folders.
+    #[graphql(complexity = "super::limits::page_cost(first, child_complexity)")]
     async fn folders(
         &self,
         ctx: &Context<'_>,

@@ -226,6 +226,7 @@ impl OrganizationUsage {
     }
 
     /// A card per tenant, optionally only those in some states. A TENANT_ADMIN gets its own.
+    #[graphql(complexity = "super::limits::list_cost(child_complexity)")]
     async fn tenants(&self, states: Option<Vec<TenantState>>) -> Vec<TenantUsage> {
         let states: Option<Vec<tenant::TenantState>> = states.map(|s| s.into_iter().map(Into::into).collect());
         (0..self.report().figures.tenants.len())
@@ -252,6 +253,7 @@ impl OrganizationUsage {
 
     /// Consumption over the range in buckets of a day, an ISO week or a month (every
     /// bucket present, cut to the range).
+    #[graphql(complexity = "super::limits::list_cost(child_complexity)")]
     async fn distribution(
         &self,
         ctx: &Context<'_>,
@@ -266,11 +268,13 @@ impl OrganizationUsage {
     }
 
     /// Top-level folders of every tenant, then one "no folder" row (folder: null).
+    #[graphql(complexity = "super::limits::list_cost(child_complexity)")]
     async fn folders(&self, ctx: &Context<'_>, attribution: Attribution) -> async_graphql::Result<Vec<FolderUsage>> {
         self.shared.folders(ctx, attribution.into(), None).await
     }
 
     /// Processes of every tenant, largest consumption first.
+    #[graphql(complexity = "super::limits::page_cost(first, child_complexity)")]
     async fn processes(
         &self,
         ctx: &Context<'_>,
@@ -364,6 +368,7 @@ impl TenantUsage {
     }
 
     /// Its consumption over the range in buckets of a day, an ISO week or a month.
+    #[graphql(complexity = "super::limits::list_cost(child_complexity)")]
     async fn distribution(
         &self,
         ctx: &Context<'_>,
@@ -380,6 +385,7 @@ impl TenantUsage {
     }
 
     /// Its top-level folders, then the "no folder" row (folder: null).
+    #[graphql(complexity = "super::limits::list_cost(child_complexity)")]
     async fn folders(&self, ctx: &Context<'_>, attribution: Attribution) -> async_graphql::Result<Vec<FolderUsage>> {
         self.shared
             .folders(ctx, attribution.into(), Some(self.model().id))
@@ -387,6 +393,7 @@ impl TenantUsage {
     }
 
     /// Its processes, largest consumption first.
+    #[graphql(complexity = "super::limits::page_cost(first, child_complexity)")]
     async fn processes(
         &self,
         ctx: &Context<'_>,

@@ -14,7 +14,7 @@ use axum::{
 use futures_util::stream::{self, StreamExt};
 use uuid::Uuid;
 
-use super::{AppState, auth, graphql::error_response};
+use super::{AppState, auth, graphql::error_response, status_of};
 use crate::domain::{
     Quantity,
     access::Actor,
@@ -130,19 +130,6 @@ fn filters(pairs: Vec<(String, String)>) -> AppResult<Filters> {
         attribution,
         granularity,
     })
-}
-
-fn status_of(err: &AppError) -> StatusCode {
-    match err {
-        AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
-        AppError::Forbidden(_) => StatusCode::FORBIDDEN,
-        AppError::NotFound(_) => StatusCode::NOT_FOUND,
-        AppError::BadUserInput(_) => StatusCode::BAD_REQUEST,
-        AppError::Conflict(_) => StatusCode::CONFLICT,
-        AppError::QuotaExceeded(_) => StatusCode::FORBIDDEN,
-        AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-        AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-    }
 }
 
 /// GET /export/{report}.csv

@@ -34,7 +34,7 @@ use serde_json::Value as Json;
 
 use super::{AppState, Draining, auth, playground};
 use crate::error::AppError;
-use crate::graphql::error::server_error;
+use crate::graphql::error::{is_unavailable, server_error};
 use crate::graphql::persisted::ReadOnly;
 use crate::graphql::{QuotagraphSchema, ws_limits};
 
@@ -183,6 +183,9 @@ fn answer(status: StatusCode, media: MediaType, response: async_graphql::Respons
     if status == StatusCode::METHOD_NOT_ALLOWED {
         headers.insert(header::ALLOW, HeaderValue::from_static("POST"));
     }
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(super::RETRY_UNAVAILABLE_AFTER));
+    }
     answer
 }
 
@@ -293,7 +296,7 @@ async fn admit(
         }
         Err(other) => {
             return Err(errors_answer(
-                StatusCode::INTERNAL_SERVER_ERROR,
+                super::status_of(&other),
                 media,
                 vec![server_error(other)],
             ));
@@ -307,7 +310,9 @@ async fn admit(
 
 /// Runs a request and answers it: a request error (errors, no data, no error at a path:
 /// nothing ran) has no `data` and is HTTP 400 under `application/graphql-response+json`;
-/// a mutation refused over GET is 405.
+/// a mutation refused over GET is 405; an answer that lacks a part for want of a database
+/// connection is 503 (with `Retry-After`), whatever else it holds: the request is to be
+/// sent again.
 async fn run(
     schema: &QuotagraphSchema,
     request: async_graphql::Request,
@@ -324,6 +329,8 @@ async fn run(
         && response.errors.iter().all(|e| e.path.is_empty());
     let status = if read_only.as_ref().is_some_and(ReadOnly::refused_a_mutation) {
         StatusCode::METHOD_NOT_ALLOWED
+    } else if response.errors.iter().any(is_unavailable) {
+        StatusCode::SERVICE_UNAVAILABLE
     } else if request_error && media == MediaType::GraphQLResponse {
         StatusCode::BAD_REQUEST
     } else {

@@ -5,8 +5,8 @@ pub mod auth;
 pub mod export;
 pub mod graphql;
 pub mod health;
-pub mod metrics;
 pub mod playground;
+pub mod prometheus;
 pub mod rate_limit;
 
 use axum::{Router, routing::get};
@@ -91,6 +91,28 @@ impl Draining {
 /// The largest request body accepted: a full `recordUsage` batch of 10,000 events fits.
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
+/// How long a client is told to wait (`Retry-After`, in seconds) before sending again a
+/// request answered `UNAVAILABLE`: long enough for the requests ahead of it to finish.
+pub const RETRY_UNAVAILABLE_AFTER: u64 = 5;
+
+/// The HTTP status of an error answered outside GraphQL's own answer (the key check,
+/// exports).
+pub(crate) fn status_of(err: &crate::error::AppError) -> axum::http::StatusCode {
+    use crate::error::AppError;
+    use axum::http::StatusCode;
+    match err {
+        AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+        AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+        AppError::NotFound(_) => StatusCode::NOT_FOUND,
+        AppError::BadUserInput(_) => StatusCode::BAD_REQUEST,
+        AppError::Conflict(_) => StatusCode::CONFLICT,
+        AppError::QuotaExceeded(_) => StatusCode::FORBIDDEN,
+        AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+        AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
 /// The whole router.
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -99,8 +121,8 @@ pub fn router(state: AppState) -> Router {
         .route("/playground/{asset}", get(playground::asset))
         .route("/healthz", get(health::healthz))
         .route("/livez", get(health::healthz))
-        .route("/metrics", get(metrics::metrics))
-        .route_layer(axum::middleware::from_fn(metrics::track))
+        .route("/metrics", get(prometheus::metrics))
+        .route_layer(axum::middleware::from_fn(prometheus::track))
         .route("/readyz", get(health::readyz))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(body_limit_answer))

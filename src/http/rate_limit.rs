@@ -8,11 +8,6 @@ use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
-/// Requests per second a key may send on average, by default.
-pub const DEFAULT_PER_SECOND: u32 = 50;
-/// Requests a key may send at once, by default.
-pub const DEFAULT_BURST: u32 = 200;
-
 /// Tokens and when they were last counted.
 #[derive(Clone, Copy, Debug)]
 struct Bucket {

@@ -120,13 +120,7 @@ async fn write_groups(ctx: AppContext) {
             Ok(outcomes) => outcomes,
             // Beginning or committing failed: nothing of the group was written.
             Err(err) if group.len() == 1 => vec![Err(err)],
-            Err(err) => {
-                let message = err.message();
-                group
-                    .iter()
-                    .map(|_| Err(AppError::Internal(anyhow::anyhow!("{message}"))))
-                    .collect()
-            }
+            Err(err) => group.iter().map(|_| Err(err.replicate())).collect(),
         };
         for (request, outcome) in group.into_iter().zip(outcomes) {
             // The caller may have gone away; its events are recorded all the same.

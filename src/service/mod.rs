@@ -19,6 +19,7 @@ pub mod group_commit;
 pub mod ingestion;
 pub mod license;
 pub mod organization;
+pub mod pool;
 pub mod scope;
 pub mod tenant;
 pub mod unit_type;

@@ -28,6 +28,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use crate::config::PoolSettings;
+
 /// Rows per multi-row statement, well under SQLite's and PostgreSQL's bind-parameter limits.
 pub(crate) const ROWS_PER_STATEMENT: usize = 500;
 
@@ -82,26 +84,38 @@ impl Scope {
     }
 }
 
-/// Connects to a `sqlite://` or `postgres://` URL. A SQLite file is created when missing.
+/// Connects to a `sqlite://` or `postgres://` URL with the default pool. A SQLite file is
+/// created when missing.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
-    Database::connect(options(url, 16)).await
+    connect_with(url, &PoolSettings::default()).await
+}
+
+/// Connects with a pool of `pool.db_max_connections`, where a statement waits at most
+/// `pool.db_acquire_timeout_ms` for a free connection (then `DbErr::ConnectionAcquire`).
+pub async fn connect_with(url: &str, pool: &PoolSettings) -> Result<DatabaseConnection, DbErr> {
+    Database::connect(options(url, pool.db_max_connections, pool.db_acquire_timeout_ms)).await
+}
+
+/// [`writer_with`] the default pool settings.
+pub async fn writer(db: &DatabaseConnection, url: &str) -> Result<DatabaseConnection, DbErr> {
+    writer_with(db, url, &PoolSettings::default()).await
 }
 
 /// The connection write transactions begin on ([`begin_write`]). SQLite takes one writer
 /// at a time: on a pool of one connection, concurrent writers queue for it in arrival
-/// order, instead of polling SQLite's lock through its busy handler, which sleeps up to
-/// 100 ms between tries (a tail of hundreds of milliseconds under concurrent writes).
-/// PostgreSQL, and an in-memory SQLite database (private to its connections), write
-/// through the main pool.
-pub async fn writer(db: &DatabaseConnection, url: &str) -> Result<DatabaseConnection, DbErr> {
+/// order (each at most `pool.db_writer_acquire_timeout_ms`), instead of polling SQLite's
+/// lock through its busy handler, which sleeps up to 100 ms between tries (a tail of
+/// hundreds of milliseconds under concurrent writes). PostgreSQL, and an in-memory SQLite
+/// database (private to its connections), write through the main pool.
+pub async fn writer_with(db: &DatabaseConnection, url: &str, pool: &PoolSettings) -> Result<DatabaseConnection, DbErr> {
     if db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite && !url.contains(":memory:") {
-        Database::connect(options(url, 1)).await
+        Database::connect(options(url, 1, pool.db_writer_acquire_timeout_ms)).await
     } else {
         Ok(db.clone())
     }
 }
 
-fn options(url: &str, connections: u32) -> ConnectOptions {
+fn options(url: &str, connections: u32, acquire_timeout_ms: u64) -> ConnectOptions {
     let url = if url.starts_with("sqlite:") && !url.contains("mode=") && !url.contains(":memory:") {
         let separator = if url.contains('?') { '&' } else { '?' };
         format!("{url}{separator}mode=rwc")
@@ -112,7 +126,7 @@ fn options(url: &str, connections: u32) -> ConnectOptions {
     options
         .max_connections(connections)
         .min_connections(1)
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_millis(acquire_timeout_ms))
         .sqlx_logging(false)
         // SQLite: readers do not wait for the writer (WAL), and a commit does not wait for
         // the disk twice (NORMAL is durable in WAL up to a power loss). Pages are read

@@ -1,8 +1,6 @@
 //! `schema.graphql` is what the code generates, the contract's names are in it, and the
 //! domain stays free of I/O crates.
 
-use std::path::Path;
-
 const SCHEMA_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql");
 
 #[test]
@@ -107,29 +105,5 @@ fn contract_names_are_in_the_schema() {
         "UPLOAD",
     ] {
         assert!(sdl.contains(value), "schema.graphql lacks enum value {value}");
-    }
-}
-
-fn rust_files(dir: &Path, found: &mut Vec<std::path::PathBuf>) {
-    for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            rust_files(&path, found);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            found.push(path);
-        }
-    }
-}
-
-#[test]
-fn the_domain_names_no_io_crate() {
-    let mut files = Vec::new();
-    rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src/domain"), &mut files);
-    assert!(!files.is_empty());
-    for file in files {
-        let text = std::fs::read_to_string(&file).expect("read");
-        for forbidden in ["sea_orm", "async_graphql", "axum", "tokio", "reqwest"] {
-            assert!(!text.contains(forbidden), "{} names {forbidden}", file.display());
-        }
     }
 }

@@ -1,7 +1,7 @@
 //! A real server on a free port with a database of its own, and a client for it.
 
 use chrono::{DateTime, Utc};
-use quotagraph::config::{LimitSettings, LogFormat, Settings};
+use quotagraph::config::{LimitSettings, LogFormat, PoolSettings, Settings};
 use quotagraph::startup::App;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -32,6 +32,16 @@ pub fn generous() -> LimitSettings {
     }
 }
 
+/// A test server's pool: a few connections, so that a test starting several servers
+/// (the role matrix starts seven) stays well within PostgreSQL's 100 connections while
+/// other tests run beside it.
+pub fn small_pool() -> PoolSettings {
+    PoolSettings {
+        db_max_connections: 4,
+        ..PoolSettings::default()
+    }
+}
+
 impl TestApp {
     /// A server whose clock is pinned to [`DEFAULT_NOW`].
     pub async fn spawn() -> TestApp {
@@ -46,22 +56,35 @@ impl TestApp {
     /// A server whose clock is pinned to `now` and whose period watcher looks every
     /// `watch_interval_ms` milliseconds.
     pub async fn spawn_with(now: &str, watch_interval_ms: u64) -> TestApp {
-        Self::serve(now, watch_interval_ms, TestDatabase::new().await, generous()).await
+        Self::serve(now, watch_interval_ms, generous(), small_pool()).await
     }
 
     /// A server with other request limits.
     pub async fn spawn_with_limits(limits: LimitSettings) -> TestApp {
-        Self::serve(DEFAULT_NOW, 1000, TestDatabase::new().await, limits).await
+        Self::serve(DEFAULT_NOW, 1000, limits, small_pool()).await
+    }
+
+    /// A server with other database connection settings.
+    pub async fn spawn_with_pool(pool: PoolSettings) -> TestApp {
+        Self::serve(DEFAULT_NOW, 1000, generous(), pool).await
     }
 
     /// A second server (a replica) on this one's database, with its own connections and
     /// event bus. Its `finish` leaves the database to the first server.
     pub async fn replica(&self, now: &str) -> TestApp {
-        Self::start(now, 1000, self.database_url.clone(), None, generous()).await
+        Self::start(now, 1000, self.database_url.clone(), None, (generous(), small_pool())).await
     }
 
-    async fn serve(now: &str, watch_interval_ms: u64, database: TestDatabase, limits: LimitSettings) -> TestApp {
-        Self::start(now, watch_interval_ms, database.url.clone(), Some(database), limits).await
+    async fn serve(now: &str, watch_interval_ms: u64, limits: LimitSettings, pool: PoolSettings) -> TestApp {
+        let database = TestDatabase::new().await;
+        Self::start(
+            now,
+            watch_interval_ms,
+            database.url.clone(),
+            Some(database),
+            (limits, pool),
+        )
+        .await
     }
 
     async fn start(
@@ -69,7 +92,7 @@ impl TestApp {
         watch_interval_ms: u64,
         database_url: String,
         database: Option<TestDatabase>,
-        limits: LimitSettings,
+        (limits, pool): (LimitSettings, PoolSettings),
     ) -> TestApp {
         let clock: DateTime<Utc> = DateTime::parse_from_rfc3339(now).expect("test clock").to_utc();
         let settings = Settings {
@@ -83,6 +106,7 @@ impl TestApp {
             otlp_endpoint: None,
             watch_interval_ms,
             limits,
+            pool,
         };
         let app = App::build(&settings).await.expect("the app builds");
         let address = format!("127.0.0.1:{}", app.port());

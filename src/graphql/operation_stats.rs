@@ -17,13 +17,13 @@ const MAX_NAMES: usize = 200;
 
 /// The extension; it keeps the names it has seen.
 #[derive(Default)]
-pub struct OperationMetrics {
+pub struct OperationStats {
     names: Arc<Mutex<HashSet<String>>>,
 }
 
-impl ExtensionFactory for OperationMetrics {
+impl ExtensionFactory for OperationStats {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(OperationMetricsExtension {
+        Arc::new(OperationStatsExtension {
             names: self.names.clone(),
             operation: Mutex::new(None),
         })
@@ -31,12 +31,12 @@ impl ExtensionFactory for OperationMetrics {
 }
 
 /// One request's: the extension is made anew for each.
-struct OperationMetricsExtension {
+struct OperationStatsExtension {
     names: Arc<Mutex<HashSet<String>>>,
     operation: Mutex<Option<String>>,
 }
 
-impl OperationMetricsExtension {
+impl OperationStatsExtension {
     fn label(&self, name: Option<&str>) -> String {
         let Some(name) = name.filter(|n| n.len() <= 100) else {
             return "anonymous".into();
@@ -61,7 +61,7 @@ fn outcome(response: &Response) -> String {
 }
 
 #[async_graphql::async_trait::async_trait]
-impl Extension for OperationMetricsExtension {
+impl Extension for OperationStatsExtension {
     async fn prepare_request(
         &self,
         ctx: &ExtensionContext<'_>,

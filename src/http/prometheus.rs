@@ -16,7 +16,7 @@ use axum::{
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use super::AppState;
-use crate::store;
+use crate::service;
 
 /// Request latency buckets, in seconds: from a cached read to a slow export.
 const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
@@ -45,7 +45,7 @@ pub fn handle() -> &'static PrometheusHandle {
 
 /// `GET /metrics`.
 pub async fn metrics(State(state): State<AppState>) -> Response {
-    let pool = store::pool_stats(&state.context.db);
+    let pool = service::pool::stats(&state.context);
     metrics::gauge!("quotagraph_db_pool_connections", "state" => "idle").set(pool.idle as f64);
     metrics::gauge!("quotagraph_db_pool_connections", "state" => "in_use")
         .set(pool.size.saturating_sub(pool.idle) as f64);
