@@ -14,27 +14,37 @@
 
 use serde_json::{Value, json};
 
-use super::{SYSTEM_KEY, TestApp};
+use super::{SYSTEM_KEY, TestApp, mutation};
 
 /// Creates the unit type `code` unless it exists.
 pub async fn create_unit_type(app: &TestApp, code: &str, name: &str) {
     // CONFLICT when a test made it already: the answer is not checked.
+    let document = mutation("createUnitType", "unitType { code }");
     let _ = app
         .gql(
             SYSTEM_KEY,
-            "mutation($code: String!, $name: String!) { createUnitType(input: {code: $code, name: $name}) { unitType { code } } }",
-            json!({ "code": code, "name": name }),
+            &document,
+            json!({ "input": { "code": code, "name": name } }),
         )
         .await;
 }
 
+/// Runs the mutation `name` as SYSTEM with `input` and returns the id of the `object` it
+/// made (or changed). Only the id is selected: fixtures ask as little as they can.
+async fn made(app: &TestApp, name: &str, object: &str, input: Value) -> String {
+    let document = mutation(name, &format!("{object} {{ id }}"));
+    let data = app.ok(SYSTEM_KEY, &document, json!({ "input": input })).await;
+    data[name][object]["id"].as_str().expect("id").to_owned()
+}
+
 /// Creates an organization (named "Org", `slug`, in `time_zone`) and returns its id.
 pub async fn create_organization(app: &TestApp, slug: &str, time_zone: &str) -> String {
+    let input = json!({ "name": "Org", "slug": slug, "timeZone": time_zone });
     let data = app
         .ok(
             SYSTEM_KEY,
-            "mutation($slug: String!, $zone: String!) { createOrganization(input: {name: \"Org\", slug: $slug, timeZone: $zone}) { organization { id timeZone } } }",
-            json!({ "slug": slug, "zone": time_zone }),
+            &mutation("createOrganization", "organization { id timeZone }"),
+            json!({ "input": input }),
         )
         .await;
     let organization = &data["createOrganization"]["organization"];
@@ -51,14 +61,7 @@ pub async fn create_license(app: &TestApp, org: &str, fields: Value) -> String {
         "startsOn": "2026-01-01",
     });
     set(&mut input, fields);
-    let data = app
-        .ok(
-            SYSTEM_KEY,
-            "mutation($input: CreateLicenseInput!) { createLicense(input: $input) { license { id } } }",
-            json!({ "input": input }),
-        )
-        .await;
-    data["createLicense"]["license"]["id"].as_str().expect("id").to_owned()
+    made(app, "createLicense", "license", input).await
 }
 
 /// An organization with one license, ready for tests.
@@ -84,22 +87,22 @@ pub async fn licensed_organization(app: &TestApp, slug: &str, time_zone: &str, l
 
 /// Creates a tenant and returns its id.
 pub async fn tenant(app: &TestApp, org: &str, name: &str) -> String {
-    let data = app
-        .ok(
-            SYSTEM_KEY,
-            "mutation($org: ID!, $name: String!) { createTenant(input: {organizationId: $org, name: $name}) { tenant { id } } }",
-            json!({ "org": org, "name": name }),
-        )
-        .await;
-    data["createTenant"]["tenant"]["id"].as_str().expect("id").to_owned()
+    made(
+        app,
+        "createTenant",
+        "tenant",
+        json!({ "organizationId": org, "name": name }),
+    )
+    .await
 }
 
 /// Moves a tenant to `state` (ACTIVE, DISABLED or DELETED).
 pub async fn set_tenant_state(app: &TestApp, tenant: &str, state: &str) {
-    app.ok(
-        SYSTEM_KEY,
-        "mutation($t: ID!, $s: TenantState!) { updateTenant(input: {tenantId: $t, state: $s}) { tenant { id } } }",
-        json!({ "t": tenant, "s": state }),
+    made(
+        app,
+        "updateTenant",
+        "tenant",
+        json!({ "tenantId": tenant, "state": state }),
     )
     .await;
 }
@@ -111,11 +114,12 @@ pub async fn key(app: &TestApp, role: &str, org: Option<&str>, tenant: Option<&s
 
 /// Creates an API key and returns its secret and its id.
 pub async fn key_with_id(app: &TestApp, role: &str, org: Option<&str>, tenant: Option<&str>) -> (String, String) {
+    let input = json!({ "organizationId": org, "tenantId": tenant, "role": role, "name": "test" });
     let data = app
         .ok(
             SYSTEM_KEY,
-            "mutation($org: ID, $tenant: ID, $role: Role!) { createApiKey(input: {organizationId: $org, tenantId: $tenant, role: $role, name: \"test\"}) { secret apiKey { id } } }",
-            json!({ "org": org, "tenant": tenant, "role": role }),
+            &mutation("createApiKey", "secret apiKey { id }"),
+            json!({ "input": input }),
         )
         .await;
     let made = &data["createApiKey"];
@@ -127,36 +131,30 @@ pub async fn key_with_id(app: &TestApp, role: &str, org: Option<&str>, tenant: O
 
 /// Creates a folder of `tenant` (under `parent`, if given) and returns its id.
 pub async fn create_folder(app: &TestApp, tenant: &str, parent: Option<&str>, name: &str) -> String {
-    let data = app
-        .ok(
-            SYSTEM_KEY,
-            "mutation($t: ID!, $p: ID, $n: String!) { createFolder(input: {tenantId: $t, parentId: $p, name: $n}) { folder { id } } }",
-            json!({ "t": tenant, "p": parent, "n": name }),
-        )
-        .await;
-    data["createFolder"]["folder"]["id"].as_str().expect("id").to_owned()
+    let input = json!({ "tenantId": tenant, "parentId": parent, "name": name });
+    made(app, "createFolder", "folder", input).await
 }
 
 /// Creates a process in `folder` and returns its id.
 pub async fn create_process(app: &TestApp, folder: &str, name: &str) -> String {
-    let data = app
-        .ok(
-            SYSTEM_KEY,
-            "mutation($f: ID!, $n: String!) { createProcess(input: {folderId: $f, name: $n}) { process { id } } }",
-            json!({ "f": folder, "n": name }),
-        )
-        .await;
-    data["createProcess"]["process"]["id"].as_str().expect("id").to_owned()
+    made(
+        app,
+        "createProcess",
+        "process",
+        json!({ "folderId": folder, "name": name }),
+    )
+    .await
 }
 
 /// Sets a tenant's allocation of `units` (none removes it), effective from 2026-11-01: the
 /// start of the bundle current at [`DEFAULT_NOW`](super::DEFAULT_NOW), so that every
 /// range in that bundle sees it.
 pub async fn allocate(app: &TestApp, tenant: &str, amount: Option<&str>) {
+    let input = json!({ "tenantId": tenant, "unitType": "units", "amount": amount, "effectiveOn": "2026-11-01" });
     app.ok(
         SYSTEM_KEY,
-        "mutation($t: ID!, $a: Decimal) { setAllocation(input: {tenantId: $t, unitType: \"units\", amount: $a, effectiveOn: \"2026-11-01\"}) { allocation { amount } } }",
-        json!({ "t": tenant, "a": amount }),
+        &mutation("setAllocation", "allocation { amount }"),
+        json!({ "input": input }),
     )
     .await;
 }
@@ -190,8 +188,8 @@ pub async fn record(app: &TestApp, events: impl IntoIterator<Item = Event>) {
     let data = app
         .ok(
             SYSTEM_KEY,
-            "mutation($events: [UsageEventInput!]!) { recordUsage(input: {events: $events}) { accepted } }",
-            json!({ "events": events }),
+            &mutation("recordUsage", "accepted"),
+            json!({ "input": { "events": events } }),
         )
         .await;
     assert_eq!(data["recordUsage"]["accepted"], events.len());

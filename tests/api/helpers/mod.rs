@@ -1,16 +1,18 @@
 //! What every test uses: a server of its own on a database of its own ([`TestApp`]),
-//! GraphQL requests to it, the real binary as a process ([`ServerProcess`]), and the
-//! fixture builders that make organizations, licenses, tenants, keys, folders,
-//! processes, allocations and usage events through the API.
+//! GraphQL requests to it and the checks of their answers, the real binary as a process
+//! ([`ServerProcess`]), and the fixture builders that make organizations, licenses,
+//! tenants, keys, folders, processes, allocations and usage events through the API.
 
 mod database;
 mod fixtures;
 mod process;
+mod requests;
 mod server;
 
 pub use database::TestDatabase;
 pub use fixtures::*;
 pub use process::ServerProcess;
+pub use requests::*;
 pub use server::*;
 
 /// The SYSTEM key every test server starts with.
