@@ -85,6 +85,24 @@ pub async fn licensed_organization(app: &TestApp, slug: &str, time_zone: &str, l
     Fixture { org, license }
 }
 
+/// Creates the organization `slug` in `time_zone` with a license made of `license`'s
+/// fields (as [`licensed_organization`] does) and a tenant of each of `names`; returns the
+/// organization's id and the tenants', in `names`' order.
+pub async fn organization_with_tenants<const N: usize>(
+    app: &TestApp,
+    slug: &str,
+    time_zone: &str,
+    license: Value,
+    names: [&str; N],
+) -> (String, [String; N]) {
+    let org = licensed_organization(app, slug, time_zone, license).await.org;
+    let mut tenants = Vec::new();
+    for name in names {
+        tenants.push(tenant(app, &org, name).await);
+    }
+    (org, tenants.try_into().expect("a tenant of each name"))
+}
+
 /// Creates a tenant and returns its id.
 pub async fn tenant(app: &TestApp, org: &str, name: &str) -> String {
     made(

@@ -69,6 +69,17 @@ fn check_error(answer: &Value, code: &str, words: &[&str], request: &str) -> Str
     message.to_owned()
 }
 
+/// The card of `tenant` among the `tenants` of a `usage` answer.
+pub fn tenant_card<'a>(usage: &'a Value, tenant: &str) -> &'a Value {
+    let cards = usage["tenants"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no tenants: {usage:#}"));
+    cards
+        .iter()
+        .find(|c| c["tenant"]["id"] == tenant)
+        .unwrap_or_else(|| panic!("no card of {tenant}: {usage:#}"))
+}
+
 impl TestApp {
     /// Runs the mutation `name` with `input` and expects no error; returns its payload.
     pub async fn mutate(&self, key: &str, name: &str, input: Value) -> Value {
@@ -95,5 +106,12 @@ impl TestApp {
     /// Reads `fields` of the organization `org` and expects no error.
     pub async fn organization(&self, key: &str, org: &str, fields: &str) -> Value {
         self.ok(key, &organization_query(fields), json!({ "o": org })).await["organization"].clone()
+    }
+
+    /// Reads `fields` of the organization `org` and expects it refused as [`assert_error`]
+    /// does; returns the message.
+    pub async fn organization_refused(&self, key: &str, org: &str, fields: &str, code: &str, words: &[&str]) -> String {
+        self.refused(key, &organization_query(fields), json!({ "o": org }), code, words)
+            .await
     }
 }
