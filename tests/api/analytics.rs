@@ -10,8 +10,8 @@ use quotagraph::domain::Quantity;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Event, SYSTEM_KEY, TestApp, create_unit_type, event, key, organization_with_license, organization_with_tenants,
-    record, tenant, tenant_card,
+    Event, SYSTEM_KEY, TestApp, acme, create_unit_type, event, key, organization_with_tenants, record, tenant,
+    tenant_card,
 };
 
 const BUCKETS: &str = "start end consumed";
@@ -139,8 +139,7 @@ fn services(breakdown: &Value) -> Vec<String> {
 ///
 /// Bundle to date (11-01..11-23): 10 + 5 + 2.5 + 7 + 0.25 + 1 = 25.75; a 18.5, b 7.25.
 async fn services_and_days() -> (TestApp, String, String, String) {
-    let app = TestApp::spawn().await;
-    let fx = organization_with_license(&app, "acme", "1000").await;
+    let (app, fx) = acme().await;
     let (a, b) = (tenant(&app, &fx.org, "a").await, tenant(&app, &fx.org, "b").await);
     record(
         &app,
@@ -506,8 +505,7 @@ fn quiet(start: NaiveDate) -> Value {
 
 #[tokio::test]
 async fn weekly_activity_counts_runs_and_their_duration() {
-    let app = TestApp::spawn().await;
-    let fx = organization_with_license(&app, "acme", "1000").await;
+    let (app, fx) = acme().await;
     create_unit_type(&app, "other", "Other").await;
     let (a, b) = (tenant(&app, &fx.org, "a").await, tenant(&app, &fx.org, "b").await);
     let upload = |ms: i64| json!({ "kind": "UPLOAD", "durationMs": ms });

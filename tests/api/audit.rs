@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{SYSTEM_KEY, TestApp, create_organization, key, organization_with_license, tenant};
+use crate::helpers::{SYSTEM_KEY, TestApp, acme, create_organization, key, tenant};
 
 const LOG: &str = "query($o: ID!) { organization(id: $o) { auditLog(first: 100) { edges { node { action role apiKeyId targetKind targetId before after at } } } } }";
 
@@ -19,8 +19,7 @@ async fn log(app: &TestApp, key: &str, org: &str) -> Vec<Value> {
 
 #[tokio::test]
 async fn every_change_is_recorded_with_who_what_when_before_and_after() {
-    let app = TestApp::spawn().await;
-    let fx = organization_with_license(&app, "acme", "1000").await;
+    let (app, fx) = acme().await;
     let t = tenant(&app, &fx.org, "Blue").await;
     let owner = key(&app, "OWNER", Some(&fx.org), None).await;
     app.ok(
@@ -82,8 +81,7 @@ async fn every_change_is_recorded_with_who_what_when_before_and_after() {
 
 #[tokio::test]
 async fn only_owner_admin_and_system_read_the_audit_log() {
-    let app = TestApp::spawn().await;
-    let fx = organization_with_license(&app, "acme", "1000").await;
+    let (app, fx) = acme().await;
     let t = tenant(&app, &fx.org, "Blue").await;
     for role in ["OWNER", "ADMIN"] {
         let reader = key(&app, role, Some(&fx.org), None).await;
@@ -116,8 +114,7 @@ async fn only_owner_admin_and_system_read_the_audit_log() {
 
 #[tokio::test]
 async fn the_audit_csv_equals_the_graphql_log() {
-    let app = TestApp::spawn().await;
-    let fx = organization_with_license(&app, "acme", "1000").await;
+    let (app, fx) = acme().await;
     tenant(&app, &fx.org, "Ops, \"Blue\"\nteam").await;
     let entries = log(&app, SYSTEM_KEY, &fx.org).await;
     let response = app

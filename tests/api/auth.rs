@@ -5,7 +5,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
 
-use crate::helpers::{SYSTEM_KEY, TestApp, key, key_with_id, organization_with_license, tenant};
+use crate::helpers::{SYSTEM_KEY, TestApp, acme, key, key_with_id, organization_with_license, tenant};
 
 #[tokio::test]
 async fn a_request_without_a_valid_key_is_unauthenticated() {
@@ -86,8 +86,7 @@ async fn another_organizations_ids_look_like_missing_ones() {
 
 #[tokio::test]
 async fn a_tenant_admin_sees_its_organization_only_through_its_tenant() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let (app, fixture) = acme().await;
     let own = tenant(&app, &fixture.org, "Own").await;
     let other = tenant(&app, &fixture.org, "Other").await;
     let admin = key(&app, "TENANT_ADMIN", Some(&fixture.org), Some(&own)).await;
@@ -129,8 +128,7 @@ async fn a_tenant_admin_sees_its_organization_only_through_its_tenant() {
 
 #[tokio::test]
 async fn an_ingest_key_records_usage_and_reads_nothing() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let (app, fixture) = acme().await;
     let t = tenant(&app, &fixture.org, "T").await;
     let ingest = key(&app, "INGEST", Some(&fixture.org), None).await;
     for query in [

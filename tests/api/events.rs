@@ -11,8 +11,8 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
 
 use crate::helpers::{
-    DEFAULT_NOW, SYSTEM_KEY, TestApp, allocate, create_license, create_organization, create_unit_type, event, key,
-    key_with_id, organization_with_license, record, tenant,
+    DEFAULT_NOW, SYSTEM_KEY, TestApp, acme, allocate, create_license, create_organization, create_unit_type, event,
+    key, key_with_id, organization_with_license, record, tenant,
 };
 
 const QUOTA_EVENTS: &str = "subscription($o: ID!, $u: String, $t: ID) { quotaEvents(organizationId: $o, unitType: $u, tenantId: $t) { kind at organizationId tenantId unitType threshold previousStatus status consumed remaining } }";
@@ -181,8 +181,7 @@ fn at(rfc3339: &str) -> chrono::DateTime<chrono::Utc> {
 /// A tenant going from 60 to 70 of its 100 units is told once, within a second; one
 /// more unit brings only USAGE_RECORDED.
 async fn threshold_and_status_heard_once(protocol: Protocol) {
-    let app = TestApp::spawn().await;
-    let fx = organization_with_license(&app, "acme", "1000").await;
+    let (app, fx) = acme().await;
     let t = tenant(&app, &fx.org, "Team").await;
     allocate(&app, &t, Some("100")).await;
     record(&app, [event("u-60", &t, "60", "2026-11-20T10:00:00Z")]).await;
@@ -440,8 +439,7 @@ async fn events_the_period_rolls_over_when_the_clock_moves_and_the_burst_ends() 
 
 #[tokio::test]
 async fn events_the_usage_subscription_answers_now_and_after_a_change() {
-    let app = TestApp::spawn().await;
-    let fx = organization_with_license(&app, "acme", "1000").await;
+    let (app, fx) = acme().await;
     let t = tenant(&app, &fx.org, "Team").await;
     allocate(&app, &t, Some("100")).await;
     record(&app, [event("u-5", &t, "5", "2026-11-20T10:00:00Z")]).await;
@@ -524,8 +522,7 @@ async fn events_a_refused_admission_is_heard() {
 
 #[tokio::test]
 async fn events_revoking_a_key_ends_its_subscriptions() {
-    let app = TestApp::spawn().await;
-    let fx = organization_with_license(&app, "acme", "1000").await;
+    let (app, fx) = acme().await;
     let (secret, id) = key_with_id(&app, "VIEWER", Some(&fx.org), None).await;
     let mut viewer = Subscriber::connect(&app, Protocol::Transport, &secret).await;
     viewer.subscribe(QUOTA_EVENTS, json!({ "o": fx.org })).await;

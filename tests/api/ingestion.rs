@@ -3,7 +3,9 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{SYSTEM_KEY, TestApp, create_folder, create_process, key, organization_with_license, tenant};
+use crate::helpers::{
+    SYSTEM_KEY, TestApp, acme, create_folder, create_process, key, organization_with_license, tenant,
+};
 
 const RECORD: &str =
     "mutation($events: [UsageEventInput!]!) { recordUsage(input: {events: $events}) { accepted duplicates } }";
@@ -56,8 +58,7 @@ async fn unit_type_id(db: &sea_orm::DatabaseConnection) -> uuid::Uuid {
 
 #[tokio::test]
 async fn the_same_batch_twice_is_all_duplicates_and_changes_nothing() {
-    let app = TestApp::spawn().await;
-    let fx = organization_with_license(&app, "acme", "1000").await;
+    let (app, fx) = acme().await;
     let t = tenant(&app, &fx.org, "T").await;
     let events = json!([event("a", &t, "1.5"), event("b", &t, "2"), event("c", &t, "0.0001")]);
     let first = app.ok(SYSTEM_KEY, RECORD, json!({ "events": events })).await;
@@ -72,8 +73,7 @@ async fn the_same_batch_twice_is_all_duplicates_and_changes_nothing() {
 
 #[tokio::test]
 async fn a_key_reused_with_other_content_is_a_conflict_and_writes_nothing() {
-    let app = TestApp::spawn().await;
-    let fx = organization_with_license(&app, "acme", "1000").await;
+    let (app, fx) = acme().await;
     let t = tenant(&app, &fx.org, "T").await;
     app.ok(SYSTEM_KEY, RECORD, json!({ "events": [event("a", &t, "1")] }))
         .await;
@@ -109,8 +109,7 @@ async fn a_key_reused_with_other_content_is_a_conflict_and_writes_nothing() {
 
 #[tokio::test]
 async fn one_bad_event_refuses_the_whole_batch_and_names_it() {
-    let app = TestApp::spawn().await;
-    let fx = organization_with_license(&app, "acme", "1000").await;
+    let (app, fx) = acme().await;
     let t = tenant(&app, &fx.org, "T").await;
     let other_org = organization_with_license(&app, "other", "1000").await;
     let foreign = tenant(&app, &other_org.org, "Foreign").await;
@@ -192,8 +191,7 @@ async fn one_bad_event_refuses_the_whole_batch_and_names_it() {
 
 #[tokio::test]
 async fn jobs_chain_to_known_parents_and_must_stay_consistent() {
-    let app = TestApp::spawn().await;
-    let fx = organization_with_license(&app, "acme", "1000").await;
+    let (app, fx) = acme().await;
     let t = tenant(&app, &fx.org, "T").await;
     let folder = create_folder(&app, &t, None, "F").await;
     let (root, child) = (
@@ -269,8 +267,7 @@ async fn jobs_chain_to_known_parents_and_must_stay_consistent() {
 
 #[tokio::test]
 async fn uploads_deleted_tenants_and_batch_size() {
-    let app = TestApp::spawn().await;
-    let fx = organization_with_license(&app, "acme", "1000").await;
+    let (app, fx) = acme().await;
     let t = tenant(&app, &fx.org, "T").await;
     let mut upload = event("up", &t, "3");
     upload["kind"] = json!("UPLOAD");
@@ -307,8 +304,7 @@ async fn uploads_deleted_tenants_and_batch_size() {
 
 #[tokio::test]
 async fn a_job_chain_holds_at_most_64_runs() {
-    let app = TestApp::spawn().await;
-    let fx = organization_with_license(&app, "acme", "1000").await;
+    let (app, fx) = acme().await;
     let t = tenant(&app, &fx.org, "t").await;
     let run = |i: usize| {
         json!({
@@ -337,8 +333,7 @@ async fn a_job_chain_holds_at_most_64_runs() {
 async fn requests_written_in_one_group_keep_their_own_outcomes() {
     use quotagraph::service::group_commit;
 
-    let app = TestApp::spawn().await;
-    let fx = organization_with_license(&app, "acme", "1000").await;
+    let (app, fx) = acme().await;
     let t = tenant(&app, &fx.org, "T").await;
     let (ctx, actor) = group_context(&app).await;
     let tenant_id = tenant_id(&t);
@@ -471,8 +466,7 @@ fn one(
 async fn a_group_of_30_requests_runs_the_statements_of_a_group_of_3() {
     use quotagraph::service::group_commit;
 
-    let app = TestApp::spawn().await;
-    let fx = organization_with_license(&app, "acme", "1000").await;
+    let (app, fx) = acme().await;
     let t = tenant_id(&tenant(&app, &fx.org, "T").await);
     let (mut ctx, actor) = group_context(&app).await;
     // The first write of the day makes the rows (service, rollups) later ones add to.

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    SYSTEM_KEY, TestApp, allocate, event, key, organization_with_license, organization_with_tenants, record,
+    SYSTEM_KEY, TestApp, acme, allocate, event, key, organization_with_license, organization_with_tenants, record,
     set_tenant_state, tenant, tenant_card,
 };
 
@@ -30,8 +30,7 @@ async fn usage(app: &TestApp, org: &str, arguments: &str) -> Value {
 
 #[tokio::test]
 async fn low_remaining_example_of_design_section_9() {
-    let app = TestApp::spawn().await;
-    let fx = organization_with_license(&app, "acme", "1000").await;
+    let (app, fx) = acme().await;
     let (a, b) = (tenant(&app, &fx.org, "a").await, tenant(&app, &fx.org, "b").await);
     allocate(&app, &a, Some("500")).await;
     allocate(&app, &b, Some("400")).await;
@@ -70,8 +69,7 @@ async fn low_remaining_example_of_design_section_9() {
 
 #[tokio::test]
 async fn overage_and_deleted_tenant_examples() {
-    let app = TestApp::spawn().await;
-    let fx = organization_with_license(&app, "acme", "1000").await;
+    let (app, fx) = acme().await;
     let (a, b, d) = (
         tenant(&app, &fx.org, "a").await,
         tenant(&app, &fx.org, "b").await,
@@ -103,8 +101,7 @@ async fn overage_and_deleted_tenant_examples() {
 
 #[tokio::test]
 async fn a_sub_range_splits_flow_and_keeps_balance_at_its_end() {
-    let app = TestApp::spawn().await;
-    let fx = organization_with_license(&app, "acme", "1000").await;
+    let (app, fx) = acme().await;
     let a = tenant(&app, &fx.org, "a").await;
     allocate(&app, &a, Some("100")).await;
     consume(&app, &a, "80", "2026-11-05", "EXECUTION").await;
@@ -153,8 +150,7 @@ async fn a_sub_range_splits_flow_and_keeps_balance_at_its_end() {
 
 #[tokio::test]
 async fn a_closed_bundle_answers_from_history() {
-    let app = TestApp::spawn().await;
-    let fx = organization_with_license(&app, "acme", "1000").await;
+    let (app, fx) = acme().await;
     let a = tenant(&app, &fx.org, "a").await;
     consume(&app, &a, "12.5", "2026-10-31", "EXECUTION").await;
     consume(&app, &a, "3", "2026-11-01", "EXECUTION").await;
@@ -196,8 +192,7 @@ async fn the_quota_view_counts_executions_against_the_burst_limit() {
 
 #[tokio::test]
 async fn a_tenant_admin_reads_its_card_and_not_the_organizations_figures() {
-    let app = TestApp::spawn().await;
-    let fx = organization_with_license(&app, "acme", "1000").await;
+    let (app, fx) = acme().await;
     let (own, other) = (tenant(&app, &fx.org, "own").await, tenant(&app, &fx.org, "other").await);
     consume(&app, &own, "5", "2026-11-02", "EXECUTION").await;
     let admin = key(&app, "TENANT_ADMIN", Some(&fx.org), Some(&own)).await;

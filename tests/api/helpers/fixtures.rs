@@ -70,6 +70,14 @@ pub struct Fixture {
     pub license: String,
 }
 
+/// A server (its clock at [`DEFAULT_NOW`](super::DEFAULT_NOW)) with the organization
+/// "acme" and its monthly license of 1000 units: where most tests start.
+pub async fn acme() -> (TestApp, Fixture) {
+    let app = TestApp::spawn().await;
+    let fixture = organization_with_license(&app, "acme", "1000").await;
+    (app, fixture)
+}
+
 /// Creates the unit type `units`, an organization (`slug`, UTC) and a monthly license of
 /// `capacity` starting 2026-01-01.
 pub async fn organization_with_license(app: &TestApp, slug: &str, capacity: &str) -> Fixture {

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Fixture, SYSTEM_KEY, TestApp, event, key, organization_with_license, record, set_tenant_state, tenant,
+    Fixture, SYSTEM_KEY, TestApp, acme, event, key, organization_with_license, record, set_tenant_state, tenant,
 };
 
 const TENANT_ALLOCATION: &str = "query($id: ID!) {
@@ -14,8 +14,7 @@ const TENANT_ALLOCATION: &str = "query($id: ID!) {
 
 /// A server with the organization "acme" (1000 units a month) and its tenant "Research".
 async fn research() -> (TestApp, Fixture, String) {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let (app, fixture) = acme().await;
     let id = tenant(&app, &fixture.org, "Research").await;
     (app, fixture, id)
 }
@@ -119,8 +118,7 @@ async fn set_allocation_refuses_less_than_consumed_in_the_current_bundle() {
 
 #[tokio::test]
 async fn set_allocation_refuses_a_tenant_that_is_not_active() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let (app, fixture) = acme().await;
     let disabled = tenant(&app, &fixture.org, "Paused").await;
     let deleted = tenant(&app, &fixture.org, "Gone").await;
     set_tenant_state(&app, &disabled, "DISABLED").await;
@@ -222,8 +220,7 @@ async fn an_owner_of_another_organization_does_not_find_the_tenant_to_allocate_t
 
 #[tokio::test]
 async fn an_allocation_change_cannot_be_back_dated_behind_a_later_one() {
-    let app = TestApp::spawn().await;
-    let f = organization_with_license(&app, "acme", "1000").await;
+    let (app, f) = acme().await;
     let t = tenant(&app, &f.org, "T").await;
     set(&app, SYSTEM_KEY, &t, "400").await;
     let back_dated = input(&t, "100", json!({ "effectiveOn": "2026-11-01" }));

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{SYSTEM_KEY, TestApp, assert_error, key, organization_with_license, tenant};
+use crate::helpers::{SYSTEM_KEY, TestApp, acme, assert_error, key, organization_with_license, tenant};
 
 /// `createApiKey`'s input: a key of `role` named `name` in `org`.
 fn new_key(org: &str, role: &str, name: &str) -> Value {
@@ -16,8 +16,7 @@ async fn viewer(app: &TestApp, secret: &str, fields: &str) -> Value {
 
 #[tokio::test]
 async fn an_owner_makes_a_viewer_key_that_works() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let (app, fixture) = acme().await;
     let owner = key(&app, "OWNER", Some(&fixture.org), None).await;
     let made = app
         .mutate(&owner, "createApiKey", new_key(&fixture.org, "VIEWER", "dashboard"))
@@ -38,8 +37,7 @@ async fn an_owner_makes_a_viewer_key_that_works() {
 
 #[tokio::test]
 async fn an_owner_makes_a_tenant_admin_key_for_one_of_its_tenants() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let (app, fixture) = acme().await;
     let id = tenant(&app, &fixture.org, "Research").await;
     let owner = key(&app, "OWNER", Some(&fixture.org), None).await;
     let mut input = new_key(&fixture.org, "TENANT_ADMIN", "research");
@@ -56,8 +54,7 @@ async fn an_owner_makes_a_tenant_admin_key_for_one_of_its_tenants() {
 
 #[tokio::test]
 async fn an_admin_may_not_make_an_owner_key() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let (app, fixture) = acme().await;
     let admin = key(&app, "ADMIN", Some(&fixture.org), None).await;
     let input = new_key(&fixture.org, "OWNER", "escalate");
     app.mutate_refused(&admin, "createApiKey", input, "FORBIDDEN", &[])
@@ -71,8 +68,7 @@ async fn an_admin_may_not_make_an_owner_key() {
 
 #[tokio::test]
 async fn keys_below_system_may_not_make_system_keys_or_keys_elsewhere() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let (app, fixture) = acme().await;
     let other = organization_with_license(&app, "globex", "1000").await;
     let owner = key(&app, "OWNER", Some(&fixture.org), None).await;
     let viewer = key(&app, "VIEWER", Some(&fixture.org), None).await;
@@ -90,8 +86,7 @@ async fn keys_below_system_may_not_make_system_keys_or_keys_elsewhere() {
 
 #[tokio::test]
 async fn a_tenant_admin_key_needs_a_tenant() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let (app, fixture) = acme().await;
     let owner = key(&app, "OWNER", Some(&fixture.org), None).await;
     let input = new_key(&fixture.org, "TENANT_ADMIN", "no tenant");
     app.mutate_refused(&owner, "createApiKey", input, "BAD_USER_INPUT", &["tenant"])
@@ -111,8 +106,7 @@ async fn a_tenant_admin_key_needs_a_tenant() {
 
 #[tokio::test]
 async fn a_revoked_key_is_unauthenticated() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let (app, fixture) = acme().await;
     let owner = key(&app, "OWNER", Some(&fixture.org), None).await;
     let made = app
         .mutate(&owner, "createApiKey", new_key(&fixture.org, "VIEWER", "temporary"))
@@ -145,8 +139,7 @@ async fn a_revoked_key_is_unauthenticated() {
 
 #[tokio::test]
 async fn revoke_api_key_is_refused_to_a_viewer_and_does_not_find_unknown_keys() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let (app, fixture) = acme().await;
     let other = organization_with_license(&app, "globex", "1000").await;
     let made = app
         .mutate(SYSTEM_KEY, "createApiKey", new_key(&fixture.org, "VIEWER", "target"))

@@ -3,7 +3,9 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{SYSTEM_KEY, TestApp, create_folder, key, organization_with_license, set_tenant_state, tenant};
+use crate::helpers::{
+    SYSTEM_KEY, TestApp, acme, create_folder, key, organization_with_license, set_tenant_state, tenant,
+};
 
 /// `createFolder`'s input: `name` in `tenant`, under `parent` if given.
 fn folder(tenant: &str, parent: Option<&str>, name: &str) -> Value {
@@ -23,8 +25,7 @@ async fn top_folders(app: &TestApp, tenant: &str) -> Value {
 
 #[tokio::test]
 async fn folders_nest_and_own_processes() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let (app, fixture) = acme().await;
     let id = tenant(&app, &fixture.org, "Research").await;
 
     let top = app
@@ -80,8 +81,7 @@ async fn folders_nest_and_own_processes() {
 
 #[tokio::test]
 async fn create_folder_does_not_find_a_parent_in_another_tenant() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let (app, fixture) = acme().await;
     let mine = tenant(&app, &fixture.org, "Mine").await;
     let theirs = tenant(&app, &fixture.org, "Theirs").await;
     let foreign = create_folder(&app, &theirs, None, "Theirs").await;
@@ -97,8 +97,7 @@ async fn create_folder_does_not_find_a_parent_in_another_tenant() {
 
 #[tokio::test]
 async fn create_folder_and_process_are_refused_to_a_viewer_and_hidden_from_a_stranger() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let (app, fixture) = acme().await;
     let other = organization_with_license(&app, "globex", "1000").await;
     let id = tenant(&app, &fixture.org, "Research").await;
     let shared = create_folder(&app, &id, None, "Shared").await;
@@ -116,8 +115,7 @@ async fn create_folder_and_process_are_refused_to_a_viewer_and_hidden_from_a_str
 
 #[tokio::test]
 async fn folders_and_processes_are_refused_in_a_deleted_tenant() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let (app, fixture) = acme().await;
     let id = tenant(&app, &fixture.org, "Gone").await;
     let shared = create_folder(&app, &id, None, "Shared").await;
     set_tenant_state(&app, &id, "DELETED").await;
@@ -138,8 +136,7 @@ async fn folders_and_processes_are_refused_in_a_deleted_tenant() {
 
 #[tokio::test]
 async fn create_process_does_not_find_an_unknown_folder() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let (app, fixture) = acme().await;
     let id = tenant(&app, &fixture.org, "Research").await;
 
     let elsewhere = TestApp::spawn().await;

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    SYSTEM_KEY, TestApp, create_unit_type, key, licensed_organization, organization_with_license, tenant,
+    SYSTEM_KEY, TestApp, acme, create_unit_type, key, licensed_organization, organization_with_license, tenant,
 };
 
 /// A license input for `org` that is valid and overlaps nothing the fixture made:
@@ -66,8 +66,7 @@ fn upgrade_input(id: &str, fields: Value) -> Value {
 
 #[tokio::test]
 async fn create_license_returns_the_license_with_its_defaults() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let (app, fixture) = acme().await;
     let input = json!({
         "organizationId": fixture.org,
         "unitType": "units",
@@ -104,8 +103,7 @@ async fn create_license_returns_the_license_with_its_defaults() {
 
 #[tokio::test]
 async fn create_license_keeps_the_burst_and_enforcement_given() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let (app, fixture) = acme().await;
     let input = with(
         &spare_license(&fixture.org),
         json!({ "period": "MONTH", "burstPercent": 130, "burstPeriods": 3, "enforced": true }),
@@ -120,8 +118,7 @@ async fn create_license_keeps_the_burst_and_enforcement_given() {
 
 #[tokio::test]
 async fn create_license_refuses_an_overlapping_license_of_the_same_unit_type() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let (app, fixture) = acme().await;
     let before = licenses(&app, &fixture.org).await;
     let overlapping = [
         json!({ "period": "MONTH", "startsOn": "2026-06-01", "endsOn": null }),
@@ -146,8 +143,7 @@ async fn create_license_refuses_an_overlapping_license_of_the_same_unit_type() {
 
 #[tokio::test]
 async fn create_license_allows_an_overlap_in_another_unit_type() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let (app, fixture) = acme().await;
     create_unit_type(&app, "robots", "Robots").await;
     let input = with(
         &spare_license(&fixture.org),
@@ -160,8 +156,7 @@ async fn create_license_allows_an_overlap_in_another_unit_type() {
 /// Expects `createLicense` refused as BAD_USER_INPUT, naming each of `words`, for each of
 /// `changes` to the spare license of a fresh organization, which keeps its licenses.
 async fn create_license_refuses(changes: &[Value], words: &[&str]) {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let (app, fixture) = acme().await;
     let before = licenses(&app, &fixture.org).await;
     for change in changes {
         let input = with(&spare_license(&fixture.org), change.clone());
@@ -193,8 +188,7 @@ async fn create_license_refuses_an_unknown_unit_type() {
 
 #[tokio::test]
 async fn create_license_refuses_a_negative_or_too_precise_capacity() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let (app, fixture) = acme().await;
     let before = licenses(&app, &fixture.org).await;
     for capacity in ["-1", "1.00001"] {
         let input = with(&spare_license(&fixture.org), json!({ "capacity": capacity }));
@@ -223,8 +217,7 @@ async fn create_license_refuses_a_burst_percent_out_of_range() {
 
 #[tokio::test]
 async fn a_viewer_may_not_create_licenses() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let (app, fixture) = acme().await;
     let viewer = key(&app, "VIEWER", Some(&fixture.org), None).await;
     let before = licenses(&app, &fixture.org).await;
     let input = spare_license(&fixture.org);
@@ -236,8 +229,7 @@ async fn a_viewer_may_not_create_licenses() {
 
 #[tokio::test]
 async fn an_owner_of_another_organization_does_not_find_the_organization_to_license() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let (app, fixture) = acme().await;
     let other = organization_with_license(&app, "globex", "1000").await;
     let stranger = key(&app, "OWNER", Some(&other.org), None).await;
     let before = licenses(&app, &fixture.org).await;
@@ -343,8 +335,7 @@ async fn upgrade_license_refuses_a_bad_capacity_without_ending_the_old_one() {
 
 #[tokio::test]
 async fn upgrade_license_does_not_find_an_unknown_license() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let (app, fixture) = acme().await;
     let some_tenant = tenant(&app, &fixture.org, "Team").await;
 
     // A well-formed license id whose row lives in another server's database.
@@ -378,8 +369,7 @@ async fn upgrade_license_hides_another_organizations_license_and_forbids_a_viewe
 
 #[tokio::test]
 async fn concurrent_upgrades_of_one_license_do_not_overlap() {
-    let app = TestApp::spawn().await;
-    let f = organization_with_license(&app, "acme", "1000").await;
+    let (app, f) = acme().await;
     let up = "mutation($id: ID!, $d: Date, $c: Decimal!) { upgradeLicense(input: {licenseId: $id, planName: \"P\", capacity: $c, effectiveOn: $d}) { license { id } } }";
     let (first, second) = tokio::join!(
         app.gql(SYSTEM_KEY, up, json!({"id": f.license, "d": "2026-11-10", "c": "2000"})),

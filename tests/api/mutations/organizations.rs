@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{SYSTEM_KEY, TestApp, key, organization_with_license};
+use crate::helpers::{SYSTEM_KEY, TestApp, acme, key};
 
 /// `{ organizations { nodes { <fields> } } }`: every organization there is.
 async fn organizations(app: &TestApp, fields: &str) -> Value {
@@ -77,8 +77,7 @@ async fn create_organization_refuses_a_malformed_slug() {
 
 #[tokio::test]
 async fn only_system_creates_organizations() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let (app, fixture) = acme().await;
     let owner = key(&app, "OWNER", Some(&fixture.org), None).await;
     let input = json!({ "name": "Mine", "slug": "mine" });
     app.mutate_refused(&owner, "createOrganization", input, "FORBIDDEN", &[])

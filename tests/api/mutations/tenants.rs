@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{SYSTEM_KEY, TestApp, key, organization_with_license, set_tenant_state, tenant};
+use crate::helpers::{SYSTEM_KEY, TestApp, acme, key, organization_with_license, set_tenant_state, tenant};
 
 const TENANTS: &str = "query($org: ID!, $states: [TenantState!]) {
     organization(id: $org) { tenants(states: $states) { nodes { id name state } } }
@@ -26,8 +26,7 @@ fn new_tenant(org: &str, name: &str) -> Value {
 
 #[tokio::test]
 async fn create_tenant_makes_an_active_tenant() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let (app, fixture) = acme().await;
     let data = app
         .mutate(SYSTEM_KEY, "createTenant", new_tenant(&fixture.org, "Research"))
         .await;
@@ -40,8 +39,7 @@ async fn create_tenant_makes_an_active_tenant() {
 
 #[tokio::test]
 async fn create_tenant_refuses_an_empty_name() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let (app, fixture) = acme().await;
     let input = new_tenant(&fixture.org, "   ");
     app.mutate_refused(SYSTEM_KEY, "createTenant", input, "BAD_USER_INPUT", &[])
         .await;
@@ -51,8 +49,7 @@ async fn create_tenant_refuses_an_empty_name() {
 
 #[tokio::test]
 async fn a_tenant_is_renamed_disabled_enabled_and_soft_deleted() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let (app, fixture) = acme().await;
     let id = tenant(&app, &fixture.org, "Research").await;
     let update = |changes: Value| {
         let mut input = changes;
@@ -89,8 +86,7 @@ async fn a_tenant_is_renamed_disabled_enabled_and_soft_deleted() {
 
 #[tokio::test]
 async fn a_deleted_tenant_cannot_come_back_or_be_renamed() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let (app, fixture) = acme().await;
     let id = tenant(&app, &fixture.org, "Gone").await;
     set_tenant_state(&app, &id, "DELETED").await;
     for changes in [
@@ -110,8 +106,7 @@ async fn a_deleted_tenant_cannot_come_back_or_be_renamed() {
 
 #[tokio::test]
 async fn a_viewer_may_not_create_or_change_tenants_and_nothing_is_written() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let (app, fixture) = acme().await;
     let existing = tenant(&app, &fixture.org, "Research").await;
     let viewer = key(&app, "VIEWER", Some(&fixture.org), None).await;
     let before = tenants(&app, &fixture.org, None).await;
@@ -132,8 +127,7 @@ async fn a_viewer_may_not_create_or_change_tenants_and_nothing_is_written() {
 
 #[tokio::test]
 async fn an_owner_of_another_organization_does_not_find_its_tenants() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let (app, fixture) = acme().await;
     let other = organization_with_license(&app, "globex", "1000").await;
     let existing = tenant(&app, &fixture.org, "Research").await;
     let stranger = key(&app, "OWNER", Some(&other.org), None).await;
@@ -153,8 +147,7 @@ async fn an_owner_of_another_organization_does_not_find_its_tenants() {
 
 #[tokio::test]
 async fn update_tenant_does_not_find_an_unknown_tenant() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let (app, fixture) = acme().await;
     for id in ["not-an-id", fixture.org.as_str()] {
         let input = json!({ "tenantId": id, "name": "X" });
         app.mutate_refused(SYSTEM_KEY, "updateTenant", input, "NOT_FOUND", &[])

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{SYSTEM_KEY, TestApp, key, organization_with_license};
+use crate::helpers::{SYSTEM_KEY, TestApp, acme, key};
 
 /// `{ unitTypes { <fields> } }`: every unit type there is.
 async fn unit_types(app: &TestApp, fields: &str) -> Value {
@@ -53,8 +53,7 @@ async fn create_unit_type_refuses_a_malformed_code() {
 
 #[tokio::test]
 async fn only_system_creates_unit_types() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let (app, fixture) = acme().await;
     let owner = key(&app, "OWNER", Some(&fixture.org), None).await;
     let input = json!({ "code": "robots", "name": "Robots" });
     app.mutate_refused(&owner, "createUnitType", input, "FORBIDDEN", &[])
