@@ -10,7 +10,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use async_graphql::parser::{
     parse_schema,
@@ -20,9 +19,8 @@ use quotagraph::domain::access::Role;
 use quotagraph::domain::authorization::{EXPORTS, FIELDS, field_rule};
 use quotagraph::graphql::node::{decode_any, encode};
 use serde_json::{Value, json};
-use tokio::time::Instant;
 
-use crate::events::{Protocol, SETTLE, Subscriber};
+use crate::events::{Protocol, SETTLE, Subscriber, within_ms};
 use crate::helpers::{
     SYSTEM_KEY, TestApp, allocate, create_folder, create_license, create_process, create_unit_type, event, key,
     key_with_id, organization_with_license, record, tenant,
@@ -603,7 +601,7 @@ async fn subscribe(world: &World, key: &str, document: &str, allowed_at_root: bo
         world.record().await;
     }
     let message = subscriber
-        .message(Instant::now() + Duration::from_secs(5))
+        .message(within_ms(5000))
         .await
         .unwrap_or_else(|| panic!("no answer to {document}"));
     subscriber.close().await;

@@ -69,6 +69,14 @@ fn check_error(answer: &Value, code: &str, words: &[&str], request: &str) -> Str
     message.to_owned()
 }
 
+/// A response's `Content-Type` ("" when it has none).
+pub fn content_type(response: &reqwest::Response) -> &str {
+    response
+        .headers()
+        .get("content-type")
+        .map_or("", |kind| kind.to_str().expect("a Content-Type in text"))
+}
+
 /// The card of `tenant` among the `tenants` of a `usage` answer.
 pub fn tenant_card<'a>(usage: &'a Value, tenant: &str) -> &'a Value {
     let cards = usage["tenants"]
