@@ -146,13 +146,19 @@ async fn the_websocket_authenticates_from_connection_init() {
     app.finish().await;
 }
 
+/// `GET /graphql` as a browser asks for it: an HTML page.
+async fn playground(app: &TestApp) -> reqwest::Response {
+    let page = app.client.get(app.url("/graphql")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(content_type(&page).starts_with("text/html"));
+    page
+}
+
 #[cfg(feature = "playground-assets")]
 #[tokio::test]
 async fn get_serves_the_playground_and_its_assets_from_the_server() {
     let app = TestApp::spawn().await;
-    let page = app.client.get(app.url("/graphql")).send().await.unwrap();
-    assert_eq!(page.status(), 200);
-    assert!(content_type(&page).starts_with("text/html"));
+    let page = playground(&app).await;
     let csp = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
     assert!(csp.contains("default-src 'none'") && !csp.contains("unsafe"), "{csp}");
     let html = page.text().await.unwrap();
@@ -186,10 +192,7 @@ async fn get_serves_the_playground_and_its_assets_from_the_server() {
 #[tokio::test]
 async fn get_explains_a_build_without_the_playground_assets() {
     let app = TestApp::spawn().await;
-    let page = app.client.get(app.url("/graphql")).send().await.unwrap();
-    assert_eq!(page.status(), 200);
-    assert!(content_type(&page).starts_with("text/html"));
-    let html = page.text().await.unwrap();
+    let html = playground(&app).await.text().await.unwrap();
     assert!(html.contains("without the playground's assets"), "{html}");
     assert!(
         html.contains("playground-assets") && html.contains("docs/operator.md"),

@@ -117,6 +117,14 @@ impl Subscriber {
         Some(message["payload"]["data"].clone())
     }
 
+    /// The next result's `data`, which must come within `ms` milliseconds: `expected`
+    /// says what it is.
+    async fn answer(&mut self, ms: u64, expected: &str) -> Value {
+        self.data(within_ms(ms))
+            .await
+            .unwrap_or_else(|| panic!("no {expected} within {ms} ms"))
+    }
+
     /// The next quota event before `deadline`.
     async fn event(&mut self, deadline: Instant) -> Option<Value> {
         Some(self.data(deadline).await?["quotaEvents"].clone())
@@ -434,11 +442,7 @@ async fn events_the_usage_subscription_answers_now_and_after_a_change() {
 
     let mut subscriber = Subscriber::connect(&app, Protocol::Transport, SYSTEM_KEY).await;
     subscriber.subscribe(USAGE, json!({ "o": fx.org })).await;
-    let first = subscriber
-        .data(within_ms(2000))
-        .await
-        .expect("an answer at subscribe time")["usage"]
-        .clone();
+    let first = subscriber.answer(2000, "answer at subscribe time").await["usage"].clone();
     assert_eq!(first["consumed"], "5", "{first}");
     assert_eq!(first["status"], "HEALTHY", "{first}");
     assert_eq!(
@@ -452,11 +456,7 @@ async fn events_the_usage_subscription_answers_now_and_after_a_change() {
     );
 
     record(&app, [event("u-15", &t, "10", "2026-11-21T10:00:00Z")]).await;
-    let second = subscriber
-        .data(within_ms(2000))
-        .await
-        .expect("an answer after the change")["usage"]
-        .clone();
+    let second = subscriber.answer(2000, "answer after the change").await["usage"].clone();
     assert_eq!(second["consumed"], "15", "{second}");
     assert_eq!(second["tenants"][0]["consumed"], "15", "{second}");
 

@@ -248,8 +248,6 @@ async fn a_job_chain_holds_at_most_64_runs() {
 /// requests that recorded something leave an audit entry.
 #[tokio::test]
 async fn requests_written_in_one_group_keep_their_own_outcomes() {
-    use quotagraph::service::group_commit;
-
     let (app, fx) = acme().await;
     let t = tenant(&app, &fx.org, "T").await;
     let (ctx, actor) = group_context(&app).await;
@@ -266,12 +264,7 @@ async fn requests_written_in_one_group_keep_their_own_outcomes() {
         vec![one("e", tenant_id, "6"), one("a", tenant_id, "9")],
     ];
     // Polled together: the first request starts a group and the others wait for the next.
-    let outcomes = futures_util::future::join_all(
-        requests
-            .into_iter()
-            .map(|events| group_commit::submit(&ctx, &actor, events)),
-    )
-    .await;
+    let outcomes = submit_together(&ctx, &actor, requests).await;
     let taken: Vec<Result<(usize, usize), &str>> = outcomes
         .iter()
         .map(|o| match o {
@@ -316,12 +309,7 @@ async fn requests_written_in_one_group_keep_their_own_outcomes() {
         vec![one("g", tenant_id, "1"), one("h", tenant_id, "1")],
         vec![one("f", tenant_id, "1"), one("i", tenant_id, "1")],
     ];
-    let outcomes = futures_util::future::join_all(
-        requests
-            .into_iter()
-            .map(|events| group_commit::submit(&ctx, &actor, events)),
-    )
-    .await;
+    let outcomes = submit_together(&ctx, &actor, requests).await;
     let taken: Vec<(usize, usize)> = outcomes
         .into_iter()
         .map(|o| o.map(|r| (r.accepted, r.duplicates)).unwrap())
@@ -349,6 +337,18 @@ async fn group_context(app: &TestApp) -> (quotagraph::service::AppContext, quota
     };
     let actor = service::api_key::authenticate(&ctx, SYSTEM_KEY).await.unwrap();
     (ctx, actor)
+}
+
+/// Submits `requests` to group commit at once; their outcomes, in order.
+async fn submit_together(
+    ctx: &quotagraph::service::AppContext,
+    actor: &quotagraph::domain::access::Actor,
+    requests: Vec<Vec<quotagraph::service::ingestion::NewUsageEvent>>,
+) -> Vec<quotagraph::error::AppResult<quotagraph::service::ingestion::Recorded>> {
+    let submitted = requests
+        .into_iter()
+        .map(|events| quotagraph::service::group_commit::submit(ctx, actor, events));
+    futures_util::future::join_all(submitted).await
 }
 
 fn tenant_id(gid: &str) -> quotagraph::domain::ids::TenantId {

@@ -19,6 +19,11 @@ pub fn mutation(name: &str, selection: &str) -> String {
     format!("mutation($input: {input_type}Input!) {{ {name}(input: $input) {{ {selection} }} }}")
 }
 
+/// The document [`TestApp::mutate`] sends for the mutation `name`.
+pub fn document(name: &str) -> String {
+    mutation(name, payload(name))
+}
+
 /// What [`TestApp::mutate`] selects of each mutation's payload.
 fn payload(name: &str) -> &'static str {
     match name {
