@@ -10,8 +10,8 @@ use quotagraph::domain::Quantity;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Event, SYSTEM_KEY, TestApp, acme, create_unit_type, event, key, organization_with_tenants, record, tenant,
-    tenant_card,
+    Event, SYSTEM_KEY, TestApp, acme, acme_with_tenants, create_unit_type, event, key, organization_with_tenants,
+    record, tenant, tenant_card,
 };
 
 const BUCKETS: &str = "start end consumed";
@@ -139,8 +139,7 @@ fn services(breakdown: &Value) -> Vec<String> {
 ///
 /// Bundle to date (11-01..11-23): 10 + 5 + 2.5 + 7 + 0.25 + 1 = 25.75; a 18.5, b 7.25.
 async fn services_and_days() -> (TestApp, String, String, String) {
-    let (app, fx) = acme().await;
-    let (a, b) = (tenant(&app, &fx.org, "a").await, tenant(&app, &fx.org, "b").await);
+    let (app, fx, [a, b]) = acme_with_tenants(["a", "b"]).await;
     record(
         &app,
         vec![

@@ -5,7 +5,8 @@
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    SYSTEM_KEY, TestApp, acme, create_organization, event, export, export_refused, key, organization_query, tenant,
+    SYSTEM_KEY, TestApp, acme, acme_with_tenants, create_organization, event, export, export_refused, key,
+    organization_query, tenant,
 };
 
 const LOG: &str =
@@ -22,8 +23,7 @@ async fn log(app: &TestApp, key: &str, org: &str) -> Vec<Value> {
 
 #[tokio::test]
 async fn every_change_is_recorded_with_who_what_when_before_and_after() {
-    let (app, fx) = acme().await;
-    let t = tenant(&app, &fx.org, "Blue").await;
+    let (app, fx, [t]) = acme_with_tenants(["Blue"]).await;
     let owner = key(&app, "OWNER", Some(&fx.org), None).await;
     app.mutate(&owner, "updateTenant", json!({ "tenantId": t, "name": "Green" }))
         .await;
@@ -69,8 +69,7 @@ async fn every_change_is_recorded_with_who_what_when_before_and_after() {
 
 #[tokio::test]
 async fn only_owner_admin_and_system_read_the_audit_log() {
-    let (app, fx) = acme().await;
-    let t = tenant(&app, &fx.org, "Blue").await;
+    let (app, fx, [t]) = acme_with_tenants(["Blue"]).await;
     for role in ["OWNER", "ADMIN"] {
         let reader = key(&app, role, Some(&fx.org), None).await;
         assert!(!log(&app, &reader, &fx.org).await.is_empty(), "{role}");

@@ -4,8 +4,8 @@
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    SYSTEM_KEY, TestApp, acme, assert_error, bearer, content_type, event, init, key, key_with_id, open_socket,
-    organization_with_license, tenant,
+    SYSTEM_KEY, TestApp, acme_with_tenants, assert_error, bearer, content_type, event, init, key, key_with_id,
+    open_socket, organization_with_license, tenant,
 };
 
 #[tokio::test]
@@ -77,9 +77,7 @@ async fn another_organizations_ids_look_like_missing_ones() {
 
 #[tokio::test]
 async fn a_tenant_admin_sees_its_organization_only_through_its_tenant() {
-    let (app, fixture) = acme().await;
-    let own = tenant(&app, &fixture.org, "Own").await;
-    let other = tenant(&app, &fixture.org, "Other").await;
+    let (app, fixture, [own, other]) = acme_with_tenants(["Own", "Other"]).await;
     let admin = key(&app, "TENANT_ADMIN", Some(&fixture.org), Some(&own)).await;
 
     let data = app
@@ -108,8 +106,7 @@ async fn a_tenant_admin_sees_its_organization_only_through_its_tenant() {
 
 #[tokio::test]
 async fn an_ingest_key_records_usage_and_reads_nothing() {
-    let (app, fixture) = acme().await;
-    let t = tenant(&app, &fixture.org, "T").await;
+    let (app, fixture, [t]) = acme_with_tenants(["T"]).await;
     let ingest = key(&app, "INGEST", Some(&fixture.org), None).await;
     for query in [
         "query($o: ID!) { organization(id: $o) { id } }",

@@ -11,8 +11,9 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::helpers::{
-    DEFAULT_NOW, SYSTEM_KEY, Socket, TestApp, acme, allocate, bearer, create_license, create_organization,
-    create_unit_type, event, init, key, key_with_id, open_socket, organization_with_license, record, tenant,
+    DEFAULT_NOW, SYSTEM_KEY, Socket, TestApp, acme, acme_with_tenants, allocate, bearer, create_license,
+    create_organization, create_unit_type, event, init, key, key_with_id, open_socket, organization_with_license,
+    record, tenant,
 };
 
 const QUOTA_EVENTS: &str = "subscription($o: ID!, $u: String, $t: ID) { quotaEvents(organizationId: $o, unitType: $u, tenantId: $t) { kind at organizationId tenantId unitType threshold previousStatus status consumed remaining } }";
@@ -187,8 +188,7 @@ fn at(rfc3339: &str) -> chrono::DateTime<chrono::Utc> {
 /// A tenant going from 60 to 70 of its 100 units is told once, within a second; one
 /// more unit brings only USAGE_RECORDED.
 async fn threshold_and_status_heard_once(protocol: Protocol) {
-    let (app, fx) = acme().await;
-    let t = tenant(&app, &fx.org, "Team").await;
+    let (app, fx, [t]) = acme_with_tenants(["Team"]).await;
     allocate(&app, &t, Some("100")).await;
     record(&app, [event("u-60", &t, "60", "2026-11-20T10:00:00Z")]).await;
 
@@ -435,8 +435,7 @@ async fn events_the_period_rolls_over_when_the_clock_moves_and_the_burst_ends() 
 
 #[tokio::test]
 async fn events_the_usage_subscription_answers_now_and_after_a_change() {
-    let (app, fx) = acme().await;
-    let t = tenant(&app, &fx.org, "Team").await;
+    let (app, fx, [t]) = acme_with_tenants(["Team"]).await;
     allocate(&app, &t, Some("100")).await;
     record(&app, [event("u-5", &t, "5", "2026-11-20T10:00:00Z")]).await;
 

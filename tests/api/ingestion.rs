@@ -4,7 +4,8 @@
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    SYSTEM_KEY, TestApp, acme, create_folder, create_process, key, organization_with_license, set_tenant_state, tenant,
+    SYSTEM_KEY, TestApp, acme, acme_with_tenants, create_folder, create_process, key, organization_with_license,
+    set_tenant_state, tenant,
 };
 
 /// Records the batch `events` as SYSTEM; returns `{ accepted, duplicates }`.
@@ -69,8 +70,7 @@ async fn unit_type_id(db: &sea_orm::DatabaseConnection) -> uuid::Uuid {
 
 #[tokio::test]
 async fn the_same_batch_twice_is_all_duplicates_and_changes_nothing() {
-    let (app, fx) = acme().await;
-    let t = tenant(&app, &fx.org, "T").await;
+    let (app, fx, [t]) = acme_with_tenants(["T"]).await;
     let events = json!([event("a", &t, "1.5"), event("b", &t, "2"), event("c", &t, "0.0001")]);
     let first = record(&app, events.clone()).await;
     assert_eq!(first, json!({ "accepted": 3, "duplicates": 0 }));
@@ -84,8 +84,7 @@ async fn the_same_batch_twice_is_all_duplicates_and_changes_nothing() {
 
 #[tokio::test]
 async fn a_key_reused_with_other_content_is_a_conflict_and_writes_nothing() {
-    let (app, fx) = acme().await;
-    let t = tenant(&app, &fx.org, "T").await;
+    let (app, fx, [t]) = acme_with_tenants(["T"]).await;
     record(&app, json!([event("a", &t, "1")])).await;
     let reused = json!([event("new", &t, "5"), event("a", &t, "2")]);
     refused(&app, SYSTEM_KEY, reused, "CONFLICT", "events[1].idempotencyKey").await;
@@ -100,8 +99,7 @@ async fn a_key_reused_with_other_content_is_a_conflict_and_writes_nothing() {
 
 #[tokio::test]
 async fn one_bad_event_refuses_the_whole_batch_and_names_it() {
-    let (app, fx) = acme().await;
-    let t = tenant(&app, &fx.org, "T").await;
+    let (app, fx, [t]) = acme_with_tenants(["T"]).await;
     let other_org = organization_with_license(&app, "other", "1000").await;
     let foreign = tenant(&app, &other_org.org, "Foreign").await;
     let owner = key(&app, "OWNER", Some(&fx.org), None).await;
@@ -142,8 +140,7 @@ async fn one_bad_event_refuses_the_whole_batch_and_names_it() {
 
 #[tokio::test]
 async fn jobs_chain_to_known_parents_and_must_stay_consistent() {
-    let (app, fx) = acme().await;
-    let t = tenant(&app, &fx.org, "T").await;
+    let (app, _, [t]) = acme_with_tenants(["T"]).await;
     let folder = create_folder(&app, &t, None, "F").await;
     let (root, child) = (
         create_process(&app, &folder, "Root").await,
@@ -191,8 +188,7 @@ async fn jobs_chain_to_known_parents_and_must_stay_consistent() {
 
 #[tokio::test]
 async fn uploads_deleted_tenants_and_batch_size() {
-    let (app, fx) = acme().await;
-    let t = tenant(&app, &fx.org, "T").await;
+    let (app, fx, [t]) = acme_with_tenants(["T"]).await;
     let mut upload = event("up", &t, "3");
     upload["kind"] = json!("UPLOAD");
     upload["durationMs"] = json!(1500);
@@ -218,8 +214,7 @@ async fn uploads_deleted_tenants_and_batch_size() {
 
 #[tokio::test]
 async fn a_job_chain_holds_at_most_64_runs() {
-    let (app, fx) = acme().await;
-    let t = tenant(&app, &fx.org, "t").await;
+    let (app, _, [t]) = acme_with_tenants(["t"]).await;
     let run = |i: usize| {
         json!({
             "idempotencyKey": format!("run-{i}"), "tenantId": t, "unitType": "units", "service": "robots",
@@ -248,8 +243,7 @@ async fn a_job_chain_holds_at_most_64_runs() {
 /// requests that recorded something leave an audit entry.
 #[tokio::test]
 async fn requests_written_in_one_group_keep_their_own_outcomes() {
-    let (app, fx) = acme().await;
-    let t = tenant(&app, &fx.org, "T").await;
+    let (app, fx, [t]) = acme_with_tenants(["T"]).await;
     let (ctx, actor) = group_context(&app).await;
     let tenant_id = tenant_id(&t);
     let nobody = quotagraph::domain::ids::TenantId(uuid::Uuid::now_v7());

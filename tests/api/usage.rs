@@ -5,8 +5,8 @@
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    SYSTEM_KEY, TestApp, acme, allocate, event, key, organization_with_license, organization_with_tenants, record,
-    set_tenant_state, tenant, tenant_card,
+    SYSTEM_KEY, TestApp, acme, acme_with_tenants, allocate, event, key, organization_with_license,
+    organization_with_tenants, record, set_tenant_state, tenant, tenant_card,
 };
 
 const ORGANIZATION_FIELDS: &str = "totalCapacity consumed consumedFromAllocated consumedFromOrganization remaining allocated availableForAllocation overage overAllocation capacityCard { mode value } status";
@@ -30,8 +30,7 @@ async fn usage(app: &TestApp, org: &str, arguments: &str) -> Value {
 
 #[tokio::test]
 async fn low_remaining_example_of_design_section_9() {
-    let (app, fx) = acme().await;
-    let (a, b) = (tenant(&app, &fx.org, "a").await, tenant(&app, &fx.org, "b").await);
+    let (app, fx, [a, b]) = acme_with_tenants(["a", "b"]).await;
     allocate(&app, &a, Some("500")).await;
     allocate(&app, &b, Some("400")).await;
     consume(&app, &a, "440", "2026-11-10", "EXECUTION").await;
@@ -101,8 +100,7 @@ async fn overage_and_deleted_tenant_examples() {
 
 #[tokio::test]
 async fn a_sub_range_splits_flow_and_keeps_balance_at_its_end() {
-    let (app, fx) = acme().await;
-    let a = tenant(&app, &fx.org, "a").await;
+    let (app, fx, [a]) = acme_with_tenants(["a"]).await;
     allocate(&app, &a, Some("100")).await;
     consume(&app, &a, "80", "2026-11-05", "EXECUTION").await;
     consume(&app, &a, "50", "2026-11-12", "EXECUTION").await;
@@ -150,8 +148,7 @@ async fn a_sub_range_splits_flow_and_keeps_balance_at_its_end() {
 
 #[tokio::test]
 async fn a_closed_bundle_answers_from_history() {
-    let (app, fx) = acme().await;
-    let a = tenant(&app, &fx.org, "a").await;
+    let (app, fx, [a]) = acme_with_tenants(["a"]).await;
     consume(&app, &a, "12.5", "2026-10-31", "EXECUTION").await;
     consume(&app, &a, "3", "2026-11-01", "EXECUTION").await;
     let october = usage(&app, &fx.org, ", bundle: \"2026-10-01\"").await;
@@ -192,8 +189,7 @@ async fn the_quota_view_counts_executions_against_the_burst_limit() {
 
 #[tokio::test]
 async fn a_tenant_admin_reads_its_card_and_not_the_organizations_figures() {
-    let (app, fx) = acme().await;
-    let (own, other) = (tenant(&app, &fx.org, "own").await, tenant(&app, &fx.org, "other").await);
+    let (app, fx, [own, other]) = acme_with_tenants(["own", "other"]).await;
     consume(&app, &own, "5", "2026-11-02", "EXECUTION").await;
     let admin = key(&app, "TENANT_ADMIN", Some(&fx.org), Some(&own)).await;
     let data = app

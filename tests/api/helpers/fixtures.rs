@@ -78,6 +78,16 @@ pub async fn acme() -> (TestApp, Fixture) {
     (app, fixture)
 }
 
+/// [`acme`] with a tenant of each of `names`, in `names`' order.
+pub async fn acme_with_tenants<const N: usize>(names: [&str; N]) -> (TestApp, Fixture, [String; N]) {
+    let (app, fixture) = acme().await;
+    let mut tenants = Vec::new();
+    for name in names {
+        tenants.push(tenant(&app, &fixture.org, name).await);
+    }
+    (app, fixture, tenants.try_into().expect("a tenant of each name"))
+}
+
 /// Creates the unit type `units`, an organization (`slug`, UTC) and a monthly license of
 /// `capacity` starting 2026-01-01.
 pub async fn organization_with_license(app: &TestApp, slug: &str, capacity: &str) -> Fixture {

@@ -5,19 +5,12 @@
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Fixture, SYSTEM_KEY, TestApp, acme, event, key, organization_with_license, record, set_tenant_state, tenant,
+    SYSTEM_KEY, TestApp, acme_with_tenants, event, key, organization_with_license, record, set_tenant_state, tenant,
 };
 
 const TENANT_ALLOCATION: &str = "query($id: ID!) {
     node(id: $id) { ... on Tenant { allocation(unitType: \"units\") { amount effectiveOn } } }
 }";
-
-/// A server with the organization "acme" (1000 units a month) and its tenant "Research".
-async fn research() -> (TestApp, Fixture, String) {
-    let (app, fixture) = acme().await;
-    let id = tenant(&app, &fixture.org, "Research").await;
-    (app, fixture, id)
-}
 
 async fn allocation(app: &TestApp, tenant: &str) -> Value {
     app.ok(SYSTEM_KEY, TENANT_ALLOCATION, json!({ "id": tenant })).await["node"]["allocation"].clone()
@@ -47,7 +40,7 @@ async fn refused(app: &TestApp, key: &str, tenant: &str, amount: impl Into<Value
 
 #[tokio::test]
 async fn set_allocation_reserves_units_to_a_tenant() {
-    let (app, fixture, id) = research().await;
+    let (app, fixture, [id]) = acme_with_tenants(["Research"]).await;
     assert_eq!(allocation(&app, &id).await, Value::Null, "no allocation is N/A");
 
     let made = set(&app, SYSTEM_KEY, &id, "400").await;
@@ -69,7 +62,7 @@ async fn set_allocation_reserves_units_to_a_tenant() {
 
 #[tokio::test]
 async fn set_allocation_refuses_more_than_current_plus_available() {
-    let (app, fixture, a) = research().await;
+    let (app, fixture, [a]) = acme_with_tenants(["Research"]).await;
     let b = tenant(&app, &fixture.org, "B").await;
     set(&app, SYSTEM_KEY, &a, "400").await;
 
@@ -90,7 +83,7 @@ async fn set_allocation_refuses_more_than_current_plus_available() {
 
 #[tokio::test]
 async fn set_allocation_refuses_less_than_consumed_in_the_current_bundle() {
-    let (app, _, id) = research().await;
+    let (app, _, [id]) = acme_with_tenants(["Research"]).await;
     record(
         &app,
         [
@@ -118,9 +111,7 @@ async fn set_allocation_refuses_less_than_consumed_in_the_current_bundle() {
 
 #[tokio::test]
 async fn set_allocation_refuses_a_tenant_that_is_not_active() {
-    let (app, fixture) = acme().await;
-    let disabled = tenant(&app, &fixture.org, "Paused").await;
-    let deleted = tenant(&app, &fixture.org, "Gone").await;
+    let (app, _, [disabled, deleted]) = acme_with_tenants(["Paused", "Gone"]).await;
     set_tenant_state(&app, &disabled, "DISABLED").await;
     set_tenant_state(&app, &deleted, "DELETED").await;
     for (id, state) in [(&disabled, "DISABLED"), (&deleted, "DELETED")] {
@@ -132,7 +123,7 @@ async fn set_allocation_refuses_a_tenant_that_is_not_active() {
 
 #[tokio::test]
 async fn set_allocation_with_no_amount_removes_it() {
-    let (app, fixture, id) = research().await;
+    let (app, fixture, [id]) = acme_with_tenants(["Research"]).await;
     let from_the_first = input(&id, "400", json!({ "effectiveOn": "2026-11-01" }));
     app.mutate(SYSTEM_KEY, "setAllocation", from_the_first).await;
     assert_eq!(allocation(&app, &id).await["amount"], "400");
@@ -153,7 +144,7 @@ async fn set_allocation_with_no_amount_removes_it() {
 
 #[tokio::test]
 async fn set_allocation_takes_effect_on_a_day_of_the_current_bundle_up_to_today() {
-    let (app, _, id) = research().await;
+    let (app, _, [id]) = acme_with_tenants(["Research"]).await;
     for day in ["2026-10-31", "2026-11-24", "2027-01-01"] {
         let input = input(&id, "100", json!({ "effectiveOn": day }));
         app.mutate_refused(
@@ -179,7 +170,7 @@ async fn set_allocation_takes_effect_on_a_day_of_the_current_bundle_up_to_today(
 
 #[tokio::test]
 async fn set_allocation_refuses_an_unknown_unit_type() {
-    let (app, _, id) = research().await;
+    let (app, _, [id]) = acme_with_tenants(["Research"]).await;
     let input = input(&id, "1", json!({ "unitType": "no-such-unit" }));
     app.mutate_refused(SYSTEM_KEY, "setAllocation", input, "BAD_USER_INPUT", &["no-such-unit"])
         .await;
@@ -188,7 +179,7 @@ async fn set_allocation_refuses_an_unknown_unit_type() {
 
 #[tokio::test]
 async fn set_allocation_refuses_a_negative_or_too_precise_amount() {
-    let (app, _, id) = research().await;
+    let (app, _, [id]) = acme_with_tenants(["Research"]).await;
     for amount in ["-1", "0.00001"] {
         refused(&app, SYSTEM_KEY, &id, amount, "BAD_USER_INPUT", &["amount"]).await;
     }
@@ -198,7 +189,7 @@ async fn set_allocation_refuses_a_negative_or_too_precise_amount() {
 
 #[tokio::test]
 async fn a_viewer_may_not_set_allocations() {
-    let (app, fixture, id) = research().await;
+    let (app, fixture, [id]) = acme_with_tenants(["Research"]).await;
     set(&app, SYSTEM_KEY, &id, "400").await;
     let viewer = key(&app, "VIEWER", Some(&fixture.org), None).await;
     for amount in [json!("500"), Value::Null] {
@@ -210,7 +201,7 @@ async fn a_viewer_may_not_set_allocations() {
 
 #[tokio::test]
 async fn an_owner_of_another_organization_does_not_find_the_tenant_to_allocate_to() {
-    let (app, _, id) = research().await;
+    let (app, _, [id]) = acme_with_tenants(["Research"]).await;
     let other = organization_with_license(&app, "globex", "1000").await;
     let stranger = key(&app, "OWNER", Some(&other.org), None).await;
     refused(&app, &stranger, &id, "10", "NOT_FOUND", &[]).await;
@@ -220,8 +211,7 @@ async fn an_owner_of_another_organization_does_not_find_the_tenant_to_allocate_t
 
 #[tokio::test]
 async fn an_allocation_change_cannot_be_back_dated_behind_a_later_one() {
-    let (app, f) = acme().await;
-    let t = tenant(&app, &f.org, "T").await;
+    let (app, _, [t]) = acme_with_tenants(["T"]).await;
     set(&app, SYSTEM_KEY, &t, "400").await;
     let back_dated = input(&t, "100", json!({ "effectiveOn": "2026-11-01" }));
     app.mutate_refused(SYSTEM_KEY, "setAllocation", back_dated, "BAD_USER_INPUT", &[])

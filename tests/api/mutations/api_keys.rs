@@ -2,7 +2,9 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{SYSTEM_KEY, TestApp, acme, assert_error, key, organization_with_license, tenant};
+use crate::helpers::{
+    SYSTEM_KEY, TestApp, acme, acme_with_tenants, assert_error, key, organization_with_license, tenant,
+};
 
 /// `createApiKey`'s input: a key of `role` named `name` in `org`.
 fn new_key(org: &str, role: &str, name: &str) -> Value {
@@ -37,8 +39,7 @@ async fn an_owner_makes_a_viewer_key_that_works() {
 
 #[tokio::test]
 async fn an_owner_makes_a_tenant_admin_key_for_one_of_its_tenants() {
-    let (app, fixture) = acme().await;
-    let id = tenant(&app, &fixture.org, "Research").await;
+    let (app, fixture, [id]) = acme_with_tenants(["Research"]).await;
     let owner = key(&app, "OWNER", Some(&fixture.org), None).await;
     let mut input = new_key(&fixture.org, "TENANT_ADMIN", "research");
     input["tenantId"] = json!(id);

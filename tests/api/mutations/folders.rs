@@ -4,7 +4,8 @@
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    SYSTEM_KEY, TestApp, acme, create_folder, key, organization_with_license, set_tenant_state, tenant,
+    SYSTEM_KEY, TestApp, acme, acme_with_tenants, create_folder, key, organization_with_license, set_tenant_state,
+    tenant,
 };
 
 /// `createFolder`'s input: `name` in `tenant`, under `parent` if given.
@@ -25,8 +26,7 @@ async fn top_folders(app: &TestApp, tenant: &str) -> Value {
 
 #[tokio::test]
 async fn folders_nest_and_own_processes() {
-    let (app, fixture) = acme().await;
-    let id = tenant(&app, &fixture.org, "Research").await;
+    let (app, _, [id]) = acme_with_tenants(["Research"]).await;
 
     let top = app
         .mutate(SYSTEM_KEY, "createFolder", folder(&id, None, "Shared"))
@@ -81,9 +81,7 @@ async fn folders_nest_and_own_processes() {
 
 #[tokio::test]
 async fn create_folder_does_not_find_a_parent_in_another_tenant() {
-    let (app, fixture) = acme().await;
-    let mine = tenant(&app, &fixture.org, "Mine").await;
-    let theirs = tenant(&app, &fixture.org, "Theirs").await;
+    let (app, _, [mine, theirs]) = acme_with_tenants(["Mine", "Theirs"]).await;
     let foreign = create_folder(&app, &theirs, None, "Theirs").await;
 
     for parent in [foreign.as_str(), "not-an-id", mine.as_str()] {
@@ -115,8 +113,7 @@ async fn create_folder_and_process_are_refused_to_a_viewer_and_hidden_from_a_str
 
 #[tokio::test]
 async fn folders_and_processes_are_refused_in_a_deleted_tenant() {
-    let (app, fixture) = acme().await;
-    let id = tenant(&app, &fixture.org, "Gone").await;
+    let (app, _, [id]) = acme_with_tenants(["Gone"]).await;
     let shared = create_folder(&app, &id, None, "Shared").await;
     set_tenant_state(&app, &id, "DELETED").await;
 
@@ -136,8 +133,7 @@ async fn folders_and_processes_are_refused_in_a_deleted_tenant() {
 
 #[tokio::test]
 async fn create_process_does_not_find_an_unknown_folder() {
-    let (app, fixture) = acme().await;
-    let id = tenant(&app, &fixture.org, "Research").await;
+    let (app, _, [id]) = acme_with_tenants(["Research"]).await;
 
     let elsewhere = TestApp::spawn().await;
     let far = organization_with_license(&elsewhere, "elsewhere", "1000").await;

@@ -4,7 +4,8 @@
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    SYSTEM_KEY, TestApp, acme, create_unit_type, key, licensed_organization, organization_with_license, tenant,
+    SYSTEM_KEY, TestApp, acme, acme_with_tenants, create_unit_type, key, licensed_organization,
+    organization_with_license,
 };
 
 /// A license input for `org` that is valid and overlaps nothing the fixture made:
@@ -335,8 +336,7 @@ async fn upgrade_license_refuses_a_bad_capacity_without_ending_the_old_one() {
 
 #[tokio::test]
 async fn upgrade_license_does_not_find_an_unknown_license() {
-    let (app, fixture) = acme().await;
-    let some_tenant = tenant(&app, &fixture.org, "Team").await;
+    let (app, _, [some_tenant]) = acme_with_tenants(["Team"]).await;
 
     // A well-formed license id whose row lives in another server's database.
     let elsewhere = TestApp::spawn().await;

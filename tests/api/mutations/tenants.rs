@@ -3,7 +3,9 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{SYSTEM_KEY, TestApp, acme, key, organization_with_license, set_tenant_state, tenant};
+use crate::helpers::{
+    SYSTEM_KEY, TestApp, acme, acme_with_tenants, key, organization_with_license, set_tenant_state, tenant,
+};
 
 const TENANTS: &str = "query($org: ID!, $states: [TenantState!]) {
     organization(id: $org) { tenants(states: $states) { nodes { id name state } } }
@@ -49,8 +51,7 @@ async fn create_tenant_refuses_an_empty_name() {
 
 #[tokio::test]
 async fn a_tenant_is_renamed_disabled_enabled_and_soft_deleted() {
-    let (app, fixture) = acme().await;
-    let id = tenant(&app, &fixture.org, "Research").await;
+    let (app, fixture, [id]) = acme_with_tenants(["Research"]).await;
     let update = |changes: Value| {
         let mut input = changes;
         input["tenantId"] = json!(id);
@@ -86,8 +87,7 @@ async fn a_tenant_is_renamed_disabled_enabled_and_soft_deleted() {
 
 #[tokio::test]
 async fn a_deleted_tenant_cannot_come_back_or_be_renamed() {
-    let (app, fixture) = acme().await;
-    let id = tenant(&app, &fixture.org, "Gone").await;
+    let (app, fixture, [id]) = acme_with_tenants(["Gone"]).await;
     set_tenant_state(&app, &id, "DELETED").await;
     for changes in [
         json!({ "tenantId": id, "state": "ACTIVE" }),
@@ -106,8 +106,7 @@ async fn a_deleted_tenant_cannot_come_back_or_be_renamed() {
 
 #[tokio::test]
 async fn a_viewer_may_not_create_or_change_tenants_and_nothing_is_written() {
-    let (app, fixture) = acme().await;
-    let existing = tenant(&app, &fixture.org, "Research").await;
+    let (app, fixture, [existing]) = acme_with_tenants(["Research"]).await;
     let viewer = key(&app, "VIEWER", Some(&fixture.org), None).await;
     let before = tenants(&app, &fixture.org, None).await;
 
