@@ -24,6 +24,16 @@ fn start(tenant: &str, key: &str, service: &str, quantity: &str) -> Value {
     json!({ "idempotencyKey": key, "tenantId": tenant, "unitType": "units", "service": service, "quantity": quantity })
 }
 
+/// Expects the admission `input` refused as QUOTA_EXCEEDED, with a message naming each of
+/// `words`; returns the error's extensions (the figures it tells).
+async fn quota_exceeded(app: &TestApp, input: Value, words: &[&str]) -> Value {
+    let answer = app
+        .gql(SYSTEM_KEY, &document("startExecution"), json!({ "input": input }))
+        .await;
+    assert_error(&answer, "QUOTA_EXCEEDED", words);
+    answer["errors"][0]["extensions"].clone()
+}
+
 /// Records one event and returns `recordUsage`'s answer (accepted, duplicates).
 async fn record(app: &TestApp, tenant: &str, key: &str, quantity: &str, kind: &str) -> Value {
     let event = event(key, tenant, quantity, "2026-11-20T10:00:00Z").with(json!({ "kind": kind }));
@@ -117,15 +127,7 @@ async fn a_refusal_records_nothing_and_tells_the_figures() {
         granted,
         json!({ "granted": true, "quota": { "used": "8", "limit": "10", "remaining": "2", "enforced": true } })
     );
-    let answer = app
-        .gql(
-            SYSTEM_KEY,
-            &document("startExecution"),
-            json!({ "input": start(&t, "b", "robots", "3") }),
-        )
-        .await;
-    assert_error(&answer, "QUOTA_EXCEEDED", &["limit of 10"]);
-    let extensions = &answer["errors"][0]["extensions"];
+    let extensions = quota_exceeded(&app, start(&t, "b", "robots", "3"), &["limit of 10"]).await;
     assert_eq!(extensions["limit"], "10");
     assert_eq!(extensions["used"], "8");
     assert_eq!(extensions["remaining"], "2");
@@ -190,15 +192,7 @@ async fn a_service_under_stop_at_allocation_stops_at_the_tenants_allocation() {
     assert_eq!(set["consumptionControl"]["alertThresholds"], json!([0.5, 0.9]));
     app.mutate(SYSTEM_KEY, "startExecution", start(&t, "a", "robots", "4"))
         .await;
-    let answer = app
-        .gql(
-            SYSTEM_KEY,
-            &document("startExecution"),
-            json!({ "input": start(&t, "b", "robots", "2") }),
-        )
-        .await;
-    assert_error(&answer, "QUOTA_EXCEEDED", &[]);
-    let extensions = &answer["errors"][0]["extensions"];
+    let extensions = quota_exceeded(&app, start(&t, "b", "robots", "2"), &[]).await;
     assert_eq!(
         (&extensions["limit"], &extensions["used"], &extensions["remaining"]),
         (&json!("5"), &json!("4"), &json!("1"))

@@ -29,25 +29,25 @@ pub async fn create_unit_type(app: &TestApp, code: &str, name: &str) {
         .await;
 }
 
-/// Runs the mutation `name` as SYSTEM with `input` and returns the id of the `object` it
-/// made (or changed). Only the id is selected: fixtures ask as little as they can.
+/// Runs the mutation `name` as SYSTEM with `input`, selecting `selection` only: fixtures
+/// ask as little as they can. Returns its payload.
+async fn run(app: &TestApp, name: &str, selection: &str, input: Value) -> Value {
+    let document = mutation(name, selection);
+    app.ok(SYSTEM_KEY, &document, json!({ "input": input })).await[name].clone()
+}
+
+/// Runs the mutation `name` as [`run`] does and returns the id of the `object` it made
+/// (or changed).
 async fn made(app: &TestApp, name: &str, object: &str, input: Value) -> String {
-    let document = mutation(name, &format!("{object} {{ id }}"));
-    let data = app.ok(SYSTEM_KEY, &document, json!({ "input": input })).await;
-    data[name][object]["id"].as_str().expect("id").to_owned()
+    let payload = run(app, name, &format!("{object} {{ id }}"), input).await;
+    payload[object]["id"].as_str().expect("id").to_owned()
 }
 
 /// Creates an organization (named "Org", `slug`, in `time_zone`) and returns its id.
 pub async fn create_organization(app: &TestApp, slug: &str, time_zone: &str) -> String {
     let input = json!({ "name": "Org", "slug": slug, "timeZone": time_zone });
-    let data = app
-        .ok(
-            SYSTEM_KEY,
-            &mutation("createOrganization", "organization { id timeZone }"),
-            json!({ "input": input }),
-        )
-        .await;
-    let organization = &data["createOrganization"]["organization"];
+    let made = run(app, "createOrganization", "organization { id timeZone }", input).await;
+    let organization = &made["organization"];
     assert_eq!(organization["timeZone"], time_zone);
     organization["id"].as_str().expect("id").to_owned()
 }
@@ -86,6 +86,14 @@ pub async fn acme_with_tenants<const N: usize>(names: [&str; N]) -> (TestApp, Fi
         tenants.push(tenant(&app, &fixture.org, name).await);
     }
     (app, fixture, tenants.try_into().expect("a tenant of each name"))
+}
+
+/// The organization "globex", licensed as [`acme`]'s is, and its OWNER's key: a stranger
+/// to acme, whose ids must look unknown to it.
+pub async fn globex_owner(app: &TestApp) -> (Fixture, String) {
+    let globex = organization_with_license(app, "globex", "1000").await;
+    let owner = key(app, "OWNER", Some(&globex.org), None).await;
+    (globex, owner)
 }
 
 /// Creates the unit type `units`, an organization (`slug`, UTC) and a monthly license of
@@ -151,14 +159,7 @@ pub async fn key(app: &TestApp, role: &str, org: Option<&str>, tenant: Option<&s
 /// Creates an API key and returns its secret and its id.
 pub async fn key_with_id(app: &TestApp, role: &str, org: Option<&str>, tenant: Option<&str>) -> (String, String) {
     let input = json!({ "organizationId": org, "tenantId": tenant, "role": role, "name": "test" });
-    let data = app
-        .ok(
-            SYSTEM_KEY,
-            &mutation("createApiKey", "secret apiKey { id }"),
-            json!({ "input": input }),
-        )
-        .await;
-    let made = &data["createApiKey"];
+    let made = run(app, "createApiKey", "secret apiKey { id }", input).await;
     (
         made["secret"].as_str().expect("secret").to_owned(),
         made["apiKey"]["id"].as_str().expect("id").to_owned(),
@@ -187,12 +188,7 @@ pub async fn create_process(app: &TestApp, folder: &str, name: &str) -> String {
 /// range in that bundle sees it.
 pub async fn allocate(app: &TestApp, tenant: &str, amount: Option<&str>) {
     let input = json!({ "tenantId": tenant, "unitType": "units", "amount": amount, "effectiveOn": "2026-11-01" });
-    app.ok(
-        SYSTEM_KEY,
-        &mutation("setAllocation", "allocation { amount }"),
-        json!({ "input": input }),
-    )
-    .await;
+    run(app, "setAllocation", "allocation { amount }", input).await;
 }
 
 /// A usage event (`UsageEventInput`), for [`record`].
@@ -221,14 +217,8 @@ impl Event {
 /// Records `events` in one batch and expects every one accepted.
 pub async fn record(app: &TestApp, events: impl IntoIterator<Item = Event>) {
     let events: Vec<Event> = events.into_iter().collect();
-    let data = app
-        .ok(
-            SYSTEM_KEY,
-            &mutation("recordUsage", "accepted"),
-            json!({ "input": { "events": events } }),
-        )
-        .await;
-    assert_eq!(data["recordUsage"]["accepted"], events.len());
+    let recorded = run(app, "recordUsage", "accepted", json!({ "events": events })).await;
+    assert_eq!(recorded["accepted"], events.len());
 }
 
 /// Adds the fields of `fields` to the object `target`, replacing those it has.

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    SYSTEM_KEY, TestApp, acme_with_tenants, event, key, organization_with_license, record, set_tenant_state, tenant,
+    SYSTEM_KEY, TestApp, acme_with_tenants, event, globex_owner, key, record, set_tenant_state, tenant,
 };
 
 const TENANT_ALLOCATION: &str = "query($id: ID!) {
@@ -202,8 +202,7 @@ async fn a_viewer_may_not_set_allocations() {
 #[tokio::test]
 async fn an_owner_of_another_organization_does_not_find_the_tenant_to_allocate_to() {
     let (app, _, [id]) = acme_with_tenants(["Research"]).await;
-    let other = organization_with_license(&app, "globex", "1000").await;
-    let stranger = key(&app, "OWNER", Some(&other.org), None).await;
+    let (_, stranger) = globex_owner(&app).await;
     refused(&app, &stranger, &id, "10", "NOT_FOUND", &[]).await;
     assert_eq!(allocation(&app, &id).await, Value::Null);
     app.finish().await;

@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    SYSTEM_KEY, TestApp, acme, acme_with_tenants, assert_error, key, organization_with_license, tenant,
+    SYSTEM_KEY, TestApp, acme, acme_with_tenants, assert_error, globex_owner, key, organization_with_license, tenant,
 };
 
 /// `createApiKey`'s input: a key of `role` named `name` in `org`.
@@ -141,14 +141,13 @@ async fn a_revoked_key_is_unauthenticated() {
 #[tokio::test]
 async fn revoke_api_key_is_refused_to_a_viewer_and_does_not_find_unknown_keys() {
     let (app, fixture) = acme().await;
-    let other = organization_with_license(&app, "globex", "1000").await;
+    let (_, stranger) = globex_owner(&app).await;
     let made = app
         .mutate(SYSTEM_KEY, "createApiKey", new_key(&fixture.org, "VIEWER", "target"))
         .await;
     let key_id = made["apiKey"]["id"].as_str().expect("key id").to_owned();
     let secret = made["secret"].as_str().expect("secret").to_owned();
     let viewer_key = key(&app, "VIEWER", Some(&fixture.org), None).await;
-    let stranger = key(&app, "OWNER", Some(&other.org), None).await;
 
     for (caller, id, expected) in [
         (viewer_key.as_str(), key_id.as_str(), "FORBIDDEN"),

@@ -4,8 +4,8 @@
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    SYSTEM_KEY, TestApp, acme, acme_with_tenants, create_folder, key, organization_with_license, set_tenant_state,
-    tenant,
+    SYSTEM_KEY, TestApp, acme, acme_with_tenants, create_folder, globex_owner, key, organization_with_license,
+    set_tenant_state, tenant,
 };
 
 /// `createFolder`'s input: `name` in `tenant`, under `parent` if given.
@@ -96,11 +96,10 @@ async fn create_folder_does_not_find_a_parent_in_another_tenant() {
 #[tokio::test]
 async fn create_folder_and_process_are_refused_to_a_viewer_and_hidden_from_a_stranger() {
     let (app, fixture) = acme().await;
-    let other = organization_with_license(&app, "globex", "1000").await;
+    let (_, stranger) = globex_owner(&app).await;
     let id = tenant(&app, &fixture.org, "Research").await;
     let shared = create_folder(&app, &id, None, "Shared").await;
     let viewer = key(&app, "VIEWER", Some(&fixture.org), None).await;
-    let stranger = key(&app, "OWNER", Some(&other.org), None).await;
 
     for (caller, expected) in [(&viewer, "FORBIDDEN"), (&stranger, "NOT_FOUND")] {
         app.mutate_refused(caller, "createFolder", folder(&id, None, "X"), expected, &[])

@@ -4,8 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    SYSTEM_KEY, TestApp, acme, acme_with_tenants, create_unit_type, key, licensed_organization,
-    organization_with_license,
+    SYSTEM_KEY, TestApp, acme, acme_with_tenants, create_unit_type, globex_owner, key, licensed_organization,
 };
 
 /// A license input for `org` that is valid and overlaps nothing the fixture made:
@@ -231,8 +230,7 @@ async fn a_viewer_may_not_create_licenses() {
 #[tokio::test]
 async fn an_owner_of_another_organization_does_not_find_the_organization_to_license() {
     let (app, fixture) = acme().await;
-    let other = organization_with_license(&app, "globex", "1000").await;
-    let stranger = key(&app, "OWNER", Some(&other.org), None).await;
+    let (other, stranger) = globex_owner(&app).await;
     let before = licenses(&app, &fixture.org).await;
     let input = spare_license(&fixture.org);
     app.mutate_refused(&stranger, "createLicense", input, "NOT_FOUND", &[])
@@ -355,8 +353,7 @@ async fn upgrade_license_does_not_find_an_unknown_license() {
 async fn upgrade_license_hides_another_organizations_license_and_forbids_a_viewer() {
     let app = TestApp::spawn().await;
     let (org, license) = organization_with_burst(&app, "acme").await;
-    let other = organization_with_license(&app, "globex", "1000").await;
-    let stranger = key(&app, "OWNER", Some(&other.org), None).await;
+    let (_, stranger) = globex_owner(&app).await;
     let viewer = key(&app, "VIEWER", Some(&org), None).await;
     let before = licenses(&app, &org).await;
     for (caller, code) in [(&stranger, "NOT_FOUND"), (&viewer, "FORBIDDEN")] {

@@ -3,9 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{
-    SYSTEM_KEY, TestApp, acme, acme_with_tenants, key, organization_with_license, set_tenant_state, tenant,
-};
+use crate::helpers::{SYSTEM_KEY, TestApp, acme, acme_with_tenants, globex_owner, key, set_tenant_state, tenant};
 
 const TENANTS: &str = "query($org: ID!, $states: [TenantState!]) {
     organization(id: $org) { tenants(states: $states) { nodes { id name state } } }
@@ -127,9 +125,8 @@ async fn a_viewer_may_not_create_or_change_tenants_and_nothing_is_written() {
 #[tokio::test]
 async fn an_owner_of_another_organization_does_not_find_its_tenants() {
     let (app, fixture) = acme().await;
-    let other = organization_with_license(&app, "globex", "1000").await;
+    let (other, stranger) = globex_owner(&app).await;
     let existing = tenant(&app, &fixture.org, "Research").await;
-    let stranger = key(&app, "OWNER", Some(&other.org), None).await;
     let before = tenants(&app, &fixture.org, None).await;
 
     let input = new_tenant(&fixture.org, "Sneaky");
