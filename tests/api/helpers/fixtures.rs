@@ -131,13 +131,8 @@ pub async fn organization_with_tenants<const N: usize>(
 
 /// Creates a tenant and returns its id.
 pub async fn tenant(app: &TestApp, org: &str, name: &str) -> String {
-    made(
-        app,
-        "createTenant",
-        "tenant",
-        json!({ "organizationId": org, "name": name }),
-    )
-    .await
+    let input = json!({ "organizationId": org, "name": name });
+    made(app, "createTenant", "tenant", input).await
 }
 
 /// Moves a tenant to `state` (ACTIVE, DISABLED or DELETED).
@@ -174,13 +169,8 @@ pub async fn create_folder(app: &TestApp, tenant: &str, parent: Option<&str>, na
 
 /// Creates a process in `folder` and returns its id.
 pub async fn create_process(app: &TestApp, folder: &str, name: &str) -> String {
-    made(
-        app,
-        "createProcess",
-        "process",
-        json!({ "folderId": folder, "name": name }),
-    )
-    .await
+    let input = json!({ "folderId": folder, "name": name });
+    made(app, "createProcess", "process", input).await
 }
 
 /// Sets a tenant's allocation of `units` (none removes it), effective from 2026-11-01: the
