@@ -1,9 +1,11 @@
 //! The fixture builders: what a test needs before it starts, made through the GraphQL API
 //! as SYSTEM, so that a test's data passes the same checks as a client's. Each returns the
-//! id of what it made (a key: its secret).
+//! id of what it made (a key: its secret), and those that start a server, the server.
 //!
 //! ```ignore
-//! let fx = organization_with_license(&app, "acme", "1000").await;
+//! let (app, fx) = acme().await;
+//! let (app, fx, [a, b]) = acme_with_tenants(["a", "b"]).await;
+//! let (globex, stranger) = globex_owner(&app).await;
 //! let paris = licensed_organization(&app, "paris", "Europe/Paris", json!({ "capacity": "500", "period": "YEAR" })).await;
 //! let t = tenant(&app, &fx.org, "a").await;
 //! allocate(&app, &t, Some("100")).await;
@@ -81,11 +83,8 @@ pub async fn acme() -> (TestApp, Fixture) {
 /// [`acme`] with a tenant of each of `names`, in `names`' order.
 pub async fn acme_with_tenants<const N: usize>(names: [&str; N]) -> (TestApp, Fixture, [String; N]) {
     let (app, fixture) = acme().await;
-    let mut tenants = Vec::new();
-    for name in names {
-        tenants.push(tenant(&app, &fixture.org, name).await);
-    }
-    (app, fixture, tenants.try_into().expect("a tenant of each name"))
+    let tenants = tenants(&app, &fixture.org, names).await;
+    (app, fixture, tenants)
 }
 
 /// The organization "globex", licensed as [`acme`]'s is, and its OWNER's key: a stranger
@@ -122,11 +121,8 @@ pub async fn organization_with_tenants<const N: usize>(
     names: [&str; N],
 ) -> (String, [String; N]) {
     let org = licensed_organization(app, slug, time_zone, license).await.org;
-    let mut tenants = Vec::new();
-    for name in names {
-        tenants.push(tenant(app, &org, name).await);
-    }
-    (org, tenants.try_into().expect("a tenant of each name"))
+    let tenants = tenants(app, &org, names).await;
+    (org, tenants)
 }
 
 /// Creates a tenant and returns its id.
@@ -135,15 +131,19 @@ pub async fn tenant(app: &TestApp, org: &str, name: &str) -> String {
     made(app, "createTenant", "tenant", input).await
 }
 
+/// Creates a tenant of `org` of each of `names`; returns their ids, in `names`' order.
+async fn tenants<const N: usize>(app: &TestApp, org: &str, names: [&str; N]) -> [String; N] {
+    let mut ids = Vec::new();
+    for name in names {
+        ids.push(tenant(app, org, name).await);
+    }
+    ids.try_into().expect("a tenant of each name")
+}
+
 /// Moves a tenant to `state` (ACTIVE, DISABLED or DELETED).
 pub async fn set_tenant_state(app: &TestApp, tenant: &str, state: &str) {
-    made(
-        app,
-        "updateTenant",
-        "tenant",
-        json!({ "tenantId": tenant, "state": state }),
-    )
-    .await;
+    let input = json!({ "tenantId": tenant, "state": state });
+    made(app, "updateTenant", "tenant", input).await;
 }
 
 /// Creates an API key and returns its secret.

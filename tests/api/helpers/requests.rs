@@ -96,16 +96,13 @@ pub fn tenant_card<'a>(usage: &'a Value, tenant: &str) -> &'a Value {
 impl TestApp {
     /// Runs the mutation `name` with `input` and expects no error; returns its payload.
     pub async fn mutate(&self, key: &str, name: &str, input: Value) -> Value {
-        self.ok(key, &mutation(name, payload(name)), json!({ "input": input }))
-            .await[name]
-            .clone()
+        self.ok(key, &document(name), json!({ "input": input })).await[name].clone()
     }
 
     /// Runs the mutation `name` with `input` and expects it refused as [`assert_error`] does;
     /// returns the message.
     pub async fn mutate_refused(&self, key: &str, name: &str, input: Value, code: &str, words: &[&str]) -> String {
-        let document = mutation(name, payload(name));
-        self.refused(key, &document, json!({ "input": input }), code, words)
+        self.refused(key, &document(name), json!({ "input": input }), code, words)
             .await
     }
 
