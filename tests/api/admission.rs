@@ -5,38 +5,57 @@
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 
-use crate::helpers::{SYSTEM_KEY, ServerProcess, TestApp, event, key, licensed_organization, set_tenant_state, tenant};
+use crate::helpers::{
+    SYSTEM_KEY, ServerProcess, TestApp, allocate, assert_error, document, event, key, organization_with_tenants,
+    set_tenant_state,
+};
 
-const START: &str = "mutation($i: StartExecutionInput!) { startExecution(input: $i) { granted quota { used limit remaining enforced } } }";
-const RECORD: &str =
-    "mutation($events: [UsageEventInput!]!) { recordUsage(input: {events: $events}) { accepted duplicates } }";
-const QUOTA: &str = "query($o: ID!) { organization(id: $o) { quota(unitType: \"units\") { used limit remaining } } }";
-const CONTROL: &str = "mutation($i: SetConsumptionControlInput!) { setConsumptionControl(input: $i) { consumptionControl { stopAtAllocation alertThresholds tenant { id } unitType { code } } } }";
-
-/// An organization with a monthly license of `capacity` (enforced or not) and one tenant.
-async fn organization(app: &TestApp, capacity: &str, enforced: bool) -> (String, String) {
-    let org = licensed_organization(app, "org", "UTC", json!({ "capacity": capacity, "enforced": enforced }))
-        .await
-        .org;
-    let t = tenant(app, &org, "t").await;
-    (org, t)
+/// A server whose organization has a monthly license of `capacity` (enforced or not) and
+/// one tenant; returns the server, the organization and the tenant.
+async fn organization(capacity: &str, enforced: bool) -> (TestApp, String, String) {
+    let app = TestApp::spawn().await;
+    let license = json!({ "capacity": capacity, "enforced": enforced });
+    let (org, [t]) = organization_with_tenants(&app, "org", "UTC", license, ["t"]).await;
+    (app, org, t)
 }
 
-fn start_input(tenant: &str, key: &str, service: &str, quantity: &str) -> Value {
-    json!({ "i": { "idempotencyKey": key, "tenantId": tenant, "unitType": "units", "service": service, "quantity": quantity } })
+/// `startExecution`'s input: `quantity` units of `service` for `tenant`, under `key`.
+fn start(tenant: &str, key: &str, service: &str, quantity: &str) -> Value {
+    json!({ "idempotencyKey": key, "tenantId": tenant, "unitType": "units", "service": service, "quantity": quantity })
+}
+
+/// Expects the admission `input` refused as QUOTA_EXCEEDED, with a message naming each of
+/// `words`; returns the error's extensions (the figures it tells).
+async fn quota_exceeded(app: &TestApp, input: Value, words: &[&str]) -> Value {
+    let answer = app
+        .gql(SYSTEM_KEY, &document("startExecution"), json!({ "input": input }))
+        .await;
+    assert_error(&answer, "QUOTA_EXCEEDED", words);
+    answer["errors"][0]["extensions"].clone()
 }
 
 /// Records one event and returns `recordUsage`'s answer (accepted, duplicates).
 async fn record(app: &TestApp, tenant: &str, key: &str, quantity: &str, kind: &str) -> Value {
     let event = event(key, tenant, quantity, "2026-11-20T10:00:00Z").with(json!({ "kind": kind }));
-    app.ok(SYSTEM_KEY, RECORD, json!({ "events": [event] })).await["recordUsage"].clone()
+    app.mutate(SYSTEM_KEY, "recordUsage", json!({ "events": [event] }))
+        .await
 }
 
 async fn used(app: &TestApp, org: &str) -> String {
-    app.ok(SYSTEM_KEY, QUOTA, json!({ "o": org })).await["organization"]["quota"]["used"]
-        .as_str()
+    let quota = app
+        .organization(SYSTEM_KEY, org, "quota(unitType: \"units\") { used }")
+        .await;
+    quota["quota"]["used"].as_str().unwrap().to_owned()
+}
+
+/// `setConsumptionControl`'s input for `tenant`'s "units", with `fields` added.
+fn control(tenant: &str, fields: Value) -> Value {
+    let mut input = json!({ "tenantId": tenant, "unitType": "units" });
+    input
+        .as_object_mut()
         .unwrap()
-        .to_owned()
+        .extend(fields.as_object().unwrap().clone());
+    input
 }
 
 /// Fires `calls` admissions of one unit at once, spread over the given servers; returns
@@ -44,7 +63,8 @@ async fn used(app: &TestApp, org: &str) -> String {
 async fn stampede(servers: &[(&str, &reqwest::Client)], tenant: &str, calls: usize) -> (usize, usize) {
     let requests = (0..calls).map(|i| {
         let (address, client) = servers[i % servers.len()];
-        let body = json!({ "query": START, "variables": start_input(tenant, &format!("run-{i}"), "robots", "1") });
+        let input = start(tenant, &format!("run-{i}"), "robots", "1");
+        let body = json!({ "query": document("startExecution"), "variables": { "input": input } });
         async move {
             let answer: Value = client
                 .post(format!("http://{address}/graphql"))
@@ -59,7 +79,7 @@ async fn stampede(servers: &[(&str, &reqwest::Client)], tenant: &str, calls: usi
             if answer["data"]["startExecution"]["granted"] == true {
                 (1, 0)
             } else {
-                assert_eq!(answer["errors"][0]["extensions"]["code"], "QUOTA_EXCEEDED", "{answer}");
+                assert_error(&answer, "QUOTA_EXCEEDED", &[]);
                 (0, 1)
             }
         }
@@ -72,8 +92,7 @@ async fn stampede(servers: &[(&str, &reqwest::Client)], tenant: &str, calls: usi
 
 #[tokio::test]
 async fn sixty_four_concurrent_admissions_grant_exactly_what_is_left() {
-    let app = TestApp::spawn().await;
-    let (org, t) = organization(&app, "100", true).await;
+    let (app, org, t) = organization("100", true).await;
     record(&app, &t, "before", "90", "EXECUTION").await;
     let (granted, refused) = stampede(&[(&app.address, &app.client)], &t, 64).await;
     assert_eq!((granted, refused), (10, 54));
@@ -83,8 +102,7 @@ async fn sixty_four_concurrent_admissions_grant_exactly_what_is_left() {
 
 #[tokio::test]
 async fn two_server_processes_on_one_database_never_over_grant() {
-    let app = TestApp::spawn().await;
-    let (org, t) = organization(&app, "100", true).await;
+    let (app, org, t) = organization("100", true).await;
     record(&app, &t, "before", "90", "EXECUTION").await;
     let quiet = [("RUST_LOG", "warn")];
     let (a, b) = (
@@ -101,23 +119,22 @@ async fn two_server_processes_on_one_database_never_over_grant() {
 
 #[tokio::test]
 async fn a_refusal_records_nothing_and_tells_the_figures() {
-    let app = TestApp::spawn().await;
-    let (org, t) = organization(&app, "10", true).await;
-    let granted = app.ok(SYSTEM_KEY, START, start_input(&t, "a", "robots", "8")).await;
+    let (app, org, t) = organization("10", true).await;
+    let granted = app
+        .mutate(SYSTEM_KEY, "startExecution", start(&t, "a", "robots", "8"))
+        .await;
     assert_eq!(
-        granted["startExecution"],
+        granted,
         json!({ "granted": true, "quota": { "used": "8", "limit": "10", "remaining": "2", "enforced": true } })
     );
-    let answer = app.gql(SYSTEM_KEY, START, start_input(&t, "b", "robots", "3")).await;
-    let error = &answer["errors"][0];
-    assert_eq!(error["extensions"]["code"], "QUOTA_EXCEEDED");
-    assert_eq!(error["extensions"]["limit"], "10");
-    assert_eq!(error["extensions"]["used"], "8");
-    assert_eq!(error["extensions"]["remaining"], "2");
-    assert!(error["message"].as_str().unwrap().contains("limit of 10"), "{error}");
+    let extensions = quota_exceeded(&app, start(&t, "b", "robots", "3"), &["limit of 10"]).await;
+    assert_eq!(extensions["limit"], "10");
+    assert_eq!(extensions["used"], "8");
+    assert_eq!(extensions["remaining"], "2");
     assert_eq!(used(&app, &org).await, "8");
     // The refused key was not taken: it can be granted once it fits.
-    app.ok(SYSTEM_KEY, START, start_input(&t, "b", "robots", "2")).await;
+    app.mutate(SYSTEM_KEY, "startExecution", start(&t, "b", "robots", "2"))
+        .await;
     assert_eq!(used(&app, &org).await, "10");
     // Uploads are accepted whatever the quota, and never counted.
     assert_eq!(record(&app, &t, "upload", "50", "UPLOAD").await["accepted"], 1);
@@ -129,34 +146,36 @@ async fn a_refusal_records_nothing_and_tells_the_figures() {
 
 #[tokio::test]
 async fn admissions_are_idempotent_by_key() {
-    let app = TestApp::spawn().await;
-    let (org, t) = organization(&app, "10", true).await;
-    app.ok(SYSTEM_KEY, START, start_input(&t, "run-1", "robots", "4")).await;
+    let (app, org, t) = organization("10", true).await;
+    app.mutate(SYSTEM_KEY, "startExecution", start(&t, "run-1", "robots", "4"))
+        .await;
     // The same request again is granted again without recording anything.
-    let again = app.ok(SYSTEM_KEY, START, start_input(&t, "run-1", "robots", "4")).await;
-    assert_eq!(again["startExecution"]["granted"], true);
+    let again = app
+        .mutate(SYSTEM_KEY, "startExecution", start(&t, "run-1", "robots", "4"))
+        .await;
+    assert_eq!(again["granted"], true);
     assert_eq!(used(&app, &org).await, "4");
     // The same key for something else is a CONFLICT.
-    let (code, _) = app
-        .err(SYSTEM_KEY, START, start_input(&t, "run-1", "robots", "5"))
-        .await;
-    assert_eq!(code, "CONFLICT");
+    app.mutate_refused(
+        SYSTEM_KEY,
+        "startExecution",
+        start(&t, "run-1", "robots", "5"),
+        "CONFLICT",
+        &[],
+    )
+    .await;
     // And recordUsage with a key taken by an admission is a CONFLICT too.
-    let event = json!({
-        "idempotencyKey": "run-1", "tenantId": t, "unitType": "units", "service": "robots",
-        "quantity": "4", "occurredAt": "2026-11-20T10:00:00Z",
-    });
-    let (code, _) = app.err(SYSTEM_KEY, RECORD, json!({ "events": [event] })).await;
-    assert_eq!(code, "CONFLICT");
+    let events = json!({ "events": [event("run-1", &t, "4", "2026-11-20T10:00:00Z")] });
+    app.mutate_refused(SYSTEM_KEY, "recordUsage", events, "CONFLICT", &[])
+        .await;
     app.finish().await;
 }
 
 #[tokio::test]
 async fn an_unenforced_license_grants_past_its_limit() {
-    let app = TestApp::spawn().await;
-    let (org, t) = organization(&app, "2", false).await;
+    let (app, org, t) = organization("2", false).await;
     for i in 0..3 {
-        app.ok(SYSTEM_KEY, START, start_input(&t, &format!("r{i}"), "robots", "1"))
+        app.mutate(SYSTEM_KEY, "startExecution", start(&t, &format!("r{i}"), "robots", "1"))
             .await;
     }
     assert_eq!(used(&app, &org).await, "3");
@@ -165,82 +184,50 @@ async fn an_unenforced_license_grants_past_its_limit() {
 
 #[tokio::test]
 async fn a_service_under_stop_at_allocation_stops_at_the_tenants_allocation() {
-    let app = TestApp::spawn().await;
-    let (org, t) = organization(&app, "100", false).await;
-    app.ok(
-        SYSTEM_KEY,
-        "mutation($t: ID!) { setAllocation(input: {tenantId: $t, unitType: \"units\", amount: \"5\", effectiveOn: \"2026-11-01\"}) { allocation { amount } } }",
-        json!({ "t": t }),
-    )
-    .await;
-    let set = app
-        .ok(
-            SYSTEM_KEY,
-            CONTROL,
-            json!({ "i": { "tenantId": t, "unitType": "units", "stopAtAllocation": ["robots", "robots"], "alertThresholds": [0.9, 0.5] } }),
-        )
+    let (app, org, t) = organization("100", false).await;
+    allocate(&app, &t, Some("5")).await;
+    let stop = json!({ "stopAtAllocation": ["robots", "robots"], "alertThresholds": [0.9, 0.5] });
+    let set = app.mutate(SYSTEM_KEY, "setConsumptionControl", control(&t, stop)).await;
+    assert_eq!(set["consumptionControl"]["stopAtAllocation"], json!(["robots"]));
+    assert_eq!(set["consumptionControl"]["alertThresholds"], json!([0.5, 0.9]));
+    app.mutate(SYSTEM_KEY, "startExecution", start(&t, "a", "robots", "4"))
         .await;
+    let extensions = quota_exceeded(&app, start(&t, "b", "robots", "2"), &[]).await;
     assert_eq!(
-        set["setConsumptionControl"]["consumptionControl"]["stopAtAllocation"],
-        json!(["robots"])
-    );
-    assert_eq!(
-        set["setConsumptionControl"]["consumptionControl"]["alertThresholds"],
-        json!([0.5, 0.9])
-    );
-    app.ok(SYSTEM_KEY, START, start_input(&t, "a", "robots", "4")).await;
-    let answer = app.gql(SYSTEM_KEY, START, start_input(&t, "b", "robots", "2")).await;
-    let error = &answer["errors"][0];
-    assert_eq!(error["extensions"]["code"], "QUOTA_EXCEEDED", "{answer}");
-    assert_eq!(
-        (
-            &error["extensions"]["limit"],
-            &error["extensions"]["used"],
-            &error["extensions"]["remaining"]
-        ),
+        (&extensions["limit"], &extensions["used"], &extensions["remaining"]),
         (&json!("5"), &json!("4"), &json!("1"))
     );
     // Another service goes on drawing from the organization's pool.
-    app.ok(SYSTEM_KEY, START, start_input(&t, "c", "orchestrator", "20"))
+    app.mutate(SYSTEM_KEY, "startExecution", start(&t, "c", "orchestrator", "20"))
         .await;
     assert_eq!(used(&app, &org).await, "24");
     // Leaving a list out keeps it; an empty list lifts the stop.
-    app.ok(
-        SYSTEM_KEY,
-        CONTROL,
-        json!({ "i": { "tenantId": t, "unitType": "units", "stopAtAllocation": [] } }),
-    )
-    .await;
-    let data = app
-        .ok(
-            SYSTEM_KEY,
-            CONTROL,
-            json!({ "i": { "tenantId": t, "unitType": "units" } }),
-        )
+    let lift = control(&t, json!({ "stopAtAllocation": [] }));
+    app.mutate(SYSTEM_KEY, "setConsumptionControl", lift).await;
+    let kept = app
+        .mutate(SYSTEM_KEY, "setConsumptionControl", control(&t, json!({})))
         .await;
-    assert_eq!(
-        data["setConsumptionControl"]["consumptionControl"]["alertThresholds"],
-        json!([0.5, 0.9])
-    );
-    app.ok(SYSTEM_KEY, START, start_input(&t, "d", "robots", "2")).await;
+    assert_eq!(kept["consumptionControl"]["alertThresholds"], json!([0.5, 0.9]));
+    app.mutate(SYSTEM_KEY, "startExecution", start(&t, "d", "robots", "2"))
+        .await;
     app.finish().await;
 }
 
 #[tokio::test]
 async fn consumption_controls_follow_the_rules() {
-    let app = TestApp::spawn().await;
-    let (org, t) = organization(&app, "100", false).await;
-    let input = |thresholds: Value, stop: Value| json!({ "i": { "tenantId": t, "unitType": "units", "stopAtAllocation": stop, "alertThresholds": thresholds } });
+    let (app, org, t) = organization("100", false).await;
+    let input = |thresholds: Value, stop: Value| {
+        control(&t, json!({ "stopAtAllocation": stop, "alertThresholds": thresholds }))
+    };
+    let refused = async |key: &str, thresholds: Value, stop: Value, code: &str, words: &[&str]| {
+        let input = input(thresholds, stop);
+        app.mutate_refused(key, "setConsumptionControl", input, code, words)
+            .await
+    };
     // No allocation yet.
-    let (code, message) = app.err(SYSTEM_KEY, CONTROL, input(json!([0.5]), json!([]))).await;
-    assert_eq!(code, "BAD_USER_INPUT");
-    assert!(message.contains("allocation"), "{message}");
-    app.ok(
-        SYSTEM_KEY,
-        "mutation($t: ID!) { setAllocation(input: {tenantId: $t, unitType: \"units\", amount: \"5\"}) { allocation { amount } } }",
-        json!({ "t": t }),
-    )
-    .await;
+    refused(SYSTEM_KEY, json!([0.5]), json!([]), "BAD_USER_INPUT", &["allocation"]).await;
+    let allocation = json!({ "tenantId": t, "unitType": "units", "amount": "5" });
+    app.mutate(SYSTEM_KEY, "setAllocation", allocation).await;
     for (thresholds, stop) in [
         (json!([0]), json!([])),
         (json!([10.5]), json!([])),
@@ -248,18 +235,13 @@ async fn consumption_controls_follow_the_rules() {
         (json!([0.5, 0.5]), json!([])),
         (json!([0.5]), json!(["not a code"])),
     ] {
-        let (code, _) = app
-            .err(SYSTEM_KEY, CONTROL, input(thresholds.clone(), stop.clone()))
-            .await;
-        assert_eq!(code, "BAD_USER_INPUT", "{thresholds} {stop}");
+        refused(SYSTEM_KEY, thresholds, stop, "BAD_USER_INPUT", &[]).await;
     }
-    app.ok(SYSTEM_KEY, CONTROL, input(json!([10]), json!(["robots"]))).await;
+    let allowed = input(json!([10]), json!(["robots"]));
+    app.mutate(SYSTEM_KEY, "setConsumptionControl", allowed).await;
     let viewer = key(&app, "VIEWER", Some(&org), None).await;
-    let (code, _) = app.err(&viewer, CONTROL, input(json!([0.5]), json!([]))).await;
-    assert_eq!(code, "FORBIDDEN");
+    refused(&viewer, json!([0.5]), json!([]), "FORBIDDEN", &[]).await;
     set_tenant_state(&app, &t, "DISABLED").await;
-    let (code, message) = app.err(SYSTEM_KEY, CONTROL, input(json!([0.5]), json!([]))).await;
-    assert_eq!(code, "BAD_USER_INPUT");
-    assert!(message.contains("ACTIVE"), "{message}");
+    refused(SYSTEM_KEY, json!([0.5]), json!([]), "BAD_USER_INPUT", &["ACTIVE"]).await;
     app.finish().await;
 }

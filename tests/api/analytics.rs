@@ -10,8 +10,8 @@ use quotagraph::domain::Quantity;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Event, SYSTEM_KEY, TestApp, create_unit_type, event, key, licensed_organization, organization_with_license, record,
-    tenant,
+    Event, SYSTEM_KEY, TestApp, acme, acme_with_tenants, create_unit_type, event, key, organization_with_tenants,
+    record, tenant, tenant_card,
 };
 
 const BUCKETS: &str = "start end consumed";
@@ -32,9 +32,14 @@ fn date(text: &str) -> NaiveDate {
 
 /// `usage(unitType: "units"<arguments>) { <fields> }` of an organization, with a key.
 async fn usage(app: &TestApp, key: &str, org: &str, arguments: &str, fields: &str) -> Value {
-    let query =
-        format!("query($o: ID!) {{ organization(id: $o) {{ usage(unitType: \"units\"{arguments}) {{ {fields} }} }} }}");
-    app.ok(key, &query, json!({ "o": org })).await["organization"]["usage"].clone()
+    let field = format!("usage(unitType: \"units\"{arguments}) {{ {fields} }}");
+    app.organization(key, org, &field).await["usage"].clone()
+}
+
+/// The consumption and every granularity's buckets of an organization (see
+/// [`distributions`]), as SYSTEM, with `arguments` (a [`range`], a bundle...).
+async fn figures(app: &TestApp, org: &str, arguments: &str) -> Value {
+    usage(app, SYSTEM_KEY, org, arguments, &distributions()).await
 }
 
 fn range(from: &str, to: &str) -> String {
@@ -134,9 +139,7 @@ fn services(breakdown: &Value) -> Vec<String> {
 ///
 /// Bundle to date (11-01..11-23): 10 + 5 + 2.5 + 7 + 0.25 + 1 = 25.75; a 18.5, b 7.25.
 async fn services_and_days() -> (TestApp, String, String, String) {
-    let app = TestApp::spawn().await;
-    let fx = organization_with_license(&app, "acme", "1000").await;
-    let (a, b) = (tenant(&app, &fx.org, "a").await, tenant(&app, &fx.org, "b").await);
+    let (app, fx, [a, b]) = acme_with_tenants(["a", "b"]).await;
     record(
         &app,
         vec![
@@ -188,16 +191,7 @@ async fn distribution_by_day_week_and_month_keeps_empty_buckets_and_cuts_to_the_
     );
     assert_eq!(buckets(&u["month"]), lines(&["2026-11-01..2026-11-24 25.75"]));
 
-    let card = |id: &str| {
-        u["tenants"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["tenant"]["id"] == id)
-            .unwrap()
-            .clone()
-    };
-    let (ca, cb) = (card(&a), card(&b));
+    let (ca, cb) = (tenant_card(&u, &a), tenant_card(&u, &b));
     assert_eq!(
         (ca["consumed"].as_str(), cb["consumed"].as_str()),
         (Some("18.5"), Some("7.25"))
@@ -223,14 +217,7 @@ async fn distribution_by_day_week_and_month_keeps_empty_buckets_and_cuts_to_the_
     assert_eq!(buckets(&cb["month"]), lines(&["2026-11-01..2026-11-24 7.25"]));
 
     // 11-05 (Thursday) .. 11-17: 2.5 on 11-09, 7 on 11-16.
-    let u = usage(
-        &app,
-        SYSTEM_KEY,
-        &org,
-        &range("2026-11-05", "2026-11-17"),
-        &distributions(),
-    )
-    .await;
+    let u = figures(&app, &org, &range("2026-11-05", "2026-11-17")).await;
     assert_eq!(u["consumed"], "9.5");
     assert_eq!(
         buckets(&u["day"]),
@@ -251,30 +238,16 @@ async fn distribution_by_day_week_and_month_keeps_empty_buckets_and_cuts_to_the_
     assert_eq!(buckets(&u["month"]), lines(&["2026-11-05..2026-11-18 9.5"]));
 
     // One day; and a range with nothing in it still has every bucket.
-    let u = usage(
-        &app,
-        SYSTEM_KEY,
-        &org,
-        &range("2026-11-23", "2026-11-23"),
-        &distributions(),
-    )
-    .await;
+    let u = figures(&app, &org, &range("2026-11-23", "2026-11-23")).await;
     for granularity in ["day", "week", "month"] {
         assert_eq!(buckets(&u[granularity]), lines(&["2026-11-23..2026-11-24 1"]));
     }
-    let u = usage(
-        &app,
-        SYSTEM_KEY,
-        &org,
-        &range("2026-11-17", "2026-11-21"),
-        &distributions(),
-    )
-    .await;
+    let u = figures(&app, &org, &range("2026-11-17", "2026-11-21")).await;
     assert_eq!(buckets(&u["day"]), days("2026-11-17", "2026-11-21", &[]));
     assert_eq!(buckets(&u["week"]), lines(&["2026-11-17..2026-11-22 0"]));
 
     // The closed October bundle: 50 on 10-31.
-    let u = usage(&app, SYSTEM_KEY, &org, ", bundle: \"2026-10-01\"", &distributions()).await;
+    let u = figures(&app, &org, ", bundle: \"2026-10-01\"").await;
     assert_eq!(
         buckets(&u["day"]),
         days("2026-10-01", "2026-10-31", &[("2026-10-31", "50")])
@@ -291,15 +264,8 @@ async fn distribution_by_day_week_and_month_keeps_empty_buckets_and_cuts_to_the_
 #[tokio::test]
 async fn monthly_buckets_over_a_yearly_bundle() {
     let app = TestApp::spawn().await;
-    let org = licensed_organization(
-        &app,
-        "yearly",
-        "UTC",
-        json!({ "capacity": "1000", "period": "YEAR", "startsOn": "2026-01-01" }),
-    )
-    .await
-    .org;
-    let t = tenant(&app, &org, "t").await;
+    let license = json!({ "capacity": "1000", "period": "YEAR", "startsOn": "2026-01-01" });
+    let (org, [t]) = organization_with_tenants(&app, "yearly", "UTC", license, ["t"]).await;
     record(
         &app,
         vec![
@@ -312,7 +278,7 @@ async fn monthly_buckets_over_a_yearly_bundle() {
         ],
     )
     .await;
-    let u = usage(&app, SYSTEM_KEY, &org, "", &distributions()).await;
+    let u = figures(&app, &org, "").await;
     assert_eq!(u["consumed"], "63");
     assert_eq!(
         buckets(&u["month"]),
@@ -339,14 +305,7 @@ async fn monthly_buckets_over_a_yearly_bundle() {
     assert_eq!(weeks[47], "2026-11-23..2026-11-24 0");
     assert_eq!(buckets(&u["day"]).len(), 327);
 
-    let u = usage(
-        &app,
-        SYSTEM_KEY,
-        &org,
-        &range("2026-01-31", "2026-03-02"),
-        &distributions(),
-    )
-    .await;
+    let u = figures(&app, &org, &range("2026-01-31", "2026-03-02")).await;
     assert_eq!(
         buckets(&u["month"]),
         lines(&[
@@ -383,20 +342,11 @@ async fn consumption_by_service_shares_the_total() {
     {
         assert!((got - expected).abs() < 1e-9, "{got} vs {expected}");
     }
-    let card = |id: &str| {
-        u["tenants"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["tenant"]["id"] == id)
-            .unwrap()["byService"]
-            .clone()
-    };
-    let (ca, cb) = (card(&a), card(&b));
+    let (ca, cb) = (&tenant_card(&u, &a)["byService"], &tenant_card(&u, &b)["byService"]);
     assert_eq!(ca["total"], "18.5");
-    assert_eq!(services(&ca), lines(&["robots 13.5", "orchestrator 5"]));
+    assert_eq!(services(ca), lines(&["robots 13.5", "orchestrator 5"]));
     assert_eq!(cb["total"], "7.25");
-    assert_eq!(services(&cb), lines(&["test-manager 7", "robots 0.25"]));
+    assert_eq!(services(cb), lines(&["test-manager 7", "robots 0.25"]));
     assert!((cb["services"][0]["percent"].as_f64().unwrap() - 7.0 / 7.25 * 100.0).abs() < 1e-9);
 
     let u = usage(&app, SYSTEM_KEY, &org, &range("2026-11-05", "2026-11-17"), &fields).await;
@@ -417,9 +367,8 @@ async fn a_tenant_admin_reads_its_own_cards_analytics_only() {
         format!("distribution(granularity: WEEK) {{ {BUCKETS} }}"),
         format!("byService {{ {SERVICES} }}"),
     ] {
-        let query = format!("query($o: ID!) {{ organization(id: $o) {{ usage(unitType: \"units\") {{ {field} }} }} }}");
-        let (code, _) = app.err(&admin, &query, json!({ "o": org })).await;
-        assert_eq!(code, "FORBIDDEN", "{field}");
+        let field = format!("usage(unitType: \"units\") {{ {field} }}");
+        app.organization_refused(&admin, &org, &field, "FORBIDDEN", &[]).await;
     }
     let fields = format!(
         "tenants {{ tenant {{ id }} week: distribution(granularity: WEEK) {{ {BUCKETS} }} byService {{ {SERVICES} }} }}"
@@ -443,13 +392,7 @@ async fn a_tenant_admin_reads_its_own_cards_analytics_only() {
         lines(&["robots 13.5", "orchestrator 5"])
     );
     let as_system = usage(&app, SYSTEM_KEY, &org, "", &fields).await;
-    let same = as_system["tenants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["tenant"]["id"] == a.as_str())
-        .unwrap();
-    assert_eq!(&cards[0], same);
+    assert_eq!(&cards[0], tenant_card(&as_system, &a));
     app.finish().await;
 }
 
@@ -460,15 +403,8 @@ async fn a_tenant_admin_reads_its_own_cards_analytics_only() {
 async fn days_and_weeks_are_the_organizations_in_paris() {
     // 23:30 UTC on Sunday 11-22 is already Monday 11-23 in Paris: today, and a new week.
     let app = TestApp::spawn_at("2026-11-22T23:30:00Z").await;
-    let org = licensed_organization(
-        &app,
-        "paris",
-        "Europe/Paris",
-        json!({ "capacity": "1000", "period": "MONTH", "startsOn": "2026-01-01" }),
-    )
-    .await
-    .org;
-    let t = tenant(&app, &org, "t").await;
+    let license = json!({ "capacity": "1000", "period": "MONTH", "startsOn": "2026-01-01" });
+    let (org, [t]) = organization_with_tenants(&app, "paris", "Europe/Paris", license, ["t"]).await;
     // Paris is UTC+2 until 2026-10-25 03:00, then UTC+1.
     record(
         &app,
@@ -526,16 +462,9 @@ async fn days_and_weeks_are_the_organizations_in_paris() {
         ])
     );
     assert_eq!(buckets(&u["month"]), lines(&["2026-11-01..2026-11-24 63"]));
-    let u = usage(
-        &app,
-        SYSTEM_KEY,
-        &org,
-        &range("2026-11-10", "2026-11-10"),
-        &distributions(),
-    )
-    .await;
+    let u = figures(&app, &org, &range("2026-11-10", "2026-11-10")).await;
     assert_eq!(buckets(&u["day"]), lines(&["2026-11-10..2026-11-11 4"]));
-    let u = usage(&app, SYSTEM_KEY, &org, ", bundle: \"2026-10-01\"", &distributions()).await;
+    let u = figures(&app, &org, ", bundle: \"2026-10-01\"").await;
     assert_eq!(buckets(&u["month"]), lines(&["2026-10-01..2026-11-01 100.75"]));
     assert_eq!(
         buckets(&u["day"]),
@@ -561,10 +490,8 @@ async fn days_and_weeks_are_the_organizations_in_paris() {
 // Weekly activity
 
 async fn activity(app: &TestApp, key: &str, org: &str, weeks: &str) -> Value {
-    let query = format!(
-        "query($o: ID!) {{ organization(id: $o) {{ activity(unitType: \"units\"{weeks}) {{ weeks {{ {WEEK} }} precedingWeek {{ {WEEK} }} }} }} }}"
-    );
-    app.ok(key, &query, json!({ "o": org })).await["organization"]["activity"].clone()
+    let field = format!("activity(unitType: \"units\"{weeks}) {{ weeks {{ {WEEK} }} precedingWeek {{ {WEEK} }} }}");
+    app.organization(key, org, &field).await["activity"].clone()
 }
 
 fn week(start: &str, executions: i64, uploads: i64, seconds: f64) -> Value {
@@ -577,8 +504,7 @@ fn quiet(start: NaiveDate) -> Value {
 
 #[tokio::test]
 async fn weekly_activity_counts_runs_and_their_duration() {
-    let app = TestApp::spawn().await;
-    let fx = organization_with_license(&app, "acme", "1000").await;
+    let (app, fx) = acme().await;
     create_unit_type(&app, "other", "Other").await;
     let (a, b) = (tenant(&app, &fx.org, "a").await, tenant(&app, &fx.org, "b").await);
     let upload = |ms: i64| json!({ "kind": "UPLOAD", "durationMs": ms });
@@ -636,11 +562,9 @@ async fn weekly_activity_counts_runs_and_their_duration() {
     assert_eq!(executions, 6, "every execution of the unit type, once");
 
     for weeks in [0, -1, 521] {
-        let query = format!(
-            "query($o: ID!) {{ organization(id: $o) {{ activity(unitType: \"units\", weeks: {weeks}) {{ weeks {{ weekStart }} }} }} }}"
-        );
-        let (code, message) = app.err(SYSTEM_KEY, &query, json!({ "o": fx.org })).await;
-        assert_eq!(code, "BAD_USER_INPUT", "weeks {weeks}: {message}");
+        let field = format!("activity(unitType: \"units\", weeks: {weeks}) {{ weeks {{ weekStart }} }}");
+        app.organization_refused(SYSTEM_KEY, &fx.org, &field, "BAD_USER_INPUT", &[])
+            .await;
     }
 
     // A TENANT_ADMIN gets its own tenant's activity.
@@ -767,18 +691,8 @@ fn check_figures(
 
 async fn check(generated: Vec<Generated>, from: NaiveDate, to: NaiveDate, weeks: u32) {
     let app = TestApp::spawn().await;
-    let org = licensed_organization(
-        &app,
-        "o",
-        "Europe/Paris",
-        json!({ "capacity": "1000", "period": "MONTH", "startsOn": "2026-11-01" }),
-    )
-    .await
-    .org;
-    let mut tenants = Vec::new();
-    for i in 0..3 {
-        tenants.push(tenant(&app, &org, &format!("t{i}")).await);
-    }
+    let license = json!({ "capacity": "1000", "period": "MONTH", "startsOn": "2026-11-01" });
+    let (org, tenants) = organization_with_tenants(&app, "o", "Europe/Paris", license, ["t0", "t1", "t2"]).await;
     let start: DateTime<Utc> = "2026-10-31T23:00:00Z".parse().unwrap();
     let zone: chrono_tz::Tz = "Europe/Paris".parse().unwrap();
     let local: Vec<(NaiveDate, &Generated)> = generated

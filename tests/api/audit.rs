@@ -4,12 +4,16 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{SYSTEM_KEY, TestApp, create_organization, key, organization_with_license, tenant};
+use crate::helpers::{
+    SYSTEM_KEY, TestApp, acme, acme_with_tenants, create_organization, event, export, export_refused, key,
+    organization_query, tenant,
+};
 
-const LOG: &str = "query($o: ID!) { organization(id: $o) { auditLog(first: 100) { edges { node { action role apiKeyId targetKind targetId before after at } } } } }";
+const LOG: &str =
+    "auditLog(first: 100) { edges { node { action role apiKeyId targetKind targetId before after at } } }";
 
 async fn log(app: &TestApp, key: &str, org: &str) -> Vec<Value> {
-    app.ok(key, LOG, json!({ "o": org })).await["organization"]["auditLog"]["edges"]
+    app.organization(key, org, LOG).await["auditLog"]["edges"]
         .as_array()
         .unwrap()
         .iter()
@@ -19,35 +23,18 @@ async fn log(app: &TestApp, key: &str, org: &str) -> Vec<Value> {
 
 #[tokio::test]
 async fn every_change_is_recorded_with_who_what_when_before_and_after() {
-    let app = TestApp::spawn().await;
-    let fx = organization_with_license(&app, "acme", "1000").await;
-    let t = tenant(&app, &fx.org, "Blue").await;
+    let (app, fx, [t]) = acme_with_tenants(["Blue"]).await;
     let owner = key(&app, "OWNER", Some(&fx.org), None).await;
-    app.ok(
-        &owner,
-        "mutation($t: ID!) { updateTenant(input: {tenantId: $t, name: \"Green\"}) { tenant { name } } }",
-        json!({ "t": t }),
-    )
-    .await;
-    app.ok(
-        &owner,
-        "mutation($t: ID!) { setAllocation(input: {tenantId: $t, unitType: \"units\", amount: \"100\"}) { allocation { amount } } }",
-        json!({ "t": t }),
-    )
-    .await;
-    let record = "mutation($e: [UsageEventInput!]!) { recordUsage(input: {events: $e}) { accepted } }";
-    let event = json!({ "idempotencyKey": "k1", "tenantId": t, "unitType": "units", "service": "robots", "quantity": "2", "occurredAt": "2026-11-20T10:00:00Z" });
-    app.ok(SYSTEM_KEY, record, json!({ "e": [event.clone()] })).await;
-    // A duplicate batch changes nothing, and a refused change leaves no entry.
-    app.ok(SYSTEM_KEY, record, json!({ "e": [event] })).await;
-    let (code, _) = app
-        .err(
-            &owner,
-            "mutation($t: ID!) { setAllocation(input: {tenantId: $t, unitType: \"units\", amount: \"-1\"}) { allocation { amount } } }",
-            json!({ "t": t }),
-        )
+    app.mutate(&owner, "updateTenant", json!({ "tenantId": t, "name": "Green" }))
         .await;
-    assert_eq!(code, "BAD_USER_INPUT");
+    let allocation = |amount: &str| json!({ "tenantId": t, "unitType": "units", "amount": amount });
+    app.mutate(&owner, "setAllocation", allocation("100")).await;
+    let events = json!({ "events": [event("k1", &t, "2", "2026-11-20T10:00:00Z")] });
+    app.mutate(SYSTEM_KEY, "recordUsage", events.clone()).await;
+    // A duplicate batch changes nothing, and a refused change leaves no entry.
+    app.mutate(SYSTEM_KEY, "recordUsage", events).await;
+    app.mutate_refused(&owner, "setAllocation", allocation("-1"), "BAD_USER_INPUT", &[])
+        .await;
 
     let entries = log(&app, &owner, &fx.org).await;
     let actions: Vec<&str> = entries.iter().map(|e| e["action"].as_str().unwrap()).collect();
@@ -82,9 +69,7 @@ async fn every_change_is_recorded_with_who_what_when_before_and_after() {
 
 #[tokio::test]
 async fn only_owner_admin_and_system_read_the_audit_log() {
-    let app = TestApp::spawn().await;
-    let fx = organization_with_license(&app, "acme", "1000").await;
-    let t = tenant(&app, &fx.org, "Blue").await;
+    let (app, fx, [t]) = acme_with_tenants(["Blue"]).await;
     for role in ["OWNER", "ADMIN"] {
         let reader = key(&app, role, Some(&fx.org), None).await;
         assert!(!log(&app, &reader, &fx.org).await.is_empty(), "{role}");
@@ -95,46 +80,26 @@ async fn only_owner_admin_and_system_read_the_audit_log() {
         ("TENANT_ADMIN", Some(t.as_str())),
     ] {
         let reader = key(&app, role, Some(&fx.org), tenant).await;
-        let (code, _) = app.err(&reader, LOG, json!({ "o": fx.org })).await;
-        assert_eq!(code, "FORBIDDEN", "{role}");
-        let csv = app
-            .client
-            .get(app.url(&format!("/export/audit.csv?organization={}", fx.org)))
-            .bearer_auth(&reader)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(csv.status(), 403, "{role}");
+        app.organization_refused(&reader, &fx.org, LOG, "FORBIDDEN", &[]).await;
+        let path = format!("/export/audit.csv?organization={}", fx.org);
+        assert_eq!(export_refused(&app, Some(&reader), &path).await.0, 403, "{role}");
     }
     // Another organization's owner does not find this one.
     let other = create_organization(&app, "other", "UTC").await;
     let stranger = key(&app, "OWNER", Some(&other), None).await;
-    let answer = app.gql(&stranger, LOG, json!({ "o": fx.org })).await;
+    let answer = app
+        .gql(&stranger, &organization_query(LOG), json!({ "o": fx.org }))
+        .await;
     assert!(answer["data"]["organization"].is_null(), "{answer}");
     app.finish().await;
 }
 
 #[tokio::test]
 async fn the_audit_csv_equals_the_graphql_log() {
-    let app = TestApp::spawn().await;
-    let fx = organization_with_license(&app, "acme", "1000").await;
+    let (app, fx) = acme().await;
     tenant(&app, &fx.org, "Ops, \"Blue\"\nteam").await;
     let entries = log(&app, SYSTEM_KEY, &fx.org).await;
-    let response = app
-        .client
-        .get(app.url(&format!("/export/audit.csv?organization={}", fx.org)))
-        .bearer_auth(SYSTEM_KEY)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let body = response.bytes().await.unwrap();
-    let mut reader = csv::Reader::from_reader(body.as_ref());
-    let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_owned).collect();
-    let rows: Vec<Vec<String>> = reader
-        .records()
-        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
-        .collect();
+    let (header, rows) = export(&app, SYSTEM_KEY, "audit", &[("organization", &fx.org)]).await;
     assert_eq!(rows.len(), entries.len());
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
     for (row, entry) in rows.iter().zip(&entries) {
@@ -145,13 +110,7 @@ async fn the_audit_csv_equals_the_graphql_log() {
     }
     let created: Value = serde_json::from_str(&rows.last().unwrap()[col("after")]).unwrap();
     assert_eq!(created["name"], "Ops, \"Blue\"\nteam");
-    let refused = app
-        .client
-        .get(app.url(&format!("/export/audit.csv?organization={}&unitType=units", fx.org)))
-        .bearer_auth(SYSTEM_KEY)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refused.status(), 400);
+    let path = format!("/export/audit.csv?organization={}&unitType=units", fx.org);
+    assert_eq!(export_refused(&app, Some(SYSTEM_KEY), &path).await.0, 400);
     app.finish().await;
 }

@@ -1,11 +1,12 @@
 //! Authentication and scope: no key, bad keys, other organizations' ids, a tenant
 //! admin's view, and the WebSocket's `connection_init`.
 
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
 
-use crate::helpers::{SYSTEM_KEY, TestApp, key, key_with_id, organization_with_license, tenant};
+use crate::helpers::{
+    SYSTEM_KEY, TestApp, acme_with_tenants, assert_error, bearer, content_type, event, init, key, key_with_id,
+    open_socket, organization_with_license, tenant,
+};
 
 #[tokio::test]
 async fn a_request_without_a_valid_key_is_unauthenticated() {
@@ -26,7 +27,7 @@ async fn a_request_without_a_valid_key_is_unauthenticated() {
         let response = request.send().await.unwrap();
         assert_eq!(response.status(), 401);
         let answer: Value = response.json().await.unwrap();
-        assert_eq!(answer["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+        assert_error(&answer, "UNAUTHENTICATED", &[]);
         assert!(answer["data"].is_null());
     }
     let data = app
@@ -56,22 +57,12 @@ async fn another_organizations_ids_look_like_missing_ones() {
     assert_eq!(data["organizations"]["edges"].as_array().unwrap().len(), 1);
     assert_eq!(data["organizations"]["edges"][0]["node"]["id"], mine.org.as_str());
 
-    let (code, _) = app
-        .err(
-            &owner,
-            "mutation($t: ID!) { updateTenant(input: {tenantId: $t, name: \"x\"}) { tenant { id } } }",
-            json!({ "t": their_tenant }),
-        )
+    let rename = json!({ "tenantId": their_tenant, "name": "x" });
+    app.mutate_refused(&owner, "updateTenant", rename, "NOT_FOUND", &[])
         .await;
-    assert_eq!(code, "NOT_FOUND");
-    let (code, _) = app
-        .err(
-            &owner,
-            "mutation($o: ID!) { createTenant(input: {organizationId: $o, name: \"x\"}) { tenant { id } } }",
-            json!({ "o": theirs.org }),
-        )
+    let create = json!({ "organizationId": theirs.org, "name": "x" });
+    app.mutate_refused(&owner, "createTenant", create, "NOT_FOUND", &[])
         .await;
-    assert_eq!(code, "NOT_FOUND");
     // A garbage id is as missing as a foreign one.
     let data = app
         .ok(
@@ -86,10 +77,7 @@ async fn another_organizations_ids_look_like_missing_ones() {
 
 #[tokio::test]
 async fn a_tenant_admin_sees_its_organization_only_through_its_tenant() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
-    let own = tenant(&app, &fixture.org, "Own").await;
-    let other = tenant(&app, &fixture.org, "Other").await;
+    let (app, fixture, [own, other]) = acme_with_tenants(["Own", "Other"]).await;
     let admin = key(&app, "TENANT_ADMIN", Some(&fixture.org), Some(&own)).await;
 
     let data = app
@@ -107,94 +95,47 @@ async fn a_tenant_admin_sees_its_organization_only_through_its_tenant() {
     assert!(data["other"].is_null());
     assert_eq!(data["own"]["id"], own.as_str());
 
-    let (code, _) = app
-        .err(
-            &admin,
-            "mutation($t: ID!) { updateTenant(input: {tenantId: $t, name: \"x\"}) { tenant { id } } }",
-            json!({ "t": own }),
-        )
-        .await;
-    assert_eq!(code, "FORBIDDEN");
     // The role may not update any tenant: the answer is the same for another tenant's id.
-    let (code, _) = app
-        .err(
-            &admin,
-            "mutation($t: ID!) { updateTenant(input: {tenantId: $t, name: \"x\"}) { tenant { id } } }",
-            json!({ "t": other }),
-        )
-        .await;
-    assert_eq!(code, "FORBIDDEN");
+    for tenant in [&own, &other] {
+        let rename = json!({ "tenantId": tenant, "name": "x" });
+        app.mutate_refused(&admin, "updateTenant", rename, "FORBIDDEN", &[])
+            .await;
+    }
     app.finish().await;
 }
 
 #[tokio::test]
 async fn an_ingest_key_records_usage_and_reads_nothing() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
-    let t = tenant(&app, &fixture.org, "T").await;
+    let (app, fixture, [t]) = acme_with_tenants(["T"]).await;
     let ingest = key(&app, "INGEST", Some(&fixture.org), None).await;
     for query in [
         "query($o: ID!) { organization(id: $o) { id } }",
         "{ organizations { edges { node { id } } } }",
         "query($o: ID!) { node(id: $o) { id } }",
     ] {
-        let (code, message) = app.err(&ingest, query, json!({ "o": fixture.org })).await;
-        assert_eq!(code, "FORBIDDEN", "{query}");
-        assert!(message.contains("(INGEST) may not use Query."), "{message}");
+        let variables = json!({ "o": fixture.org });
+        app.refused(&ingest, query, variables, "FORBIDDEN", &["(INGEST) may not use Query."])
+            .await;
     }
-    let data = app
-        .ok(
-            &ingest,
-            "mutation($t: ID!) { recordUsage(input: {events: [{idempotencyKey: \"k1\", tenantId: $t, unitType: \"units\", service: \"robots\", quantity: \"2\", occurredAt: \"2026-11-20T10:00:00Z\"}]}) { accepted duplicates } }",
-            json!({ "t": t }),
-        )
-        .await;
-    assert_eq!(data["recordUsage"]["accepted"], 1);
+    let events = |key: &str| json!({ "events": [event(key, &t, "2", "2026-11-20T10:00:00Z")] });
+    let recorded = app.mutate(&ingest, "recordUsage", events("k1")).await;
+    assert_eq!(recorded["accepted"], 1);
     let viewer = key(&app, "VIEWER", Some(&fixture.org), None).await;
-    let (code, message) = app
-        .err(
-            &viewer,
-            "mutation($t: ID!) { recordUsage(input: {events: [{idempotencyKey: \"k2\", tenantId: $t, unitType: \"units\", service: \"robots\", quantity: \"2\", occurredAt: \"2026-11-20T10:00:00Z\"}]}) { accepted } }",
-            json!({ "t": t }),
-        )
+    let words = ["(VIEWER) may not use Mutation.recordUsage"];
+    app.mutate_refused(&viewer, "recordUsage", events("k2"), "FORBIDDEN", &words)
         .await;
-    assert_eq!(code, "FORBIDDEN");
-    assert!(
-        message.contains("(VIEWER) may not use Mutation.recordUsage"),
-        "{message}"
-    );
     app.finish().await;
 }
 
+/// The server's answer to `connection_init` with `payload` on a new connection.
 async fn websocket_init(app: &TestApp, payload: Value) -> Option<Value> {
-    let mut request = format!("ws://{}/graphql", app.address).into_client_request().unwrap();
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        HeaderValue::from_static("graphql-transport-ws"),
-    );
-    let (mut socket, response) = tokio_tungstenite::connect_async(request).await.expect("upgrade");
-    assert_eq!(response.headers()["sec-websocket-protocol"], "graphql-transport-ws");
-    socket
-        .send(Message::Text(
-            json!({ "type": "connection_init", "payload": payload })
-                .to_string()
-                .into(),
-        ))
-        .await
-        .unwrap();
-    let reply = tokio::time::timeout(std::time::Duration::from_secs(5), socket.next())
-        .await
-        .expect("a reply in time");
-    match reply {
-        Some(Ok(Message::Text(text))) => Some(serde_json::from_str(&text).unwrap()),
-        _ => None,
-    }
+    init(&mut open_socket(app, "graphql-transport-ws").await, payload).await
 }
 
 #[tokio::test]
 async fn the_websocket_authenticates_from_connection_init() {
     let app = TestApp::spawn().await;
-    let ack = websocket_init(&app, json!({ "Authorization": format!("Bearer {SYSTEM_KEY}") })).await;
+    let ack = websocket_init(&app, bearer(SYSTEM_KEY)).await;
     assert_eq!(ack.unwrap()["type"], "connection_ack");
     // A bad key gets no acknowledgement: the server closes the connection.
     let refused = websocket_init(&app, json!({ "Authorization": "Bearer qg_wrong" })).await;
@@ -202,18 +143,19 @@ async fn the_websocket_authenticates_from_connection_init() {
     app.finish().await;
 }
 
+/// `GET /graphql` as a browser asks for it: an HTML page.
+async fn playground(app: &TestApp) -> reqwest::Response {
+    let page = app.client.get(app.url("/graphql")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(content_type(&page).starts_with("text/html"));
+    page
+}
+
 #[cfg(feature = "playground-assets")]
 #[tokio::test]
 async fn get_serves_the_playground_and_its_assets_from_the_server() {
     let app = TestApp::spawn().await;
-    let page = app.client.get(app.url("/graphql")).send().await.unwrap();
-    assert_eq!(page.status(), 200);
-    assert!(
-        page.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/html")
-    );
+    let page = playground(&app).await;
     let csp = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
     assert!(csp.contains("default-src 'none'") && !csp.contains("unsafe"), "{csp}");
     let html = page.text().await.unwrap();
@@ -232,7 +174,7 @@ async fn get_serves_the_playground_and_its_assets_from_the_server() {
             .await
             .unwrap();
         assert_eq!(response.status(), 200);
-        assert!(response.headers()["content-type"].to_str().unwrap().starts_with(kind));
+        assert!(content_type(&response).starts_with(kind));
         assert!(
             !response.text().await.unwrap().contains("cdn."),
             "{asset} refers to a CDN"
@@ -247,15 +189,7 @@ async fn get_serves_the_playground_and_its_assets_from_the_server() {
 #[tokio::test]
 async fn get_explains_a_build_without_the_playground_assets() {
     let app = TestApp::spawn().await;
-    let page = app.client.get(app.url("/graphql")).send().await.unwrap();
-    assert_eq!(page.status(), 200);
-    assert!(
-        page.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/html")
-    );
-    let html = page.text().await.unwrap();
+    let html = playground(&app).await.text().await.unwrap();
     assert!(html.contains("without the playground's assets"), "{html}");
     assert!(
         html.contains("playground-assets") && html.contains("docs/operator.md"),
@@ -265,7 +199,7 @@ async fn get_explains_a_build_without_the_playground_assets() {
     // Only the page is missing: the API answers over POST and over WebSocket.
     let data = app.ok(SYSTEM_KEY, "{ viewer { role } }", json!({})).await;
     assert_eq!(data["viewer"]["role"], "SYSTEM");
-    let ack = websocket_init(&app, json!({ "Authorization": format!("Bearer {SYSTEM_KEY}") })).await;
+    let ack = websocket_init(&app, bearer(SYSTEM_KEY)).await;
     assert_eq!(ack.unwrap()["type"], "connection_ack");
     app.finish().await;
 }
@@ -273,26 +207,22 @@ async fn get_explains_a_build_without_the_playground_assets() {
 #[tokio::test]
 async fn parse_and_validation_errors_carry_codes() {
     let app = TestApp::spawn().await;
-    let (code, _) = app.err(SYSTEM_KEY, "{ viewer { role }", json!({})).await;
-    assert_eq!(code, "GRAPHQL_PARSE_FAILED");
-    let (code, _) = app.err(SYSTEM_KEY, "{ viewer { nope } }", json!({})).await;
-    assert_eq!(code, "GRAPHQL_VALIDATION_FAILED");
-    let (code, _) = app
-        .err(
-            SYSTEM_KEY,
+    for (query, variables, code) in [
+        ("{ viewer { role }", json!({}), "GRAPHQL_PARSE_FAILED"),
+        ("{ viewer { nope } }", json!({}), "GRAPHQL_VALIDATION_FAILED"),
+        (
             "query($n: Int) { organizations(first: $n) { edges { cursor } } }",
             json!({ "n": "many" }),
-        )
-        .await;
-    assert_eq!(code, "GRAPHQL_VALIDATION_FAILED");
-    let (code, _) = app
-        .err(
-            SYSTEM_KEY,
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (
             "{ organizations(first: 1000) { edges { cursor } } }",
             json!({}),
-        )
-        .await;
-    assert_eq!(code, "BAD_USER_INPUT");
+            "BAD_USER_INPUT",
+        ),
+    ] {
+        app.refused(SYSTEM_KEY, query, variables, code, &[]).await;
+    }
     let response = app
         .client
         .post(app.url("/graphql"))
@@ -303,8 +233,7 @@ async fn parse_and_validation_errors_carry_codes() {
         .await
         .unwrap();
     assert_eq!(response.status(), 400);
-    let answer: Value = response.json().await.unwrap();
-    assert_eq!(answer["errors"][0]["extensions"]["code"], "GRAPHQL_PARSE_FAILED");
+    assert_error(&response.json().await.unwrap(), "GRAPHQL_PARSE_FAILED", &[]);
     app.finish().await;
 }
 
@@ -357,8 +286,8 @@ async fn keys_are_stored_as_peppered_hashes_and_checked_by_id() {
         format!("{id_part}_{}", "0".repeat(64)),
         secret[..secret.len() - 1].to_owned(),
     ] {
-        let answer = app.gql(&wrong, "{ viewer { role } }", json!({})).await;
-        assert_eq!(answer["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{answer}");
+        app.refused(&wrong, "{ viewer { role } }", json!({}), "UNAUTHENTICATED", &[])
+            .await;
     }
     app.finish().await;
 }

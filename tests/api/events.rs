@@ -8,23 +8,22 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::time::Instant;
-use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+use tokio_tungstenite::tungstenite::Message;
 
 use crate::helpers::{
-    DEFAULT_NOW, SYSTEM_KEY, TestApp, allocate, create_license, create_organization, create_unit_type, event, key,
-    key_with_id, organization_with_license, record, tenant,
+    DEFAULT_NOW, SYSTEM_KEY, Socket, TestApp, acme, acme_with_tenants, allocate, bearer, create_license,
+    create_organization, create_unit_type, event, init, key, key_with_id, open_socket, organization_with_license,
+    record, tenant,
 };
 
 const QUOTA_EVENTS: &str = "subscription($o: ID!, $u: String, $t: ID) { quotaEvents(organizationId: $o, unitType: $u, tenantId: $t) { kind at organizationId tenantId unitType threshold previousStatus status consumed remaining } }";
 const USAGE: &str = "subscription($o: ID!) { usage(organizationId: $o, unitType: \"units\") { consumed status tenants { displayName consumed status } } }";
-const QUOTA: &str = "query($o: ID!) { organization(id: $o) { quota(unitType: \"units\") { used quota limit remaining burstActive periodStart periodEnd resetsOn } } }";
-const START: &str = "mutation($k: String!, $t: ID!, $q: Decimal!) { startExecution(input: {idempotencyKey: $k, tenantId: $t, unitType: \"units\", service: \"robots\", quantity: $q}) { granted quota { used limit remaining } } }";
+const QUOTA: &str =
+    "quota(unitType: \"units\") { used quota limit remaining burstActive periodStart periodEnd resetsOn }";
 
 /// How long a subscription is given to reach the bus after its `subscribe` message:
 /// neither protocol acknowledges a subscription, so a write sent at once could beat it.
 pub(crate) const SETTLE: Duration = Duration::from_secs(1);
-
-pub(crate) type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum Protocol {
@@ -52,18 +51,13 @@ pub(crate) struct Subscriber {
 impl Subscriber {
     /// Opens a connection and authenticates with `key` in `connection_init`.
     pub(crate) async fn connect(app: &TestApp, protocol: Protocol, key: &str) -> Subscriber {
-        let mut request = format!("ws://{}/graphql", app.address).into_client_request().unwrap();
-        request
-            .headers_mut()
-            .insert("Sec-WebSocket-Protocol", HeaderValue::from_static(protocol.name()));
-        let (socket, response) = tokio_tungstenite::connect_async(request).await.expect("upgrade");
-        assert_eq!(response.headers()["sec-websocket-protocol"], protocol.name());
+        let socket = open_socket(app, protocol.name()).await;
         let mut subscriber = Subscriber { socket, protocol };
         subscriber
-            .send(json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {key}") } }))
+            .send(json!({ "type": "connection_init", "payload": bearer(key) }))
             .await;
         let ack = subscriber
-            .message(Instant::now() + Duration::from_secs(5))
+            .message(within_ms(5000))
             .await
             .expect("connection_ack in time");
         assert_eq!(ack["type"], "connection_ack", "{ack}");
@@ -124,6 +118,14 @@ impl Subscriber {
         Some(message["payload"]["data"].clone())
     }
 
+    /// The next result's `data`, which must come within `ms` milliseconds: `expected`
+    /// says what it is.
+    async fn answer(&mut self, ms: u64, expected: &str) -> Value {
+        self.data(within_ms(ms))
+            .await
+            .unwrap_or_else(|| panic!("no {expected} within {ms} ms"))
+    }
+
     /// The next quota event before `deadline`.
     async fn event(&mut self, deadline: Instant) -> Option<Value> {
         Some(self.data(deadline).await?["quotaEvents"].clone())
@@ -167,7 +169,12 @@ impl Subscriber {
 }
 
 async fn quota(app: &TestApp, org: &str) -> Value {
-    app.ok(SYSTEM_KEY, QUOTA, json!({ "o": org })).await["organization"]["quota"].clone()
+    app.organization(SYSTEM_KEY, org, QUOTA).await["quota"].clone()
+}
+
+/// The instant `ms` milliseconds from now: a deadline.
+pub(crate) fn within_ms(ms: u64) -> Instant {
+    Instant::now() + Duration::from_millis(ms)
 }
 
 fn kinds(events: &[Value]) -> Vec<&str> {
@@ -181,9 +188,7 @@ fn at(rfc3339: &str) -> chrono::DateTime<chrono::Utc> {
 /// A tenant going from 60 to 70 of its 100 units is told once, within a second; one
 /// more unit brings only USAGE_RECORDED.
 async fn threshold_and_status_heard_once(protocol: Protocol) {
-    let app = TestApp::spawn().await;
-    let fx = organization_with_license(&app, "acme", "1000").await;
-    let t = tenant(&app, &fx.org, "Team").await;
+    let (app, fx, [t]) = acme_with_tenants(["Team"]).await;
     allocate(&app, &t, Some("100")).await;
     record(&app, [event("u-60", &t, "60", "2026-11-20T10:00:00Z")]).await;
 
@@ -240,9 +245,7 @@ async fn threshold_and_status_heard_once(protocol: Protocol) {
     assert_eq!(status["status"], "WARNING", "{status}");
     assert_eq!(status["consumed"], "70", "{status}");
     // Let the rest of this write's events (its coalesced USAGE_RECORDED) arrive.
-    let rest = subscriber
-        .events_until(Instant::now() + Duration::from_millis(500))
-        .await;
+    let rest = subscriber.events_until(within_ms(500)).await;
     assert!(
         rest.iter().all(|e| e["kind"] == "USAGE_RECORDED"),
         "{protocol:?}: {:?}",
@@ -250,9 +253,7 @@ async fn threshold_and_status_heard_once(protocol: Protocol) {
     );
 
     record(&app, [event("u-71", &t, "1", "2026-11-22T10:00:00Z")]).await;
-    let after = subscriber
-        .events_until(Instant::now() + Duration::from_millis(1500))
-        .await;
+    let after = subscriber.events_until(within_ms(1500)).await;
     assert!(
         after.iter().all(|e| e["kind"] == "USAGE_RECORDED"),
         "{protocol:?}: the threshold or status was repeated: {after:#?}"
@@ -299,7 +300,7 @@ async fn events_a_tenant_admin_hears_only_its_own_tenant() {
 
     record(&app, [event("other-80", &other, "80", "2026-11-20T10:00:00Z")]).await;
     record(&app, [event("own-75", &own, "75", "2026-11-20T11:00:00Z")]).await;
-    let deadline = Instant::now() + Duration::from_millis(1500);
+    let deadline = within_ms(1500);
     let all = everything.events_until(deadline).await;
     let mine = narrow.events_until(deadline).await;
 
@@ -329,7 +330,7 @@ async fn events_a_tenant_admin_hears_only_its_own_tenant() {
     let mut nosy = Subscriber::connect(&app, Protocol::Transport, &admin).await;
     nosy.send(json!({ "type": "subscribe", "id": "1", "payload": { "query": QUOTA_EVENTS, "variables": { "o": fx.org, "t": other } } }))
         .await;
-    let refusal = nosy.refusal(Instant::now() + Duration::from_secs(2)).await;
+    let refusal = nosy.refusal(within_ms(2000)).await;
     assert!(refusal.to_string().contains("NOT_FOUND"), "{refusal}");
 
     everything.close().await;
@@ -354,9 +355,7 @@ async fn events_a_replica_hears_what_the_primary_caused() {
     let mut subscriber = Subscriber::connect(&replica, Protocol::Transport, SYSTEM_KEY).await;
     subscriber.subscribe(QUOTA_EVENTS, json!({ "o": fx.org })).await;
     record(&app, [event("primary-70", &t, "70", "2026-11-20T10:00:00Z")]).await;
-    let heard = subscriber
-        .events_until(Instant::now() + Duration::from_millis(1500))
-        .await;
+    let heard = subscriber.events_until(within_ms(1500)).await;
     assert!(
         heard.iter().any(|e| e["kind"] == "THRESHOLD_CROSSED"
             && e["tenantId"] == t.as_str()
@@ -403,9 +402,7 @@ async fn events_the_period_rolls_over_when_the_clock_moves_and_the_burst_ends() 
     subscriber.subscribe(QUOTA_EVENTS, json!({ "o": fx.org })).await;
     app.clock.set(at("2026-12-01T00:00:30Z"));
     let (rolled, seen) = subscriber
-        .wait_for(Instant::now() + Duration::from_secs(2), |e| {
-            e["kind"] == "PERIOD_ROLLED_OVER"
-        })
+        .wait_for(within_ms(2000), |e| e["kind"] == "PERIOD_ROLLED_OVER")
         .await;
     let rolled = rolled.unwrap_or_else(|| panic!("no PERIOD_ROLLED_OVER within 2 s; heard {seen:#?}"));
     assert!(rolled["tenantId"].is_null(), "{rolled}");
@@ -417,9 +414,7 @@ async fn events_the_period_rolls_over_when_the_clock_moves_and_the_burst_ends() 
         "{rolled}"
     );
     // Once only, though the watcher keeps looking.
-    let later = subscriber
-        .events_until(Instant::now() + Duration::from_millis(800))
-        .await;
+    let later = subscriber.events_until(within_ms(800)).await;
     assert!(
         later.iter().all(|e| e["kind"] != "PERIOD_ROLLED_OVER"),
         "repeated: {later:#?}"
@@ -440,19 +435,13 @@ async fn events_the_period_rolls_over_when_the_clock_moves_and_the_burst_ends() 
 
 #[tokio::test]
 async fn events_the_usage_subscription_answers_now_and_after_a_change() {
-    let app = TestApp::spawn().await;
-    let fx = organization_with_license(&app, "acme", "1000").await;
-    let t = tenant(&app, &fx.org, "Team").await;
+    let (app, fx, [t]) = acme_with_tenants(["Team"]).await;
     allocate(&app, &t, Some("100")).await;
     record(&app, [event("u-5", &t, "5", "2026-11-20T10:00:00Z")]).await;
 
     let mut subscriber = Subscriber::connect(&app, Protocol::Transport, SYSTEM_KEY).await;
     subscriber.subscribe(USAGE, json!({ "o": fx.org })).await;
-    let first = subscriber
-        .data(Instant::now() + Duration::from_secs(2))
-        .await
-        .expect("an answer at subscribe time")["usage"]
-        .clone();
+    let first = subscriber.answer(2000, "answer at subscribe time").await["usage"].clone();
     assert_eq!(first["consumed"], "5", "{first}");
     assert_eq!(first["status"], "HEALTHY", "{first}");
     assert_eq!(
@@ -461,19 +450,12 @@ async fn events_the_usage_subscription_answers_now_and_after_a_change() {
     );
     // Nothing more until something changes.
     assert!(
-        subscriber
-            .data(Instant::now() + Duration::from_millis(500))
-            .await
-            .is_none(),
+        subscriber.data(within_ms(500)).await.is_none(),
         "an answer without a change"
     );
 
     record(&app, [event("u-15", &t, "10", "2026-11-21T10:00:00Z")]).await;
-    let second = subscriber
-        .data(Instant::now() + Duration::from_secs(2))
-        .await
-        .expect("an answer after the change")["usage"]
-        .clone();
+    let second = subscriber.answer(2000, "answer after the change").await["usage"].clone();
     assert_eq!(second["consumed"], "15", "{second}");
     assert_eq!(second["tenants"][0]["consumed"], "15", "{second}");
 
@@ -493,20 +475,15 @@ async fn events_a_refused_admission_is_heard() {
     let mut subscriber = Subscriber::connect(&app, Protocol::Transport, SYSTEM_KEY).await;
     subscriber.subscribe(QUOTA_EVENTS, json!({ "o": org })).await;
 
-    let granted = app
-        .ok(SYSTEM_KEY, START, json!({ "k": "run-1", "t": t, "q": "8" }))
+    let start = |key: &str, quantity: &str| json!({ "idempotencyKey": key, "tenantId": t, "unitType": "units", "service": "robots", "quantity": quantity });
+    let granted = app.mutate(SYSTEM_KEY, "startExecution", start("run-1", "8")).await;
+    assert_eq!(granted["granted"], true);
+    assert_eq!(granted["quota"]["limit"], "10");
+    app.mutate_refused(SYSTEM_KEY, "startExecution", start("run-2", "5"), "QUOTA_EXCEEDED", &[])
         .await;
-    assert_eq!(granted["startExecution"]["granted"], true);
-    assert_eq!(granted["startExecution"]["quota"]["limit"], "10");
-    let (code, message) = app
-        .err(SYSTEM_KEY, START, json!({ "k": "run-2", "t": t, "q": "5" }))
-        .await;
-    assert_eq!(code, "QUOTA_EXCEEDED", "{message}");
 
     let (refused, seen) = subscriber
-        .wait_for(Instant::now() + Duration::from_secs(1), |e| {
-            e["kind"] == "ADMISSION_REFUSED"
-        })
+        .wait_for(within_ms(1000), |e| e["kind"] == "ADMISSION_REFUSED")
         .await;
     let refused = refused.unwrap_or_else(|| panic!("no ADMISSION_REFUSED within 1 s; heard {seen:#?}"));
     assert_eq!(refused["tenantId"], t.as_str(), "{refused}");
@@ -524,21 +501,15 @@ async fn events_a_refused_admission_is_heard() {
 
 #[tokio::test]
 async fn events_revoking_a_key_ends_its_subscriptions() {
-    let app = TestApp::spawn().await;
-    let fx = organization_with_license(&app, "acme", "1000").await;
+    let (app, fx) = acme().await;
     let (secret, id) = key_with_id(&app, "VIEWER", Some(&fx.org), None).await;
     let mut viewer = Subscriber::connect(&app, Protocol::Transport, &secret).await;
     viewer.subscribe(QUOTA_EVENTS, json!({ "o": fx.org })).await;
     let mut usage = Subscriber::connect(&app, Protocol::Transport, &secret).await;
     usage.subscribe(USAGE, json!({ "o": fx.org })).await;
-    app.ok(
-        SYSTEM_KEY,
-        "mutation($id: ID!) { revokeApiKey(input: {apiKeyId: $id}) { apiKey { revokedAt } } }",
-        json!({ "id": id }),
-    )
-    .await;
+    app.mutate(SYSTEM_KEY, "revokeApiKey", json!({ "apiKeyId": id })).await;
     for subscriber in [&mut viewer, &mut usage] {
-        let deadline = Instant::now() + Duration::from_secs(1);
+        let deadline = within_ms(1000);
         let mut completed = false;
         while let Some(message) = subscriber.message(deadline).await {
             if message["type"] == "complete" {
@@ -567,18 +538,9 @@ async fn events_connections_per_key_and_subscriptions_per_connection_are_bounded
     let second = Subscriber::connect(&app, Protocol::Transport, &viewer).await;
 
     // A third connection of the same key gets no acknowledgement.
-    let mut request = format!("ws://{}/graphql", app.address).into_client_request().unwrap();
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        HeaderValue::from_static("graphql-transport-ws"),
-    );
-    let (mut third, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {viewer}") } });
-    third.send(Message::Text(init.to_string().into())).await.unwrap();
-    let reply = tokio::time::timeout(Duration::from_secs(5), third.next())
-        .await
-        .unwrap();
-    let acknowledged = matches!(&reply, Some(Ok(Message::Text(text))) if text.contains("connection_ack"));
+    let mut third = open_socket(&app, "graphql-transport-ws").await;
+    let reply = init(&mut third, bearer(&viewer)).await;
+    let acknowledged = reply.as_ref().is_some_and(|r| r["type"] == "connection_ack");
     assert!(!acknowledged, "a third connection was acknowledged: {reply:?}");
     // Another key is not affected.
     Subscriber::connect(&app, Protocol::Transport, SYSTEM_KEY)
@@ -592,7 +554,7 @@ async fn events_connections_per_key_and_subscriptions_per_connection_are_bounded
             .send(json!({ "type": "subscribe", "id": id, "payload": { "query": QUOTA_EVENTS, "variables": { "o": fx.org } } }))
             .await;
     }
-    let refusal = first.refusal(Instant::now() + Duration::from_secs(5)).await;
+    let refusal = first.refusal(within_ms(5000)).await;
     let refusal = refusal.to_string();
     assert!(
         refusal.contains("RATE_LIMITED") && refusal.contains("live subscriptions"),

@@ -5,55 +5,36 @@
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    SYSTEM_KEY, TestApp, create_folder, create_organization, create_process, event, key, organization_with_license,
-    record, tenant,
+    SYSTEM_KEY, TestApp, create_folder, create_organization, create_process, event, export, export_refused, key,
+    organization_with_license, record, tenant,
 };
-
-/// Fetches an export and parses it: the header row and the records.
-async fn export(app: &TestApp, key: &str, report: &str, query: &[(&str, &str)]) -> (Vec<String>, Vec<Vec<String>>) {
-    let response = app
-        .client
-        .get(app.url(&format!("/export/{report}.csv")))
-        .bearer_auth(key)
-        .query(query)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200, "{report}: {}", response.text().await.unwrap());
-    assert_eq!(response.headers()["content-type"], "text/csv; charset=utf-8");
-    let body = response.bytes().await.unwrap();
-    let mut reader = csv::Reader::from_reader(body.as_ref());
-    let header = reader.headers().unwrap().iter().map(str::to_owned).collect();
-    let rows = reader
-        .records()
-        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
-        .collect();
-    (header, rows)
-}
-
-/// The status and `extensions.code` of a refused export.
-async fn refused(app: &TestApp, key: Option<&str>, path: &str) -> (u16, String) {
-    let mut request = app.client.get(app.url(path));
-    if let Some(key) = key {
-        request = request.bearer_auth(key);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let body: Value = response.json().await.unwrap();
-    (
-        status,
-        body["errors"][0]["extensions"]["code"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
-    )
-}
 
 fn column(header: &[String], name: &str) -> usize {
     header
         .iter()
         .position(|h| h == name)
         .unwrap_or_else(|| panic!("no column {name}"))
+}
+
+/// The cells of `columns` in each row.
+fn pick(header: &[String], rows: &[Vec<String>], columns: &[&str]) -> Vec<Vec<String>> {
+    rows.iter()
+        .map(|r| columns.iter().map(|c| r[column(header, c)].clone()).collect())
+        .collect()
+}
+
+/// An export's query: the organization's "units", `more`, and the tenant if given.
+fn filters<'a>(org: &'a str, tenant: Option<&'a str>, more: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut query = vec![("organization", org), ("unitType", "units")];
+    query.extend_from_slice(more);
+    query.extend(tenant.map(|t| ("tenant", t)));
+    query
+}
+
+/// The organization's `usage` in `data`, or its `tenant`'s when the export was of one.
+fn scoped<'a>(data: &'a Value, tenant: Option<&str>) -> &'a Value {
+    let usage = &data["organization"]["usage"];
+    if tenant.is_some() { &usage["tenant"] } else { usage }
 }
 
 struct Scenario {
@@ -91,25 +72,11 @@ async fn tenants_report_equals_the_tenant_cards_and_quotes_survive() {
     let app = TestApp::spawn().await;
     let s = scenario(&app).await;
     let data = app
-        .ok(
-            SYSTEM_KEY,
-            "query($o: ID!) { organization(id: $o) { usage(unitType: \"units\", range: {from: \"2026-11-03\", to: \"2026-11-20\"}) { tenants { tenant { id } displayName allocated consumed consumedFromAllocated consumedFromOrganization consumptionRate remaining overage availableForAllocation status } } } }",
-            json!({ "o": s.org }),
-        )
+        .organization(SYSTEM_KEY, &s.org, "usage(unitType: \"units\", range: {from: \"2026-11-03\", to: \"2026-11-20\"}) { tenants { tenant { id } displayName allocated consumed consumedFromAllocated consumedFromOrganization consumptionRate remaining overage availableForAllocation status } }")
         .await;
-    let cards = data["organization"]["usage"]["tenants"].as_array().unwrap().clone();
-    let (header, rows) = export(
-        &app,
-        SYSTEM_KEY,
-        "tenants",
-        &[
-            ("organization", &s.org),
-            ("unitType", "units"),
-            ("from", "2026-11-03"),
-            ("to", "2026-11-20"),
-        ],
-    )
-    .await;
+    let cards = data["usage"]["tenants"].as_array().unwrap().clone();
+    let range = [("from", "2026-11-03"), ("to", "2026-11-20")];
+    let (header, rows) = export(&app, SYSTEM_KEY, "tenants", &filters(&s.org, None, &range)).await;
     assert_eq!(rows.len(), cards.len());
     for (row, card) in rows.iter().zip(&cards) {
         let cell = |name: &str| row[column(&header, name)].clone();
@@ -152,16 +119,8 @@ async fn distribution_and_services_reports_equal_the_graphql_answer() {
                 json!({ "o": s.org, "t": tenant.clone().unwrap_or_else(|| s.a.clone()), "g": granularity }),
             )
             .await;
-        let usage = &data["organization"]["usage"];
-        let scoped = if tenant.is_some() { &usage["tenant"] } else { usage };
-        let mut query = vec![
-            ("organization", s.org.as_str()),
-            ("unitType", "units"),
-            ("granularity", granularity),
-        ];
-        if let Some(t) = &tenant {
-            query.push(("tenant", t));
-        }
+        let scoped = scoped(&data, tenant.as_deref());
+        let query = filters(&s.org, tenant.as_deref(), &[("granularity", granularity)]);
         let (header, rows) = export(&app, SYSTEM_KEY, "distribution", &query).await;
         assert_eq!(header, ["start", "end", "consumed"]);
         let buckets: Vec<Vec<String>> = scoped["distribution"]
@@ -206,16 +165,8 @@ async fn folders_and_processes_reports_equal_the_graphql_answer_in_both_modes() 
             let data = app
                 .ok(SYSTEM_KEY, &query, json!({ "o": s.org, "t": s.a, "m": mode }))
                 .await;
-            let usage = &data["organization"]["usage"];
-            let scoped = if tenant.is_some() { &usage["tenant"] } else { usage };
-            let mut filters = vec![
-                ("organization", s.org.as_str()),
-                ("unitType", "units"),
-                ("attribution", mode),
-            ];
-            if let Some(t) = &tenant {
-                filters.push(("tenant", t));
-            }
+            let scoped = scoped(&data, tenant.as_deref());
+            let filters = filters(&s.org, tenant.as_deref(), &[("attribution", mode)]);
 
             // Folders: the tree depth first, as (id, name, depth, consumed).
             fn flatten_folders(list: &Value, depth: usize, out: &mut Vec<Vec<String>>) {
@@ -234,14 +185,7 @@ async fn folders_and_processes_reports_equal_the_graphql_answer_in_both_modes() 
             let mut expected = Vec::new();
             flatten_folders(&scoped["folders"], 0, &mut expected);
             let (header, rows) = export(&app, SYSTEM_KEY, "folders", &filters).await;
-            let picked: Vec<Vec<String>> = rows
-                .iter()
-                .map(|r| {
-                    ["folder_id", "folder", "depth", "consumed"]
-                        .map(|c| r[column(&header, c)].clone())
-                        .to_vec()
-                })
-                .collect();
+            let picked = pick(&header, &rows, &["folder_id", "folder", "depth", "consumed"]);
             assert_eq!(picked, expected, "folders {mode} {tenant:?}");
 
             // Processes: every row and its chain depth first, as (id, depth, own, consumed).
@@ -267,14 +211,7 @@ async fn folders_and_processes_reports_equal_the_graphql_answer_in_both_modes() 
             let mut expected = Vec::new();
             flatten_processes(&nodes, 0, &mut expected);
             let (header, rows) = export(&app, SYSTEM_KEY, "processes", &filters).await;
-            let picked: Vec<Vec<String>> = rows
-                .iter()
-                .map(|r| {
-                    ["process_id", "depth", "own", "consumed"]
-                        .map(|c| r[column(&header, c)].clone())
-                        .to_vec()
-                })
-                .collect();
+            let picked = pick(&header, &rows, &["process_id", "depth", "own", "consumed"]);
             assert_eq!(picked, expected, "processes {mode} {tenant:?}");
             if mode == "OWNERSHIP" {
                 // The chain j1 → j2 → j3 is one root row with two levels below it.
@@ -295,13 +232,7 @@ async fn folders_and_processes_reports_equal_the_graphql_answer_in_both_modes() 
 async fn events_report_lists_every_event_of_the_range_with_quoting_intact() {
     let app = TestApp::spawn().await;
     let s = scenario(&app).await;
-    let (header, rows) = export(
-        &app,
-        SYSTEM_KEY,
-        "events",
-        &[("organization", &s.org), ("unitType", "units")],
-    )
-    .await;
+    let (header, rows) = export(&app, SYSTEM_KEY, "events", &filters(&s.org, None, &[])).await;
     assert_eq!(header.len(), 12);
     assert_eq!(rows.len(), 6);
     let keys: Vec<&str> = rows
@@ -320,19 +251,8 @@ async fn events_report_lists_every_event_of_the_range_with_quoting_intact() {
     assert_eq!(rows[5][column(&header, "kind")], "UPLOAD");
 
     // A range and a tenant narrow it, like GraphQL's filters.
-    let (_, rows) = export(
-        &app,
-        SYSTEM_KEY,
-        "events",
-        &[
-            ("organization", &s.org),
-            ("unitType", "units"),
-            ("from", "2026-11-09"),
-            ("to", "2026-11-16"),
-            ("tenant", &s.a),
-        ],
-    )
-    .await;
+    let range = [("from", "2026-11-09"), ("to", "2026-11-16")];
+    let (_, rows) = export(&app, SYSTEM_KEY, "events", &filters(&s.org, Some(&s.a), &range)).await;
     let keys: Vec<&str> = rows.iter().map(|r| r[1].as_str()).collect();
     assert_eq!(keys, ["k3", "k4"]);
     app.finish().await;
@@ -353,13 +273,7 @@ async fn events_report_streams_many_pages_in_recording_order() {
         )
     });
     record(&app, events).await;
-    let (_, rows) = export(
-        &app,
-        SYSTEM_KEY,
-        "events",
-        &[("organization", &fx.org), ("unitType", "units")],
-    )
-    .await;
+    let (_, rows) = export(&app, SYSTEM_KEY, "events", &filters(&fx.org, None, &[])).await;
     assert_eq!(rows.len(), 2_500);
     let mut ids: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
     let in_order = ids.clone();
@@ -375,70 +289,45 @@ async fn exports_take_the_same_keys_scope_and_filters_as_graphql() {
     let app = TestApp::spawn().await;
     let s = scenario(&app).await;
     let base = format!("/export/tenants.csv?organization={}&unitType=units", s.org);
-    assert_eq!(refused(&app, None, &base).await, (401, "UNAUTHENTICATED".into()));
+    assert_eq!(export_refused(&app, None, &base).await, (401, "UNAUTHENTICATED".into()));
+    let nothing = format!("/export/nothing.csv?organization={}&unitType=units", s.org);
     assert_eq!(
-        refused(
-            &app,
-            Some(SYSTEM_KEY),
-            &format!("/export/nothing.csv?organization={}&unitType=units", s.org)
-        )
-        .await,
+        export_refused(&app, Some(SYSTEM_KEY), &nothing).await,
         (404, "NOT_FOUND".into())
     );
-    assert_eq!(
-        refused(&app, Some(SYSTEM_KEY), &format!("{base}&colour=blue")).await,
-        (400, "BAD_USER_INPUT".into())
-    );
-    assert_eq!(
-        refused(&app, Some(SYSTEM_KEY), &format!("{base}&from=2026-11-02")).await,
-        (400, "BAD_USER_INPUT".into())
-    );
-    assert_eq!(
-        refused(&app, Some(SYSTEM_KEY), &format!("{base}&from=2026-10-02&to=2026-11-02")).await,
-        (400, "BAD_USER_INPUT".into())
-    );
-    assert_eq!(
-        refused(&app, Some(SYSTEM_KEY), "/export/tenants.csv?unitType=units").await,
-        (400, "BAD_USER_INPUT".into())
-    );
-    assert_eq!(
-        refused(
-            &app,
-            Some(SYSTEM_KEY),
-            &format!(
-                "/export/folders.csv?organization={}&unitType=units&attribution=WHO",
-                s.org
-            )
-        )
-        .await,
-        (400, "BAD_USER_INPUT".into())
-    );
+    for path in [
+        format!("{base}&colour=blue"),
+        format!("{base}&from=2026-11-02"),
+        format!("{base}&from=2026-10-02&to=2026-11-02"),
+        "/export/tenants.csv?unitType=units".to_owned(),
+        format!(
+            "/export/folders.csv?organization={}&unitType=units&attribution=WHO",
+            s.org
+        ),
+    ] {
+        assert_eq!(
+            export_refused(&app, Some(SYSTEM_KEY), &path).await,
+            (400, "BAD_USER_INPUT".into()),
+            "{path}"
+        );
+    }
 
     // A key of another organization sees nothing of this one.
     let other = create_organization(&app, "other", "UTC").await;
     let outsider = key(&app, "VIEWER", Some(&other), None).await;
-    assert_eq!(refused(&app, Some(&outsider), &base).await, (404, "NOT_FOUND".into()));
+    assert_eq!(
+        export_refused(&app, Some(&outsider), &base).await,
+        (404, "NOT_FOUND".into())
+    );
 
     // A TENANT_ADMIN's export covers its own tenant; another tenant is not found.
     let admin = key(&app, "TENANT_ADMIN", Some(&s.org), Some(&s.a)).await;
-    let (_, rows) = export(
-        &app,
-        &admin,
-        "tenants",
-        &[("organization", &s.org), ("unitType", "units")],
-    )
-    .await;
+    let (_, rows) = export(&app, &admin, "tenants", &filters(&s.org, None, &[])).await;
     assert_eq!(rows.iter().map(|r| r[0].as_str()).collect::<Vec<_>>(), [s.a.as_str()]);
-    let (_, rows) = export(
-        &app,
-        &admin,
-        "events",
-        &[("organization", &s.org), ("unitType", "units")],
-    )
-    .await;
+    let (_, rows) = export(&app, &admin, "events", &filters(&s.org, None, &[])).await;
     assert_eq!(rows.len(), 5, "the events of tenant a only");
     assert_eq!(
-        refused(&app, Some(&admin), &format!("{base}&tenant={}", s.b)).await,
+        export_refused(&app, Some(&admin), &format!("{base}&tenant={}", s.b)).await,
         (404, "NOT_FOUND".into())
     );
     app.finish().await;

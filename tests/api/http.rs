@@ -8,9 +8,9 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use reqwest::{RequestBuilder, StatusCode};
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+use tokio_tungstenite::tungstenite::Message;
 
-use crate::helpers::{SYSTEM_KEY, TestApp};
+use crate::helpers::{SYSTEM_KEY, Socket, TestApp, bearer, content_type, init, open_socket};
 
 const JSON: &str = "application/json";
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -19,11 +19,7 @@ const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 async fn send(request: RequestBuilder) -> (StatusCode, String, Value) {
     let response = request.send().await.unwrap();
     let status = response.status();
-    let kind = response
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
+    let kind = content_type(&response).to_owned();
     let text = response.text().await.unwrap();
     let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
     (status, kind, body)
@@ -273,12 +269,7 @@ async fn get_runs_queries_and_refuses_mutations_with_405() {
     ] {
         let response = request.send().await.unwrap();
         assert_eq!(response.status(), 200);
-        assert!(
-            response.headers()["content-type"]
-                .to_str()
-                .unwrap()
-                .starts_with("text/html")
-        );
+        assert!(content_type(&response).starts_with("text/html"));
     }
     app.finish().await;
 }
@@ -386,18 +377,6 @@ async fn automatic_persisted_queries_over_post_and_get() {
     app.finish().await;
 }
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn open_socket(app: &TestApp, protocol: &'static str) -> Socket {
-    let mut request = format!("ws://{}/graphql", app.address).into_client_request().unwrap();
-    request
-        .headers_mut()
-        .insert("Sec-WebSocket-Protocol", HeaderValue::from_static(protocol));
-    let (socket, response) = tokio_tungstenite::connect_async(request).await.expect("upgrade");
-    assert_eq!(response.headers()["sec-websocket-protocol"], protocol);
-    socket
-}
-
 /// The code the server closes the socket with, within `wait`; text messages are skipped.
 async fn close_code(socket: &mut Socket, wait: Duration) -> Option<u16> {
     let deadline = tokio::time::Instant::now() + wait;
@@ -432,15 +411,8 @@ async fn a_websocket_that_never_initialises_is_closed_with_4408() {
 async fn draining_closes_every_websocket_with_1001() {
     let app = TestApp::spawn().await;
     let mut socket = open_socket(&app, "graphql-transport-ws").await;
-    let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {SYSTEM_KEY}") } });
-    socket.send(Message::Text(init.to_string().into())).await.unwrap();
-    let ack = tokio::time::timeout(Duration::from_secs(5), socket.next())
-        .await
-        .unwrap();
-    assert!(
-        matches!(ack, Some(Ok(Message::Text(ref t))) if t.contains("connection_ack")),
-        "{ack:?}"
-    );
+    let ack = init(&mut socket, bearer(SYSTEM_KEY)).await;
+    assert!(ack.as_ref().is_some_and(|a| a["type"] == "connection_ack"), "{ack:?}");
     let subscribe = json!({ "type": "subscribe", "id": "1", "payload": { "query": "subscription { __typename }" } });
     socket.send(Message::Text(subscribe.to_string().into())).await.unwrap();
     // One not yet initialised is closed the same way.

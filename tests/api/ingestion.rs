@@ -3,10 +3,24 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{SYSTEM_KEY, TestApp, create_folder, create_process, key, organization_with_license, tenant};
+use crate::helpers::{
+    SYSTEM_KEY, TestApp, acme, acme_with_tenants, create_folder, create_process, key, organization_with_license,
+    set_tenant_state, tenant,
+};
 
-const RECORD: &str =
-    "mutation($events: [UsageEventInput!]!) { recordUsage(input: {events: $events}) { accepted duplicates } }";
+/// Records the batch `events` as SYSTEM; returns `{ accepted, duplicates }`.
+async fn record(app: &TestApp, events: Value) -> Value {
+    app.mutate(SYSTEM_KEY, "recordUsage", json!({ "events": events })).await
+}
+
+/// Expects the batch `events` refused with `code` and a message that starts with `field`:
+/// the event refused and its field (`events[1].idempotencyKey`), or "" for any.
+async fn refused(app: &TestApp, key: &str, events: Value, code: &str, field: &str) {
+    let message = app
+        .mutate_refused(key, "recordUsage", json!({ "events": events }), code, &[])
+        .await;
+    assert!(message.starts_with(field), "{field}: {message}");
+}
 
 fn event(key: &str, tenant: &str, quantity: &str) -> Value {
     json!({
@@ -56,62 +70,36 @@ async fn unit_type_id(db: &sea_orm::DatabaseConnection) -> uuid::Uuid {
 
 #[tokio::test]
 async fn the_same_batch_twice_is_all_duplicates_and_changes_nothing() {
-    let app = TestApp::spawn().await;
-    let fx = organization_with_license(&app, "acme", "1000").await;
-    let t = tenant(&app, &fx.org, "T").await;
+    let (app, fx, [t]) = acme_with_tenants(["T"]).await;
     let events = json!([event("a", &t, "1.5"), event("b", &t, "2"), event("c", &t, "0.0001")]);
-    let first = app.ok(SYSTEM_KEY, RECORD, json!({ "events": events })).await;
-    assert_eq!(first["recordUsage"], json!({ "accepted": 3, "duplicates": 0 }));
+    let first = record(&app, events.clone()).await;
+    assert_eq!(first, json!({ "accepted": 3, "duplicates": 0 }));
     let after_first = stored(&app, &fx.org).await;
     assert_eq!(after_first, (3, 35_001, 35_001));
-    let second = app.ok(SYSTEM_KEY, RECORD, json!({ "events": events })).await;
-    assert_eq!(second["recordUsage"], json!({ "accepted": 0, "duplicates": 3 }));
+    let second = record(&app, events).await;
+    assert_eq!(second, json!({ "accepted": 0, "duplicates": 3 }));
     assert_eq!(stored(&app, &fx.org).await, after_first);
     app.finish().await;
 }
 
 #[tokio::test]
 async fn a_key_reused_with_other_content_is_a_conflict_and_writes_nothing() {
-    let app = TestApp::spawn().await;
-    let fx = organization_with_license(&app, "acme", "1000").await;
-    let t = tenant(&app, &fx.org, "T").await;
-    app.ok(SYSTEM_KEY, RECORD, json!({ "events": [event("a", &t, "1")] }))
-        .await;
-    let (code, message) = app
-        .err(
-            SYSTEM_KEY,
-            RECORD,
-            json!({ "events": [event("new", &t, "5"), event("a", &t, "2")] }),
-        )
-        .await;
-    assert_eq!(code, "CONFLICT");
-    assert!(message.starts_with("events[1].idempotencyKey"), "{message}");
+    let (app, fx, [t]) = acme_with_tenants(["T"]).await;
+    record(&app, json!([event("a", &t, "1")])).await;
+    let reused = json!([event("new", &t, "5"), event("a", &t, "2")]);
+    refused(&app, SYSTEM_KEY, reused, "CONFLICT", "events[1].idempotencyKey").await;
     assert_eq!(stored(&app, &fx.org).await, (1, 10_000, 10_000));
     // Within one batch too.
-    let (code, _) = app
-        .err(
-            SYSTEM_KEY,
-            RECORD,
-            json!({ "events": [event("x", &t, "1"), event("x", &t, "2")] }),
-        )
-        .await;
-    assert_eq!(code, "CONFLICT");
-    let same = app
-        .ok(
-            SYSTEM_KEY,
-            RECORD,
-            json!({ "events": [event("y", &t, "1"), event("y", &t, "1")] }),
-        )
-        .await;
-    assert_eq!(same["recordUsage"], json!({ "accepted": 1, "duplicates": 1 }));
+    let twice = json!([event("x", &t, "1"), event("x", &t, "2")]);
+    refused(&app, SYSTEM_KEY, twice, "CONFLICT", "").await;
+    let same = record(&app, json!([event("y", &t, "1"), event("y", &t, "1")])).await;
+    assert_eq!(same, json!({ "accepted": 1, "duplicates": 1 }));
     app.finish().await;
 }
 
 #[tokio::test]
 async fn one_bad_event_refuses_the_whole_batch_and_names_it() {
-    let app = TestApp::spawn().await;
-    let fx = organization_with_license(&app, "acme", "1000").await;
-    let t = tenant(&app, &fx.org, "T").await;
+    let (app, fx, [t]) = acme_with_tenants(["T"]).await;
     let other_org = organization_with_license(&app, "other", "1000").await;
     let foreign = tenant(&app, &other_org.org, "Foreign").await;
     let owner = key(&app, "OWNER", Some(&fx.org), None).await;
@@ -121,80 +109,38 @@ async fn one_bad_event_refuses_the_whole_batch_and_names_it() {
         e[field] = value;
         e
     };
+    // Each field with a value it refuses, and the code; each case's key is its field's name.
     let cases = [
-        (
-            with("q", "quantity", json!("1.00001")),
-            "BAD_USER_INPUT",
-            "events[2].quantity",
-        ),
-        (
-            with("q", "quantity", json!("-1")),
-            "BAD_USER_INPUT",
-            "events[2].quantity",
-        ),
-        (
-            with("u", "unitType", json!("nope")),
-            "BAD_USER_INPUT",
-            "events[2].unitType",
-        ),
-        (
-            with("s", "service", json!("has space")),
-            "BAD_USER_INPUT",
-            "events[2].service",
-        ),
-        (
-            with("f", "occurredAt", json!("2026-11-23T10:05:01Z")),
-            "BAD_USER_INPUT",
-            "events[2].occurredAt",
-        ),
-        (
-            with("d", "durationMs", json!(-5)),
-            "BAD_USER_INPUT",
-            "events[2].durationMs",
-        ),
-        (
-            with("k", "idempotencyKey", json!("  ")),
-            "BAD_USER_INPUT",
-            "events[2].idempotencyKey",
-        ),
-        (with("t", "tenantId", json!(foreign)), "NOT_FOUND", "events[2].tenantId"),
-        (
-            with("t", "tenantId", json!("garbage")),
-            "NOT_FOUND",
-            "events[2].tenantId",
-        ),
-        (
-            with("p", "parentJobId", json!("ghost")),
-            "BAD_USER_INPUT",
-            "events[2].parentJobId",
-        ),
-        (with("j", "folderId", json!("Zm9v")), "NOT_FOUND", "events[2].folderId"),
+        ("quantity", json!("1.00001"), "BAD_USER_INPUT"),
+        ("quantity", json!("-1"), "BAD_USER_INPUT"),
+        ("unitType", json!("nope"), "BAD_USER_INPUT"),
+        ("service", json!("has space"), "BAD_USER_INPUT"),
+        ("occurredAt", json!("2026-11-23T10:05:01Z"), "BAD_USER_INPUT"),
+        ("durationMs", json!(-5), "BAD_USER_INPUT"),
+        ("idempotencyKey", json!("  "), "BAD_USER_INPUT"),
+        ("tenantId", json!(foreign), "NOT_FOUND"),
+        ("tenantId", json!("garbage"), "NOT_FOUND"),
+        ("parentJobId", json!("ghost"), "BAD_USER_INPUT"),
+        ("folderId", json!("Zm9v"), "NOT_FOUND"),
     ];
-    for (bad, code, field) in cases {
-        let mut bad = bad;
-        if field.ends_with("parentJobId") {
+    for (field, value, code) in cases {
+        let mut bad = with(field, field, value);
+        if field == "parentJobId" {
             bad["jobId"] = json!("child");
         }
-        let answer = app
-            .gql(&owner, RECORD, json!({ "events": [good("g1"), good("g2"), bad] }))
-            .await;
-        let got = answer["errors"][0]["extensions"]["code"].as_str().unwrap_or_default();
-        let message = answer["errors"][0]["message"].as_str().unwrap_or_default();
-        assert_eq!(got, code, "{field}: {answer}");
-        assert!(message.starts_with(field), "{field}: {message}");
+        let batch = json!([good("g1"), good("g2"), bad]);
+        refused(&app, &owner, batch, code, &format!("events[2].{field}")).await;
         assert_eq!(stored(&app, &fx.org).await.0, 0, "{field} wrote something");
     }
     // Exactly five minutes ahead is still accepted (clock skew).
     let edge = with("edge", "occurredAt", json!("2026-11-23T10:05:00Z"));
-    app.ok(SYSTEM_KEY, RECORD, json!({ "events": [edge] })).await;
+    record(&app, json!([edge])).await;
     app.finish().await;
 }
 
 #[tokio::test]
 async fn jobs_chain_to_known_parents_and_must_stay_consistent() {
-    let app = TestApp::spawn().await;
-    let fx = organization_with_license(&app, "acme", "1000").await;
-    let t = tenant(&app, &fx.org, "T").await;
+    let (app, _, [t]) = acme_with_tenants(["T"]).await;
     let folder = create_folder(&app, &t, None, "F").await;
     let (root, child) = (
         create_process(&app, &folder, "Root").await,
@@ -209,95 +155,56 @@ async fn jobs_chain_to_known_parents_and_must_stay_consistent() {
         e
     };
     // A parent recorded earlier in the same batch is known to its child.
-    let data = app
-        .ok(
-            SYSTEM_KEY,
-            RECORD,
-            json!({ "events": [job("1", "r1", None, &root), job("2", "c1", Some("r1"), &child)] }),
-        )
-        .await;
-    assert_eq!(data["recordUsage"]["accepted"], 2);
+    let recorded = record(
+        &app,
+        json!([job("1", "r1", None, &root), job("2", "c1", Some("r1"), &child)]),
+    )
+    .await;
+    assert_eq!(recorded["accepted"], 2);
     // A later event of the same job may repeat its facts, or leave them out.
     let mut again = event("3", &t, "1");
     again["jobId"] = json!("c1");
-    app.ok(
+    record(&app, json!([job("4", "c1", Some("r1"), &child), again])).await;
+    // It may not contradict them.
+    let other_process = json!([job("5", "c1", Some("r1"), &root)]);
+    refused(&app, SYSTEM_KEY, other_process, "BAD_USER_INPUT", "events[0].processId").await;
+    let other_parent = json!([job("6", "c1", None, &child), job("7", "c1", Some("c1"), &child)]);
+    refused(
+        &app,
         SYSTEM_KEY,
-        RECORD,
-        json!({ "events": [job("4", "c1", Some("r1"), &child), again] }),
+        other_parent,
+        "BAD_USER_INPUT",
+        "events[1].parentJobId",
     )
     .await;
-    // It may not contradict them.
-    let (code, message) = app
-        .err(
-            SYSTEM_KEY,
-            RECORD,
-            json!({ "events": [job("5", "c1", Some("r1"), &root)] }),
-        )
-        .await;
-    assert_eq!(
-        (code.as_str(), message.starts_with("events[0].processId")),
-        ("BAD_USER_INPUT", true),
-        "{message}"
-    );
-    let (code, message) = app
-        .err(
-            SYSTEM_KEY,
-            RECORD,
-            json!({ "events": [job("6", "c1", None, &child), job("7", "c1", Some("c1"), &child)] }),
-        )
-        .await;
-    assert_eq!(
-        (code.as_str(), message.starts_with("events[1].parentJobId")),
-        ("BAD_USER_INPUT", true),
-        "{message}"
-    );
     // A child whose parent is unknown is refused; a parent without a job id is meaningless.
-    let (code, _) = app
-        .err(
-            SYSTEM_KEY,
-            RECORD,
-            json!({ "events": [job("8", "orphan", Some("nobody"), &child)] }),
-        )
-        .await;
-    assert_eq!(code, "BAD_USER_INPUT");
+    let orphan = json!([job("8", "orphan", Some("nobody"), &child)]);
+    refused(&app, SYSTEM_KEY, orphan, "BAD_USER_INPUT", "").await;
     let mut no_job = event("9", &t, "1");
     no_job["parentJobId"] = json!("r1");
-    let (code, message) = app.err(SYSTEM_KEY, RECORD, json!({ "events": [no_job] })).await;
-    assert_eq!(code, "BAD_USER_INPUT", "{message}");
+    refused(&app, SYSTEM_KEY, json!([no_job]), "BAD_USER_INPUT", "").await;
     app.finish().await;
 }
 
 #[tokio::test]
 async fn uploads_deleted_tenants_and_batch_size() {
-    let app = TestApp::spawn().await;
-    let fx = organization_with_license(&app, "acme", "1000").await;
-    let t = tenant(&app, &fx.org, "T").await;
+    let (app, fx, [t]) = acme_with_tenants(["T"]).await;
     let mut upload = event("up", &t, "3");
     upload["kind"] = json!("UPLOAD");
     upload["durationMs"] = json!(1500);
-    app.ok(SYSTEM_KEY, RECORD, json!({ "events": [upload] })).await;
+    record(&app, json!([upload])).await;
     let (events, total, rollup_executions) = stored(&app, &fx.org).await;
     assert_eq!((events, total), (1, 30_000));
     assert_eq!(rollup_executions, 0, "an upload never counts as consumption");
 
     let gone = tenant(&app, &fx.org, "Gone").await;
-    app.ok(
-        SYSTEM_KEY,
-        "mutation($t: ID!) { updateTenant(input: {tenantId: $t, state: DELETED}) { tenant { state } } }",
-        json!({ "t": gone }),
-    )
-    .await;
-    let (code, message) = app
-        .err(SYSTEM_KEY, RECORD, json!({ "events": [event("g", &gone, "1")] }))
-        .await;
-    assert_eq!(code, "BAD_USER_INPUT", "{message}");
+    set_tenant_state(&app, &gone, "DELETED").await;
+    refused(&app, SYSTEM_KEY, json!([event("g", &gone, "1")]), "BAD_USER_INPUT", "").await;
 
     let many: Vec<Value> = (0..10_001).map(|i| event(&format!("m{i}"), &t, "1")).collect();
-    let (code, message) = app.err(SYSTEM_KEY, RECORD, json!({ "events": many })).await;
-    assert_eq!(code, "BAD_USER_INPUT", "{message}");
+    refused(&app, SYSTEM_KEY, json!(many), "BAD_USER_INPUT", "").await;
     let full: Vec<Value> = (0..10_000).map(|i| event(&format!("m{i}"), &t, "1")).collect();
-    let data = app.ok(SYSTEM_KEY, RECORD, json!({ "events": full })).await;
-    assert_eq!(data["recordUsage"]["accepted"], 10_000);
+    assert_eq!(record(&app, json!(full)).await["accepted"], 10_000);
     assert_eq!(
         stored(&app, &fx.org).await,
         (10_001, 30_000 + 10_000 * 10_000, 10_000 * 10_000)
@@ -307,9 +214,7 @@ async fn uploads_deleted_tenants_and_batch_size() {
 
 #[tokio::test]
 async fn a_job_chain_holds_at_most_64_runs() {
-    let app = TestApp::spawn().await;
-    let fx = organization_with_license(&app, "acme", "1000").await;
-    let t = tenant(&app, &fx.org, "t").await;
+    let (app, _, [t]) = acme_with_tenants(["t"]).await;
     let run = |i: usize| {
         json!({
             "idempotencyKey": format!("run-{i}"), "tenantId": t, "unitType": "units", "service": "robots",
@@ -318,14 +223,17 @@ async fn a_job_chain_holds_at_most_64_runs() {
         })
     };
     let chain: Vec<Value> = (0..64).map(run).collect();
-    let data = app.ok(SYSTEM_KEY, RECORD, json!({ "events": chain })).await;
-    assert_eq!(data["recordUsage"]["accepted"], 64);
-    let (code, message) = app.err(SYSTEM_KEY, RECORD, json!({ "events": [run(64)] })).await;
-    assert_eq!(code, "BAD_USER_INPUT");
-    assert!(
-        message.starts_with("events[0].parentJobId:") && message.contains("64"),
-        "{message}"
-    );
+    assert_eq!(record(&app, json!(chain)).await["accepted"], 64);
+    let message = app
+        .mutate_refused(
+            SYSTEM_KEY,
+            "recordUsage",
+            json!({ "events": [run(64)] }),
+            "BAD_USER_INPUT",
+            &["64"],
+        )
+        .await;
+    assert!(message.starts_with("events[0].parentJobId:"), "{message}");
     app.finish().await;
 }
 
@@ -335,11 +243,7 @@ async fn a_job_chain_holds_at_most_64_runs() {
 /// requests that recorded something leave an audit entry.
 #[tokio::test]
 async fn requests_written_in_one_group_keep_their_own_outcomes() {
-    use quotagraph::service::group_commit;
-
-    let app = TestApp::spawn().await;
-    let fx = organization_with_license(&app, "acme", "1000").await;
-    let t = tenant(&app, &fx.org, "T").await;
+    let (app, fx, [t]) = acme_with_tenants(["T"]).await;
     let (ctx, actor) = group_context(&app).await;
     let tenant_id = tenant_id(&t);
     let nobody = quotagraph::domain::ids::TenantId(uuid::Uuid::now_v7());
@@ -354,12 +258,7 @@ async fn requests_written_in_one_group_keep_their_own_outcomes() {
         vec![one("e", tenant_id, "6"), one("a", tenant_id, "9")],
     ];
     // Polled together: the first request starts a group and the others wait for the next.
-    let outcomes = futures_util::future::join_all(
-        requests
-            .into_iter()
-            .map(|events| group_commit::submit(&ctx, &actor, events)),
-    )
-    .await;
+    let outcomes = submit_together(&ctx, &actor, requests).await;
     let taken: Vec<Result<(usize, usize), &str>> = outcomes
         .iter()
         .map(|o| match o {
@@ -383,13 +282,13 @@ async fn requests_written_in_one_group_keep_their_own_outcomes() {
     // a, b, c and d: 1 + 3 + 4 + 5; nothing of the refused requests (e is not recorded).
     assert_eq!(stored(&app, &fx.org).await, (4, 130_000, 130_000));
     let log = app
-        .ok(
+        .organization(
             SYSTEM_KEY,
-            "query($o: ID!) { organization(id: $o) { auditLog(first: 100) { edges { node { action after } } } } }",
-            json!({ "o": fx.org }),
+            &fx.org,
+            "auditLog(first: 100) { edges { node { action after } } }",
         )
         .await;
-    let accepted: Vec<i64> = log["organization"]["auditLog"]["edges"]
+    let accepted: Vec<i64> = log["auditLog"]["edges"]
         .as_array()
         .unwrap()
         .iter()
@@ -404,12 +303,7 @@ async fn requests_written_in_one_group_keep_their_own_outcomes() {
         vec![one("g", tenant_id, "1"), one("h", tenant_id, "1")],
         vec![one("f", tenant_id, "1"), one("i", tenant_id, "1")],
     ];
-    let outcomes = futures_util::future::join_all(
-        requests
-            .into_iter()
-            .map(|events| group_commit::submit(&ctx, &actor, events)),
-    )
-    .await;
+    let outcomes = submit_together(&ctx, &actor, requests).await;
     let taken: Vec<(usize, usize)> = outcomes
         .into_iter()
         .map(|o| o.map(|r| (r.accepted, r.duplicates)).unwrap())
@@ -437,6 +331,18 @@ async fn group_context(app: &TestApp) -> (quotagraph::service::AppContext, quota
     };
     let actor = service::api_key::authenticate(&ctx, SYSTEM_KEY).await.unwrap();
     (ctx, actor)
+}
+
+/// Submits `requests` to group commit at once; their outcomes, in order.
+async fn submit_together(
+    ctx: &quotagraph::service::AppContext,
+    actor: &quotagraph::domain::access::Actor,
+    requests: Vec<Vec<quotagraph::service::ingestion::NewUsageEvent>>,
+) -> Vec<quotagraph::error::AppResult<quotagraph::service::ingestion::Recorded>> {
+    let submitted = requests
+        .into_iter()
+        .map(|events| quotagraph::service::group_commit::submit(ctx, actor, events));
+    futures_util::future::join_all(submitted).await
 }
 
 fn tenant_id(gid: &str) -> quotagraph::domain::ids::TenantId {
@@ -471,8 +377,7 @@ fn one(
 async fn a_group_of_30_requests_runs_the_statements_of_a_group_of_3() {
     use quotagraph::service::group_commit;
 
-    let app = TestApp::spawn().await;
-    let fx = organization_with_license(&app, "acme", "1000").await;
+    let (app, fx) = acme().await;
     let t = tenant_id(&tenant(&app, &fx.org, "T").await);
     let (mut ctx, actor) = group_context(&app).await;
     // The first write of the day makes the rows (service, rollups) later ones add to.

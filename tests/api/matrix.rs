@@ -10,7 +10,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use async_graphql::parser::{
     parse_schema,
@@ -20,9 +19,8 @@ use quotagraph::domain::access::Role;
 use quotagraph::domain::authorization::{EXPORTS, FIELDS, field_rule};
 use quotagraph::graphql::node::{decode_any, encode};
 use serde_json::{Value, json};
-use tokio::time::Instant;
 
-use crate::events::{Protocol, SETTLE, Subscriber};
+use crate::events::{Protocol, SETTLE, Subscriber, within_ms};
 use crate::helpers::{
     SYSTEM_KEY, TestApp, allocate, create_folder, create_license, create_process, create_unit_type, event, key,
     key_with_id, organization_with_license, record, tenant,
@@ -185,196 +183,89 @@ fn payload_mutation(type_name: &str) -> Option<&'static str> {
     })
 }
 
+/// How to reach `type_name`: a root, a mutation's payload, or a field of a type reached
+/// before it (see [`below`]).
 fn reach(type_name: &str) -> Option<Reach> {
-    let query = |steps: &[(&'static str, &'static str)], template: &str| Reach {
-        op: Op::Query,
-        steps: steps.to_vec(),
-        template: template.to_owned(),
+    let root = |op: Op| Reach {
+        op,
+        steps: Vec::new(),
+        template: "HOLE".into(),
     };
-    const ORG: (&str, &str) = ("Query", "organization");
-    const USAGE: (&str, &str) = ("Organization", "usage");
-    const CARD: (&str, &str) = ("OrganizationUsage", "tenant");
-    const NODE: (&str, &str) = ("Query", "node");
-    let org = "organization(id: %org%) { HOLE }";
-    let usage = "organization(id: %org%) { usage(unitType: \"units\") { HOLE } }";
-    let card = "organization(id: %org%) { usage(unitType: \"units\") { tenant(id: %tenant%) { HOLE } } }";
-    let on_tenant = "node(id: %tenant%) { ... on Tenant { HOLE } }";
-    let on_folder = "node(id: %folder%) { ... on Folder { HOLE } }";
-    let within = |outer: &str, inner: &str| outer.replace("HOLE", inner);
     if let Some(mutation) = payload_mutation(type_name) {
-        let steps = vec![("Mutation", mutation)];
         let input = mutation_input(mutation)?;
         return Some(Reach {
             op: Op::Mutation,
-            steps,
+            steps: vec![("Mutation", mutation)],
             template: format!("{mutation}(input: {input}) {{ HOLE }}"),
         });
     }
-    Some(match type_name {
-        "Query" => query(&[], "HOLE"),
-        "Mutation" => Reach {
-            op: Op::Mutation,
-            steps: Vec::new(),
-            template: "HOLE".into(),
-        },
-        "Subscription" => Reach {
-            op: Op::Subscription,
-            steps: Vec::new(),
-            template: "HOLE".into(),
-        },
-        "QuotaEvent" => Reach {
-            op: Op::Subscription,
-            steps: vec![("Subscription", "quotaEvents")],
-            template: "quotaEvents(organizationId: %org%) { HOLE }".into(),
-        },
-        "ConsumptionControl" => Reach {
-            op: Op::Mutation,
-            steps: vec![
-                ("Mutation", "setConsumptionControl"),
-                ("ConsumptionControlPayload", "consumptionControl"),
-            ],
-            template: format!(
-                "setConsumptionControl(input: {}) {{ consumptionControl {{ HOLE }} }}",
-                mutation_input("setConsumptionControl")?
-            ),
-        },
-        "Viewer" => query(&[("Query", "viewer")], "viewer { HOLE }"),
-        "ApiKey" => query(
-            &[("Query", "viewer"), ("Viewer", "apiKey")],
-            "viewer { apiKey { HOLE } }",
+    match type_name {
+        "Query" => Some(root(Op::Query)),
+        "Mutation" => Some(root(Op::Mutation)),
+        "Subscription" => Some(root(Op::Subscription)),
+        "QuotaEvent" => below(
+            "Subscription",
+            "quotaEvents",
+            "quotaEvents(organizationId: %org%) { HOLE }",
         ),
-        "UnitType" => query(&[("Query", "unitTypes")], "unitTypes { HOLE }"),
-        "Node" => query(&[NODE], "node(id: %tenant%) { HOLE }"),
-        "Organization" => query(&[ORG], org),
-        "OrganizationConnection" => query(&[("Query", "organizations")], "organizations(first: 1) { HOLE }"),
-        "OrganizationEdge" => query(
-            &[("Query", "organizations"), ("OrganizationConnection", "edges")],
-            "organizations(first: 1) { edges { HOLE } }",
+        "ConsumptionControl" => below(
+            "ConsumptionControlPayload",
+            "consumptionControl",
+            "consumptionControl { HOLE }",
         ),
-        "PageInfo" => query(
-            &[("Query", "organizations"), ("OrganizationConnection", "pageInfo")],
-            "organizations(first: 1) { pageInfo { HOLE } }",
+        "Viewer" => below("Query", "viewer", "viewer { HOLE }"),
+        "ApiKey" => below("Viewer", "apiKey", "apiKey { HOLE }"),
+        "UnitType" => below("Query", "unitTypes", "unitTypes { HOLE }"),
+        "Node" => below("Query", "node", "node(id: %tenant%) { HOLE }"),
+        "Organization" => below("Query", "organization", "organization(id: %org%) { HOLE }"),
+        "OrganizationConnection" => below("Query", "organizations", "organizations(first: 1) { HOLE }"),
+        "OrganizationEdge" => below("OrganizationConnection", "edges", "edges { HOLE }"),
+        "PageInfo" => below("OrganizationConnection", "pageInfo", "pageInfo { HOLE }"),
+        "License" => below("Organization", "licenses", "licenses { HOLE }"),
+        "Bundle" => below("Organization", "bundles", "bundles(unitType: \"units\") { HOLE }"),
+        "QuotaBalance" => below("Organization", "quota", "quota(unitType: \"units\") { HOLE }"),
+        "Activity" => below("Organization", "activity", "activity(unitType: \"units\") { HOLE }"),
+        "WeeklyActivity" => below("Activity", "weeks", "weeks { HOLE }"),
+        "AuditEntryConnection" => below("Organization", "auditLog", "auditLog { HOLE }"),
+        "AuditEntryEdge" => below("AuditEntryConnection", "edges", "edges { HOLE }"),
+        "AuditEntry" => below("AuditEntryConnection", "nodes", "nodes { HOLE }"),
+        "TenantConnection" => below("Organization", "tenants", "tenants { HOLE }"),
+        "TenantEdge" => below("TenantConnection", "edges", "edges { HOLE }"),
+        "OrganizationUsage" => below("Organization", "usage", "usage(unitType: \"units\") { HOLE }"),
+        "CapacityCard" => below("OrganizationUsage", "capacityCard", "capacityCard { HOLE }"),
+        "CapacityBreakdown" => below("OrganizationUsage", "breakdown", "breakdown { HOLE }"),
+        "TenantUsage" => below("OrganizationUsage", "tenant", "tenant(id: %tenant%) { HOLE }"),
+        "UsageBucket" => below(
+            "TenantUsage",
+            "distribution",
+            "distribution(granularity: WEEK) { HOLE }",
         ),
-        "License" => query(&[ORG, ("Organization", "licenses")], &within(org, "licenses { HOLE }")),
-        "Bundle" => query(
-            &[ORG, ("Organization", "bundles")],
-            &within(org, "bundles(unitType: \"units\") { HOLE }"),
-        ),
-        "QuotaBalance" => query(
-            &[ORG, ("Organization", "quota")],
-            &within(org, "quota(unitType: \"units\") { HOLE }"),
-        ),
-        "Activity" => query(
-            &[ORG, ("Organization", "activity")],
-            &within(org, "activity(unitType: \"units\") { HOLE }"),
-        ),
-        "WeeklyActivity" => query(
-            &[ORG, ("Organization", "activity"), ("Activity", "weeks")],
-            &within(org, "activity(unitType: \"units\") { weeks { HOLE } }"),
-        ),
-        "AuditEntryConnection" => query(&[ORG, ("Organization", "auditLog")], &within(org, "auditLog { HOLE }")),
-        "AuditEntryEdge" => query(
-            &[ORG, ("Organization", "auditLog"), ("AuditEntryConnection", "edges")],
-            &within(org, "auditLog { edges { HOLE } }"),
-        ),
-        "AuditEntry" => query(
-            &[ORG, ("Organization", "auditLog"), ("AuditEntryConnection", "nodes")],
-            &within(org, "auditLog { nodes { HOLE } }"),
-        ),
-        "TenantConnection" => query(&[ORG, ("Organization", "tenants")], &within(org, "tenants { HOLE }")),
-        "TenantEdge" => query(
-            &[ORG, ("Organization", "tenants"), ("TenantConnection", "edges")],
-            &within(org, "tenants { edges { HOLE } }"),
-        ),
-        "OrganizationUsage" => query(&[ORG, USAGE], usage),
-        "CapacityCard" => query(
-            &[ORG, USAGE, ("OrganizationUsage", "capacityCard")],
-            &within(usage, "capacityCard { HOLE }"),
-        ),
-        "CapacityBreakdown" => query(
-            &[ORG, USAGE, ("OrganizationUsage", "breakdown")],
-            &within(usage, "breakdown { HOLE }"),
-        ),
-        "TenantUsage" => query(&[ORG, USAGE, CARD], card),
-        "UsageBucket" => query(
-            &[ORG, USAGE, CARD, ("TenantUsage", "distribution")],
-            &within(card, "distribution(granularity: WEEK) { HOLE }"),
-        ),
-        "ServiceBreakdown" => query(
-            &[ORG, USAGE, CARD, ("TenantUsage", "byService")],
-            &within(card, "byService { HOLE }"),
-        ),
-        "ServiceUsage" => query(
-            &[
-                ORG,
-                USAGE,
-                CARD,
-                ("TenantUsage", "byService"),
-                ("ServiceBreakdown", "services"),
-            ],
-            &within(card, "byService { services { HOLE } }"),
-        ),
-        "Service" => query(
-            &[
-                ORG,
-                USAGE,
-                CARD,
-                ("TenantUsage", "byService"),
-                ("ServiceBreakdown", "services"),
-                ("ServiceUsage", "service"),
-            ],
-            &within(card, "byService { services { service { HOLE } } }"),
-        ),
-        "FolderUsage" => query(
-            &[ORG, USAGE, CARD, ("TenantUsage", "folders")],
-            &within(card, "folders(attribution: EXECUTION) { HOLE }"),
-        ),
-        "ProcessUsageConnection" => query(
-            &[ORG, USAGE, CARD, ("TenantUsage", "processes")],
-            &within(card, "processes(attribution: EXECUTION) { HOLE }"),
-        ),
-        "ProcessUsageEdge" => query(
-            &[
-                ORG,
-                USAGE,
-                CARD,
-                ("TenantUsage", "processes"),
-                ("ProcessUsageConnection", "edges"),
-            ],
-            &within(card, "processes(attribution: EXECUTION) { edges { HOLE } }"),
-        ),
-        "ProcessUsage" => query(
-            &[
-                ORG,
-                USAGE,
-                CARD,
-                ("TenantUsage", "processes"),
-                ("ProcessUsageConnection", "nodes"),
-            ],
-            &within(card, "processes(attribution: EXECUTION) { nodes { HOLE } }"),
-        ),
-        "Tenant" => query(&[NODE], on_tenant),
-        "Allocation" => query(
-            &[NODE, ("Tenant", "allocation")],
-            &within(on_tenant, "allocation(unitType: \"units\") { HOLE }"),
-        ),
-        "FolderConnection" => query(&[NODE, ("Tenant", "folders")], &within(on_tenant, "folders { HOLE }")),
-        "FolderEdge" => query(
-            &[NODE, ("Tenant", "folders"), ("FolderConnection", "edges")],
-            &within(on_tenant, "folders { edges { HOLE } }"),
-        ),
-        "Folder" => query(&[NODE], on_folder),
-        "ProcessConnection" => query(
-            &[NODE, ("Folder", "processes")],
-            &within(on_folder, "processes { HOLE }"),
-        ),
-        "ProcessEdge" => query(
-            &[NODE, ("Folder", "processes"), ("ProcessConnection", "edges")],
-            &within(on_folder, "processes { edges { HOLE } }"),
-        ),
-        "Process" => query(&[NODE], "node(id: %process%) { ... on Process { HOLE } }"),
-        _ => return None,
-    })
+        "ServiceBreakdown" => below("TenantUsage", "byService", "byService { HOLE }"),
+        "ServiceUsage" => below("ServiceBreakdown", "services", "services { HOLE }"),
+        "Service" => below("ServiceUsage", "service", "service { HOLE }"),
+        "FolderUsage" => below("TenantUsage", "folders", "folders(attribution: EXECUTION) { HOLE }"),
+        "ProcessUsageConnection" => below("TenantUsage", "processes", "processes(attribution: EXECUTION) { HOLE }"),
+        "ProcessUsageEdge" => below("ProcessUsageConnection", "edges", "edges { HOLE }"),
+        "ProcessUsage" => below("ProcessUsageConnection", "nodes", "nodes { HOLE }"),
+        "Tenant" => below("Query", "node", "node(id: %tenant%) { ... on Tenant { HOLE } }"),
+        "Allocation" => below("Tenant", "allocation", "allocation(unitType: \"units\") { HOLE }"),
+        "FolderConnection" => below("Tenant", "folders", "folders { HOLE }"),
+        "FolderEdge" => below("FolderConnection", "edges", "edges { HOLE }"),
+        "Folder" => below("Query", "node", "node(id: %folder%) { ... on Folder { HOLE } }"),
+        "ProcessConnection" => below("Folder", "processes", "processes { HOLE }"),
+        "ProcessEdge" => below("ProcessConnection", "edges", "edges { HOLE }"),
+        "Process" => below("Query", "node", "node(id: %process%) { ... on Process { HOLE } }"),
+        _ => None,
+    }
+}
+
+/// A type reached as the field `field` of a `parent` reached first, selected as
+/// `selection` (with `HOLE` where the type's own fields go).
+fn below(parent: &'static str, field: &'static str, selection: &str) -> Option<Reach> {
+    let mut reach = reach(parent)?;
+    reach.steps.push((parent, field));
+    reach.template = reach.template.replace("HOLE", selection);
+    Some(reach)
 }
 
 /// A document to send and what the matrix says its answer must be.
@@ -603,7 +494,7 @@ async fn subscribe(world: &World, key: &str, document: &str, allowed_at_root: bo
         world.record().await;
     }
     let message = subscriber
-        .message(Instant::now() + Duration::from_secs(5))
+        .message(within_ms(5000))
         .await
         .unwrap_or_else(|| panic!("no answer to {document}"));
     subscriber.close().await;

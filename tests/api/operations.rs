@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use axum::{Router, body::Bytes, http::HeaderMap, routing::post};
 use serde_json::json;
 
-use crate::helpers::{SYSTEM_KEY, ServerProcess, TestApp, organization_with_license, tenant};
+use crate::helpers::{SYSTEM_KEY, ServerProcess, TestApp, event, organization_with_license, record, tenant};
 
 /// The value of the series `name{labels}` in a Prometheus text answer.
 fn series(metrics: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
@@ -30,18 +30,10 @@ async fn metrics_count_requests_operations_ingestion_admission_and_the_pool() {
         .await;
     app.gql(SYSTEM_KEY, "query OpsBroken { viewer { nope } }", json!({}))
         .await;
-    app.ok(
-        SYSTEM_KEY,
-        "mutation($t: ID!) { recordUsage(input: {events: [{idempotencyKey: \"m1\", tenantId: $t, unitType: \"units\", service: \"s\", quantity: \"1\", occurredAt: \"2026-11-20T10:00:00Z\"}]}) { accepted } }",
-        json!({ "t": t }),
-    )
-    .await;
-    app.ok(
-        SYSTEM_KEY,
-        "mutation($t: ID!) { startExecution(input: {idempotencyKey: \"m2\", tenantId: $t, unitType: \"units\", service: \"s\", quantity: \"2\"}) { granted } }",
-        json!({ "t": t }),
-    )
-    .await;
+    let run = event("m1", &t, "1", "2026-11-20T10:00:00Z").with(json!({ "service": "s" }));
+    record(&app, [run]).await;
+    let start = json!({ "idempotencyKey": "m2", "tenantId": t, "unitType": "units", "service": "s", "quantity": "2" });
+    app.mutate(SYSTEM_KEY, "startExecution", start).await;
     let metrics = app
         .client
         .get(app.url("/metrics"))

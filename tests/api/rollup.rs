@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use proptest::prelude::*;
 use serde_json::json;
 
-use crate::helpers::{Event, SYSTEM_KEY, TestApp, event, licensed_organization, record, tenant};
+use crate::helpers::{Event, SYSTEM_KEY, TestApp, event, organization_with_tenants, record, tenant_card};
 
 #[derive(Clone, Debug)]
 struct Generated {
@@ -42,18 +42,8 @@ fn text(scaled: i64) -> String {
 
 async fn check(generated: Vec<Generated>, from: NaiveDate, to: NaiveDate) {
     let app = TestApp::spawn().await;
-    let org = licensed_organization(
-        &app,
-        "o",
-        "Europe/Paris",
-        json!({ "capacity": "1000", "period": "YEAR", "startsOn": "2026-09-01" }),
-    )
-    .await
-    .org;
-    let mut tenants = Vec::new();
-    for i in 0..3 {
-        tenants.push(tenant(&app, &org, &format!("t{i}")).await);
-    }
+    let license = json!({ "capacity": "1000", "period": "YEAR", "startsOn": "2026-09-01" });
+    let (org, tenants) = organization_with_tenants(&app, "o", "Europe/Paris", license, ["t0", "t1", "t2"]).await;
     // Events from 2026-09-14T22:00Z (local Sep 15th, 00:00) over 69 days, to Nov 22nd.
     let start: DateTime<Utc> = "2026-09-14T22:00:00Z".parse().unwrap();
     let zone: chrono_tz::Tz = "Europe/Paris".parse().unwrap();
@@ -87,13 +77,7 @@ async fn check(generated: Vec<Generated>, from: NaiveDate, to: NaiveDate) {
     let usage = &data["organization"]["usage"];
     assert_eq!(usage["consumed"], text(expected.iter().sum()));
     for (i, id) in tenants.iter().enumerate() {
-        let card = usage["tenants"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["tenant"]["id"] == id.as_str())
-            .unwrap();
-        assert_eq!(card["consumed"], text(expected[i]), "tenant {i}");
+        assert_eq!(tenant_card(usage, id)["consumed"], text(expected[i]), "tenant {i}");
     }
     app.finish().await;
 }

@@ -5,8 +5,8 @@
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    SYSTEM_KEY, TestApp, allocate, event, key, licensed_organization, organization_with_license, record,
-    set_tenant_state, tenant,
+    SYSTEM_KEY, TestApp, acme, acme_with_tenants, allocate, event, key, organization_with_license,
+    organization_with_tenants, record, set_tenant_state, tenant, tenant_card,
 };
 
 const ORGANIZATION_FIELDS: &str = "totalCapacity consumed consumedFromAllocated consumedFromOrganization remaining allocated availableForAllocation overage overAllocation capacityCard { mode value } status";
@@ -22,26 +22,15 @@ async fn consume(app: &TestApp, tenant: &str, quantity: &str, day: &str, kind: &
 }
 
 async fn usage(app: &TestApp, org: &str, arguments: &str) -> Value {
-    let query = format!(
-        "query($o: ID!) {{ organization(id: $o) {{ usage(unitType: \"units\"{arguments}) {{ from to bundle {{ startDate current }} {ORGANIZATION_FIELDS} breakdown {{ consumedFromAllocated consumedFromOrganization remaining }} tenants {{ {TENANT_FIELDS} }} }} }} }}"
+    let field = format!(
+        "usage(unitType: \"units\"{arguments}) {{ from to bundle {{ startDate current }} {ORGANIZATION_FIELDS} breakdown {{ consumedFromAllocated consumedFromOrganization remaining }} tenants {{ {TENANT_FIELDS} }} }}"
     );
-    app.ok(SYSTEM_KEY, &query, json!({ "o": org })).await["organization"]["usage"].clone()
-}
-
-fn card<'a>(usage: &'a Value, tenant: &str) -> &'a Value {
-    usage["tenants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["tenant"]["id"] == tenant)
-        .expect("the tenant's card")
+    app.organization(SYSTEM_KEY, org, &field).await["usage"].clone()
 }
 
 #[tokio::test]
 async fn low_remaining_example_of_design_section_9() {
-    let app = TestApp::spawn().await;
-    let fx = organization_with_license(&app, "acme", "1000").await;
-    let (a, b) = (tenant(&app, &fx.org, "a").await, tenant(&app, &fx.org, "b").await);
+    let (app, fx, [a, b]) = acme_with_tenants(["a", "b"]).await;
     allocate(&app, &a, Some("500")).await;
     allocate(&app, &b, Some("400")).await;
     consume(&app, &a, "440", "2026-11-10", "EXECUTION").await;
@@ -66,7 +55,7 @@ async fn low_remaining_example_of_design_section_9() {
         u["breakdown"],
         json!({ "consumedFromAllocated": "840", "consumedFromOrganization": "20", "remaining": "140" })
     );
-    let (ca, cb) = (card(&u, &a), card(&u, &b));
+    let (ca, cb) = (tenant_card(&u, &a), tenant_card(&u, &b));
     assert_eq!(ca["status"], "WARNING");
     assert!((ca["consumptionRate"].as_f64().unwrap() - 0.88).abs() < 1e-9);
     assert_eq!(ca["remaining"], "60");
@@ -79,8 +68,7 @@ async fn low_remaining_example_of_design_section_9() {
 
 #[tokio::test]
 async fn overage_and_deleted_tenant_examples() {
-    let app = TestApp::spawn().await;
-    let fx = organization_with_license(&app, "acme", "1000").await;
+    let (app, fx) = acme().await;
     let (a, b, d) = (
         tenant(&app, &fx.org, "a").await,
         tenant(&app, &fx.org, "b").await,
@@ -98,10 +86,10 @@ async fn overage_and_deleted_tenant_examples() {
     assert_eq!(u["capacityCard"], json!({ "mode": "OVERAGE", "value": "250" }));
     assert_eq!(u["allocated"], "200", "a deleted tenant's allocation no longer counts");
     assert_eq!(u["availableForAllocation"], "0");
-    assert_eq!(card(&u, &a)["status"], "CRITICAL");
-    assert_eq!(card(&u, &b)["status"], "WARNING");
-    assert!(card(&u, &b)["allocated"].is_null() && card(&u, &b)["consumptionRate"].is_null());
-    let deleted = card(&u, &d);
+    assert_eq!(tenant_card(&u, &a)["status"], "CRITICAL");
+    assert_eq!(tenant_card(&u, &b)["status"], "WARNING");
+    assert!(tenant_card(&u, &b)["allocated"].is_null() && tenant_card(&u, &b)["consumptionRate"].is_null());
+    let deleted = tenant_card(&u, &d);
     assert_eq!(deleted["status"], "DELETED");
     assert_eq!(deleted["allocated"], "300");
     let uuid =
@@ -112,15 +100,13 @@ async fn overage_and_deleted_tenant_examples() {
 
 #[tokio::test]
 async fn a_sub_range_splits_flow_and_keeps_balance_at_its_end() {
-    let app = TestApp::spawn().await;
-    let fx = organization_with_license(&app, "acme", "1000").await;
-    let a = tenant(&app, &fx.org, "a").await;
+    let (app, fx, [a]) = acme_with_tenants(["a"]).await;
     allocate(&app, &a, Some("100")).await;
     consume(&app, &a, "80", "2026-11-05", "EXECUTION").await;
     consume(&app, &a, "50", "2026-11-12", "EXECUTION").await;
     consume(&app, &a, "7", "2026-11-20", "EXECUTION").await;
     let u = usage(&app, &fx.org, ", range: {from: \"2026-11-10\", to: \"2026-11-15\"}").await;
-    let c = card(&u, &a);
+    let c = tenant_card(&u, &a);
     assert_eq!(
         (
             c["consumed"].as_str(),
@@ -153,19 +139,16 @@ async fn a_sub_range_splits_flow_and_keeps_balance_at_its_end() {
         ", range: {from: \"2026-11-20\", to: \"2026-12-01\"}",
         ", range: {from: \"2026-11-05\", to: \"2026-11-04\"}",
     ] {
-        let query =
-            format!("query($o: ID!) {{ organization(id: $o) {{ usage(unitType: \"units\"{range}) {{ consumed }} }} }}");
-        let (code, message) = app.err(SYSTEM_KEY, &query, json!({ "o": fx.org })).await;
-        assert_eq!(code, "BAD_USER_INPUT", "{range}: {message}");
+        let field = format!("usage(unitType: \"units\"{range}) {{ consumed }}");
+        app.organization_refused(SYSTEM_KEY, &fx.org, &field, "BAD_USER_INPUT", &[])
+            .await;
     }
     app.finish().await;
 }
 
 #[tokio::test]
 async fn a_closed_bundle_answers_from_history() {
-    let app = TestApp::spawn().await;
-    let fx = organization_with_license(&app, "acme", "1000").await;
-    let a = tenant(&app, &fx.org, "a").await;
+    let (app, fx, [a]) = acme_with_tenants(["a"]).await;
     consume(&app, &a, "12.5", "2026-10-31", "EXECUTION").await;
     consume(&app, &a, "3", "2026-11-01", "EXECUTION").await;
     let october = usage(&app, &fx.org, ", bundle: \"2026-10-01\"").await;
@@ -179,31 +162,23 @@ async fn a_closed_bundle_answers_from_history() {
     );
     assert_eq!(october["consumed"], "12.5");
     assert_eq!(usage(&app, &fx.org, "").await["consumed"], "3");
-    let (code, _) = app
-        .err(SYSTEM_KEY, "query($o: ID!) { organization(id: $o) { usage(unitType: \"units\", bundle: \"2026-10-02\") { consumed } } }", json!({ "o": fx.org }))
+    let not_a_bundle_start = "usage(unitType: \"units\", bundle: \"2026-10-02\") { consumed }";
+    app.organization_refused(SYSTEM_KEY, &fx.org, not_a_bundle_start, "BAD_USER_INPUT", &[])
         .await;
-    assert_eq!(code, "BAD_USER_INPUT");
     app.finish().await;
 }
 
 #[tokio::test]
 async fn the_quota_view_counts_executions_against_the_burst_limit() {
     let app = TestApp::spawn().await;
-    let org = licensed_organization(
-        &app,
-        "o",
-        "UTC",
-        json!({ "capacity": "100", "startsOn": "2026-10-15", "burstPercent": 130, "burstPeriods": 2, "enforced": true }),
-    )
-    .await
-    .org;
-    let t = tenant(&app, &org, "t").await;
+    let license = json!({ "capacity": "100", "startsOn": "2026-10-15", "burstPercent": 130, "burstPeriods": 2, "enforced": true });
+    let (org, [t]) = organization_with_tenants(&app, "o", "UTC", license, ["t"]).await;
     consume(&app, &t, "40", "2026-11-16", "EXECUTION").await;
     consume(&app, &t, "5", "2026-11-17", "UPLOAD").await;
     consume(&app, &t, "9", "2026-11-14", "EXECUTION").await;
     let q = app
-        .ok(SYSTEM_KEY, "query($o: ID!) { organization(id: $o) { quota(unitType: \"units\") { unitType { code } used quota limit remaining burstActive enforced periodStart periodEnd resetsOn } } }", json!({ "o": org }))
-        .await["organization"]["quota"]
+        .organization(SYSTEM_KEY, &org, "quota(unitType: \"units\") { unitType { code } used quota limit remaining burstActive enforced periodStart periodEnd resetsOn }")
+        .await["quota"]
         .clone();
     assert_eq!(
         q,
@@ -214,9 +189,7 @@ async fn the_quota_view_counts_executions_against_the_burst_limit() {
 
 #[tokio::test]
 async fn a_tenant_admin_reads_its_card_and_not_the_organizations_figures() {
-    let app = TestApp::spawn().await;
-    let fx = organization_with_license(&app, "acme", "1000").await;
-    let (own, other) = (tenant(&app, &fx.org, "own").await, tenant(&app, &fx.org, "other").await);
+    let (app, fx, [own, other]) = acme_with_tenants(["own", "other"]).await;
     consume(&app, &own, "5", "2026-11-02", "EXECUTION").await;
     let admin = key(&app, "TENANT_ADMIN", Some(&fx.org), Some(&own)).await;
     let data = app
@@ -231,18 +204,12 @@ async fn a_tenant_admin_reads_its_card_and_not_the_organizations_figures() {
     assert_eq!(usage["tenants"][0]["tenant"]["id"], own.as_str());
     assert!(usage["other"].is_null());
     for field in ["consumed", "status", "remaining"] {
-        let query = format!("query($o: ID!) {{ organization(id: $o) {{ usage(unitType: \"units\") {{ {field} }} }} }}");
-        let (code, _) = app.err(&admin, &query, json!({ "o": fx.org })).await;
-        assert_eq!(code, "FORBIDDEN", "{field}");
+        let field = format!("usage(unitType: \"units\") {{ {field} }}");
+        app.organization_refused(&admin, &fx.org, &field, "FORBIDDEN", &[])
+            .await;
     }
-    let (code, _) = app
-        .err(
-            &admin,
-            "query($o: ID!) { organization(id: $o) { quota(unitType: \"units\") { used } } }",
-            json!({ "o": fx.org }),
-        )
-        .await;
-    assert_eq!(code, "FORBIDDEN");
+    let quota = "quota(unitType: \"units\") { used }";
+    app.organization_refused(&admin, &fx.org, quota, "FORBIDDEN", &[]).await;
     app.finish().await;
 }
 

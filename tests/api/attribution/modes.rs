@@ -57,17 +57,10 @@ async fn folders_and_processes_in_both_modes_at_tenant_and_organization_level() 
         process_lines(&org.execution_processes),
         lines(&["P5 100/100", "P3 32/32", "P2 25/25", "P1 15.5/15.5", "P4 8/8"])
     );
+    // Tenant two's P5 (100) before tenant one's chains: the largest first.
     assert_eq!(
         process_lines(&org.ownership_processes),
-        lines(&[
-            "P5 100/100",
-            "P1 15.5/79.5",
-            "P1 > P2 20/50",
-            "P1 > P2 > P3 30/30",
-            "P1 > P4 8/8",
-            "P2 5/5",
-            "P3 2/2",
-        ])
+        lines(&[TWO_PROCESSES, ONE_OWNERSHIP_PROCESSES].concat())
     );
 
     // The rows name the right folders and processes (not only the right names).

@@ -1,9 +1,11 @@
 //! The fixture builders: what a test needs before it starts, made through the GraphQL API
 //! as SYSTEM, so that a test's data passes the same checks as a client's. Each returns the
-//! id of what it made (a key: its secret).
+//! id of what it made (a key: its secret), and those that start a server, the server.
 //!
 //! ```ignore
-//! let fx = organization_with_license(&app, "acme", "1000").await;
+//! let (app, fx) = acme().await;
+//! let (app, fx, [a, b]) = acme_with_tenants(["a", "b"]).await;
+//! let (globex, stranger) = globex_owner(&app).await;
 //! let paris = licensed_organization(&app, "paris", "Europe/Paris", json!({ "capacity": "500", "period": "YEAR" })).await;
 //! let t = tenant(&app, &fx.org, "a").await;
 //! allocate(&app, &t, Some("100")).await;
@@ -14,30 +16,40 @@
 
 use serde_json::{Value, json};
 
-use super::{SYSTEM_KEY, TestApp};
+use super::{SYSTEM_KEY, TestApp, mutation};
 
 /// Creates the unit type `code` unless it exists.
 pub async fn create_unit_type(app: &TestApp, code: &str, name: &str) {
     // CONFLICT when a test made it already: the answer is not checked.
+    let document = mutation("createUnitType", "unitType { code }");
     let _ = app
         .gql(
             SYSTEM_KEY,
-            "mutation($code: String!, $name: String!) { createUnitType(input: {code: $code, name: $name}) { unitType { code } } }",
-            json!({ "code": code, "name": name }),
+            &document,
+            json!({ "input": { "code": code, "name": name } }),
         )
         .await;
 }
 
+/// Runs the mutation `name` as SYSTEM with `input`, selecting `selection` only: fixtures
+/// ask as little as they can. Returns its payload.
+async fn run(app: &TestApp, name: &str, selection: &str, input: Value) -> Value {
+    let document = mutation(name, selection);
+    app.ok(SYSTEM_KEY, &document, json!({ "input": input })).await[name].clone()
+}
+
+/// Runs the mutation `name` as [`run`] does and returns the id of the `object` it made
+/// (or changed).
+async fn made(app: &TestApp, name: &str, object: &str, input: Value) -> String {
+    let payload = run(app, name, &format!("{object} {{ id }}"), input).await;
+    payload[object]["id"].as_str().expect("id").to_owned()
+}
+
 /// Creates an organization (named "Org", `slug`, in `time_zone`) and returns its id.
 pub async fn create_organization(app: &TestApp, slug: &str, time_zone: &str) -> String {
-    let data = app
-        .ok(
-            SYSTEM_KEY,
-            "mutation($slug: String!, $zone: String!) { createOrganization(input: {name: \"Org\", slug: $slug, timeZone: $zone}) { organization { id timeZone } } }",
-            json!({ "slug": slug, "zone": time_zone }),
-        )
-        .await;
-    let organization = &data["createOrganization"]["organization"];
+    let input = json!({ "name": "Org", "slug": slug, "timeZone": time_zone });
+    let made = run(app, "createOrganization", "organization { id timeZone }", input).await;
+    let organization = &made["organization"];
     assert_eq!(organization["timeZone"], time_zone);
     organization["id"].as_str().expect("id").to_owned()
 }
@@ -51,20 +63,36 @@ pub async fn create_license(app: &TestApp, org: &str, fields: Value) -> String {
         "startsOn": "2026-01-01",
     });
     set(&mut input, fields);
-    let data = app
-        .ok(
-            SYSTEM_KEY,
-            "mutation($input: CreateLicenseInput!) { createLicense(input: $input) { license { id } } }",
-            json!({ "input": input }),
-        )
-        .await;
-    data["createLicense"]["license"]["id"].as_str().expect("id").to_owned()
+    made(app, "createLicense", "license", input).await
 }
 
 /// An organization with one license, ready for tests.
 pub struct Fixture {
     pub org: String,
     pub license: String,
+}
+
+/// A server (its clock at [`DEFAULT_NOW`](super::DEFAULT_NOW)) with the organization
+/// "acme" and its monthly license of 1000 units: where most tests start.
+pub async fn acme() -> (TestApp, Fixture) {
+    let app = TestApp::spawn().await;
+    let fixture = organization_with_license(&app, "acme", "1000").await;
+    (app, fixture)
+}
+
+/// [`acme`] with a tenant of each of `names`, in `names`' order.
+pub async fn acme_with_tenants<const N: usize>(names: [&str; N]) -> (TestApp, Fixture, [String; N]) {
+    let (app, fixture) = acme().await;
+    let tenants = tenants(&app, &fixture.org, names).await;
+    (app, fixture, tenants)
+}
+
+/// The organization "globex", licensed as [`acme`]'s is, and its OWNER's key: a stranger
+/// to acme, whose ids must look unknown to it.
+pub async fn globex_owner(app: &TestApp) -> (Fixture, String) {
+    let globex = organization_with_license(app, "globex", "1000").await;
+    let owner = key(app, "OWNER", Some(&globex.org), None).await;
+    (globex, owner)
 }
 
 /// Creates the unit type `units`, an organization (`slug`, UTC) and a monthly license of
@@ -82,26 +110,40 @@ pub async fn licensed_organization(app: &TestApp, slug: &str, time_zone: &str, l
     Fixture { org, license }
 }
 
+/// Creates the organization `slug` in `time_zone` with a license made of `license`'s
+/// fields (as [`licensed_organization`] does) and a tenant of each of `names`; returns the
+/// organization's id and the tenants', in `names`' order.
+pub async fn organization_with_tenants<const N: usize>(
+    app: &TestApp,
+    slug: &str,
+    time_zone: &str,
+    license: Value,
+    names: [&str; N],
+) -> (String, [String; N]) {
+    let org = licensed_organization(app, slug, time_zone, license).await.org;
+    let tenants = tenants(app, &org, names).await;
+    (org, tenants)
+}
+
 /// Creates a tenant and returns its id.
 pub async fn tenant(app: &TestApp, org: &str, name: &str) -> String {
-    let data = app
-        .ok(
-            SYSTEM_KEY,
-            "mutation($org: ID!, $name: String!) { createTenant(input: {organizationId: $org, name: $name}) { tenant { id } } }",
-            json!({ "org": org, "name": name }),
-        )
-        .await;
-    data["createTenant"]["tenant"]["id"].as_str().expect("id").to_owned()
+    let input = json!({ "organizationId": org, "name": name });
+    made(app, "createTenant", "tenant", input).await
+}
+
+/// Creates a tenant of `org` of each of `names`; returns their ids, in `names`' order.
+async fn tenants<const N: usize>(app: &TestApp, org: &str, names: [&str; N]) -> [String; N] {
+    let mut ids = Vec::new();
+    for name in names {
+        ids.push(tenant(app, org, name).await);
+    }
+    ids.try_into().expect("a tenant of each name")
 }
 
 /// Moves a tenant to `state` (ACTIVE, DISABLED or DELETED).
 pub async fn set_tenant_state(app: &TestApp, tenant: &str, state: &str) {
-    app.ok(
-        SYSTEM_KEY,
-        "mutation($t: ID!, $s: TenantState!) { updateTenant(input: {tenantId: $t, state: $s}) { tenant { id } } }",
-        json!({ "t": tenant, "s": state }),
-    )
-    .await;
+    let input = json!({ "tenantId": tenant, "state": state });
+    made(app, "updateTenant", "tenant", input).await;
 }
 
 /// Creates an API key and returns its secret.
@@ -111,14 +153,8 @@ pub async fn key(app: &TestApp, role: &str, org: Option<&str>, tenant: Option<&s
 
 /// Creates an API key and returns its secret and its id.
 pub async fn key_with_id(app: &TestApp, role: &str, org: Option<&str>, tenant: Option<&str>) -> (String, String) {
-    let data = app
-        .ok(
-            SYSTEM_KEY,
-            "mutation($org: ID, $tenant: ID, $role: Role!) { createApiKey(input: {organizationId: $org, tenantId: $tenant, role: $role, name: \"test\"}) { secret apiKey { id } } }",
-            json!({ "org": org, "tenant": tenant, "role": role }),
-        )
-        .await;
-    let made = &data["createApiKey"];
+    let input = json!({ "organizationId": org, "tenantId": tenant, "role": role, "name": "test" });
+    let made = run(app, "createApiKey", "secret apiKey { id }", input).await;
     (
         made["secret"].as_str().expect("secret").to_owned(),
         made["apiKey"]["id"].as_str().expect("id").to_owned(),
@@ -127,38 +163,22 @@ pub async fn key_with_id(app: &TestApp, role: &str, org: Option<&str>, tenant: O
 
 /// Creates a folder of `tenant` (under `parent`, if given) and returns its id.
 pub async fn create_folder(app: &TestApp, tenant: &str, parent: Option<&str>, name: &str) -> String {
-    let data = app
-        .ok(
-            SYSTEM_KEY,
-            "mutation($t: ID!, $p: ID, $n: String!) { createFolder(input: {tenantId: $t, parentId: $p, name: $n}) { folder { id } } }",
-            json!({ "t": tenant, "p": parent, "n": name }),
-        )
-        .await;
-    data["createFolder"]["folder"]["id"].as_str().expect("id").to_owned()
+    let input = json!({ "tenantId": tenant, "parentId": parent, "name": name });
+    made(app, "createFolder", "folder", input).await
 }
 
 /// Creates a process in `folder` and returns its id.
 pub async fn create_process(app: &TestApp, folder: &str, name: &str) -> String {
-    let data = app
-        .ok(
-            SYSTEM_KEY,
-            "mutation($f: ID!, $n: String!) { createProcess(input: {folderId: $f, name: $n}) { process { id } } }",
-            json!({ "f": folder, "n": name }),
-        )
-        .await;
-    data["createProcess"]["process"]["id"].as_str().expect("id").to_owned()
+    let input = json!({ "folderId": folder, "name": name });
+    made(app, "createProcess", "process", input).await
 }
 
 /// Sets a tenant's allocation of `units` (none removes it), effective from 2026-11-01: the
 /// start of the bundle current at [`DEFAULT_NOW`](super::DEFAULT_NOW), so that every
 /// range in that bundle sees it.
 pub async fn allocate(app: &TestApp, tenant: &str, amount: Option<&str>) {
-    app.ok(
-        SYSTEM_KEY,
-        "mutation($t: ID!, $a: Decimal) { setAllocation(input: {tenantId: $t, unitType: \"units\", amount: $a, effectiveOn: \"2026-11-01\"}) { allocation { amount } } }",
-        json!({ "t": tenant, "a": amount }),
-    )
-    .await;
+    let input = json!({ "tenantId": tenant, "unitType": "units", "amount": amount, "effectiveOn": "2026-11-01" });
+    run(app, "setAllocation", "allocation { amount }", input).await;
 }
 
 /// A usage event (`UsageEventInput`), for [`record`].
@@ -187,14 +207,8 @@ impl Event {
 /// Records `events` in one batch and expects every one accepted.
 pub async fn record(app: &TestApp, events: impl IntoIterator<Item = Event>) {
     let events: Vec<Event> = events.into_iter().collect();
-    let data = app
-        .ok(
-            SYSTEM_KEY,
-            "mutation($events: [UsageEventInput!]!) { recordUsage(input: {events: $events}) { accepted } }",
-            json!({ "events": events }),
-        )
-        .await;
-    assert_eq!(data["recordUsage"]["accepted"], events.len());
+    let recorded = run(app, "recordUsage", "accepted", json!({ "events": events })).await;
+    assert_eq!(recorded["accepted"], events.len());
 }
 
 /// Adds the fields of `fields` to the object `target`, replacing those it has.

@@ -1,17 +1,24 @@
 //! What every test uses: a server of its own on a database of its own ([`TestApp`]),
-//! GraphQL requests to it, the real binary as a process ([`ServerProcess`]), and the
-//! fixture builders that make organizations, licenses, tenants, keys, folders,
-//! processes, allocations and usage events through the API.
+//! GraphQL requests to it and the checks of their answers, CSV exports, raw WebSocket
+//! connections, the real binary as a process ([`ServerProcess`]), and the fixture builders
+//! that make organizations, licenses, tenants, keys, folders, processes, allocations and
+//! usage events through the API.
 
 mod database;
+mod exports;
 mod fixtures;
 mod process;
+mod requests;
 mod server;
+mod websocket;
 
 pub use database::TestDatabase;
+pub use exports::*;
 pub use fixtures::*;
 pub use process::ServerProcess;
+pub use requests::*;
 pub use server::*;
+pub use websocket::*;
 
 /// The SYSTEM key every test server starts with.
 pub const SYSTEM_KEY: &str = "qg_system_key_for_tests";

@@ -2,31 +2,27 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{SYSTEM_KEY, TestApp, key, organization_with_license, tenant};
+use crate::helpers::{
+    SYSTEM_KEY, TestApp, acme, acme_with_tenants, assert_error, globex_owner, key, organization_with_license, tenant,
+};
 
-const CREATE_API_KEY: &str = "mutation($input: CreateApiKeyInput!) {
-    createApiKey(input: $input) { secret apiKey { id name role organization { id } tenant { id } revokedAt } }
-}";
+/// `createApiKey`'s input: a key of `role` named `name` in `org`.
+fn new_key(org: &str, role: &str, name: &str) -> Value {
+    json!({ "organizationId": org, "role": role, "name": name })
+}
 
-const REVOKE_API_KEY: &str = "mutation($id: ID!) {
-    revokeApiKey(input: {apiKeyId: $id}) { apiKey { id revokedAt } }
-}";
-
-async fn create_key(app: &TestApp, key: &str, input: Value) -> Value {
-    app.ok(key, CREATE_API_KEY, json!({ "input": input })).await["createApiKey"].clone()
+/// Whom `secret` authenticates: its viewer's `fields`.
+async fn viewer(app: &TestApp, secret: &str, fields: &str) -> Value {
+    app.ok(secret, &format!("{{ viewer {{ {fields} }} }}"), json!({})).await["viewer"].clone()
 }
 
 #[tokio::test]
 async fn an_owner_makes_a_viewer_key_that_works() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let (app, fixture) = acme().await;
     let owner = key(&app, "OWNER", Some(&fixture.org), None).await;
-    let made = create_key(
-        &app,
-        &owner,
-        json!({ "organizationId": fixture.org, "role": "VIEWER", "name": "dashboard" }),
-    )
-    .await;
+    let made = app
+        .mutate(&owner, "createApiKey", new_key(&fixture.org, "VIEWER", "dashboard"))
+        .await;
     let secret = made["secret"].as_str().expect("secret");
     assert!(!secret.is_empty());
     assert_eq!(made["apiKey"]["name"], "dashboard");
@@ -34,12 +30,8 @@ async fn an_owner_makes_a_viewer_key_that_works() {
     assert_eq!(made["apiKey"]["organization"]["id"], fixture.org.as_str());
     assert_eq!(made["apiKey"]["tenant"], Value::Null);
     assert_eq!(made["apiKey"]["revokedAt"], Value::Null);
-
-    let viewer = app
-        .ok(secret, "{ viewer { role organization { id } } }", json!({}))
-        .await;
     assert_eq!(
-        viewer["viewer"],
+        viewer(&app, secret, "role organization { id }").await,
         json!({ "role": "VIEWER", "organization": { "id": fixture.org } })
     );
     app.finish().await;
@@ -47,21 +39,15 @@ async fn an_owner_makes_a_viewer_key_that_works() {
 
 #[tokio::test]
 async fn an_owner_makes_a_tenant_admin_key_for_one_of_its_tenants() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
-    let id = tenant(&app, &fixture.org, "Research").await;
+    let (app, fixture, [id]) = acme_with_tenants(["Research"]).await;
     let owner = key(&app, "OWNER", Some(&fixture.org), None).await;
-    let made = create_key(
-        &app,
-        &owner,
-        json!({ "organizationId": fixture.org, "tenantId": id, "role": "TENANT_ADMIN", "name": "research" }),
-    )
-    .await;
+    let mut input = new_key(&fixture.org, "TENANT_ADMIN", "research");
+    input["tenantId"] = json!(id);
+    let made = app.mutate(&owner, "createApiKey", input).await;
     assert_eq!(made["apiKey"]["tenant"]["id"], id.as_str());
     let secret = made["secret"].as_str().expect("secret");
-    let viewer = app.ok(secret, "{ viewer { role tenant { id } } }", json!({})).await;
     assert_eq!(
-        viewer["viewer"],
+        viewer(&app, secret, "role tenant { id }").await,
         json!({ "role": "TENANT_ADMIN", "tenant": { "id": id } })
     );
     app.finish().await;
@@ -69,83 +55,63 @@ async fn an_owner_makes_a_tenant_admin_key_for_one_of_its_tenants() {
 
 #[tokio::test]
 async fn an_admin_may_not_make_an_owner_key() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let (app, fixture) = acme().await;
     let admin = key(&app, "ADMIN", Some(&fixture.org), None).await;
-    let input = json!({ "organizationId": fixture.org, "role": "OWNER", "name": "escalate" });
-    let (code, message) = app.err(&admin, CREATE_API_KEY, json!({ "input": input })).await;
-    assert_eq!(code, "FORBIDDEN", "{message}");
+    let input = new_key(&fixture.org, "OWNER", "escalate");
+    app.mutate_refused(&admin, "createApiKey", input, "FORBIDDEN", &[])
+        .await;
 
     // An ADMIN key may still make the lesser ones.
-    create_key(
-        &app,
-        &admin,
-        json!({ "organizationId": fixture.org, "role": "ADMIN", "name": "peer" }),
-    )
-    .await;
+    app.mutate(&admin, "createApiKey", new_key(&fixture.org, "ADMIN", "peer"))
+        .await;
     app.finish().await;
 }
 
 #[tokio::test]
 async fn keys_below_system_may_not_make_system_keys_or_keys_elsewhere() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let (app, fixture) = acme().await;
     let other = organization_with_license(&app, "globex", "1000").await;
     let owner = key(&app, "OWNER", Some(&fixture.org), None).await;
     let viewer = key(&app, "VIEWER", Some(&fixture.org), None).await;
 
     let cases = [
         (&owner, json!({ "role": "SYSTEM", "name": "root" }), "FORBIDDEN"),
-        (
-            &owner,
-            json!({ "organizationId": other.org, "role": "VIEWER", "name": "x" }),
-            "NOT_FOUND",
-        ),
-        (
-            &viewer,
-            json!({ "organizationId": fixture.org, "role": "VIEWER", "name": "x" }),
-            "FORBIDDEN",
-        ),
+        (&owner, new_key(&other.org, "VIEWER", "x"), "NOT_FOUND"),
+        (&viewer, new_key(&fixture.org, "VIEWER", "x"), "FORBIDDEN"),
     ];
     for (caller, input, expected) in cases {
-        let (code, message) = app.err(caller, CREATE_API_KEY, json!({ "input": input })).await;
-        assert_eq!(code, expected, "{input}: {message}");
+        app.mutate_refused(caller, "createApiKey", input, expected, &[]).await;
     }
     app.finish().await;
 }
 
 #[tokio::test]
 async fn a_tenant_admin_key_needs_a_tenant() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let (app, fixture) = acme().await;
     let owner = key(&app, "OWNER", Some(&fixture.org), None).await;
-    let input = json!({ "organizationId": fixture.org, "role": "TENANT_ADMIN", "name": "no tenant" });
-    let (code, message) = app.err(&owner, CREATE_API_KEY, json!({ "input": input })).await;
-    assert_eq!(code, "BAD_USER_INPUT", "{message}");
-    assert!(message.contains("tenant"), "{message}");
+    let input = new_key(&fixture.org, "TENANT_ADMIN", "no tenant");
+    app.mutate_refused(&owner, "createApiKey", input, "BAD_USER_INPUT", &["tenant"])
+        .await;
 
     // A VIEWER cannot be limited to a tenant, and a non-SYSTEM key needs an organization.
     let id = tenant(&app, &fixture.org, "Research").await;
-    let input = json!({ "organizationId": fixture.org, "tenantId": id, "role": "VIEWER", "name": "x" });
-    let (code, message) = app.err(&owner, CREATE_API_KEY, json!({ "input": input })).await;
-    assert_eq!(code, "BAD_USER_INPUT", "{message}");
+    let mut input = new_key(&fixture.org, "VIEWER", "x");
+    input["tenantId"] = json!(id);
+    app.mutate_refused(&owner, "createApiKey", input, "BAD_USER_INPUT", &[])
+        .await;
     let input = json!({ "role": "VIEWER", "name": "x" });
-    let (code, message) = app.err(SYSTEM_KEY, CREATE_API_KEY, json!({ "input": input })).await;
-    assert_eq!(code, "BAD_USER_INPUT", "{message}");
+    app.mutate_refused(SYSTEM_KEY, "createApiKey", input, "BAD_USER_INPUT", &[])
+        .await;
     app.finish().await;
 }
 
 #[tokio::test]
 async fn a_revoked_key_is_unauthenticated() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let (app, fixture) = acme().await;
     let owner = key(&app, "OWNER", Some(&fixture.org), None).await;
-    let made = create_key(
-        &app,
-        &owner,
-        json!({ "organizationId": fixture.org, "role": "VIEWER", "name": "temporary" }),
-    )
-    .await;
+    let made = app
+        .mutate(&owner, "createApiKey", new_key(&fixture.org, "VIEWER", "temporary"))
+        .await;
     let secret = made["secret"].as_str().expect("secret").to_owned();
     let key_id = made["apiKey"]["id"].as_str().expect("key id").to_owned();
 
@@ -159,46 +125,40 @@ async fn a_revoked_key_is_unauthenticated() {
     let before = ask().await.expect("request sent");
     assert_eq!(before.status(), reqwest::StatusCode::OK);
 
-    let revoked = app.ok(&owner, REVOKE_API_KEY, json!({ "id": key_id })).await;
-    assert_eq!(revoked["revokeApiKey"]["apiKey"]["id"], key_id.as_str());
-    assert!(revoked["revokeApiKey"]["apiKey"]["revokedAt"].is_string(), "{revoked}");
+    let revoked = app.mutate(&owner, "revokeApiKey", json!({ "apiKeyId": key_id })).await;
+    assert_eq!(revoked["apiKey"]["id"], key_id.as_str());
+    assert!(revoked["apiKey"]["revokedAt"].is_string(), "{revoked}");
 
     let after = ask().await.expect("request sent");
     assert_eq!(after.status(), reqwest::StatusCode::UNAUTHORIZED);
-    let body: Value = after.json().await.expect("JSON answer");
-    assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{body}");
+    assert_error(&after.json().await.expect("JSON answer"), "UNAUTHENTICATED", &[]);
 
     // The owner's own key still works.
-    let viewer = app.ok(&owner, "{ viewer { role } }", json!({})).await;
-    assert_eq!(viewer["viewer"]["role"], "OWNER");
+    assert_eq!(viewer(&app, &owner, "role").await["role"], "OWNER");
     app.finish().await;
 }
 
 #[tokio::test]
 async fn revoke_api_key_is_refused_to_a_viewer_and_does_not_find_unknown_keys() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
-    let other = organization_with_license(&app, "globex", "1000").await;
-    let made = create_key(
-        &app,
-        SYSTEM_KEY,
-        json!({ "organizationId": fixture.org, "role": "VIEWER", "name": "target" }),
-    )
-    .await;
+    let (app, fixture) = acme().await;
+    let (_, stranger) = globex_owner(&app).await;
+    let made = app
+        .mutate(SYSTEM_KEY, "createApiKey", new_key(&fixture.org, "VIEWER", "target"))
+        .await;
     let key_id = made["apiKey"]["id"].as_str().expect("key id").to_owned();
     let secret = made["secret"].as_str().expect("secret").to_owned();
-    let viewer = key(&app, "VIEWER", Some(&fixture.org), None).await;
-    let stranger = key(&app, "OWNER", Some(&other.org), None).await;
+    let viewer_key = key(&app, "VIEWER", Some(&fixture.org), None).await;
 
-    let (code, message) = app.err(&viewer, REVOKE_API_KEY, json!({ "id": key_id })).await;
-    assert_eq!(code, "FORBIDDEN", "{message}");
-    let (code, message) = app.err(&stranger, REVOKE_API_KEY, json!({ "id": key_id })).await;
-    assert_eq!(code, "NOT_FOUND", "{message}");
-    let (code, message) = app.err(SYSTEM_KEY, REVOKE_API_KEY, json!({ "id": "not-an-id" })).await;
-    assert_eq!(code, "NOT_FOUND", "{message}");
+    for (caller, id, expected) in [
+        (viewer_key.as_str(), key_id.as_str(), "FORBIDDEN"),
+        (&stranger, &key_id, "NOT_FOUND"),
+        (SYSTEM_KEY, "not-an-id", "NOT_FOUND"),
+    ] {
+        app.mutate_refused(caller, "revokeApiKey", json!({ "apiKeyId": id }), expected, &[])
+            .await;
+    }
 
     // The key was not revoked by any of those.
-    let still = app.ok(&secret, "{ viewer { role } }", json!({})).await;
-    assert_eq!(still["viewer"]["role"], "VIEWER");
+    assert_eq!(viewer(&app, &secret, "role").await["role"], "VIEWER");
     app.finish().await;
 }

@@ -3,62 +3,56 @@
 
 use serde_json::{Value, json};
 
-use super::UPDATE_TENANT;
-use crate::helpers::{SYSTEM_KEY, TestApp, key, organization_with_license, tenant};
+use crate::helpers::{
+    SYSTEM_KEY, TestApp, acme, acme_with_tenants, create_folder, globex_owner, key, organization_with_license,
+    set_tenant_state, tenant,
+};
 
-const CREATE_FOLDER: &str = "mutation($tenant: ID!, $parent: ID, $name: String!) {
-    createFolder(input: {tenantId: $tenant, parentId: $parent, name: $name}) {
-        folder { id name parent { id } tenant { id } }
-    }
-}";
+/// `createFolder`'s input: `name` in `tenant`, under `parent` if given.
+fn folder(tenant: &str, parent: Option<&str>, name: &str) -> Value {
+    json!({ "tenantId": tenant, "parentId": parent, "name": name })
+}
 
-const CREATE_PROCESS: &str = "mutation($folder: ID!, $name: String!) {
-    createProcess(input: {folderId: $folder, name: $name}) { process { id name folder { id } tenant { id } } }
-}";
+/// `createProcess`'s input: `name` in `folder`.
+fn process(folder: &str, name: &str) -> Value {
+    json!({ "folderId": folder, "name": name })
+}
+
+/// The ids of a tenant's top folders.
+async fn top_folders(app: &TestApp, tenant: &str) -> Value {
+    let query = "query($id: ID!) { node(id: $id) { ... on Tenant { folders { nodes { id } } } } }";
+    app.ok(SYSTEM_KEY, query, json!({ "id": tenant })).await["node"]["folders"]["nodes"].clone()
+}
 
 #[tokio::test]
 async fn folders_nest_and_own_processes() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
-    let id = tenant(&app, &fixture.org, "Research").await;
+    let (app, _, [id]) = acme_with_tenants(["Research"]).await;
 
-    let data = app
-        .ok(SYSTEM_KEY, CREATE_FOLDER, json!({ "tenant": id, "name": "Shared" }))
-        .await;
-    let top = data["createFolder"]["folder"].clone();
+    let top = app
+        .mutate(SYSTEM_KEY, "createFolder", folder(&id, None, "Shared"))
+        .await["folder"]
+        .clone();
     assert_eq!(top["name"], "Shared");
     assert_eq!(top["parent"], Value::Null);
     assert_eq!(top["tenant"]["id"], id.as_str());
     let top_id = top["id"].as_str().expect("folder id");
 
-    let data = app
-        .ok(
-            SYSTEM_KEY,
-            CREATE_FOLDER,
-            json!({ "tenant": id, "parent": top_id, "name": "Nightly" }),
-        )
-        .await;
-    let child = data["createFolder"]["folder"].clone();
+    let child = app
+        .mutate(SYSTEM_KEY, "createFolder", folder(&id, Some(top_id), "Nightly"))
+        .await["folder"]
+        .clone();
     assert_eq!(child["parent"]["id"], top_id);
     let child_id = child["id"].as_str().expect("folder id");
 
-    let data = app
-        .ok(
-            SYSTEM_KEY,
-            CREATE_PROCESS,
-            json!({ "folder": child_id, "name": "Invoices" }),
-        )
+    let made = app
+        .mutate(SYSTEM_KEY, "createProcess", process(child_id, "Invoices"))
         .await;
-    let process = &data["createProcess"]["process"];
-    assert_eq!(process["name"], "Invoices");
-    assert_eq!(process["folder"]["id"], child_id);
-    assert_eq!(process["tenant"]["id"], id.as_str());
-    app.ok(
-        SYSTEM_KEY,
-        CREATE_PROCESS,
-        json!({ "folder": top_id, "name": "Payroll" }),
-    )
-    .await;
+    let made = &made["process"];
+    assert_eq!(made["name"], "Invoices");
+    assert_eq!(made["folder"]["id"], child_id);
+    assert_eq!(made["tenant"]["id"], id.as_str());
+    app.mutate(SYSTEM_KEY, "createProcess", process(top_id, "Payroll"))
+        .await;
 
     let tree = app
         .ok(
@@ -87,126 +81,68 @@ async fn folders_nest_and_own_processes() {
 
 #[tokio::test]
 async fn create_folder_does_not_find_a_parent_in_another_tenant() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
-    let mine = tenant(&app, &fixture.org, "Mine").await;
-    let theirs = tenant(&app, &fixture.org, "Theirs").await;
-    let data = app
-        .ok(SYSTEM_KEY, CREATE_FOLDER, json!({ "tenant": theirs, "name": "Theirs" }))
-        .await;
-    let foreign = data["createFolder"]["folder"]["id"]
-        .as_str()
-        .expect("folder id")
-        .to_owned();
+    let (app, _, [mine, theirs]) = acme_with_tenants(["Mine", "Theirs"]).await;
+    let foreign = create_folder(&app, &theirs, None, "Theirs").await;
 
     for parent in [foreign.as_str(), "not-an-id", mine.as_str()] {
-        let (code, message) = app
-            .err(
-                SYSTEM_KEY,
-                CREATE_FOLDER,
-                json!({ "tenant": mine, "parent": parent, "name": "Child" }),
-            )
+        let input = folder(&mine, Some(parent), "Child");
+        app.mutate_refused(SYSTEM_KEY, "createFolder", input, "NOT_FOUND", &[])
             .await;
-        assert_eq!(code, "NOT_FOUND", "{parent}: {message}");
     }
-    let folders = app
-        .ok(
-            SYSTEM_KEY,
-            "query($id: ID!) { node(id: $id) { ... on Tenant { folders { nodes { id } } } } }",
-            json!({ "id": mine }),
-        )
-        .await;
-    assert_eq!(folders["node"]["folders"]["nodes"], json!([]), "nothing was written");
+    assert_eq!(top_folders(&app, &mine).await, json!([]), "nothing was written");
     app.finish().await;
 }
 
 #[tokio::test]
 async fn create_folder_and_process_are_refused_to_a_viewer_and_hidden_from_a_stranger() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
-    let other = organization_with_license(&app, "globex", "1000").await;
+    let (app, fixture) = acme().await;
+    let (_, stranger) = globex_owner(&app).await;
     let id = tenant(&app, &fixture.org, "Research").await;
-    let data = app
-        .ok(SYSTEM_KEY, CREATE_FOLDER, json!({ "tenant": id, "name": "Shared" }))
-        .await;
-    let folder = data["createFolder"]["folder"]["id"]
-        .as_str()
-        .expect("folder id")
-        .to_owned();
+    let shared = create_folder(&app, &id, None, "Shared").await;
     let viewer = key(&app, "VIEWER", Some(&fixture.org), None).await;
-    let stranger = key(&app, "OWNER", Some(&other.org), None).await;
 
     for (caller, expected) in [(&viewer, "FORBIDDEN"), (&stranger, "NOT_FOUND")] {
-        let (code, message) = app
-            .err(caller, CREATE_FOLDER, json!({ "tenant": id, "name": "X" }))
+        app.mutate_refused(caller, "createFolder", folder(&id, None, "X"), expected, &[])
             .await;
-        assert_eq!(code, expected, "createFolder: {message}");
-        let (code, message) = app
-            .err(caller, CREATE_PROCESS, json!({ "folder": folder, "name": "X" }))
+        app.mutate_refused(caller, "createProcess", process(&shared, "X"), expected, &[])
             .await;
-        assert_eq!(code, expected, "createProcess: {message}");
     }
     app.finish().await;
 }
 
 #[tokio::test]
 async fn folders_and_processes_are_refused_in_a_deleted_tenant() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
-    let id = tenant(&app, &fixture.org, "Gone").await;
-    let data = app
-        .ok(SYSTEM_KEY, CREATE_FOLDER, json!({ "tenant": id, "name": "Shared" }))
+    let (app, _, [id]) = acme_with_tenants(["Gone"]).await;
+    let shared = create_folder(&app, &id, None, "Shared").await;
+    set_tenant_state(&app, &id, "DELETED").await;
+
+    let input = folder(&id, None, "More");
+    app.mutate_refused(SYSTEM_KEY, "createFolder", input, "BAD_USER_INPUT", &["DELETED"])
         .await;
-    let folder = data["createFolder"]["folder"]["id"]
-        .as_str()
-        .expect("folder id")
-        .to_owned();
-    app.ok(
+    app.mutate_refused(
         SYSTEM_KEY,
-        UPDATE_TENANT,
-        json!({ "input": { "tenantId": id, "state": "DELETED" } }),
+        "createProcess",
+        process(&shared, "P"),
+        "BAD_USER_INPUT",
+        &[],
     )
     .await;
-
-    let (code, message) = app
-        .err(SYSTEM_KEY, CREATE_FOLDER, json!({ "tenant": id, "name": "More" }))
-        .await;
-    assert_eq!(code, "BAD_USER_INPUT", "{message}");
-    assert!(message.contains("DELETED"), "{message}");
-    let (code, message) = app
-        .err(SYSTEM_KEY, CREATE_PROCESS, json!({ "folder": folder, "name": "P" }))
-        .await;
-    assert_eq!(code, "BAD_USER_INPUT", "{message}");
     app.finish().await;
 }
 
 #[tokio::test]
 async fn create_process_does_not_find_an_unknown_folder() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
-    let id = tenant(&app, &fixture.org, "Research").await;
+    let (app, _, [id]) = acme_with_tenants(["Research"]).await;
 
     let elsewhere = TestApp::spawn().await;
     let far = organization_with_license(&elsewhere, "elsewhere", "1000").await;
     let far_tenant = tenant(&elsewhere, &far.org, "Far").await;
-    let data = elsewhere
-        .ok(
-            SYSTEM_KEY,
-            CREATE_FOLDER,
-            json!({ "tenant": far_tenant, "name": "Far" }),
-        )
-        .await;
-    let missing = data["createFolder"]["folder"]["id"]
-        .as_str()
-        .expect("folder id")
-        .to_owned();
+    let missing = create_folder(&elsewhere, &far_tenant, None, "Far").await;
     elsewhere.finish().await;
 
     for folder in [missing.as_str(), "not-an-id", id.as_str()] {
-        let (code, message) = app
-            .err(SYSTEM_KEY, CREATE_PROCESS, json!({ "folder": folder, "name": "P" }))
+        app.mutate_refused(SYSTEM_KEY, "createProcess", process(folder, "P"), "NOT_FOUND", &[])
             .await;
-        assert_eq!(code, "NOT_FOUND", "{folder}: {message}");
     }
     app.finish().await;
 }

@@ -3,27 +3,9 @@
 
 use serde_json::{Value, json};
 
-use super::CREATE_UNIT_TYPE;
-use crate::helpers::{SYSTEM_KEY, TestApp, key, licensed_organization, organization_with_license, tenant};
-
-const LICENSE_FIELDS: &str = "id planName capacity period startsOn endsOn burstPercent burstPeriods enforced
-    unitType { code } organization { id } replaces { id startsOn endsOn }";
-
-fn create_license_query() -> String {
-    format!(
-        "mutation($input: CreateLicenseInput!) {{ createLicense(input: $input) {{ license {{ {LICENSE_FIELDS} }} }} }}"
-    )
-}
-
-fn upgrade_license_query() -> String {
-    format!(
-        "mutation($input: UpgradeLicenseInput!) {{ upgradeLicense(input: $input) {{ license {{ {LICENSE_FIELDS} }} }} }}"
-    )
-}
-
-fn licenses_query() -> String {
-    format!("query($org: ID!) {{ organization(id: $org) {{ licenses(unitType: \"units\") {{ {LICENSE_FIELDS} }} }} }}")
-}
+use crate::helpers::{
+    SYSTEM_KEY, TestApp, acme, acme_with_tenants, create_unit_type, globex_owner, key, licensed_organization,
+};
 
 /// A license input for `org` that is valid and overlaps nothing the fixture made:
 /// a TERM of 2025, before the fixture's monthly license of 2026-01-01.
@@ -53,13 +35,38 @@ fn with(base: &Value, changes: Value) -> Value {
 }
 
 async fn licenses(app: &TestApp, org: &str) -> Value {
-    app.ok(SYSTEM_KEY, &licenses_query(), json!({ "org": org })).await["organization"]["licenses"].clone()
+    let fields = "licenses(unitType: \"units\") { id planName capacity period startsOn endsOn burstPercent
+        burstPeriods enforced unitType { code } organization { id } replaces { id startsOn endsOn } }";
+    app.organization(SYSTEM_KEY, org, fields).await["licenses"].clone()
+}
+
+/// Creates a license from `input` as SYSTEM; returns it.
+async fn create(app: &TestApp, input: Value) -> Value {
+    app.mutate(SYSTEM_KEY, "createLicense", input).await["license"].clone()
+}
+
+/// Upgrades the license `id` to plan "Pro" of 2000 units as SYSTEM, with `fields` added;
+/// returns the new license.
+async fn upgrade(app: &TestApp, id: &str, fields: Value) -> Value {
+    app.mutate(SYSTEM_KEY, "upgradeLicense", upgrade_input(id, fields))
+        .await["license"]
+        .clone()
+}
+
+/// `upgradeLicense`'s input: the license `id` to plan "Pro" of 2000 units, with `fields`
+/// added or replacing those.
+fn upgrade_input(id: &str, fields: Value) -> Value {
+    let mut input = json!({ "licenseId": id, "planName": "Pro", "capacity": "2000" });
+    input
+        .as_object_mut()
+        .unwrap()
+        .extend(fields.as_object().unwrap().clone());
+    input
 }
 
 #[tokio::test]
 async fn create_license_returns_the_license_with_its_defaults() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let (app, fixture) = acme().await;
     let input = json!({
         "organizationId": fixture.org,
         "unitType": "units",
@@ -69,10 +76,7 @@ async fn create_license_returns_the_license_with_its_defaults() {
         "startsOn": "2025-01-01",
         "endsOn": "2026-01-01",
     });
-    let data = app
-        .ok(SYSTEM_KEY, &create_license_query(), json!({ "input": input }))
-        .await;
-    let license = &data["createLicense"]["license"];
+    let license = create(&app, input).await;
     assert_eq!(license["planName"], "Trial");
     assert_eq!(license["capacity"], "100.5");
     assert_eq!(license["period"], "TERM");
@@ -99,16 +103,12 @@ async fn create_license_returns_the_license_with_its_defaults() {
 
 #[tokio::test]
 async fn create_license_keeps_the_burst_and_enforcement_given() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let (app, fixture) = acme().await;
     let input = with(
         &spare_license(&fixture.org),
         json!({ "period": "MONTH", "burstPercent": 130, "burstPeriods": 3, "enforced": true }),
     );
-    let data = app
-        .ok(SYSTEM_KEY, &create_license_query(), json!({ "input": input }))
-        .await;
-    let license = &data["createLicense"]["license"];
+    let license = create(&app, input).await;
     assert_eq!(license["period"], "MONTH");
     assert_eq!(license["burstPercent"], 130);
     assert_eq!(license["burstPeriods"], 3);
@@ -118,8 +118,7 @@ async fn create_license_keeps_the_burst_and_enforcement_given() {
 
 #[tokio::test]
 async fn create_license_refuses_an_overlapping_license_of_the_same_unit_type() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let (app, fixture) = acme().await;
     let before = licenses(&app, &fixture.org).await;
     let overlapping = [
         json!({ "period": "MONTH", "startsOn": "2026-06-01", "endsOn": null }),
@@ -128,11 +127,8 @@ async fn create_license_refuses_an_overlapping_license_of_the_same_unit_type() {
     ];
     for changes in overlapping {
         let input = with(&spare_license(&fixture.org), changes);
-        let (code, message) = app
-            .err(SYSTEM_KEY, &create_license_query(), json!({ "input": input }))
+        app.mutate_refused(SYSTEM_KEY, "createLicense", input, "CONFLICT", &["upgradeLicense"])
             .await;
-        assert_eq!(code, "CONFLICT", "{input}: {message}");
-        assert!(message.contains("upgradeLicense"), "{message}");
     }
     assert_eq!(
         licenses(&app, &fixture.org).await,
@@ -141,88 +137,67 @@ async fn create_license_refuses_an_overlapping_license_of_the_same_unit_type() {
     );
 
     // Ending the day the other starts is no overlap: endsOn is exclusive.
-    let adjacent = spare_license(&fixture.org);
-    app.ok(SYSTEM_KEY, &create_license_query(), json!({ "input": adjacent }))
-        .await;
+    create(&app, spare_license(&fixture.org)).await;
     app.finish().await;
 }
 
 #[tokio::test]
 async fn create_license_allows_an_overlap_in_another_unit_type() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
-    let unit = json!({ "code": "robots", "name": "Robots" });
-    app.ok(SYSTEM_KEY, CREATE_UNIT_TYPE, json!({ "input": unit })).await;
+    let (app, fixture) = acme().await;
+    create_unit_type(&app, "robots", "Robots").await;
     let input = with(
         &spare_license(&fixture.org),
         json!({ "unitType": "robots", "period": "MONTH", "startsOn": "2026-06-01", "endsOn": null }),
     );
-    let data = app
-        .ok(SYSTEM_KEY, &create_license_query(), json!({ "input": input }))
-        .await;
-    assert_eq!(data["createLicense"]["license"]["unitType"]["code"], "robots");
+    assert_eq!(create(&app, input).await["unitType"]["code"], "robots");
+    app.finish().await;
+}
+
+/// Expects `createLicense` refused as BAD_USER_INPUT, naming each of `words`, for each of
+/// `changes` to the spare license of a fresh organization, which keeps its licenses.
+async fn create_license_refuses(changes: &[Value], words: &[&str]) {
+    let (app, fixture) = acme().await;
+    let before = licenses(&app, &fixture.org).await;
+    for change in changes {
+        let input = with(&spare_license(&fixture.org), change.clone());
+        app.mutate_refused(SYSTEM_KEY, "createLicense", input, "BAD_USER_INPUT", words)
+            .await;
+    }
+    assert_eq!(licenses(&app, &fixture.org).await, before);
     app.finish().await;
 }
 
 #[tokio::test]
 async fn create_license_refuses_a_term_without_an_end() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
-    let input = with(&spare_license(&fixture.org), json!({ "endsOn": null }));
-    let (code, message) = app
-        .err(SYSTEM_KEY, &create_license_query(), json!({ "input": input }))
-        .await;
-    assert_eq!(code, "BAD_USER_INPUT", "{message}");
-    assert!(message.contains("endsOn"), "{message}");
-    app.finish().await;
+    create_license_refuses(&[json!({ "endsOn": null })], &["endsOn"]).await;
 }
 
 #[tokio::test]
 async fn create_license_refuses_an_end_not_after_the_start() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
-    for ends_on in ["2025-01-01", "2024-12-31"] {
-        let input = with(&spare_license(&fixture.org), json!({ "endsOn": ends_on }));
-        let (code, message) = app
-            .err(SYSTEM_KEY, &create_license_query(), json!({ "input": input }))
-            .await;
-        assert_eq!(code, "BAD_USER_INPUT", "{ends_on}: {message}");
-    }
-    app.finish().await;
+    create_license_refuses(
+        &[json!({ "endsOn": "2025-01-01" }), json!({ "endsOn": "2024-12-31" })],
+        &[],
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn create_license_refuses_an_unknown_unit_type() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
-    let input = with(&spare_license(&fixture.org), json!({ "unitType": "no-such-unit" }));
-    let (code, message) = app
-        .err(SYSTEM_KEY, &create_license_query(), json!({ "input": input }))
-        .await;
-    assert_eq!(code, "BAD_USER_INPUT", "{message}");
-    assert!(message.contains("no-such-unit"), "{message}");
-    app.finish().await;
+    create_license_refuses(&[json!({ "unitType": "no-such-unit" })], &["no-such-unit"]).await;
 }
 
 #[tokio::test]
 async fn create_license_refuses_a_negative_or_too_precise_capacity() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let (app, fixture) = acme().await;
     let before = licenses(&app, &fixture.org).await;
     for capacity in ["-1", "1.00001"] {
         let input = with(&spare_license(&fixture.org), json!({ "capacity": capacity }));
-        let (code, message) = app
-            .err(SYSTEM_KEY, &create_license_query(), json!({ "input": input }))
+        app.mutate_refused(SYSTEM_KEY, "createLicense", input, "BAD_USER_INPUT", &["capacity"])
             .await;
-        assert_eq!(code, "BAD_USER_INPUT", "{capacity}: {message}");
-        assert!(message.contains("capacity"), "{message}");
     }
     // Four decimal places are fine.
     let input = with(&spare_license(&fixture.org), json!({ "capacity": "1.0001" }));
-    let data = app
-        .ok(SYSTEM_KEY, &create_license_query(), json!({ "input": input }))
-        .await;
-    assert_eq!(data["createLicense"]["license"]["capacity"], "1.0001");
+    assert_eq!(create(&app, input).await["capacity"], "1.0001");
     assert_eq!(
         licenses(&app, &fixture.org).await.as_array().map(Vec::len),
         before.as_array().map(|b| b.len() + 1)
@@ -232,52 +207,38 @@ async fn create_license_refuses_a_negative_or_too_precise_capacity() {
 
 #[tokio::test]
 async fn create_license_refuses_a_burst_percent_out_of_range() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
-    for percent in [99, 1001, -5] {
-        let input = with(&spare_license(&fixture.org), json!({ "burstPercent": percent }));
-        let (code, message) = app
-            .err(SYSTEM_KEY, &create_license_query(), json!({ "input": input }))
-            .await;
-        assert_eq!(code, "BAD_USER_INPUT", "{percent}: {message}");
-        assert!(message.contains("burst"), "{message}");
-    }
-    app.finish().await;
+    let percents = [
+        json!({ "burstPercent": 99 }),
+        json!({ "burstPercent": 1001 }),
+        json!({ "burstPercent": -5 }),
+    ];
+    create_license_refuses(&percents, &["burst"]).await;
 }
 
 #[tokio::test]
 async fn a_viewer_may_not_create_licenses() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let (app, fixture) = acme().await;
     let viewer = key(&app, "VIEWER", Some(&fixture.org), None).await;
     let before = licenses(&app, &fixture.org).await;
     let input = spare_license(&fixture.org);
-    let (code, message) = app
-        .err(&viewer, &create_license_query(), json!({ "input": input }))
+    app.mutate_refused(&viewer, "createLicense", input, "FORBIDDEN", &[])
         .await;
-    assert_eq!(code, "FORBIDDEN", "{message}");
     assert_eq!(licenses(&app, &fixture.org).await, before);
     app.finish().await;
 }
 
 #[tokio::test]
 async fn an_owner_of_another_organization_does_not_find_the_organization_to_license() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
-    let other = organization_with_license(&app, "globex", "1000").await;
-    let stranger = key(&app, "OWNER", Some(&other.org), None).await;
+    let (app, fixture) = acme().await;
+    let (other, stranger) = globex_owner(&app).await;
     let before = licenses(&app, &fixture.org).await;
     let input = spare_license(&fixture.org);
-    let (code, message) = app
-        .err(&stranger, &create_license_query(), json!({ "input": input }))
+    app.mutate_refused(&stranger, "createLicense", input, "NOT_FOUND", &[])
         .await;
-    assert_eq!(code, "NOT_FOUND", "{message}");
     assert_eq!(licenses(&app, &fixture.org).await, before);
 
     // The same owner may license its own organization.
-    let own = spare_license(&other.org);
-    app.ok(&stranger, &create_license_query(), json!({ "input": own }))
-        .await;
+    app.mutate(&stranger, "createLicense", spare_license(&other.org)).await;
     app.finish().await;
 }
 
@@ -295,11 +256,7 @@ async fn organization_with_burst(app: &TestApp, slug: &str) -> (String, String) 
 async fn upgrade_license_ends_the_old_one_and_starts_the_new_one_that_day() {
     let app = TestApp::spawn().await;
     let (org, old) = organization_with_burst(&app, "acme").await;
-    let input = json!({ "licenseId": old, "planName": "Pro", "capacity": "2000", "effectiveOn": "2026-11-10" });
-    let data = app
-        .ok(SYSTEM_KEY, &upgrade_license_query(), json!({ "input": input }))
-        .await;
-    let new = &data["upgradeLicense"]["license"];
+    let new = upgrade(&app, &old, json!({ "effectiveOn": "2026-11-10" })).await;
     assert_ne!(new["id"], old.as_str());
     assert_eq!(new["planName"], "Pro");
     assert_eq!(new["capacity"], "2000");
@@ -331,14 +288,8 @@ async fn upgrade_license_ends_the_old_one_and_starts_the_new_one_that_day() {
 async fn upgrade_license_takes_the_burst_and_enforcement_given() {
     let app = TestApp::spawn().await;
     let (_, old) = organization_with_burst(&app, "acme").await;
-    let input = json!({
-        "licenseId": old, "planName": "Pro", "capacity": "2000",
-        "burstPercent": 150, "burstPeriods": 1, "enforced": false,
-    });
-    let data = app
-        .ok(SYSTEM_KEY, &upgrade_license_query(), json!({ "input": input }))
-        .await;
-    let new = &data["upgradeLicense"]["license"];
+    let given = json!({ "burstPercent": 150, "burstPeriods": 1, "enforced": false });
+    let new = upgrade(&app, &old, given).await;
     assert_eq!(new["burstPercent"], 150);
     assert_eq!(new["burstPeriods"], 1);
     assert_eq!(new["enforced"], false);
@@ -349,11 +300,7 @@ async fn upgrade_license_takes_the_burst_and_enforcement_given() {
 async fn upgrade_license_is_effective_today_by_default() {
     let app = TestApp::spawn().await;
     let (_, old) = organization_with_burst(&app, "acme").await;
-    let input = json!({ "licenseId": old, "planName": "Pro", "capacity": "2000" });
-    let data = app
-        .ok(SYSTEM_KEY, &upgrade_license_query(), json!({ "input": input }))
-        .await;
-    let new = &data["upgradeLicense"]["license"];
+    let new = upgrade(&app, &old, json!({})).await;
     assert_eq!(new["startsOn"], "2026-11-23");
     assert_eq!(new["replaces"]["endsOn"], "2026-11-23");
     app.finish().await;
@@ -365,12 +312,9 @@ async fn upgrade_license_refuses_an_effective_day_on_or_before_the_old_start() {
     let (org, old) = organization_with_burst(&app, "acme").await;
     let before = licenses(&app, &org).await;
     for day in ["2026-01-01", "2025-12-31"] {
-        let input = json!({ "licenseId": old, "planName": "Pro", "capacity": "2000", "effectiveOn": day });
-        let (code, message) = app
-            .err(SYSTEM_KEY, &upgrade_license_query(), json!({ "input": input }))
+        let input = upgrade_input(&old, json!({ "effectiveOn": day }));
+        app.mutate_refused(SYSTEM_KEY, "upgradeLicense", input, "BAD_USER_INPUT", &["effectiveOn"])
             .await;
-        assert_eq!(code, "BAD_USER_INPUT", "{day}: {message}");
-        assert!(message.contains("effectiveOn"), "{message}");
     }
     assert_eq!(licenses(&app, &org).await, before, "the old license is left as it was");
     app.finish().await;
@@ -381,20 +325,16 @@ async fn upgrade_license_refuses_a_bad_capacity_without_ending_the_old_one() {
     let app = TestApp::spawn().await;
     let (org, old) = organization_with_burst(&app, "acme").await;
     let before = licenses(&app, &org).await;
-    let input = json!({ "licenseId": old, "planName": "Pro", "capacity": "-5", "effectiveOn": "2026-11-10" });
-    let (code, message) = app
-        .err(SYSTEM_KEY, &upgrade_license_query(), json!({ "input": input }))
+    let input = upgrade_input(&old, json!({ "capacity": "-5", "effectiveOn": "2026-11-10" }));
+    app.mutate_refused(SYSTEM_KEY, "upgradeLicense", input, "BAD_USER_INPUT", &[])
         .await;
-    assert_eq!(code, "BAD_USER_INPUT", "{message}");
     assert_eq!(licenses(&app, &org).await, before);
     app.finish().await;
 }
 
 #[tokio::test]
 async fn upgrade_license_does_not_find_an_unknown_license() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
-    let some_tenant = tenant(&app, &fixture.org, "Team").await;
+    let (app, _, [some_tenant]) = acme_with_tenants(["Team"]).await;
 
     // A well-formed license id whose row lives in another server's database.
     let elsewhere = TestApp::spawn().await;
@@ -402,11 +342,9 @@ async fn upgrade_license_does_not_find_an_unknown_license() {
     elsewhere.finish().await;
 
     for id in ["not-an-id", "", some_tenant.as_str(), foreign.as_str()] {
-        let input = json!({ "licenseId": id, "planName": "Pro", "capacity": "2000" });
-        let (code, message) = app
-            .err(SYSTEM_KEY, &upgrade_license_query(), json!({ "input": input }))
+        let input = upgrade_input(id, json!({}));
+        app.mutate_refused(SYSTEM_KEY, "upgradeLicense", input, "NOT_FOUND", &[])
             .await;
-        assert_eq!(code, "NOT_FOUND", "{id:?}: {message}");
     }
     app.finish().await;
 }
@@ -415,58 +353,39 @@ async fn upgrade_license_does_not_find_an_unknown_license() {
 async fn upgrade_license_hides_another_organizations_license_and_forbids_a_viewer() {
     let app = TestApp::spawn().await;
     let (org, license) = organization_with_burst(&app, "acme").await;
-    let other = organization_with_license(&app, "globex", "1000").await;
-    let stranger = key(&app, "OWNER", Some(&other.org), None).await;
+    let (_, stranger) = globex_owner(&app).await;
     let viewer = key(&app, "VIEWER", Some(&org), None).await;
     let before = licenses(&app, &org).await;
-    let input = json!({ "licenseId": license, "planName": "Pro", "capacity": "2000" });
-    let (code, message) = app
-        .err(&stranger, &upgrade_license_query(), json!({ "input": input }))
-        .await;
-    assert_eq!(code, "NOT_FOUND", "{message}");
-    let (code, message) = app
-        .err(&viewer, &upgrade_license_query(), json!({ "input": input }))
-        .await;
-    assert_eq!(code, "FORBIDDEN", "{message}");
+    for (caller, code) in [(&stranger, "NOT_FOUND"), (&viewer, "FORBIDDEN")] {
+        let input = upgrade_input(&license, json!({}));
+        app.mutate_refused(caller, "upgradeLicense", input, code, &[]).await;
+    }
     assert_eq!(licenses(&app, &org).await, before);
     app.finish().await;
 }
 
 #[tokio::test]
 async fn concurrent_upgrades_of_one_license_do_not_overlap() {
-    let app = TestApp::spawn().await;
-    let f = organization_with_license(&app, "acme", "1000").await;
-    let lic = app
-        .ok(
-            SYSTEM_KEY,
-            "query($o: ID!) { organization(id: $o) { licenses { id } } }",
-            json!({"o": f.org}),
-        )
-        .await;
-    let a = lic["organization"]["licenses"][0]["id"].as_str().unwrap().to_owned();
+    let (app, f) = acme().await;
     let up = "mutation($id: ID!, $d: Date, $c: Decimal!) { upgradeLicense(input: {licenseId: $id, planName: \"P\", capacity: $c, effectiveOn: $d}) { license { id } } }";
     let (first, second) = tokio::join!(
-        app.gql(SYSTEM_KEY, up, json!({"id": a, "d": "2026-11-10", "c": "2000"})),
-        app.gql(SYSTEM_KEY, up, json!({"id": a, "d": "2026-11-05", "c": "3000"})),
+        app.gql(SYSTEM_KEY, up, json!({"id": f.license, "d": "2026-11-10", "c": "2000"})),
+        app.gql(SYSTEM_KEY, up, json!({"id": f.license, "d": "2026-11-05", "c": "3000"})),
     );
     // Run at once, the second is refused (CONFLICT). One after the other: the 11-05 upgrade
     // after the 11-10 one is valid (it cuts the ended license earlier); the 11-10 upgrade
     // after the 11-05 one is refused, the license having ended on 11-05 (BAD_USER_INPUT).
     // Whatever the order, nothing overlaps.
-    let code = |answer: &serde_json::Value| answer["errors"][0]["extensions"]["code"].clone();
+    let code = |answer: &Value| answer["errors"][0]["extensions"]["code"].clone();
     assert!(
         code(&first).is_null() || code(&first) == "CONFLICT" || code(&first) == "BAD_USER_INPUT",
         "{first}"
     );
     assert!(code(&second).is_null() || code(&second) == "CONFLICT", "{second}");
-    let b = app
-        .ok(
-            SYSTEM_KEY,
-            "query($o: ID!) { organization(id: $o) { bundles(unitType: \"units\") { current } } }",
-            json!({"o": f.org}),
-        )
+    let bundles = app
+        .organization(SYSTEM_KEY, &f.org, "bundles(unitType: \"units\") { current }")
         .await;
-    let current = b["organization"]["bundles"]
+    let current = bundles["bundles"]
         .as_array()
         .unwrap()
         .iter()

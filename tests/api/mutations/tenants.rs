@@ -3,12 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::UPDATE_TENANT;
-use crate::helpers::{SYSTEM_KEY, TestApp, key, organization_with_license, tenant};
-
-const CREATE_TENANT: &str = "mutation($org: ID!, $name: String!) {
-    createTenant(input: {organizationId: $org, name: $name}) { tenant { id name state } }
-}";
+use crate::helpers::{SYSTEM_KEY, TestApp, acme, acme_with_tenants, globex_owner, key, set_tenant_state, tenant};
 
 const TENANTS: &str = "query($org: ID!, $states: [TenantState!]) {
     organization(id: $org) { tenants(states: $states) { nodes { id name state } } }
@@ -24,18 +19,18 @@ async fn tenants(app: &TestApp, org: &str, states: Option<Value>) -> Vec<Value> 
         .clone()
 }
 
+/// `createTenant`'s input: `name` in `org`.
+fn new_tenant(org: &str, name: &str) -> Value {
+    json!({ "organizationId": org, "name": name })
+}
+
 #[tokio::test]
 async fn create_tenant_makes_an_active_tenant() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let (app, fixture) = acme().await;
     let data = app
-        .ok(
-            SYSTEM_KEY,
-            CREATE_TENANT,
-            json!({ "org": fixture.org, "name": "Research" }),
-        )
+        .mutate(SYSTEM_KEY, "createTenant", new_tenant(&fixture.org, "Research"))
         .await;
-    let made = &data["createTenant"]["tenant"];
+    let made = &data["tenant"];
     assert_eq!(made["name"], "Research");
     assert_eq!(made["state"], "ACTIVE");
     assert_eq!(tenants(&app, &fixture.org, None).await, vec![made.clone()]);
@@ -44,47 +39,33 @@ async fn create_tenant_makes_an_active_tenant() {
 
 #[tokio::test]
 async fn create_tenant_refuses_an_empty_name() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
-    let (code, message) = app
-        .err(SYSTEM_KEY, CREATE_TENANT, json!({ "org": fixture.org, "name": "   " }))
+    let (app, fixture) = acme().await;
+    let input = new_tenant(&fixture.org, "   ");
+    app.mutate_refused(SYSTEM_KEY, "createTenant", input, "BAD_USER_INPUT", &[])
         .await;
-    assert_eq!(code, "BAD_USER_INPUT", "{message}");
     assert!(tenants(&app, &fixture.org, None).await.is_empty());
     app.finish().await;
 }
 
 #[tokio::test]
 async fn a_tenant_is_renamed_disabled_enabled_and_soft_deleted() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
-    let id = tenant(&app, &fixture.org, "Research").await;
+    let (app, fixture, [id]) = acme_with_tenants(["Research"]).await;
     let update = |changes: Value| {
         let mut input = changes;
         input["tenantId"] = json!(id);
-        json!({ "input": input })
+        app.mutate(SYSTEM_KEY, "updateTenant", input)
     };
 
-    let renamed = app
-        .ok(SYSTEM_KEY, UPDATE_TENANT, update(json!({ "name": "R&D" })))
-        .await;
+    let renamed = update(json!({ "name": "R&D" })).await;
+    assert_eq!(renamed["tenant"], json!({ "id": id, "name": "R&D", "state": "ACTIVE" }));
+    let disabled = update(json!({ "state": "DISABLED" })).await;
+    assert_eq!(disabled["tenant"]["state"], "DISABLED");
+    assert_eq!(disabled["tenant"]["name"], "R&D");
+    assert_eq!(update(json!({ "state": "ACTIVE" })).await["tenant"]["state"], "ACTIVE");
     assert_eq!(
-        renamed["updateTenant"]["tenant"],
-        json!({ "id": id, "name": "R&D", "state": "ACTIVE" })
+        update(json!({ "state": "DELETED" })).await["tenant"]["state"],
+        "DELETED"
     );
-    let disabled = app
-        .ok(SYSTEM_KEY, UPDATE_TENANT, update(json!({ "state": "DISABLED" })))
-        .await;
-    assert_eq!(disabled["updateTenant"]["tenant"]["state"], "DISABLED");
-    assert_eq!(disabled["updateTenant"]["tenant"]["name"], "R&D");
-    let enabled = app
-        .ok(SYSTEM_KEY, UPDATE_TENANT, update(json!({ "state": "ACTIVE" })))
-        .await;
-    assert_eq!(enabled["updateTenant"]["tenant"]["state"], "ACTIVE");
-    let deleted = app
-        .ok(SYSTEM_KEY, UPDATE_TENANT, update(json!({ "state": "DELETED" })))
-        .await;
-    assert_eq!(deleted["updateTenant"]["tenant"]["state"], "DELETED");
 
     // A soft delete: still listed, with its state, unless the states asked leave it out.
     let all = tenants(&app, &fixture.org, None).await;
@@ -104,22 +85,15 @@ async fn a_tenant_is_renamed_disabled_enabled_and_soft_deleted() {
 
 #[tokio::test]
 async fn a_deleted_tenant_cannot_come_back_or_be_renamed() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
-    let id = tenant(&app, &fixture.org, "Gone").await;
-    app.ok(
-        SYSTEM_KEY,
-        UPDATE_TENANT,
-        json!({ "input": { "tenantId": id, "state": "DELETED" } }),
-    )
-    .await;
+    let (app, fixture, [id]) = acme_with_tenants(["Gone"]).await;
+    set_tenant_state(&app, &id, "DELETED").await;
     for changes in [
         json!({ "tenantId": id, "state": "ACTIVE" }),
         json!({ "tenantId": id, "state": "DISABLED" }),
         json!({ "tenantId": id, "name": "Back" }),
     ] {
-        let (code, message) = app.err(SYSTEM_KEY, UPDATE_TENANT, json!({ "input": changes })).await;
-        assert_eq!(code, "BAD_USER_INPUT", "{changes}: {message}");
+        app.mutate_refused(SYSTEM_KEY, "updateTenant", changes, "BAD_USER_INPUT", &[])
+            .await;
     }
     assert_eq!(
         tenants(&app, &fixture.org, None).await,
@@ -130,22 +104,19 @@ async fn a_deleted_tenant_cannot_come_back_or_be_renamed() {
 
 #[tokio::test]
 async fn a_viewer_may_not_create_or_change_tenants_and_nothing_is_written() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
-    let existing = tenant(&app, &fixture.org, "Research").await;
+    let (app, fixture, [existing]) = acme_with_tenants(["Research"]).await;
     let viewer = key(&app, "VIEWER", Some(&fixture.org), None).await;
     let before = tenants(&app, &fixture.org, None).await;
 
-    let (code, message) = app
-        .err(&viewer, CREATE_TENANT, json!({ "org": fixture.org, "name": "Sneaky" }))
+    let input = new_tenant(&fixture.org, "Sneaky");
+    app.mutate_refused(&viewer, "createTenant", input, "FORBIDDEN", &[])
         .await;
-    assert_eq!(code, "FORBIDDEN", "{message}");
     for changes in [
         json!({ "tenantId": existing, "name": "Renamed" }),
         json!({ "tenantId": existing, "state": "DELETED" }),
     ] {
-        let (code, message) = app.err(&viewer, UPDATE_TENANT, json!({ "input": changes })).await;
-        assert_eq!(code, "FORBIDDEN", "{changes}: {message}");
+        app.mutate_refused(&viewer, "updateTenant", changes, "FORBIDDEN", &[])
+            .await;
     }
     assert_eq!(tenants(&app, &fixture.org, None).await, before);
     app.finish().await;
@@ -153,24 +124,17 @@ async fn a_viewer_may_not_create_or_change_tenants_and_nothing_is_written() {
 
 #[tokio::test]
 async fn an_owner_of_another_organization_does_not_find_its_tenants() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
-    let other = organization_with_license(&app, "globex", "1000").await;
+    let (app, fixture) = acme().await;
+    let (other, stranger) = globex_owner(&app).await;
     let existing = tenant(&app, &fixture.org, "Research").await;
-    let stranger = key(&app, "OWNER", Some(&other.org), None).await;
     let before = tenants(&app, &fixture.org, None).await;
 
-    let (code, message) = app
-        .err(
-            &stranger,
-            CREATE_TENANT,
-            json!({ "org": fixture.org, "name": "Sneaky" }),
-        )
+    let input = new_tenant(&fixture.org, "Sneaky");
+    app.mutate_refused(&stranger, "createTenant", input, "NOT_FOUND", &[])
         .await;
-    assert_eq!(code, "NOT_FOUND", "{message}");
     let input = json!({ "tenantId": existing, "state": "DISABLED" });
-    let (code, message) = app.err(&stranger, UPDATE_TENANT, json!({ "input": input })).await;
-    assert_eq!(code, "NOT_FOUND", "{message}");
+    app.mutate_refused(&stranger, "updateTenant", input, "NOT_FOUND", &[])
+        .await;
 
     assert_eq!(tenants(&app, &fixture.org, None).await, before);
     assert!(tenants(&app, &other.org, None).await.is_empty());
@@ -179,12 +143,11 @@ async fn an_owner_of_another_organization_does_not_find_its_tenants() {
 
 #[tokio::test]
 async fn update_tenant_does_not_find_an_unknown_tenant() {
-    let app = TestApp::spawn().await;
-    let fixture = organization_with_license(&app, "acme", "1000").await;
+    let (app, fixture) = acme().await;
     for id in ["not-an-id", fixture.org.as_str()] {
         let input = json!({ "tenantId": id, "name": "X" });
-        let (code, message) = app.err(SYSTEM_KEY, UPDATE_TENANT, json!({ "input": input })).await;
-        assert_eq!(code, "NOT_FOUND", "{id}: {message}");
+        app.mutate_refused(SYSTEM_KEY, "updateTenant", input, "NOT_FOUND", &[])
+            .await;
     }
     app.finish().await;
 }
