@@ -331,9 +331,10 @@ fn write_pages(out: &Path) {
                 Some("css") => "text/css; charset=utf-8",
                 _ => "text/plain; charset=utf-8",
             };
-            let path = out.join(file);
+            // Relative to OUT_DIR as the compiler sees it, not this run's absolute path: a
+            // build directory reused from another checkout then still finds its files.
             table.push_str(&format!(
-                "    ({served:?}, {content_type:?}, include_bytes!({path:?})),\n"
+                "    ({served:?}, {content_type:?}, include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{file}\"))),\n"
             ));
             served_names.push((*file, served));
         }
