@@ -141,7 +141,7 @@ impl DashboardSums {
 
     /// The `data` of [`DASHBOARD`].
     pub fn dashboard(&self) -> Value {
-        let usage = metrics::usage(self.bundle.capacity, &self.sums());
+        let usage = metrics::usage(self.bundle.capacity, self.terms.limit(&self.bundle), &self.sums());
         let o = &usage.organization;
         let cards: Vec<Value> = self
             .cards
@@ -192,7 +192,7 @@ impl DashboardSums {
 
     /// The card of one tenant, as the tenant view shows it.
     pub fn card(&self, tenant: Uuid) -> Option<Value> {
-        let usage = metrics::usage(self.bundle.capacity, &self.sums());
+        let usage = metrics::usage(self.bundle.capacity, self.terms.limit(&self.bundle), &self.sums());
         let index = self.cards.iter().position(|c| c.id == tenant)?;
         Some(self.card_json(&self.cards[index], &usage.tenants[index]))
     }

@@ -84,7 +84,8 @@ impl Limit {
             .filter(entity::license::Column::UnitTypeId.eq(unit))
             .all(&self.db)
             .await?;
-        let current = bundles_of(&licenses, today)
+        // The bench sells no top-ups.
+        let current = bundles_of(&licenses, &[], today)
             .map_err(|e| anyhow::anyhow!("{}", e.message()))?
             .into_iter()
             .find(|b| b.current)

@@ -84,7 +84,8 @@ async fn current(ctx: &Context<'_>, org: Uuid, code: &str) -> Result<(Uuid, Lice
         .filter(entity::license::Column::UnitTypeId.eq(unit))
         .all(ctx.data::<DatabaseConnection>()?)
         .await?;
-    let current = bundles_of(&licenses, today())
+    // The bench sells no top-ups.
+    let current = bundles_of(&licenses, &[], today())
         .map_err(|e| e.message())?
         .into_iter()
         .find(|b| b.current)
@@ -95,11 +96,12 @@ async fn current(ctx: &Context<'_>, org: Uuid, code: &str) -> Result<(Uuid, Lice
 #[Object]
 impl NaiveOrganization {
     async fn usage(&self, ctx: &Context<'_>, unit_type: String) -> Result<NaiveUsage> {
-        let (unit, _, bundle) = current(ctx, self.id, &unit_type).await?;
+        let (unit, terms, bundle) = current(ctx, self.id, &unit_type).await?;
         Ok(NaiveUsage {
             org: self.id,
             unit,
             bundle,
+            limit: terms.limit(&bundle),
         })
     }
 
@@ -268,6 +270,8 @@ pub struct NaiveUsage {
     org: Uuid,
     unit: Uuid,
     bundle: Bundle,
+    /// What the organization may consume in the bundle (its burst limit).
+    limit: Quantity,
 }
 
 /// Every tenant's sums, from the raw events (three statements, one of them a full sum).
@@ -331,7 +335,7 @@ async fn organization_figures(ctx: &Context<'_>, usage: &NaiveUsage) -> Result<m
         .into_iter()
         .map(|(_, _, s)| s)
         .collect();
-    Ok(metrics::organization_figures(usage.bundle.capacity, &sums))
+    Ok(metrics::organization_figures(usage.bundle.capacity, usage.limit, &sums))
 }
 
 #[derive(SimpleObject)]

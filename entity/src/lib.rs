@@ -4,6 +4,7 @@
 pub mod allocation;
 pub mod api_key;
 pub mod audit_entry;
+pub mod capacity_top_up;
 pub mod chain_node;
 pub mod consumption_control;
 pub mod folder;

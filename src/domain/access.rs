@@ -4,9 +4,9 @@
 //!
 //! | role | reads | changes |
 //! |---|---|---|
-//! | SYSTEM | everything | everything, creates organizations and unit types |
-//! | OWNER, ADMIN | its organization | its organization, its API keys (ADMIN cannot make OWNER keys) |
-//! | BILLING_MANAGER | its organization | licenses, tenants, allocations, folders, processes |
+//! | SYSTEM | everything | everything; alone creates organizations, unit types and licenses, upgrades and tops up licenses |
+//! | OWNER, ADMIN | its organization | its organization but its licenses, its API keys (ADMIN cannot make OWNER keys) |
+//! | BILLING_MANAGER | its organization | tenants, allocations, folders, processes |
 //! | VIEWER | its organization | nothing |
 //! | TENANT_ADMIN | its own tenant only | nothing |
 //! | INGEST | nothing | records usage and starts executions (in its tenant, when it has one) |
@@ -138,7 +138,7 @@ impl Actor {
         self.role != Role::TenantAdmin || self.tenant_id == Some(tenant)
     }
 
-    /// Managing an organization's licenses, tenants, allocations, folders and processes.
+    /// Managing an organization's tenants, allocations, folders and processes.
     pub fn manage_organization(&self, organization: OrganizationId) -> Access {
         if !self.can_see_organization(organization) {
             return Access::Hidden;
@@ -194,7 +194,7 @@ impl Actor {
         }
     }
 
-    /// Operator-only actions: creating organizations and unit types.
+    /// Operator-only actions: creating organizations and unit types, selling licenses.
     pub fn operate(&self) -> Access {
         if self.role == Role::System {
             Access::Allowed

@@ -122,21 +122,39 @@ pub fn by_service<S: Clone + PartialEq>(rows: &[(S, Quantity)]) -> (Quantity, Ve
     (total, shares)
 }
 
-/// One day's activity figures.
+/// One day's activity: what its events (EXECUTION and UPLOAD) count.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DayActivity {
     pub day: NaiveDate,
-    pub executions: i64,
-    pub uploads: i64,
+    /// Events.
+    pub runs: i64,
+    /// Tests: the quantities of EXECUTION and UPLOAD events (tests run here or uploaded).
+    pub executions: Quantity,
+    /// The quantities of UPLOAD events.
+    pub uploads: Quantity,
     pub duration_ms: i64,
 }
 
-/// One week's activity: counts of EXECUTION and UPLOAD events and their total duration.
+impl DayActivity {
+    /// What one kind of event added to a day: `events` of them, of `quantity` in all.
+    pub fn of(day: NaiveDate, upload: bool, events: i64, quantity: Quantity, duration_ms: i64) -> DayActivity {
+        DayActivity {
+            day,
+            runs: events,
+            executions: quantity,
+            uploads: if upload { quantity } else { Quantity::ZERO },
+            duration_ms,
+        }
+    }
+}
+
+/// One week's activity (Monday to Sunday): its runs, tests and their total duration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WeekActivity {
     pub week_start: NaiveDate,
-    pub executions: i64,
-    pub uploads: i64,
+    pub runs: i64,
+    pub executions: Quantity,
+    pub uploads: Quantity,
     pub duration_ms: i64,
 }
 
@@ -144,20 +162,23 @@ pub struct WeekActivity {
 pub const MAX_WEEKS: u32 = 520;
 
 /// The first day an activity query for `weeks` weeks up to `today` needs: the Monday of
-/// the week before the first week shown.
+/// the first week shown, or of the preceding week when only the current one is shown.
 pub fn activity_start(today: NaiveDate, weeks: u32) -> NaiveDate {
-    week_start(today) - Days::new(7 * u64::from(weeks))
+    week_start(today) - Days::new(7 * u64::from(weeks.max(2) - 1))
 }
 
-/// The last `weeks` weeks up to the one holding `today` (oldest first), and the week
-/// before the first of them, from per-day figures.
+/// The last `weeks` weeks up to the one holding `today` (oldest first), and the preceding
+/// week: the last complete week before the one holding `today` (for today's page, last
+/// week), from per-day figures.
 pub fn activity(today: NaiveDate, weeks: u32, days: &[DayActivity]) -> (Vec<WeekActivity>, WeekActivity) {
     let first = activity_start(today, weeks);
-    let mut all: Vec<WeekActivity> = (0..=u64::from(weeks))
+    let count = (week_start(today) - first).num_days() / 7 + 1;
+    let mut all: Vec<WeekActivity> = (0..u64::try_from(count).unwrap_or(0))
         .map(|k| WeekActivity {
             week_start: first + Days::new(7 * k),
-            executions: 0,
-            uploads: 0,
+            runs: 0,
+            executions: Quantity::ZERO,
+            uploads: Quantity::ZERO,
             duration_ms: 0,
         })
         .collect();
@@ -169,13 +190,15 @@ pub fn activity(today: NaiveDate, weeks: u32, days: &[DayActivity]) -> (Vec<Week
             continue;
         };
         if let Some(week) = all.get_mut(index) {
+            week.runs += day.runs;
             week.executions += day.executions;
             week.uploads += day.uploads;
             week.duration_ms += day.duration_ms;
         }
     }
-    let preceding = all.remove(0);
-    (all, preceding)
+    let preceding = all[all.len().saturating_sub(2)];
+    let shown = all.split_off(all.len().saturating_sub(usize::try_from(weeks).unwrap_or(usize::MAX)));
+    (shown, preceding)
 }
 
 #[cfg(test)]
@@ -273,35 +296,48 @@ mod tests {
     }
 
     #[test]
-    fn activity_counts_weeks_up_to_today_and_the_week_before() {
-        let day = |text: &str, executions, uploads, duration_ms| DayActivity {
-            day: d(text),
-            executions,
-            uploads,
-            duration_ms,
-        };
-        // Today is Monday 2026-11-23; two weeks shown: from 11-16 and from 11-23.
+    fn activity_counts_tests_by_quantity_and_runs_by_event() {
+        // Today is Monday 2026-11-23; three weeks shown: from 11-09, 11-16 and 11-23.
         let days = [
-            day("2026-11-08", 50, 50, 50),
-            day("2026-11-09", 1, 2, 3_000),
-            day("2026-11-15", 1, 0, 500),
-            day("2026-11-16", 4, 1, 1_000),
-            day("2026-11-23", 2, 0, 250),
+            DayActivity::of(d("2026-11-08"), false, 50, q(50), 50),
+            DayActivity::of(d("2026-11-09"), false, 1, q(5), 3_000),
+            DayActivity::of(d("2026-11-09"), true, 2, q(7), 0),
+            DayActivity::of(d("2026-11-15"), false, 1, q(1), 500),
+            DayActivity::of(d("2026-11-16"), false, 4, q(4), 1_000),
+            DayActivity::of(d("2026-11-16"), true, 1, q(3), 0),
+            DayActivity::of(d("2026-11-23"), false, 2, q(2), 250),
         ];
-        let (weeks, preceding) = activity(d("2026-11-23"), 2, &days);
-        assert_eq!(
-            preceding,
-            WeekActivity {
-                week_start: d("2026-11-09"),
-                executions: 2,
-                uploads: 2,
-                duration_ms: 3_500,
-            }
-        );
-        let rows: Vec<(NaiveDate, i64, i64, i64)> = weeks
+        let (weeks, preceding) = activity(d("2026-11-23"), 3, &days);
+        let rows: Vec<(NaiveDate, i64, Quantity, Quantity, i64)> = weeks
             .iter()
-            .map(|w| (w.week_start, w.executions, w.uploads, w.duration_ms))
+            .map(|w| (w.week_start, w.runs, w.executions, w.uploads, w.duration_ms))
             .collect();
-        assert_eq!(rows, vec![(d("2026-11-16"), 4, 1, 1_000), (d("2026-11-23"), 2, 0, 250)]);
+        assert_eq!(
+            rows,
+            vec![
+                (d("2026-11-09"), 4, q(13), q(7), 3_500),
+                (d("2026-11-16"), 5, q(7), q(3), 1_000),
+                (d("2026-11-23"), 2, q(2), q(0), 250),
+            ]
+        );
+        // The preceding week is last week, whatever the number of weeks shown.
+        assert_eq!(preceding, weeks[1]);
+    }
+
+    #[test]
+    fn the_preceding_week_is_the_complete_week_before_the_one_holding_today() {
+        let days = [
+            DayActivity::of(d("2026-11-16"), false, 3, q(30), 0),
+            DayActivity::of(d("2026-11-22"), false, 1, q(1), 0),
+            DayActivity::of(d("2026-11-23"), false, 9, q(9), 0),
+        ];
+        // A Wednesday: the week before runs from Monday 11-16 to Sunday 11-22.
+        for weeks in [1, 2, 12] {
+            let (shown, preceding) = activity(d("2026-11-25"), weeks, &days);
+            assert_eq!(preceding.week_start, d("2026-11-16"), "{weeks} weeks");
+            assert_eq!((preceding.runs, preceding.executions), (4, q(31)), "{weeks} weeks");
+            assert_eq!(shown.len(), weeks as usize);
+            assert_eq!(shown.last().map(|w| w.week_start), Some(d("2026-11-23")));
+        }
     }
 }

@@ -28,13 +28,13 @@ pub enum Rule {
     Readers,
     /// Organization-wide figures: readers of the whole organization (not TENANT_ADMIN).
     WholeOrganization,
-    /// Licenses, tenants, allocations, folders, processes and controls.
+    /// Tenants, allocations, folders, processes and controls.
     Managers,
     /// API keys and the audit log.
     Administrators,
     /// Recording usage and asking for admission.
     Ingesters,
-    /// The operator: organizations and unit types.
+    /// The operator: organizations, unit types and licenses.
     Operator,
 }
 
@@ -112,6 +112,7 @@ pub const TYPES: &[(&str, Rule)] = &[
     ("ProcessPayload", Rule::Everyone),
     ("RecordUsagePayload", Rule::Everyone),
     ("StartExecutionPayload", Rule::Everyone),
+    ("FinishExecutionPayload", Rule::Everyone),
     ("ConsumptionControlPayload", Rule::Everyone),
 ];
 
@@ -120,13 +121,22 @@ pub const TYPES: &[(&str, Rule)] = &[
 pub const FIELDS: &[(&str, &[&str], Rule)] = &[
     ("Query", &["viewer", "unitTypes"], Rule::Everyone),
     ("Query", &["node", "organization", "organizations"], Rule::Readers),
-    ("Mutation", &["createOrganization", "createUnitType"], Rule::Operator),
+    (
+        "Mutation",
+        &[
+            "createOrganization",
+            "createUnitType",
+            // Licenses are the vendor's: nobody in an organization grants it capacity.
+            "createLicense",
+            "upgradeLicense",
+            "addCapacity",
+        ],
+        Rule::Operator,
+    ),
     ("Mutation", &["createApiKey", "revokeApiKey"], Rule::Administrators),
     (
         "Mutation",
         &[
-            "createLicense",
-            "upgradeLicense",
             "createTenant",
             "updateTenant",
             "setAllocation",
@@ -136,7 +146,11 @@ pub const FIELDS: &[(&str, &[&str], Rule)] = &[
         ],
         Rule::Managers,
     ),
-    ("Mutation", &["recordUsage", "startExecution"], Rule::Ingesters),
+    (
+        "Mutation",
+        &["recordUsage", "startExecution", "finishExecution"],
+        Rule::Ingesters,
+    ),
     ("Subscription", &["quotaEvents", "usage"], Rule::Readers),
     ("Organization", &["quota"], Rule::WholeOrganization),
     ("Organization", &["auditLog"], Rule::Administrators),

@@ -14,6 +14,12 @@
 //! `allocated` leaves DELETED tenants out. Thresholds are compared exactly on
 //! the scaled integers: a rate of exactly 0.70 is WARNING, exactly 0.90 is
 //! CRITICAL, and a remainder of exactly 15% of T is still HEALTHY.
+//!
+//! While a bundle's burst is active the organization may consume up to its
+//! limit L (T raised by the burst percent): what remains, the overage, the
+//! capacity card and the status are measured against L, while what can be
+//! allocated stays measured against T. Without a burst L = T and nothing
+//! changes (docs/design.md §15.1).
 
 use std::fmt;
 
@@ -148,24 +154,26 @@ pub struct CapacityCard {
     pub value: Quantity,
 }
 
-/// The organization-level figures of docs/design.md §3.
+/// The organization-level figures of docs/design.md §3 and §15.1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OrganizationFigures {
     /// T.
     pub total_capacity: Quantity,
+    /// L: T raised by the burst while it is active, else T.
+    pub limit: Quantity,
     /// Σ C(in), every tenant (flow).
     pub consumed: Quantity,
     /// Σ of the range's split (flow).
     pub consumed_from_allocated: Quantity,
     /// Σ of the range's split (flow).
     pub consumed_from_organization: Quantity,
-    /// max(0, T − Σ C).
+    /// max(0, L − Σ C).
     pub remaining: Quantity,
     /// Σ A over tenants with an allocation that are not DELETED.
     pub allocated: Quantity,
     /// max(0, T − allocated − Σ fromOrganization to date).
     pub available_for_allocation: Quantity,
-    /// max(0, Σ C − T).
+    /// max(0, Σ C − L).
     pub overage: Quantity,
     /// max(0, allocated − T).
     pub over_allocation: Quantity,
@@ -202,16 +210,23 @@ pub struct Usage {
     pub tenants: Vec<TenantFigures>,
 }
 
-/// The organization's status from T, Σ C and its allocated total:
-/// CRITICAL past capacity; NEEDS_ATTENTION when less than 15% of T remains
-/// or more than T is allocated; else HEALTHY.
-pub fn organization_status(total_capacity: Quantity, consumed: Quantity, allocated: Quantity) -> OrganizationStatus {
+/// The organization's status from T, its limit L, Σ C and its allocated total:
+/// CRITICAL past the limit; NEEDS_ATTENTION when spending the burst (past T),
+/// when less than 15% of T remains under L, or when more than T is allocated;
+/// else HEALTHY.
+pub fn organization_status(
+    total_capacity: Quantity,
+    limit: Quantity,
+    consumed: Quantity,
+    allocated: Quantity,
+) -> OrganizationStatus {
     let t = i128::from(total_capacity.scaled());
+    let l = i128::from(limit.scaled());
     let c = i128::from(consumed.scaled());
-    if consumed > total_capacity {
+    if consumed > limit {
         OrganizationStatus::Critical
-    } else if 100 * (t - c) < 15 * t || allocated > total_capacity {
-        // T − C < 0.15·T, exactly.
+    } else if consumed > total_capacity || 100 * (l - c) < 15 * t || allocated > total_capacity {
+        // L − C < 0.15·T, exactly.
         OrganizationStatus::NeedsAttention
     } else {
         OrganizationStatus::Healthy
@@ -253,8 +268,8 @@ pub fn tenant_status(state: TenantState, allocated: Option<Quantity>, consumed: 
     }
 }
 
-/// The organization's figures from T and every tenant's sums.
-pub fn organization_figures(total_capacity: Quantity, tenants: &[TenantSums]) -> OrganizationFigures {
+/// The organization's figures from T, its limit L and every tenant's sums.
+pub fn organization_figures(total_capacity: Quantity, limit: Quantity, tenants: &[TenantSums]) -> OrganizationFigures {
     let mut consumed = Quantity::ZERO;
     let mut consumed_from_allocated = Quantity::ZERO;
     let mut consumed_from_organization = Quantity::ZERO;
@@ -278,9 +293,9 @@ pub fn organization_figures(total_capacity: Quantity, tenants: &[TenantSums]) ->
         }
     }
     let available_for_allocation = (total_capacity - allocated - from_organization_to_date).positive_part();
-    let overage = (consumed_to_date - total_capacity).positive_part();
+    let overage = (consumed_to_date - limit).positive_part();
     let over_allocation = (allocated - total_capacity).positive_part();
-    let capacity_card = if consumed_to_date > total_capacity {
+    let capacity_card = if consumed_to_date > limit {
         CapacityCard {
             mode: CapacityCardMode::Overage,
             value: overage,
@@ -298,16 +313,17 @@ pub fn organization_figures(total_capacity: Quantity, tenants: &[TenantSums]) ->
     };
     OrganizationFigures {
         total_capacity,
+        limit,
         consumed,
         consumed_from_allocated,
         consumed_from_organization,
-        remaining: (total_capacity - consumed_to_date).positive_part(),
+        remaining: (limit - consumed_to_date).positive_part(),
         allocated,
         available_for_allocation,
         overage,
         over_allocation,
         capacity_card,
-        status: organization_status(total_capacity, consumed_to_date, allocated),
+        status: organization_status(total_capacity, limit, consumed_to_date, allocated),
     }
 }
 
@@ -333,8 +349,8 @@ pub fn tenant_figures(tenant: &TenantSums, available_for_allocation: Quantity) -
 }
 
 /// The organization's figures and every tenant's card, in input order.
-pub fn usage(total_capacity: Quantity, tenants: &[TenantSums]) -> Usage {
-    let organization = organization_figures(total_capacity, tenants);
+pub fn usage(total_capacity: Quantity, limit: Quantity, tenants: &[TenantSums]) -> Usage {
+    let organization = organization_figures(total_capacity, limit, tenants);
     let tenants = tenants
         .iter()
         .map(|tenant| tenant_figures(tenant, organization.available_for_allocation))
@@ -349,7 +365,7 @@ pub struct QuotaView {
     pub used: Quantity,
     /// The bundle's capacity, T.
     pub quota: Quantity,
-    /// T, raised by the burst percent during the burst periods.
+    /// T, raised by the burst percent during the burst periods (L).
     pub limit: Quantity,
     /// max(0, limit − used).
     pub remaining: Quantity,
@@ -438,7 +454,8 @@ mod tests {
                     consumed_in_range: quantity_field(t, "consumedInRange").expect("consumedInRange"),
                 })
                 .collect();
-            let got = usage(quantity_field(case, "totalCapacity").expect("totalCapacity"), &sums);
+            let capacity = quantity_field(case, "totalCapacity").expect("totalCapacity");
+            let got = usage(capacity, capacity, &sums);
 
             let org = &case["expect"]["organization"];
             let o = &got.organization;
@@ -613,7 +630,7 @@ mod tests {
             },
         ];
         for example in examples {
-            let got = usage(q("1000"), &example.tenants);
+            let got = usage(q("1000"), q("1000"), &example.tenants);
             let org = got.organization;
             let name = example.name;
             assert_eq!(org.status, example.status, "{name}");
@@ -637,6 +654,7 @@ mod tests {
     fn low_remaining_in_detail() {
         let got = usage(
             q("1000"),
+            q("1000"),
             &[active(Some("500"), "0", "440"), active(Some("400"), "0", "420")],
         );
         assert_eq!(got.organization.remaining, q("140"));
@@ -654,7 +672,7 @@ mod tests {
 
     #[test]
     fn a_sub_range_in_the_middle_of_a_bundle() {
-        let got = usage(q("1000"), &[active(Some("100"), "80", "50")]);
+        let got = usage(q("1000"), q("1000"), &[active(Some("100"), "80", "50")]);
         let t = got.tenants[0];
         // Flow figures cover the range …
         assert_eq!(t.consumed, q("50"));
@@ -724,6 +742,101 @@ mod tests {
     }
 
     #[test]
+    fn a_burst_moves_remaining_overage_card_and_status_to_the_limit() {
+        use CapacityCardMode as M;
+        use OrganizationStatus as O;
+        let cases = [
+            // (T, L, Σ C (one tenant without allocation), allocated elsewhere, remaining, overage, card, status)
+            (
+                "1000",
+                "1300",
+                "500",
+                "0",
+                "800",
+                "0",
+                (M::AvailableForAllocation, "500"),
+                O::Healthy,
+            ),
+            // Spending the burst: past T, within L.
+            (
+                "1000",
+                "1300",
+                "1100",
+                "0",
+                "200",
+                "0",
+                (M::AvailableForAllocation, "0"),
+                O::NeedsAttention,
+            ),
+            (
+                "1000",
+                "1300",
+                "1300",
+                "0",
+                "0",
+                "0",
+                (M::AvailableForAllocation, "0"),
+                O::NeedsAttention,
+            ),
+            (
+                "1000",
+                "1300",
+                "1300.0001",
+                "0",
+                "0",
+                "0.0001",
+                (M::Overage, "0.0001"),
+                O::Critical,
+            ),
+            // Under T, but less than 15% of T left under L.
+            (
+                "1000",
+                "1100",
+                "950",
+                "0",
+                "150",
+                "0",
+                (M::AvailableForAllocation, "50"),
+                O::Healthy,
+            ),
+            (
+                "1000",
+                "1100",
+                "950.0001",
+                "0",
+                "149.9999",
+                "0",
+                (M::AvailableForAllocation, "49.9999"),
+                O::NeedsAttention,
+            ),
+            // Allocations stay measured against T.
+            (
+                "1000",
+                "1300",
+                "0",
+                "1200",
+                "1300",
+                "0",
+                (M::OverAllocation, "200"),
+                O::NeedsAttention,
+            ),
+        ];
+        for (t, l, c, allocated, remaining, overage, (mode, value), status) in cases {
+            let mut tenants = vec![active(None, "0", c)];
+            if allocated != "0" {
+                tenants.push(active(Some(allocated), "0", "0"));
+            }
+            let o = usage(q(t), q(l), &tenants).organization;
+            let case = format!("T {t}, L {l}, C {c}, allocated {allocated}");
+            assert_eq!(o.limit, q(l), "{case}");
+            assert_eq!((o.remaining, o.overage), (q(remaining), q(overage)), "{case}");
+            assert_eq!(o.capacity_card, CapacityCard { mode, value: q(value) }, "{case}");
+            assert_eq!(o.status, status, "{case}");
+            assert_eq!(o.over_allocation, (q(allocated) - q(t)).positive_part(), "{case}");
+        }
+    }
+
+    #[test]
     fn organization_status_boundaries() {
         use OrganizationStatus as O;
         let cases = [
@@ -743,7 +856,7 @@ mod tests {
         ];
         for (t, c, allocated, status) in cases {
             assert_eq!(
-                organization_status(q(t), q(c), q(allocated)),
+                organization_status(q(t), q(t), q(c), q(allocated)),
                 status,
                 "{t} {c} {allocated}"
             );
@@ -758,7 +871,7 @@ mod tests {
             with_state(TenantState::Deleted, active(None, "0", "20")),
             active(Some("100"), "0", "0"),
         ];
-        let got = usage(q("1000"), &tenants);
+        let got = usage(q("1000"), q("1000"), &tenants);
         let org = got.organization;
         // Everyone's consumption counts …
         assert_eq!(org.consumed, q("370"));
@@ -789,11 +902,11 @@ mod tests {
 
     #[test]
     fn capacity_zero() {
-        let idle = usage(Quantity::ZERO, &[active(None, "0", "0")]).organization;
+        let idle = usage(Quantity::ZERO, Quantity::ZERO, &[active(None, "0", "0")]).organization;
         assert_eq!(idle.status, OrganizationStatus::Healthy);
         assert_eq!(idle.capacity_card.mode, CapacityCardMode::AvailableForAllocation);
         assert_eq!(idle.capacity_card.value, Quantity::ZERO);
-        let used = usage(Quantity::ZERO, &[active(None, "0", "1")]).organization;
+        let used = usage(Quantity::ZERO, Quantity::ZERO, &[active(None, "0", "1")]).organization;
         assert_eq!(used.status, OrganizationStatus::Critical);
         assert_eq!(
             used.capacity_card,
@@ -803,7 +916,7 @@ mod tests {
             }
         );
         assert_eq!(used.remaining, Quantity::ZERO);
-        let empty = usage(q("10"), &[]);
+        let empty = usage(q("10"), q("10"), &[]);
         assert_eq!(empty.organization.available_for_allocation, q("10"));
         assert!(empty.tenants.is_empty());
     }

@@ -101,8 +101,16 @@ pub struct Bundle {
     pub start: NaiveDate,
     /// The first day after the bundle (exclusive).
     pub end: NaiveDate,
-    /// Units for this bundle: the license's capacity, even when cut short.
+    /// Units for this bundle: the license's capacity, even when cut short, with
+    /// the top-ups made in this bundle or an earlier one.
     pub capacity: Quantity,
+}
+
+/// Capacity bought on top of a license's: from the bundle holding `effective_on` on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TopUp {
+    pub effective_on: NaiveDate,
+    pub amount: Quantity,
 }
 
 impl Bundle {
@@ -114,6 +122,18 @@ impl Bundle {
     /// The last day of the bundle (inclusive), the default `to` of a range.
     pub fn last_day(&self) -> NaiveDate {
         self.end.pred_opt().unwrap_or(self.start)
+    }
+
+    /// The bundle with the top-ups that reach it: those effective before its end.
+    pub fn topped_up(self, top_ups: &[TopUp]) -> Bundle {
+        let more = top_ups
+            .iter()
+            .filter(|top_up| top_up.effective_on < self.end)
+            .fold(Quantity::ZERO, |sum, top_up| sum + top_up.amount);
+        Bundle {
+            capacity: self.capacity + more,
+            ..self
+        }
     }
 }
 
@@ -202,13 +222,13 @@ impl LicenseTerms {
         bundle.index < self.burst_periods && self.burst_percent != 100
     }
 
-    /// The enforced limit of `bundle`: the capacity, raised by the burst
-    /// percent during the burst periods (rounded down to 4 decimal places).
+    /// The enforced limit of `bundle`: its capacity (top-ups included), raised by
+    /// the burst percent during the burst periods (rounded down to 4 decimal places).
     pub fn limit(&self, bundle: &Bundle) -> Quantity {
         if bundle.index < self.burst_periods {
-            self.capacity.percent_of(i64::from(self.burst_percent))
+            bundle.capacity.percent_of(i64::from(self.burst_percent))
         } else {
-            self.capacity
+            bundle.capacity
         }
     }
 
@@ -454,9 +474,43 @@ mod tests {
         // The limit is exact to 4 decimal places, rounded down below that.
         let mut odd = burst;
         odd.capacity = Quantity::parse("0.0003").expect("a quantity");
-        assert_eq!(odd.limit(&first), Quantity::parse("0.0003").expect("a quantity"));
+        let bundle = odd.bundle_containing(date("2026-01-01")).expect("covered");
+        assert_eq!(odd.limit(&bundle), Quantity::parse("0.0003").expect("a quantity"));
         odd.capacity = Quantity::parse("10.0001").expect("a quantity");
-        assert_eq!(odd.limit(&first), Quantity::parse("13.0001").expect("a quantity"));
+        let bundle = odd.bundle_containing(date("2026-01-01")).expect("covered");
+        assert_eq!(odd.limit(&bundle), Quantity::parse("13.0001").expect("a quantity"));
+    }
+
+    #[test]
+    fn a_top_up_raises_its_bundle_and_every_later_one_and_the_burst_limit_with_them() {
+        let mut license = terms(Period::Month, "2026-01-01", None);
+        license.burst_percent = 130;
+        license.burst_periods = 3;
+        let top_ups = [
+            TopUp {
+                effective_on: date("2026-02-15"),
+                amount: Quantity::from_units(100),
+            },
+            TopUp {
+                effective_on: date("2026-04-01"),
+                amount: Quantity::from_units(50),
+            },
+        ];
+        let cases = [
+            // (a day, capacity, limit)
+            ("2026-01-31", 1000, 1000 * 13 / 10),
+            ("2026-02-01", 1100, 1100 * 13 / 10), // the bundle holding the top-up, from its first day
+            ("2026-03-10", 1100, 1100 * 13 / 10),
+            ("2026-04-01", 1150, 1150), // past the burst periods
+        ];
+        for (day, capacity, limit) in cases {
+            let bundle = license
+                .bundle_containing(date(day))
+                .expect("covered")
+                .topped_up(&top_ups);
+            assert_eq!(bundle.capacity, Quantity::from_units(capacity), "{day}");
+            assert_eq!(license.limit(&bundle), Quantity::from_units(limit), "{day}");
+        }
     }
 
     #[test]

@@ -159,6 +159,52 @@ fn tenant_flow(t: &TenantFigures) -> Flow {
     (t.consumed, t.consumed_from_allocated, t.consumed_from_organization)
 }
 
+/// A limit from T to 3·T: a burst of 100% to 300%.
+fn burst_limit(capacity: Quantity) -> impl Strategy<Value = Quantity> {
+    (100i64..=300).prop_map(move |percent| capacity.percent_of(percent))
+}
+
+/// §3 as written, for an organization without a burst: what the figures must be.
+fn without_burst(
+    capacity: Quantity,
+    tenants: &[TenantSums],
+) -> (Quantity, Quantity, CapacityCardMode, OrganizationStatus) {
+    let consumed: Quantity = tenants.iter().fold(Quantity::ZERO, |sum, t| sum + t.consumed_to_date());
+    let allocated = tenants
+        .iter()
+        .filter(|t| t.state != TenantState::Deleted)
+        .filter_map(|t| t.allocated)
+        .fold(Quantity::ZERO, |sum, a| sum + a);
+    let remaining = (capacity - consumed).positive_part();
+    let overage = (consumed - capacity).positive_part();
+    let mode = if consumed > capacity {
+        CapacityCardMode::Overage
+    } else if allocated > capacity {
+        CapacityCardMode::OverAllocation
+    } else {
+        CapacityCardMode::AvailableForAllocation
+    };
+    // (T − C) < 0.15·T, on exact ten-thousandths.
+    let low =
+        100 * (i128::from(capacity.scaled()) - i128::from(consumed.scaled())) < 15 * i128::from(capacity.scaled());
+    let status = if consumed > capacity {
+        OrganizationStatus::Critical
+    } else if low || allocated > capacity {
+        OrganizationStatus::NeedsAttention
+    } else {
+        OrganizationStatus::Healthy
+    };
+    (remaining, overage, mode, status)
+}
+
+fn severity(status: OrganizationStatus) -> u8 {
+    match status {
+        OrganizationStatus::Healthy => 0,
+        OrganizationStatus::NeedsAttention => 1,
+        OrganizationStatus::Critical => 2,
+    }
+}
+
 proptest! {
     // Pure functions over at most 30 tenants: 512 cases are cheap, even unoptimized.
     #![proptest_config(ProptestConfig::with_cases(512))]
@@ -166,7 +212,7 @@ proptest! {
     /// 1. What a range consumed is drawn from exactly one of the two sources.
     #[test]
     fn the_split_adds_up_to_the_consumption((capacity, tenants) in organization()) {
-        let got = usage(capacity, &tenants);
+        let got = usage(capacity, capacity, &tenants);
         let o = got.organization;
         prop_assert_eq!(o.consumed_from_allocated + o.consumed_from_organization, o.consumed);
         for (sums, t) in tenants.iter().zip(&got.tenants) {
@@ -178,7 +224,7 @@ proptest! {
     /// 2. Every figure is a count or a max(0, …): none may be negative.
     #[test]
     fn no_figure_is_negative((capacity, tenants) in organization()) {
-        let got = usage(capacity, &tenants);
+        let got = usage(capacity, capacity, &tenants);
         let o = got.organization;
         for (name, value) in [
             ("totalCapacity", o.total_capacity),
@@ -218,7 +264,7 @@ proptest! {
     /// a DISABLED or DELETED tenant shows its state first.
     #[test]
     fn overage_means_critical((capacity, tenants) in organization()) {
-        let got = usage(capacity, &tenants);
+        let got = usage(capacity, capacity, &tenants);
         let o = got.organization;
         if o.overage > Quantity::ZERO {
             prop_assert_eq!(o.status, OrganizationStatus::Critical);
@@ -239,7 +285,7 @@ proptest! {
     /// DISABLED and DELETED included.
     #[test]
     fn organization_flow_is_the_sum_of_the_cards((capacity, tenants) in organization()) {
-        let got = usage(capacity, &tenants);
+        let got = usage(capacity, capacity, &tenants);
         prop_assert_eq!(got.tenants.len(), tenants.len());
         let zero = (Quantity::ZERO, Quantity::ZERO, Quantity::ZERO);
         let summed = got.tenants.iter().map(tenant_flow).fold(zero, add);
@@ -251,7 +297,7 @@ proptest! {
     #[test]
     fn flow_adds_up_over_sub_ranges((capacity, tenants) in chunked_organization()) {
         let whole_sums: Vec<TenantSums> = tenants.iter().map(ChunkedTenant::whole).collect();
-        let whole = usage(capacity, &whole_sums);
+        let whole = usage(capacity, capacity, &whole_sums);
         let chunks = tenants.first().map_or(1, |t| t.chunks.len());
         let zero = (Quantity::ZERO, Quantity::ZERO, Quantity::ZERO);
         let mut organization = zero;
@@ -259,7 +305,7 @@ proptest! {
         let mut last = None;
         for k in 0..chunks {
             let part_sums: Vec<TenantSums> = tenants.iter().map(|t| t.part(k)).collect();
-            let part = usage(capacity, &part_sums);
+            let part = usage(capacity, capacity, &part_sums);
             organization = add(organization, organization_flow(&part.organization));
             for (total, t) in per_tenant.iter_mut().zip(&part.tenants) {
                 *total = add(*total, tenant_flow(t));
@@ -301,8 +347,31 @@ proptest! {
     /// 6. The capacity card shows the figure its mode names, and the mode is
     /// the most pressing one that applies (OVERAGE, then OVER_ALLOCATION).
     #[test]
+    fn without_a_burst_every_figure_is_the_one_of_section_3((capacity, tenants) in organization()) {
+        let o = usage(capacity, capacity, &tenants).organization;
+        let (remaining, overage, mode, status) = without_burst(capacity, &tenants);
+        prop_assert_eq!(o.limit, capacity);
+        prop_assert_eq!((o.remaining, o.overage, o.capacity_card.mode, o.status), (remaining, overage, mode, status));
+    }
+
+    #[test]
+    fn a_burst_never_makes_a_figure_worse(
+        (capacity, tenants, limit) in organization().prop_flat_map(|(c, t)| (Just(c), Just(t), burst_limit(c)))
+    ) {
+        let plain = usage(capacity, capacity, &tenants);
+        let burst = usage(capacity, limit, &tenants);
+        let (p, b) = (plain.organization, burst.organization);
+        prop_assert!(b.remaining >= p.remaining);
+        prop_assert!(b.overage <= p.overage);
+        prop_assert!(severity(b.status) <= severity(p.status));
+        // Allocation figures and the tenants' cards do not depend on the burst.
+        prop_assert_eq!((b.allocated, b.available_for_allocation, b.over_allocation), (p.allocated, p.available_for_allocation, p.over_allocation));
+        prop_assert_eq!(burst.tenants, plain.tenants);
+    }
+
+    #[test]
     fn capacity_card_mode_matches_its_value((capacity, tenants) in organization()) {
-        let o = usage(capacity, &tenants).organization;
+        let o = usage(capacity, capacity, &tenants).organization;
         let card = o.capacity_card;
         let expected = match card.mode {
             CapacityCardMode::Overage => o.overage,

@@ -1,4 +1,5 @@
-//! Admission and consumption controls: `startExecution` and `setConsumptionControl`.
+//! Admission and consumption controls: `startExecution`, `finishExecution` and
+//! `setConsumptionControl`.
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 
@@ -12,7 +13,7 @@ use super::{
 };
 use crate::service::{
     self,
-    admission::ExecutionRequest,
+    admission::{ExecutionRequest, FinishRequest},
     control::{ControlChange, Controls},
 };
 
@@ -47,6 +48,23 @@ pub struct StartExecutionPayload {
     pub granted: bool,
     /// The organization's quota after the grant.
     pub quota: QuotaBalance,
+}
+
+/// A run that ended, reporting its duration (once).
+#[derive(InputObject)]
+pub struct FinishExecutionInput {
+    /// The tenant the run belongs to.
+    pub tenant_id: ID,
+    /// The idempotency key the run was started (or recorded) with.
+    pub idempotency_key: String,
+    /// How long it ran, in milliseconds.
+    pub duration_ms: i32,
+}
+
+/// The duration recorded.
+#[derive(SimpleObject)]
+pub struct FinishExecutionPayload {
+    pub duration_ms: i32,
 }
 
 /// A tenant's consumption controls for one unit type; a list left out keeps its value.
@@ -126,6 +144,25 @@ impl AdmissionMutation {
                 bundle: granted.bundle,
                 view: granted.view,
             },
+        })
+    }
+
+    /// Records how long a started run took: once (the same duration again changes nothing,
+    /// another one is CONFLICT). It shows in the weekly activity and in `events.csv`.
+    async fn finish_execution(
+        &self,
+        ctx: &Context<'_>,
+        input: FinishExecutionInput,
+    ) -> async_graphql::Result<FinishExecutionPayload> {
+        let (app, actor) = session(ctx)?;
+        let request = FinishRequest {
+            tenant_id: decode_field(&input.tenant_id, "tenantId")?,
+            idempotency_key: input.idempotency_key,
+            duration_ms: i64::from(input.duration_ms),
+        };
+        service::admission::finish(app, actor, request).await?;
+        Ok(FinishExecutionPayload {
+            duration_ms: input.duration_ms,
         })
     }
 

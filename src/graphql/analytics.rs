@@ -98,16 +98,18 @@ impl ServiceBreakdown {
     }
 }
 
-/// One week's runs: EXECUTION and UPLOAD events and their total duration.
+/// One week's tests (Monday to Sunday): what its EXECUTION and UPLOAD events count.
 #[derive(SimpleObject)]
 pub struct WeeklyActivity {
     /// The week's Monday.
     pub week_start: Date,
-    /// EXECUTION events.
-    pub executions: i32,
-    /// UPLOAD events.
-    pub uploads: i32,
-    /// Total duration of both, in seconds.
+    /// Runs: the number of events, EXECUTION and UPLOAD.
+    pub runs: i32,
+    /// Tests run here or uploaded: the quantities of EXECUTION and UPLOAD events.
+    pub executions: Decimal,
+    /// Tests uploaded: the quantities of UPLOAD events.
+    pub uploads: Decimal,
+    /// Total duration of the runs, in seconds.
     pub duration_seconds: f64,
 }
 
@@ -115,16 +117,17 @@ impl From<WeekActivity> for WeeklyActivity {
     fn from(w: WeekActivity) -> Self {
         WeeklyActivity {
             week_start: Date(w.week_start),
-            executions: i32::try_from(w.executions).unwrap_or(i32::MAX),
-            uploads: i32::try_from(w.uploads).unwrap_or(i32::MAX),
+            runs: i32::try_from(w.runs).unwrap_or(i32::MAX),
+            executions: w.executions.into(),
+            uploads: w.uploads.into(),
             // Durations are whole milliseconds: far below f64's exact-integer range.
             duration_seconds: w.duration_ms as f64 / 1000.0,
         }
     }
 }
 
-/// Weekly activity: the last weeks up to the current one, oldest first, and the week
-/// before the first of them.
+/// Weekly activity: the last weeks up to the current one, oldest first, and the preceding
+/// week: the last complete week before the current one (last week).
 #[derive(SimpleObject)]
 pub struct Activity {
     #[graphql(complexity = "super::limits::list_cost(child_complexity)")]

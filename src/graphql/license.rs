@@ -17,7 +17,7 @@ use crate::error::AppError;
 use crate::service::{
     self,
     bundle::LicensedBundle,
-    license::{LicenseUpgrade, NewLicense},
+    license::{LicenseUpgrade, NewLicense, TopUpRequest},
 };
 
 /// How long one period of a license lasts.
@@ -207,20 +207,32 @@ pub struct UpgradeLicenseInput {
     pub effective_on: Option<Date>,
 }
 
-/// The license made.
+/// Capacity bought on top of a license (SYSTEM only): it raises the capacity of the bundle
+/// holding `effectiveOn` and of every later bundle; nothing restarts.
+#[derive(InputObject)]
+pub struct AddCapacityInput {
+    /// The license topped up.
+    pub license_id: ID,
+    /// Units added per bundle; more than 0.
+    pub amount: Decimal,
+    /// A day of the license: the top-up counts from its bundle on. Default today.
+    pub effective_on: Option<Date>,
+}
+
+/// The license made or changed.
 #[derive(SimpleObject)]
 pub struct LicensePayload {
-    /// The new license.
+    /// The license.
     pub license: License,
 }
 
-/// Buying and upgrading licenses.
+/// Buying, upgrading and topping up licenses: the vendor's (SYSTEM) alone.
 #[derive(Default)]
 pub struct LicenseMutation;
 
 #[Object]
 impl LicenseMutation {
-    /// Adds a license to an organization.
+    /// Adds a license to an organization (SYSTEM only).
     async fn create_license(
         &self,
         ctx: &Context<'_>,
@@ -250,7 +262,8 @@ impl LicenseMutation {
         })
     }
 
-    /// Replaces a license by a new plan from its effective day.
+    /// Replaces a license by a new plan from its effective day (SYSTEM only); on the old
+    /// license's first day the new one replaces it whole.
     async fn upgrade_license(
         &self,
         ctx: &Context<'_>,
@@ -272,6 +285,20 @@ impl LicenseMutation {
             },
         )
         .await?;
+        Ok(LicensePayload {
+            license: License(model),
+        })
+    }
+
+    /// Raises a license's capacity from a bundle on (SYSTEM only).
+    async fn add_capacity(&self, ctx: &Context<'_>, input: AddCapacityInput) -> async_graphql::Result<LicensePayload> {
+        let (app, actor) = session(ctx)?;
+        let request = TopUpRequest {
+            license_id: decode_field(&input.license_id, "licenseId")?,
+            amount: input.amount.0,
+            effective_on: input.effective_on.map(|d| d.0),
+        };
+        let model = service::license::add_capacity(app, actor, request).await?;
         Ok(LicensePayload {
             license: License(model),
         })

@@ -112,11 +112,17 @@ impl Organization {
         Ok(OrganizationUsage::new(report))
     }
 
-    /// The quota view of a unit type's current bundle.
-    async fn quota(&self, ctx: &Context<'_>, unit_type: String) -> async_graphql::Result<QuotaBalance> {
+    /// The quota view of a unit type's bundle that starts on `bundle` (a bundle's
+    /// startDate; default: the current one).
+    async fn quota(
+        &self,
+        ctx: &Context<'_>,
+        unit_type: String,
+        bundle: Option<Date>,
+    ) -> async_graphql::Result<QuotaBalance> {
         let (app, _) = session(ctx)?;
         let basis = self.basis(app, &unit_type).await?;
-        let (unit_type, bundle, view) = service::usage::quota_on(app, &basis).await?;
+        let (unit_type, bundle, view) = service::usage::quota_on(app, &basis, bundle.map(|d| d.0)).await?;
         Ok(QuotaBalance {
             unit_type,
             bundle,

@@ -165,9 +165,21 @@ impl OrganizationUsage {
         Date(self.report().to)
     }
 
-    /// The bundle's capacity (T).
+    /// The bundle's capacity (T), top-ups included.
     async fn total_capacity(&self) -> Decimal {
         self.organization().total_capacity.into()
+    }
+
+    /// What the organization may consume in the bundle (L): the capacity raised by the
+    /// burst while it is active, else the capacity.
+    async fn limit(&self) -> Decimal {
+        self.organization().limit.into()
+    }
+
+    /// Whether the bundle's burst allowance applies.
+    async fn burst_active(&self) -> bool {
+        let bundle = &self.report().bundle;
+        bundle.terms.burst_active(&bundle.bundle)
     }
 
     /// Consumption in the range, every tenant included (flow).
@@ -185,7 +197,7 @@ impl OrganizationUsage {
         self.organization().consumed_from_organization.into()
     }
 
-    /// Capacity left at the end of the range.
+    /// What is left under the limit at the end of the range.
     async fn remaining(&self) -> Decimal {
         self.organization().remaining.into()
     }
@@ -200,7 +212,7 @@ impl OrganizationUsage {
         self.organization().available_for_allocation.into()
     }
 
-    /// Consumption past capacity.
+    /// Consumption past the limit.
     async fn overage(&self) -> Decimal {
         self.organization().overage.into()
     }

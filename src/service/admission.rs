@@ -247,6 +247,85 @@ fn admission_audit<'a>(standing: &Standing, request: &ExecutionRequest, quantity
     .after(run)
 }
 
+/// A run that ends: its duration, reported once.
+#[derive(Clone, Debug)]
+pub struct FinishRequest {
+    pub tenant_id: TenantId,
+    pub idempotency_key: String,
+    pub duration_ms: i64,
+}
+
+/// Records the duration of a run admitted (or recorded) without one; the same duration
+/// again changes nothing, another one is a CONFLICT. Its activity and `events.csv` show it.
+pub async fn finish(ctx: &AppContext, actor: &Actor, request: FinishRequest) -> AppResult<i64> {
+    if request.duration_ms < 0 {
+        return Err(AppError::bad_input(format!(
+            "durationMs: must be 0 or more; got {}",
+            request.duration_ms
+        )));
+    }
+    let tx = store::begin_write(&ctx.writer).await?;
+    let tenant = admitted_tenant(&tx, actor, request.tenant_id).await?;
+    let run = finished_run(&tx, &tenant, &request.idempotency_key).await?;
+    if let Some(recorded) = run.duration_ms {
+        return same_duration(&request, recorded);
+    }
+    if !store::usage::set_duration(&tx, tenant.organization_id, run.id, request.duration_ms).await? {
+        let again = finished_run(&tx, &tenant, &request.idempotency_key).await?;
+        return same_duration(&request, again.duration_ms.unwrap_or_default());
+    }
+    store::usage::add_to_rollups(&tx, vec![duration_row(&run, request.duration_ms)]).await?;
+    let finished = serde_json::json!({ "idempotencyKey": request.idempotency_key, "durationMs": request.duration_ms });
+    let change = audit::Change::of(
+        Some(tenant.organization_id),
+        "finishExecution",
+        "Tenant",
+        Some(tenant.id),
+    )
+    .after(finished);
+    audit::record(&tx, ctx, actor, change).await?;
+    tx.commit().await?;
+    Ok(request.duration_ms)
+}
+
+/// The tenant's EXECUTION event under `key`.
+async fn finished_run(
+    tx: &sea_orm::DatabaseTransaction,
+    tenant: &entity::tenant::Model,
+    key: &str,
+) -> AppResult<entity::usage_event::Model> {
+    store::usage::find_by_key(tx, tenant.organization_id, key)
+        .await?
+        .filter(|event| event.tenant_id == tenant.id && event.kind == UsageKind::Execution.as_str())
+        .ok_or_else(|| AppError::NotFound(format!("idempotencyKey: no run '{key}' was started in this tenant")))
+}
+
+fn same_duration(request: &FinishRequest, recorded: i64) -> AppResult<i64> {
+    if recorded == request.duration_ms {
+        Ok(recorded)
+    } else {
+        Err(AppError::Conflict(format!(
+            "durationMs: run '{}' already finished with durationMs {recorded}, not {}",
+            request.idempotency_key, request.duration_ms
+        )))
+    }
+}
+
+/// What a run's duration adds to its day in the rollup.
+fn duration_row(run: &entity::usage_event::Model, duration_ms: i64) -> entity::usage_daily::Model {
+    entity::usage_daily::Model {
+        tenant_id: run.tenant_id,
+        unit_type_id: run.unit_type_id,
+        service_id: run.service_id,
+        day: run.day,
+        kind: run.kind.clone(),
+        organization_id: run.organization_id,
+        quantity: 0,
+        events: 0,
+        duration_ms,
+    }
+}
+
 /// ADMISSION_REFUSED, with the figures of the limit the run would have passed.
 async fn announce_refusal(
     ctx: &AppContext,

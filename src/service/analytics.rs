@@ -11,6 +11,7 @@ use super::{AppContext, Seen, unit_type, usage::UsageReport, zone_of};
 use crate::domain::{
     Quantity,
     analytics::{self, Bucket, DayActivity, Granularity, MAX_WEEKS, ServiceShare, WeekActivity},
+    ingestion::UsageKind,
 };
 use crate::error::{AppError, AppResult};
 use crate::store;
@@ -75,7 +76,7 @@ pub async fn daily(db: &impl ConnectionTrait, report: &UsageReport, tenant: Opti
 }
 
 /// Weekly activity of an organization's unit type: the last `weeks` weeks up to the
-/// current one, and the week before them. A TENANT_ADMIN sees its own tenant's.
+/// current one, and last week (the preceding week). A TENANT_ADMIN sees its own tenant's.
 pub async fn activity(
     ctx: &AppContext,
     org: &Seen<entity::organization::Model>,
@@ -90,20 +91,13 @@ pub async fn activity(
     let today = ctx.clock.today_in(zone_of(org)?);
     let start = analytics::activity_start(today, weeks);
     let until = analytics::week_start(today) + chrono::Days::new(7);
-    let mut days: HashMap<NaiveDate, DayActivity> = HashMap::new();
-    for (day, kind, events, duration) in
-        store::usage::activity_by_day(&ctx.db, org.scope().rows(), unit.id, start, until).await?
-    {
-        let entry = days.entry(day).or_insert(DayActivity {
-            day,
-            ..DayActivity::default()
-        });
-        match kind.as_str() {
-            "UPLOAD" => entry.uploads += events,
-            _ => entry.executions += events,
-        }
-        entry.duration_ms += duration;
-    }
-    let days: Vec<DayActivity> = days.into_values().collect();
+    let days: Vec<DayActivity> = store::usage::activity_by_day(&ctx.db, org.scope().rows(), unit.id, start, until)
+        .await?
+        .into_iter()
+        .map(|(day, kind, events, quantity, duration)| {
+            let upload = kind == UsageKind::Upload.as_str();
+            DayActivity::of(day, upload, events, Quantity::from_scaled(quantity), duration)
+        })
+        .collect();
     Ok(analytics::activity(today, weeks, &days))
 }

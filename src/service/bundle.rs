@@ -6,7 +6,7 @@ use sea_orm::ConnectionTrait;
 
 use crate::domain::{
     Quantity,
-    period::{Bundle, LicenseTerms, Period},
+    period::{Bundle, LicenseTerms, Period, TopUp},
 };
 use crate::error::{AppError, AppResult};
 use crate::store;
@@ -37,12 +37,26 @@ pub struct LicensedBundle {
     pub current: bool,
 }
 
-/// Every bundle of the licenses given that started by `today`, current first, then older.
-pub fn bundles_of(licenses: &[Model], today: NaiveDate) -> AppResult<Vec<LicensedBundle>> {
+/// Every bundle of the licenses given that started by `today`, with their top-ups,
+/// current first, then older.
+pub fn bundles_of(
+    licenses: &[Model],
+    top_ups: &[entity::capacity_top_up::Model],
+    today: NaiveDate,
+) -> AppResult<Vec<LicensedBundle>> {
     let mut all = Vec::new();
     for license in licenses {
         let terms = terms(license)?;
+        let topped: Vec<TopUp> = top_ups
+            .iter()
+            .filter(|t| t.license_id == license.id)
+            .map(|t| TopUp {
+                effective_on: t.effective_on,
+                amount: Quantity::from_scaled(t.amount),
+            })
+            .collect();
         for bundle in terms.bundles_until(today) {
+            let bundle = bundle.topped_up(&topped);
             let current = bundle.start <= today && today < bundle.end;
             all.push(LicensedBundle {
                 license: license.clone(),
@@ -56,6 +70,20 @@ pub fn bundles_of(licenses: &[Model], today: NaiveDate) -> AppResult<Vec<License
     Ok(all)
 }
 
+/// The bundles of an organization's licenses of a unit type that started by `today`,
+/// current first.
+pub(super) async fn bundles_on(
+    db: &impl ConnectionTrait,
+    organization: uuid::Uuid,
+    unit_type: uuid::Uuid,
+    today: NaiveDate,
+) -> AppResult<Vec<LicensedBundle>> {
+    let licenses = store::license::list(db, organization, Some(unit_type)).await?;
+    let ids: Vec<uuid::Uuid> = licenses.iter().map(|l| l.id).collect();
+    let top_ups = store::license::top_ups(db, organization, &ids).await?;
+    bundles_of(&licenses, &top_ups, today)
+}
+
 /// The current bundle of an organization's licenses of a unit type on `today`.
 pub(super) async fn current_bundle(
     db: &impl ConnectionTrait,
@@ -63,8 +91,8 @@ pub(super) async fn current_bundle(
     unit_type: &entity::unit_type::Model,
     today: NaiveDate,
 ) -> AppResult<LicensedBundle> {
-    let licenses = store::license::list(db, organization, Some(unit_type.id)).await?;
-    bundles_of(&licenses, today)?
+    bundles_on(db, organization, unit_type.id, today)
+        .await?
         .into_iter()
         .find(|b| b.current)
         .ok_or_else(|| {

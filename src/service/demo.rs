@@ -1,17 +1,18 @@
 //! `serve --demo`: on an empty store, a realistic organization to explore — tenants in
 //! every state, nested folders, processes whose runs start each other across folders,
-//! two unit types, a test-execution license with a 130% burst, and three months of
-//! usage — made through the same use cases as the API, as the SYSTEM operator.
+//! two unit types, a test-execution license with a 130% burst, topped up this month and
+//! spending its burst, and three months of usage — made through the same use cases as
+//! the API, as the SYSTEM operator.
 
 use std::fmt;
 
 use chrono::{Datelike, Months, NaiveDate, TimeDelta, Utc};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
-use super::{AppContext, allocation, api_key, folder, ingestion, license, organization, tenant, unit_type};
+use super::{AppContext, allocation, api_key, folder, ingestion, license, organization, tenant, unit_type, usage};
 use crate::domain::{
     access::{Actor, Role},
-    ids::{ApiKeyId, FolderId, OrganizationId, ProcessId, TenantId},
+    ids::{ApiKeyId, FolderId, LicenseId, OrganizationId, ProcessId, TenantId},
     ingestion::UsageKind,
     period::Period,
     tenant::TenantState,
@@ -67,12 +68,13 @@ pub async fn seed(ctx: &AppContext) -> AppResult<Option<Demo>> {
     let today = ctx.clock.today_in(super::zone_of(&org)?);
     let month_start = NaiveDate::from_ymd_opt(today.year(), today.month(), 1).unwrap_or(today);
     let start = month_start.checked_sub_months(Months::new(2)).unwrap_or(month_start);
-    buy_licenses(ctx, &system, org_id, start).await?;
+    let test_license = buy_licenses(ctx, &system, org_id, start).await?;
     let tenants = create_tenants(ctx, &system, org_id).await?;
     allocate(ctx, &system, &tenants).await?;
     let folders = create_folders(ctx, &system, &tenants).await?;
     let processes = create_processes(ctx, &system, &tenants, &folders).await?;
     let events = record_usage(ctx, &system, &tenants, &processes, start, today).await?;
+    top_up_and_spend_the_burst(ctx, &system, org_id, test_license, tenants[0]).await?;
     tenant::update(ctx, &system, tenants[3], None, Some(TenantState::Disabled)).await?;
     tenant::update(ctx, &system, tenants[4], None, Some(TenantState::Deleted)).await?;
     let owner_key = api_key::issue(ctx, Role::Owner, org.id, "demo owner").await?;
@@ -108,7 +110,8 @@ async fn ensure_unit_types(ctx: &AppContext, system: &Actor) -> AppResult<()> {
 
 /// A monthly test-execution license with a 130% burst for its first 3 months, and a yearly
 /// platform-unit one, both from `start`.
-async fn buy_licenses(ctx: &AppContext, system: &Actor, org: OrganizationId, start: NaiveDate) -> AppResult<()> {
+/// Returns the test-execution license.
+async fn buy_licenses(ctx: &AppContext, system: &Actor, org: OrganizationId, start: NaiveDate) -> AppResult<LicenseId> {
     let licenses = [
         ("test-executions", "Test Cloud Pro", "5000", Period::Month, 130, 3, true),
         (
@@ -121,6 +124,7 @@ async fn buy_licenses(ctx: &AppContext, system: &Actor, org: OrganizationId, sta
             false,
         ),
     ];
+    let mut bought = Vec::new();
     for (unit, plan, capacity, period, burst_percent, burst_periods, enforced) in licenses {
         let license = license::NewLicense {
             organization_id: org,
@@ -134,8 +138,53 @@ async fn buy_licenses(ctx: &AppContext, system: &Actor, org: OrganizationId, sta
             burst_periods,
             enforced,
         };
-        license::create(ctx, system, license).await?;
+        bought.push(LicenseId(license::create(ctx, system, license).await?.id));
     }
+    Ok(bought[0])
+}
+
+/// This month the vendor sold 500 more test executions, and a nightly load test took the
+/// organization past its capacity into its burst: 110% of it, within the 130% limit, so it
+/// NEEDS_ATTENTION rather than being CRITICAL.
+async fn top_up_and_spend_the_burst(
+    ctx: &AppContext,
+    system: &Actor,
+    org: OrganizationId,
+    license: LicenseId,
+    tenant: TenantId,
+) -> AppResult<()> {
+    let top_up = license::TopUpRequest {
+        license_id: license,
+        amount: "500".into(),
+        effective_on: None,
+    };
+    license::add_capacity(ctx, system, top_up).await?;
+    let query = usage::UsageQuery {
+        organization_id: org,
+        unit_type: "test-executions".into(),
+        bundle: None,
+        range: None,
+    };
+    let figures = usage::report(ctx, system, query).await?.figures.usage.organization;
+    let target = figures.total_capacity.percent_of(110);
+    if figures.consumed >= target {
+        return Ok(());
+    }
+    let load_test = ingestion::NewUsageEvent {
+        idempotency_key: "demo-load-test".into(),
+        tenant_id: tenant,
+        unit_type: "test-executions".into(),
+        service: "test-manager".into(),
+        quantity: (target - figures.consumed).to_string(),
+        occurred_at: ctx.clock.now().fixed_offset(),
+        kind: UsageKind::Execution,
+        job_id: None,
+        parent_job_id: None,
+        process_id: None,
+        folder_id: None,
+        duration_ms: Some(3_600_000),
+    };
+    ingestion::record(ctx, system, vec![load_test]).await?;
     Ok(())
 }
 

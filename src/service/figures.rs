@@ -55,7 +55,7 @@ pub(super) async fn figures(
             consumed_in_range: scaled(&inside, &tenant.id),
         });
     }
-    let usage = usage(bundle.bundle.capacity, &sums);
+    let usage = usage(bundle.bundle.capacity, bundle.terms.limit(&bundle.bundle), &sums);
     Ok(BundleFigures { tenants, sums, usage })
 }
 

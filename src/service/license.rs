@@ -1,12 +1,14 @@
-//! Licenses and their bundles (docs/design.md §2). An upgrade ends the old license on its
-//! effective day and starts the new one that day, so the counter and the burst start again.
+//! Licenses and their bundles (docs/design.md §2, §15.1). Licenses belong to the vendor:
+//! only the operator (SYSTEM) creates, upgrades or tops one up. An upgrade ends the old
+//! license on its effective day and starts the new one that day, so the counter and the
+//! burst start again; a top-up raises the capacity from a bundle on, and nothing restarts.
 
 use chrono::NaiveDate;
 use uuid::Uuid;
 
 use super::{
     AppContext, OrgScope, Seen, audit,
-    bundle::{LicensedBundle, bundles_of, terms},
+    bundle::{LicensedBundle, bundles_on, terms},
     clean_name, organization, require, unit_type, watch, zone_of,
 };
 use crate::domain::{
@@ -55,9 +57,19 @@ fn burst(percent: i32, periods: i32) -> AppResult<(u32, u32)> {
     Ok((percent, periods))
 }
 
+/// Whether two spans of days `[start, end)` share a day; a span with no day (a license
+/// upgraded on its first day) shares none.
 fn overlaps(a: (NaiveDate, Option<NaiveDate>), b: (NaiveDate, Option<NaiveDate>)) -> bool {
     let before = |end: Option<NaiveDate>, start: NaiveDate| end.is_some_and(|end| end <= start);
-    !before(a.1, b.0) && !before(b.1, a.0)
+    !before(a.1, a.0) && !before(b.1, b.0) && !before(a.1, b.0) && !before(b.1, a.0)
+}
+
+/// A top-up: capacity bought on top of a license.
+pub struct TopUpRequest {
+    pub license_id: LicenseId,
+    pub amount: String,
+    /// The day it counts from (its bundle and every later one); default: today.
+    pub effective_on: Option<NaiveDate>,
 }
 
 /// A license as the audit log shows it.
@@ -79,9 +91,9 @@ fn license_json(license: &Model, unit_type: &str) -> serde_json::Value {
 
 pub async fn create(ctx: &AppContext, actor: &Actor, input: NewLicense) -> AppResult<Model> {
     require(
-        actor.manage_organization(input.organization_id),
+        actor.operate(),
         "organization",
-        "manage licenses",
+        "create licenses (the vendor's billing does)",
     )?;
     let org = organization::visible(ctx, actor, input.organization_id).await?;
     let plan_name = clean_name("planName", &input.plan_name)?;
@@ -136,9 +148,12 @@ pub async fn upgrade(ctx: &AppContext, actor: &Actor, input: LicenseUpgrade) -> 
     let old = store::license::find(&ctx.db, input.license_id.0)
         .await?
         .ok_or_else(|| AppError::not_found("license"))?;
-    let org_id = OrganizationId(old.organization_id);
-    require(actor.manage_organization(org_id), "license", "manage licenses")?;
-    let org = organization::visible(ctx, actor, org_id).await?;
+    require(
+        actor.operate(),
+        "license",
+        "upgrade licenses (the vendor's billing does)",
+    )?;
+    let org = organization::visible(ctx, actor, OrganizationId(old.organization_id)).await?;
     let today = ctx.clock.today_in(zone_of(&org)?);
     let effective_on = input.effective_on.unwrap_or(today);
     check_effective_day(&old, effective_on)?;
@@ -186,11 +201,12 @@ pub async fn upgrade(ctx: &AppContext, actor: &Actor, input: LicenseUpgrade) -> 
     Ok(model)
 }
 
-/// An upgrade takes effect after the old license's start and before its end.
+/// An upgrade takes effect from the old license's start (it then replaces it whole) to
+/// the day before its end.
 fn check_effective_day(old: &Model, effective_on: NaiveDate) -> AppResult<()> {
-    if effective_on <= old.starts_on {
+    if effective_on < old.starts_on {
         return Err(AppError::bad_input(format!(
-            "effectiveOn {effective_on} must be after the license's start {}",
+            "effectiveOn {effective_on} must be on or after the license's start {}",
             old.starts_on
         )));
     }
@@ -231,6 +247,69 @@ async fn check_still_replaceable(
     Ok(())
 }
 
+/// Raises a license's capacity by `amount` in the bundle holding `effectiveOn` and every
+/// later one. Nothing restarts: the same bundle, counter and burst window.
+pub async fn add_capacity(ctx: &AppContext, actor: &Actor, input: TopUpRequest) -> AppResult<Model> {
+    require(actor.operate(), "license", "add capacity (the vendor's billing does)")?;
+    let amount = top_up_amount(&input.amount)?;
+    let tx = store::begin_write(&ctx.writer).await?;
+    let license = store::license::find(&tx, input.license_id.0)
+        .await?
+        .ok_or_else(|| AppError::NotFound("licenseId: license not found".into()))?;
+    store::organization::lock(&tx, license.organization_id).await?;
+    let org = organization::visible(ctx, actor, OrganizationId(license.organization_id)).await?;
+    let today = ctx.clock.today_in(zone_of(&org)?);
+    let effective_on = input.effective_on.unwrap_or(today);
+    check_top_up_day(&license, effective_on, today)?;
+    let top_up = entity::capacity_top_up::Model {
+        id: Uuid::now_v7(),
+        organization_id: license.organization_id,
+        license_id: license.id,
+        amount: amount.scaled(),
+        effective_on,
+        created_at: ctx.clock.now(),
+    };
+    store::license::insert_top_up(&tx, top_up).await?;
+    let added = serde_json::json!({ "amount": amount.to_string(), "effectiveOn": effective_on });
+    let change = audit::Change::of(Some(org.id), "addCapacity", "License", Some(license.id)).after(added);
+    audit::record(&tx, ctx, actor, change).await?;
+    tx.commit().await?;
+    watch::after(ctx, watch::Change::of(license.organization_id, license.unit_type_id)).await;
+    Ok(license)
+}
+
+fn top_up_amount(text: &str) -> AppResult<Quantity> {
+    let amount = Quantity::parse(text).map_err(|e| AppError::bad_input(format!("amount: {e}")))?;
+    if amount <= Quantity::ZERO {
+        return Err(AppError::bad_input(format!(
+            "amount: a top-up adds capacity, so it must be more than 0; got {amount}"
+        )));
+    }
+    Ok(amount)
+}
+
+/// A top-up counts from a day of the license, and a license that has ended takes none.
+fn check_top_up_day(license: &Model, effective_on: NaiveDate, today: NaiveDate) -> AppResult<()> {
+    if let Some(ends_on) = license.ends_on
+        && ends_on <= today
+    {
+        return Err(AppError::bad_input(format!(
+            "licenseId: the license ended on {ends_on} (exclusive) and takes no more capacity"
+        )));
+    }
+    let inside = license.starts_on <= effective_on && license.ends_on.is_none_or(|end| effective_on < end);
+    if !inside {
+        let span = match license.ends_on {
+            Some(end) => format!("{} to {} (exclusive)", license.starts_on, end),
+            None => format!("from {}", license.starts_on),
+        };
+        return Err(AppError::bad_input(format!(
+            "effectiveOn {effective_on} is outside the license, which covers {span}"
+        )));
+    }
+    Ok(())
+}
+
 pub async fn get(ctx: &AppContext, actor: &Actor, id: LicenseId) -> AppResult<Option<Model>> {
     let Some(license) = store::license::find(&ctx.db, id.0).await? else {
         return Ok(None);
@@ -256,8 +335,7 @@ pub async fn bundles(
     unit_type: &str,
 ) -> AppResult<Vec<LicensedBundle>> {
     let unit = unit_type::by_code(&ctx.db, "unitType", unit_type).await?;
-    let licenses = store::license::list(&ctx.db, org.id, Some(unit.id)).await?;
-    bundles_of(&licenses, ctx.clock.today_in(zone_of(org)?))
+    bundles_on(&ctx.db, org.id, unit.id, ctx.clock.today_in(zone_of(org)?)).await
 }
 
 #[cfg(test)]

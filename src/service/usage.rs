@@ -8,7 +8,7 @@ use sea_orm::ConnectionTrait;
 
 use super::{
     AppContext, OrgScope, Seen,
-    bundle::{LicensedBundle, bundles_of},
+    bundle::{LicensedBundle, bundles_on},
     figures::{BundleFigures, figures},
     organization, unit_type, zone_of,
 };
@@ -101,6 +101,19 @@ impl Basis {
             ))
         })
     }
+
+    /// The bundle that starts on `start`, or the current one.
+    fn bundle(&self, start: Option<NaiveDate>) -> AppResult<&LicensedBundle> {
+        match start {
+            Some(start) => self.bundles.iter().find(|b| b.bundle.start == start).ok_or_else(|| {
+                AppError::bad_input(format!(
+                    "bundle: no bundle of '{}' starts on {start}",
+                    self.unit_type.code
+                ))
+            }),
+            None => self.current(),
+        }
+    }
 }
 
 /// Reads the basis of an organization the caller sees.
@@ -111,8 +124,7 @@ pub async fn basis(
 ) -> AppResult<Basis> {
     let unit = unit_type::by_code(&ctx.db, "unitType", unit_type).await?;
     let today = ctx.clock.today_in(zone_of(organization)?);
-    let licenses = store::license::list(&ctx.db, organization.id, Some(unit.id)).await?;
-    let bundles = bundles_of(&licenses, today)?;
+    let bundles = bundles_on(&ctx.db, organization.id, unit.id, today).await?;
     Ok(Basis {
         scope: *organization.scope(),
         organization: (**organization).clone(),
@@ -137,14 +149,7 @@ pub async fn report_on(
     range: Option<(NaiveDate, NaiveDate)>,
 ) -> AppResult<UsageReport> {
     let unit = &basis.unit_type;
-    let bundle =
-        match bundle {
-            Some(start) => basis.bundles.iter().find(|b| b.bundle.start == start).ok_or_else(|| {
-                AppError::bad_input(format!("bundle: no bundle of '{}' starts on {start}", unit.code))
-            })?,
-            None => basis.current()?,
-        }
-        .clone();
+    let bundle = basis.bundle(bundle)?.clone();
     let last_day = bundle.bundle.end.pred_opt().unwrap_or(bundle.bundle.start);
     let (from, to) = match range {
         Some((from, to)) => {
@@ -180,16 +185,17 @@ pub async fn report_on(
     })
 }
 
-/// The quota view of a unit type's current bundle. It is organization-wide: a key
-/// limited to a tenant may not read it.
+/// The quota view of a unit type's bundle that starts on `bundle` (default: the current
+/// one). It is organization-wide: a key limited to a tenant may not read it.
 pub async fn quota_on(
     ctx: &AppContext,
     basis: &Basis,
+    bundle: Option<NaiveDate>,
 ) -> AppResult<(entity::unit_type::Model, LicensedBundle, QuotaView)> {
     if !basis.scope.actor().sees_whole_organization() {
         return Err(AppError::forbidden("read organization-wide figures"));
     }
-    let bundle = basis.current()?.clone();
+    let bundle = basis.bundle(bundle)?.clone();
     let (org, unit) = (basis.organization.id, basis.unit_type.id);
     let used: i64 = store::usage::consumed_by_tenant(&ctx.db, org, unit, bundle.bundle.start, bundle.bundle.end)
         .await?

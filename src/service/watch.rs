@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::{
     AppContext,
-    bundle::{LicensedBundle, bundles_of},
+    bundle::{LicensedBundle, bundles_on},
     figures::{BundleFigures, bundle_to_date, controls_of},
     state_of, zone_of,
 };
@@ -215,8 +215,7 @@ impl Watched {
             .await?
             .ok_or_else(|| AppError::not_found("unit type"))?;
         let today = ctx.clock.today_in(zone_of(&org)?);
-        let licenses = store::license::list(tx, org.id, Some(unit.id)).await?;
-        let bundles = bundles_of(&licenses, today)?;
+        let bundles = bundles_on(tx, org.id, unit.id, today).await?;
         let Some(current) = bundles.iter().find(|b| b.current).cloned() else {
             return Ok(None);
         };

@@ -1,6 +1,7 @@
 //! Licenses of an organization.
 
 use chrono::NaiveDate;
+use entity::capacity_top_up;
 use entity::license::{ActiveModel, Column, Entity, Model};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
@@ -26,6 +27,24 @@ pub async fn list(db: &impl ConnectionTrait, organization: Uuid, unit_type: Opti
         query = query.filter(Column::UnitTypeId.eq(unit_type));
     }
     query.all(db).await
+}
+
+/// The top-ups of some of an organization's licenses, oldest first.
+pub async fn top_ups(
+    db: &impl ConnectionTrait,
+    organization: Uuid,
+    licenses: &[Uuid],
+) -> Result<Vec<capacity_top_up::Model>, DbErr> {
+    capacity_top_up::Entity::find()
+        .filter(capacity_top_up::Column::OrganizationId.eq(organization))
+        .filter(capacity_top_up::Column::LicenseId.is_in(licenses.iter().copied()))
+        .order_by_asc(capacity_top_up::Column::Id)
+        .all(db)
+        .await
+}
+
+pub async fn insert_top_up(db: &impl ConnectionTrait, model: capacity_top_up::Model) -> Result<(), DbErr> {
+    insert_row::<capacity_top_up::ActiveModel>(db, model).await
 }
 
 /// Ends a license on a day (exclusive), as an upgrade does.

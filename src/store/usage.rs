@@ -222,20 +222,21 @@ pub async fn consumed_by_day_and_service(
         .await
 }
 
-/// Events and duration of a scope over the days `[from, until)`,
-/// per day and kind.
+/// Events, quantity (ten-thousandths) and duration of a scope over the days
+/// `[from, until)`, per day and kind.
 pub async fn activity_by_day(
     db: &impl ConnectionTrait,
     scope: Scope,
     unit_type: Uuid,
     from: NaiveDate,
     until: NaiveDate,
-) -> Result<Vec<(NaiveDate, String, i64, i64)>, DbErr> {
+) -> Result<Vec<(NaiveDate, String, i64, i64, i64)>, DbErr> {
     use usage_daily::Column as C;
     usage_daily::Entity::find()
         .select_only()
         .columns([C::Day, C::Kind])
         .column_as(Expr::cust("CAST(COALESCE(SUM(events), 0) AS BIGINT)"), "events")
+        .column_as(Expr::cust(super::SUM_QUANTITY), "quantity")
         .column_as(Expr::cust("CAST(COALESCE(SUM(duration_ms), 0) AS BIGINT)"), "duration")
         .filter(scope.rows(C::OrganizationId, C::TenantId))
         .filter(C::UnitTypeId.eq(unit_type))
@@ -271,6 +272,25 @@ pub async fn events_page(
         query = query.filter(C::Id.gt(after));
     }
     query.all(db).await
+}
+
+/// Sets the duration of an event that has none; false when it had one already (a
+/// concurrent finish got there first).
+pub async fn set_duration(
+    db: &impl ConnectionTrait,
+    organization: Uuid,
+    event: Uuid,
+    duration_ms: i64,
+) -> Result<bool, DbErr> {
+    use usage_event::Column as C;
+    let updated = usage_event::Entity::update_many()
+        .col_expr(C::DurationMs, Expr::value(duration_ms))
+        .filter(C::OrganizationId.eq(organization))
+        .filter(C::Id.eq(event))
+        .filter(C::DurationMs.is_null())
+        .exec(db)
+        .await?;
+    Ok(updated.rows_affected == 1)
 }
 
 /// The event recorded under an idempotency key of an organization.

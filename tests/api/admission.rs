@@ -245,3 +245,107 @@ async fn consumption_controls_follow_the_rules() {
     refused(SYSTEM_KEY, json!([0.5]), json!([]), "BAD_USER_INPUT", &["ACTIVE"]).await;
     app.finish().await;
 }
+
+// ---------------------------------------------------------------------------------------
+// finishExecution: a started run reports its duration, once
+
+fn finish(tenant: &str, key: &str, duration_ms: i64) -> Value {
+    json!({ "tenantId": tenant, "idempotencyKey": key, "durationMs": duration_ms })
+}
+
+#[tokio::test]
+async fn a_started_run_reports_its_duration_once_and_it_shows_in_activity_and_the_events_export() {
+    let (app, org, t) = organization("1000", true).await;
+    app.mutate(SYSTEM_KEY, "startExecution", start(&t, "run-1", "robots", "5"))
+        .await;
+    let done = app
+        .mutate(SYSTEM_KEY, "finishExecution", finish(&t, "run-1", 90_000))
+        .await;
+    assert_eq!(done["durationMs"], 90_000);
+    // The same duration again changes nothing; another one is a conflict.
+    app.mutate(SYSTEM_KEY, "finishExecution", finish(&t, "run-1", 90_000))
+        .await;
+    app.mutate_refused(
+        SYSTEM_KEY,
+        "finishExecution",
+        finish(&t, "run-1", 1),
+        "CONFLICT",
+        &["90000", "1"],
+    )
+    .await;
+
+    let week = app
+        .organization(
+            SYSTEM_KEY,
+            &org,
+            r#"activity(unitType: "units", weeks: 1) { weeks { runs executions durationSeconds } }"#,
+        )
+        .await["activity"]["weeks"][0]
+        .clone();
+    assert_eq!(week, json!({ "runs": 1, "executions": "5", "durationSeconds": 90.0 }));
+    let (header, rows) = crate::helpers::export(
+        &app,
+        SYSTEM_KEY,
+        "events",
+        &[("organization", &org), ("unitType", "units")],
+    )
+    .await;
+    let duration = header
+        .iter()
+        .position(|h| h == "duration_ms")
+        .expect("a duration column");
+    assert_eq!(rows[0][duration], "90000");
+    // Starting the same run again still answers as the first time.
+    app.mutate(SYSTEM_KEY, "startExecution", start(&t, "run-1", "robots", "5"))
+        .await;
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn finishing_an_unknown_run_or_with_a_bad_duration_or_without_the_right_is_refused() {
+    let (app, org, t) = organization("1000", true).await;
+    app.mutate(SYSTEM_KEY, "startExecution", start(&t, "run-1", "robots", "1"))
+        .await;
+    app.mutate_refused(
+        SYSTEM_KEY,
+        "finishExecution",
+        finish(&t, "nope", 10),
+        "NOT_FOUND",
+        &["idempotencyKey", "nope"],
+    )
+    .await;
+    app.mutate_refused(
+        SYSTEM_KEY,
+        "finishExecution",
+        finish(&t, "run-1", -1),
+        "BAD_USER_INPUT",
+        &["durationMs", "-1"],
+    )
+    .await;
+    let viewer = key(&app, "VIEWER", Some(&org), None).await;
+    app.mutate_refused(&viewer, "finishExecution", finish(&t, "run-1", 10), "FORBIDDEN", &[])
+        .await;
+    // The run belongs to its tenant: another tenant's finish does not find it.
+    let other = crate::helpers::tenant(&app, &org, "other").await;
+    app.mutate_refused(
+        SYSTEM_KEY,
+        "finishExecution",
+        finish(&other, "run-1", 10),
+        "NOT_FOUND",
+        &["run-1"],
+    )
+    .await;
+    // An upload is no run to finish.
+    record(&app, &t, "up", "3", "UPLOAD").await;
+    app.mutate_refused(
+        SYSTEM_KEY,
+        "finishExecution",
+        finish(&t, "up", 10),
+        "NOT_FOUND",
+        &["up"],
+    )
+    .await;
+    // Nothing of that was recorded.
+    app.mutate(SYSTEM_KEY, "finishExecution", finish(&t, "run-1", 10)).await;
+    app.finish().await;
+}

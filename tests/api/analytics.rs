@@ -16,7 +16,7 @@ use crate::helpers::{
 
 const BUCKETS: &str = "start end consumed";
 const SERVICES: &str = "total services { service { code name } consumed percent }";
-const WEEK: &str = "weekStart executions uploads durationSeconds";
+const WEEK: &str = "weekStart runs executions uploads durationSeconds";
 
 fn scaled(text: &str) -> i64 {
     text.parse::<Quantity>().unwrap().scaled()
@@ -479,8 +479,8 @@ async fn days_and_weeks_are_the_organizations_in_paris() {
     assert_eq!(
         activity,
         json!({
-            "weeks": [week("2026-11-16", 1, 0, 3.0), week("2026-11-23", 1, 0, 0.5)],
-            "precedingWeek": week("2026-11-09", 3, 0, 1.0),
+            "weeks": [week("2026-11-16", 1, "8", "0", 3.0), week("2026-11-23", 1, "32", "0", 0.5)],
+            "precedingWeek": week("2026-11-16", 1, "8", "0", 3.0),
         })
     );
     app.finish().await;
@@ -494,16 +494,16 @@ async fn activity(app: &TestApp, key: &str, org: &str, weeks: &str) -> Value {
     app.organization(key, org, &field).await["activity"].clone()
 }
 
-fn week(start: &str, executions: i64, uploads: i64, seconds: f64) -> Value {
-    json!({ "weekStart": start, "executions": executions, "uploads": uploads, "durationSeconds": seconds })
+fn week(start: &str, runs: i64, executions: &str, uploads: &str, seconds: f64) -> Value {
+    json!({ "weekStart": start, "runs": runs, "executions": executions, "uploads": uploads, "durationSeconds": seconds })
 }
 
 fn quiet(start: NaiveDate) -> Value {
-    week(&start.to_string(), 0, 0, 0.0)
+    week(&start.to_string(), 0, "0", "0", 0.0)
 }
 
 #[tokio::test]
-async fn weekly_activity_counts_runs_and_their_duration() {
+async fn weekly_activity_counts_tests_by_quantity_and_runs_by_event() {
     let (app, fx) = acme().await;
     create_unit_type(&app, "other", "Other").await;
     let (a, b) = (tenant(&app, &fx.org, "a").await, tenant(&app, &fx.org, "b").await);
@@ -511,13 +511,13 @@ async fn weekly_activity_counts_runs_and_their_duration() {
     record(
         &app,
         vec![
-            // Sunday 08-30: before the week preceding the 12 weeks shown.
+            // Sunday 08-30 and Monday 08-31: before the 12 weeks shown.
             event("1", &a, "1", "2026-08-30T12:00:00Z").with(json!({ "durationMs": 9999 })),
-            // Monday 08-31: the preceding week.
             event("2", &a, "1", "2026-08-31T00:00:00Z").with(json!({ "durationMs": 1500 })),
             // Sunday 09-13: the week of 09-07, the first shown.
             event("3", &b, "0", "2026-09-13T23:59:00Z").with(upload(2000)),
-            // The week of 11-16: three executions (one without duration) and an upload.
+            // The week of 11-16, last week: three runs of one test each (one without duration)
+            // and an upload of five tests.
             event("4", &a, "1", "2026-11-16T08:00:00Z").with(json!({ "durationMs": 1000 })),
             event("5", &a, "1", "2026-11-16T09:00:00Z").with(json!({ "service": "orchestrator", "durationMs": 250 })),
             event("6", &a, "1", "2026-11-17T09:00:00Z"),
@@ -535,31 +535,35 @@ async fn weekly_activity_counts_runs_and_their_duration() {
     let mut expected: Vec<Value> = (0..12u64)
         .map(|k| quiet(date("2026-09-07") + Days::new(7 * k)))
         .collect();
-    expected[0] = week("2026-09-07", 0, 1, 2.0);
-    expected[10] = week("2026-11-16", 3, 1, 1.75);
-    expected[11] = week("2026-11-23", 1, 0, 60.0);
+    let last_week = week("2026-11-16", 4, "8", "5", 1.75);
+    expected[0] = week("2026-09-07", 1, "0", "0", 2.0);
+    expected[10] = last_week.clone();
+    expected[11] = week("2026-11-23", 1, "1", "0", 60.0);
     assert_eq!(all["weeks"], json!(expected));
-    assert_eq!(all["precedingWeek"], week("2026-08-31", 1, 0, 1.5));
+    // The preceding week is last week, whatever the number of weeks shown.
+    assert_eq!(all["precedingWeek"], last_week);
 
     let two = activity(&app, SYSTEM_KEY, &fx.org, ", weeks: 2").await;
     assert_eq!(
         two,
-        json!({ "weeks": [week("2026-11-16", 3, 1, 1.75), week("2026-11-23", 1, 0, 60.0)], "precedingWeek": week("2026-11-09", 0, 0, 0.0) })
+        json!({ "weeks": [last_week, week("2026-11-23", 1, "1", "0", 60.0)], "precedingWeek": last_week })
     );
     let one = activity(&app, SYSTEM_KEY, &fx.org, ", weeks: 1").await;
     assert_eq!(
         one,
-        json!({ "weeks": [week("2026-11-23", 1, 0, 60.0)], "precedingWeek": week("2026-11-16", 3, 1, 1.75) })
+        json!({ "weeks": [week("2026-11-23", 1, "1", "0", 60.0)], "precedingWeek": last_week })
     );
     let most = activity(&app, SYSTEM_KEY, &fx.org, ", weeks: 520").await;
     let weeks = most["weeks"].as_array().unwrap();
     assert_eq!(weeks.len(), 520);
     let first = date("2026-11-23") - Days::new(7 * 519);
     assert_eq!(weeks[0]["weekStart"], first.to_string());
-    assert_eq!(most["precedingWeek"], quiet(first - Days::new(7)));
-    assert_eq!(weeks[519], week("2026-11-23", 1, 0, 60.0));
-    let executions: i64 = weeks.iter().map(|w| w["executions"].as_i64().unwrap()).sum();
-    assert_eq!(executions, 6, "every execution of the unit type, once");
+    assert_eq!(most["precedingWeek"], last_week);
+    assert_eq!(weeks[519], week("2026-11-23", 1, "1", "0", 60.0));
+    let runs: i64 = weeks.iter().map(|w| w["runs"].as_i64().unwrap()).sum();
+    assert_eq!(runs, 8, "every event of the unit type, once");
+    let tests: i64 = weeks.iter().map(|w| scaled(w["executions"].as_str().unwrap())).sum();
+    assert_eq!(text(tests), "11", "every test of the unit type, once");
 
     for weeks in [0, -1, 521] {
         let field = format!("activity(unitType: \"units\", weeks: {weeks}) {{ weeks {{ weekStart }} }}");
@@ -573,10 +577,10 @@ async fn weekly_activity_counts_runs_and_their_duration() {
     let mut expected: Vec<Value> = (0..12u64)
         .map(|k| quiet(date("2026-09-07") + Days::new(7 * k)))
         .collect();
-    expected[0] = week("2026-09-07", 0, 1, 2.0);
-    expected[10] = week("2026-11-16", 0, 1, 0.5);
+    expected[0] = week("2026-09-07", 1, "0", "0", 2.0);
+    expected[10] = week("2026-11-16", 1, "5", "5", 0.5);
     assert_eq!(own["weeks"], json!(expected));
-    assert_eq!(own["precedingWeek"], quiet(date("2026-08-31")));
+    assert_eq!(own["precedingWeek"], expected[10]);
     app.finish().await;
 }
 
@@ -740,31 +744,35 @@ async fn check(generated: Vec<Generated>, from: NaiveDate, to: NaiveDate, weeks:
         check_figures(card, &local, Some(t), from, to);
     }
 
-    // Activity: counts and durations of both kinds per ISO week (Paris), up to 11-23.
+    // Activity per ISO week (Paris), up to 11-23: runs are events, executions the quantities
+    // of both kinds, uploads those of UPLOAD events; the preceding week is last week.
     let answer = activity(&app, SYSTEM_KEY, &org, &format!(", weeks: {weeks}")).await;
-    let first = date("2026-11-23") - Days::new(7 * u64::from(weeks - 1));
-    let mut expected: Vec<(NaiveDate, i64, i64, i64)> = (0..=u64::from(weeks))
-        .map(|k| (first - Days::new(7) + Days::new(7 * k), 0, 0, 0))
-        .collect();
-    for (day, e) in &local {
-        let monday = *day - Days::new(u64::from(day.weekday().num_days_from_monday()));
-        if let Some(week) = expected.iter_mut().find(|w| w.0 == monday) {
-            if e.upload {
-                week.2 += 1;
-            } else {
-                week.1 += 1;
+    let current = date("2026-11-23");
+    let figures = |monday: NaiveDate| {
+        let mut week = (0, 0, 0, 0);
+        for (day, e) in &local {
+            if *day - Days::new(u64::from(day.weekday().num_days_from_monday())) == monday {
+                week.0 += 1;
+                week.1 += e.quantity;
+                week.2 += if e.upload { e.quantity } else { 0 };
+                week.3 += e.duration_ms.unwrap_or(0);
             }
-            week.3 += e.duration_ms.unwrap_or(0);
         }
-    }
-    let as_json = |(start, executions, uploads, ms): (NaiveDate, i64, i64, i64)| {
-        week(&start.to_string(), executions, uploads, ms as f64 / 1000.0)
+        let (runs, executions, uploads, ms) = week;
+        self::week(
+            &monday.to_string(),
+            runs,
+            &text(executions),
+            &text(uploads),
+            ms as f64 / 1000.0,
+        )
     };
-    assert_eq!(answer["precedingWeek"], as_json(expected[0]));
-    assert_eq!(
-        answer["weeks"],
-        json!(expected[1..].iter().copied().map(as_json).collect::<Vec<_>>())
-    );
+    let shown: Vec<Value> = (0..u64::from(weeks))
+        .rev()
+        .map(|k| figures(current - Days::new(7 * k)))
+        .collect();
+    assert_eq!(answer["weeks"], json!(shown));
+    assert_eq!(answer["precedingWeek"], figures(current - Days::new(7)));
     app.finish().await;
 }
 
@@ -779,4 +787,26 @@ proptest! {
         let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
         runtime.block_on(check(generated, from, to, weeks));
     }
+}
+
+#[tokio::test]
+async fn on_a_wednesday_the_preceding_week_is_monday_to_sunday_before_it() {
+    let app = TestApp::spawn_at("2026-11-25T10:00:00Z").await;
+    let license = json!({ "capacity": "1000", "period": "MONTH", "startsOn": "2026-01-01" });
+    let (org, [t]) = organization_with_tenants(&app, "acme", "UTC", license, ["t"]).await;
+    record(
+        &app,
+        [
+            event("sun-before", &t, "9", "2026-11-15T12:00:00Z"),
+            event("mon", &t, "2", "2026-11-16T00:00:00Z"),
+            event("sun", &t, "3", "2026-11-22T23:59:00Z").with(json!({ "kind": "UPLOAD" })),
+            event("this-mon", &t, "7", "2026-11-23T08:00:00Z"),
+        ],
+    )
+    .await;
+    for weeks in [", weeks: 1", ", weeks: 4", ""] {
+        let answer = activity(&app, SYSTEM_KEY, &org, weeks).await;
+        assert_eq!(answer["precedingWeek"], week("2026-11-16", 2, "5", "3", 0.0), "{weeks}");
+    }
+    app.finish().await;
 }

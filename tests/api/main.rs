@@ -26,3 +26,4 @@ mod rollup;
 mod schema;
 mod tree;
 mod usage;
+mod vendor;

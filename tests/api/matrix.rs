@@ -134,6 +134,7 @@ fn mutation_input(mutation: &str) -> Option<&'static str> {
             r#"{organizationId: %org%, unitType: %fresh_unit%, planName: "Plan", capacity: "10", period: MONTH, startsOn: "2026-01-01"}"#
         }
         "upgradeLicense" => r#"{licenseId: %fresh_license%, planName: "Bigger", capacity: "20"}"#,
+        "addCapacity" => r#"{licenseId: %fresh_license%, amount: "1"}"#,
         "createTenant" => r#"{organizationId: %org%, name: "Tenant %unique%"}"#,
         "updateTenant" => r#"{tenantId: %tenant%, name: "Alpha %unique%"}"#,
         "setAllocation" => r#"{tenantId: %tenant%, unitType: "units", amount: "100", effectiveOn: "2026-11-23"}"#,
@@ -146,6 +147,8 @@ fn mutation_input(mutation: &str) -> Option<&'static str> {
             r#"{idempotencyKey: "s-%unique%", tenantId: %tenant%, unitType: "units", service: "robots", quantity: "1"}"#
         }
         "setConsumptionControl" => r#"{tenantId: %tenant%, unitType: "units", alertThresholds: [0.5]}"#,
+        // The same duration again changes nothing, so every allowed role may send it.
+        "finishExecution" => r#"{tenantId: %tenant%, idempotencyKey: "e1", durationMs: 1000}"#,
         _ => return None,
     })
 }
@@ -178,6 +181,7 @@ fn payload_mutation(type_name: &str) -> Option<&'static str> {
         "ProcessPayload" => "createProcess",
         "RecordUsagePayload" => "recordUsage",
         "StartExecutionPayload" => "startExecution",
+        "FinishExecutionPayload" => "finishExecution",
         "ConsumptionControlPayload" => "setConsumptionControl",
         _ => return None,
     })

@@ -69,7 +69,7 @@ fn contract_names_are_in_the_schema() {
         "endDate: Date!",
         "current: Boolean!",
         "usage(unitType: String!, bundle: Date, range: DateRangeInput): OrganizationUsage!",
-        "quota(unitType: String!): QuotaBalance!",
+        "quota(unitType: String!, bundle: Date): QuotaBalance!",
         "input DateRangeInput",
         "tenants(states: [TenantState!]): [TenantUsage!]!",
         "tenant(id: ID!): TenantUsage",
@@ -86,6 +86,20 @@ fn contract_names_are_in_the_schema() {
         "enum OrganizationStatus",
         "enum TenantStatus",
         "enum CapacityCardMode",
+        // Release 2 (docs/design.md §15.1, §15.2).
+        "addCapacity(input: AddCapacityInput!): LicensePayload!",
+        "input AddCapacityInput",
+        "licenseId: ID!",
+        "amount: Decimal!",
+        "effectiveOn: Date",
+        "limit: Decimal!",
+        "finishExecution(input: FinishExecutionInput!): FinishExecutionPayload!",
+        "input FinishExecutionInput",
+        "type FinishExecutionPayload",
+        "durationMs: Int!",
+        "runs: Int!",
+        "executions: Decimal!",
+        "uploads: Decimal!",
     ];
     let flat: String = sdl.split_whitespace().collect::<Vec<_>>().join(" ");
     for name in names {

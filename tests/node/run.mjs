@@ -285,7 +285,7 @@ function checkDashboard(data, what) {
   assert(organization?.name === 'Acme Corp', `${what}: ${JSON.stringify(data)}`);
   assert(organization.usage.totalCapacity === '120000', `${what}: totalCapacity ${organization.usage.totalCapacity}`);
   assert(organization.usage.tenants.length > 0, `${what}: no tenant cards`);
-  assert(organization.quota.quota === '5000', `${what}: quota ${JSON.stringify(organization.quota)}`);
+  assert(organization.quota.quota === '5500' && organization.quota.limit === '7150', `${what}: quota ${JSON.stringify(organization.quota)}`);
 }
 
 async function apollo(server, org) {

@@ -158,9 +158,9 @@ query FoldersByOwnership($org: ID!) {
       }
     }
     activity(unitType: "test-executions", weeks: 4) {
-      weeks { weekStart executions uploads durationSeconds }
+      weeks { weekStart runs executions uploads durationSeconds }
       precedingWeek {
-        weekStart executions uploads durationSeconds
+        weekStart runs executions uploads durationSeconds
       }
     }
   }

@@ -31,7 +31,7 @@ fn payload(name: &str) -> &'static str {
         "createUnitType" => "unitType { id code name }",
         "createApiKey" => "secret apiKey { id name role organization { id } tenant { id } revokedAt }",
         "revokeApiKey" => "apiKey { id revokedAt }",
-        "createLicense" | "upgradeLicense" => {
+        "createLicense" | "upgradeLicense" | "addCapacity" => {
             "license { id planName capacity period startsOn endsOn burstPercent burstPeriods enforced
                 unitType { code } organization { id } replaces { id startsOn endsOn } }"
         }
@@ -41,6 +41,7 @@ fn payload(name: &str) -> &'static str {
         "createProcess" => "process { id name folder { id } tenant { id } }",
         "recordUsage" => "accepted duplicates",
         "startExecution" => "granted quota { used limit remaining enforced }",
+        "finishExecution" => "durationMs",
         "setConsumptionControl" => {
             "consumptionControl { stopAtAllocation alertThresholds tenant { id } unitType { code } }"
         }

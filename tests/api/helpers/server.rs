@@ -42,6 +42,23 @@ pub fn small_pool() -> PoolSettings {
     }
 }
 
+/// What a test server may be started with besides its clock.
+struct Knobs {
+    limits: LimitSettings,
+    pool: PoolSettings,
+    demo: bool,
+}
+
+impl Default for Knobs {
+    fn default() -> Knobs {
+        Knobs {
+            limits: generous(),
+            pool: small_pool(),
+            demo: false,
+        }
+    }
+}
+
 impl TestApp {
     /// A server whose clock is pinned to [`DEFAULT_NOW`].
     pub async fn spawn() -> TestApp {
@@ -56,35 +73,57 @@ impl TestApp {
     /// A server whose clock is pinned to `now` and whose period watcher looks every
     /// `watch_interval_ms` milliseconds.
     pub async fn spawn_with(now: &str, watch_interval_ms: u64) -> TestApp {
-        Self::serve(now, watch_interval_ms, generous(), small_pool()).await
+        Self::serve(now, watch_interval_ms, Knobs::default()).await
     }
 
     /// A server with other request limits.
     pub async fn spawn_with_limits(limits: LimitSettings) -> TestApp {
-        Self::serve(DEFAULT_NOW, 1000, limits, small_pool()).await
+        Self::serve(
+            DEFAULT_NOW,
+            1000,
+            Knobs {
+                limits,
+                ..Knobs::default()
+            },
+        )
+        .await
     }
 
     /// A server with other database connection settings.
     pub async fn spawn_with_pool(pool: PoolSettings) -> TestApp {
-        Self::serve(DEFAULT_NOW, 1000, generous(), pool).await
+        Self::serve(
+            DEFAULT_NOW,
+            1000,
+            Knobs {
+                pool,
+                ..Knobs::default()
+            },
+        )
+        .await
+    }
+
+    /// A server started with `--demo`: the demo organization made on its empty store.
+    pub async fn spawn_demo() -> TestApp {
+        Self::serve(
+            DEFAULT_NOW,
+            1000,
+            Knobs {
+                demo: true,
+                ..Knobs::default()
+            },
+        )
+        .await
     }
 
     /// A second server (a replica) on this one's database, with its own connections and
     /// event bus. Its `finish` leaves the database to the first server.
     pub async fn replica(&self, now: &str) -> TestApp {
-        Self::start(now, 1000, self.database_url.clone(), None, (generous(), small_pool())).await
+        Self::start(now, 1000, self.database_url.clone(), None, Knobs::default()).await
     }
 
-    async fn serve(now: &str, watch_interval_ms: u64, limits: LimitSettings, pool: PoolSettings) -> TestApp {
+    async fn serve(now: &str, watch_interval_ms: u64, knobs: Knobs) -> TestApp {
         let database = TestDatabase::new().await;
-        Self::start(
-            now,
-            watch_interval_ms,
-            database.url.clone(),
-            Some(database),
-            (limits, pool),
-        )
-        .await
+        Self::start(now, watch_interval_ms, database.url.clone(), Some(database), knobs).await
     }
 
     async fn start(
@@ -92,13 +131,13 @@ impl TestApp {
         watch_interval_ms: u64,
         database_url: String,
         database: Option<TestDatabase>,
-        (limits, pool): (LimitSettings, PoolSettings),
+        Knobs { limits, pool, demo }: Knobs,
     ) -> TestApp {
         let clock: DateTime<Utc> = DateTime::parse_from_rfc3339(now).expect("test clock").to_utc();
         let settings = Settings {
             bind: "127.0.0.1:0".into(),
             database_url: database_url.clone(),
-            demo: false,
+            demo,
             bootstrap_key: Some(SYSTEM_KEY.into()),
             key_pepper: Some(KEY_PEPPER.into()),
             clock: Some(clock),
