@@ -16,6 +16,8 @@ pub enum AppError {
     BadUserInput(String),
     Conflict(String),
     QuotaExceeded(QuotaRefusal),
+    /// Admission for a tenant that is not ACTIVE: it is no longer actively consuming.
+    TenantInactive(String),
     RateLimited(String),
     /// No database connection came free within the pool's acquire timeout: the server is
     /// overloaded, and the request may be sent again (HTTP 503 with `Retry-After`).
@@ -42,6 +44,7 @@ impl AppError {
             AppError::BadUserInput(_) => "BAD_USER_INPUT",
             AppError::Conflict(_) => "CONFLICT",
             AppError::QuotaExceeded(_) => "QUOTA_EXCEEDED",
+            AppError::TenantInactive(_) => "TENANT_INACTIVE",
             AppError::RateLimited(_) => "RATE_LIMITED",
             AppError::Unavailable => "UNAVAILABLE",
             AppError::Internal(_) => "INTERNAL",
@@ -59,6 +62,7 @@ impl AppError {
             | AppError::NotFound(m)
             | AppError::BadUserInput(m)
             | AppError::Conflict(m)
+            | AppError::TenantInactive(m)
             | AppError::RateLimited(m) => m.clone(),
             AppError::QuotaExceeded(refusal) => refusal.message.clone(),
             AppError::Unavailable => {
@@ -78,6 +82,7 @@ impl AppError {
             AppError::BadUserInput(m) => AppError::BadUserInput(m.clone()),
             AppError::Conflict(m) => AppError::Conflict(m.clone()),
             AppError::QuotaExceeded(refusal) => AppError::QuotaExceeded(refusal.clone()),
+            AppError::TenantInactive(m) => AppError::TenantInactive(m.clone()),
             AppError::RateLimited(m) => AppError::RateLimited(m.clone()),
             AppError::Unavailable => AppError::Unavailable,
             AppError::Internal(cause) => AppError::Internal(anyhow::anyhow!("{cause:#}")),
@@ -143,6 +148,10 @@ mod tests {
             (AppError::bad_input("bad"), "BAD_USER_INPUT"),
             (AppError::Conflict("taken".into()), "CONFLICT"),
             (AppError::QuotaExceeded(refusal), "QUOTA_EXCEEDED"),
+            (
+                AppError::TenantInactive("the tenant is DISABLED".into()),
+                "TENANT_INACTIVE",
+            ),
             (AppError::RateLimited("slow down".into()), "RATE_LIMITED"),
             (
                 AppError::from(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout)),

@@ -302,7 +302,7 @@ impl TenantSumsByKind {
         card["byService"] = json!({
             "total": quantity(total),
             "services": shares.into_iter().map(|s| json!({
-                "service": { "code": s.service }, "consumed": quantity(s.consumed), "percent": s.percent,
+                "service": { "code": s.service }, "consumed": quantity(s.consumed), "percent": s.percent(),
             })).collect::<Vec<_>>(),
         });
         card["execution"] = self.folder_rows(&self.executed);

@@ -699,9 +699,9 @@ impl NaiveCard {
             services: shares
                 .into_iter()
                 .map(|s| NaiveServiceUsage {
-                    service: NaiveServiceRef { code: s.service },
+                    percent: s.percent(),
                     consumed: s.consumed.to_string(),
-                    percent: s.percent,
+                    service: NaiveServiceRef { code: s.service },
                 })
                 .collect(),
         })

@@ -11,6 +11,7 @@ pub mod folder;
 pub mod job;
 pub mod license;
 pub mod organization;
+pub mod organization_alert_threshold;
 pub mod process;
 pub mod quota_mark;
 pub mod service;

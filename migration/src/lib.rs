@@ -10,6 +10,7 @@ mod m20261123_000004_audit_log;
 mod m20261123_000005_chain_depth;
 mod m20261204_000006_monthly_rollups;
 mod m20261206_000007_capacity_top_ups;
+mod m20261206_000010_organization_alert_thresholds;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000005_chain_depth::Migration),
             Box::new(m20261204_000006_monthly_rollups::Migration),
             Box::new(m20261206_000007_capacity_top_ups::Migration),
+            Box::new(m20261206_000010_organization_alert_thresholds::Migration),
         ]
     }
 }

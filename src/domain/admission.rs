@@ -71,21 +71,31 @@ pub const TENANT_THRESHOLDS: [f64; 3] = [0.7, 0.9, 1.0];
 /// The organization's alert thresholds (fractions of capacity).
 pub const ORGANIZATION_THRESHOLDS: [f64; 4] = [0.5, 0.75, 0.95, 1.0];
 
-/// Checks alert thresholds: each in (0, 10], no repeats; returns them sorted.
-pub fn check_thresholds(thresholds: &[f64]) -> Result<Vec<f64>, String> {
+/// The most alert thresholds a tenant's controls hold.
+pub const MOST_TENANT_THRESHOLDS: usize = 20;
+
+/// The most alert thresholds an organization sets for a unit type.
+pub const MOST_ORGANIZATION_THRESHOLDS: usize = 10;
+
+/// Checks the alert thresholds of the input field `field`: each in (0, 10], no repeats, at
+/// most `most`; returns them sorted.
+pub fn check_thresholds(field: &str, thresholds: &[f64], most: usize) -> Result<Vec<f64>, String> {
     let mut sorted = Vec::with_capacity(thresholds.len());
     for (i, t) in thresholds.iter().enumerate() {
         if !(t.is_finite() && *t > 0.0 && *t <= 10.0) {
-            return Err(format!("alertThresholds[{i}]: {t} is not in (0, 10]"));
+            return Err(format!("{field}[{i}]: {t} is not in (0, 10]"));
         }
         sorted.push(*t);
     }
     sorted.sort_by(f64::total_cmp);
     if sorted.windows(2).any(|w| w[0] == w[1]) {
-        return Err("alertThresholds: a threshold is given twice".into());
+        return Err(format!("{field}: a threshold is given twice"));
     }
-    if sorted.len() > 20 {
-        return Err("alertThresholds: at most 20 thresholds".into());
+    if sorted.len() > most {
+        return Err(format!(
+            "{field}: at most {most} thresholds; {} were given",
+            sorted.len()
+        ));
     }
     Ok(sorted)
 }
@@ -149,12 +159,22 @@ mod tests {
 
     #[test]
     fn thresholds_are_checked_and_sorted() {
-        assert_eq!(check_thresholds(&[0.9, 0.5, 10.0]), Ok(vec![0.5, 0.9, 10.0]));
-        assert!(check_thresholds(&[0.0]).is_err());
-        assert!(check_thresholds(&[10.5]).is_err());
-        assert!(check_thresholds(&[f64::NAN]).is_err());
-        assert!(check_thresholds(&[0.5, 0.5]).is_err());
-        assert_eq!(check_thresholds(&[]), Ok(vec![]));
+        assert_eq!(
+            check_thresholds("alertThresholds", &[0.9, 0.5, 10.0], MOST_TENANT_THRESHOLDS),
+            Ok(vec![0.5, 0.9, 10.0])
+        );
+        assert!(check_thresholds("alertThresholds", &[0.0], MOST_TENANT_THRESHOLDS).is_err());
+        assert!(check_thresholds("alertThresholds", &[10.5], MOST_TENANT_THRESHOLDS).is_err());
+        assert!(check_thresholds("alertThresholds", &[f64::NAN], MOST_TENANT_THRESHOLDS).is_err());
+        assert!(check_thresholds("alertThresholds", &[0.5, 0.5], MOST_TENANT_THRESHOLDS).is_err());
+        assert_eq!(
+            check_thresholds("alertThresholds", &[], MOST_TENANT_THRESHOLDS),
+            Ok(vec![])
+        );
+        let eleven: Vec<f64> = (1..=11).map(|k| f64::from(k) / 10.0).collect();
+        let refused = check_thresholds("thresholds", &eleven, MOST_ORGANIZATION_THRESHOLDS);
+        assert_eq!(refused, Err("thresholds: at most 10 thresholds; 11 were given".into()));
+        assert!(check_thresholds("thresholds", &eleven[..10], MOST_ORGANIZATION_THRESHOLDS).is_ok());
     }
 
     #[test]

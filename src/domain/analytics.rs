@@ -95,8 +95,15 @@ pub fn distribution(
 pub struct ServiceShare<S> {
     pub service: S,
     pub consumed: Quantity,
-    /// Percent of the total; 0 when the total is 0.
-    pub percent: f64,
+    /// Fraction of the total, from 0 to 1; 0 when the total is 0.
+    pub share: f64,
+}
+
+impl<S> ServiceShare<S> {
+    /// The share in percent.
+    pub fn percent(&self) -> f64 {
+        self.share * 100.0
+    }
 }
 
 /// Consumption by service: the total, and every service largest first (ties in the
@@ -115,7 +122,7 @@ pub fn by_service<S: Clone + PartialEq>(rows: &[(S, Quantity)]) -> (Quantity, Ve
         .map(|(service, consumed)| ServiceShare {
             service,
             consumed,
-            percent: consumed.ratio(total).map_or(0.0, |r| r * 100.0),
+            share: consumed.ratio(total).unwrap_or(0.0),
         })
         .collect();
     shares.sort_by_key(|s| std::cmp::Reverse(s.consumed));
@@ -289,7 +296,7 @@ mod tests {
     fn services_share_the_total() {
         let (total, shares) = by_service(&[("a", q(1)), ("b", q(3)), ("a", q(0)), ("c", q(0))]);
         assert_eq!(total, q(4));
-        let rows: Vec<(&str, Quantity, f64)> = shares.iter().map(|s| (s.service, s.consumed, s.percent)).collect();
+        let rows: Vec<(&str, Quantity, f64)> = shares.iter().map(|s| (s.service, s.consumed, s.percent())).collect();
         assert_eq!(rows, vec![("b", q(3), 75.0), ("a", q(1), 25.0), ("c", q(0), 0.0)]);
         let (total, shares) = by_service::<&str>(&[]);
         assert_eq!((total, shares.len()), (Quantity::ZERO, 0));

@@ -114,18 +114,20 @@ pub const TYPES: &[(&str, Rule)] = &[
     ("StartExecutionPayload", Rule::Everyone),
     ("FinishExecutionPayload", Rule::Everyone),
     ("ConsumptionControlPayload", Rule::Everyone),
+    ("ServicePayload", Rule::Everyone),
 ];
 
 /// Fields with a rule of their own: (type, fields, rule). The root types' fields, and the
 /// exceptions to a type's default in [`TYPES`].
 pub const FIELDS: &[(&str, &[&str], Rule)] = &[
-    ("Query", &["viewer", "unitTypes"], Rule::Everyone),
+    ("Query", &["viewer", "unitTypes", "services"], Rule::Everyone),
     ("Query", &["node", "organization", "organizations"], Rule::Readers),
     (
         "Mutation",
         &[
             "createOrganization",
             "createUnitType",
+            "updateService",
             // Licenses are the vendor's: nobody in an organization grants it capacity.
             "createLicense",
             "upgradeLicense",
@@ -133,7 +135,11 @@ pub const FIELDS: &[(&str, &[&str], Rule)] = &[
         ],
         Rule::Operator,
     ),
-    ("Mutation", &["createApiKey", "revokeApiKey"], Rule::Administrators),
+    (
+        "Mutation",
+        &["createApiKey", "revokeApiKey", "setOrganizationAlertThresholds"],
+        Rule::Administrators,
+    ),
     (
         "Mutation",
         &[
@@ -170,6 +176,9 @@ pub const EXPORTS: &[(&str, Rule)] = &[
     ("folders", Rule::Readers),
     ("processes", Rule::Readers),
     ("events", Rule::Readers),
+    ("activity", Rule::Readers),
+    ("quota", Rule::WholeOrganization),
+    ("summary", Rule::WholeOrganization),
     ("audit", Rule::Administrators),
 ];
 

@@ -1,8 +1,9 @@
-//! The caller (`viewer`), the unit-type catalogue and API keys.
+//! The caller (`viewer`), the unit-type and service catalogues, and API keys.
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 
 use super::{
+    analytics::Service,
     node::{Kind, decode, decode_optional, encode},
     organization::Organization,
     scalars::DateTime,
@@ -161,6 +162,17 @@ impl AdminQuery {
         let (app, _) = session(ctx)?;
         Ok(service::unit_type::all(app).await?.into_iter().map(UnitType).collect())
     }
+
+    /// Every service seen (a service is made the first time usage names it), by code.
+    #[graphql(complexity = "super::limits::list_cost(child_complexity)")]
+    async fn services(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Service>> {
+        let (app, _) = session(ctx)?;
+        Ok(service::service_catalog::all(app)
+            .await?
+            .into_iter()
+            .map(Service)
+            .collect())
+    }
 }
 
 /// A new unit type (SYSTEM only).
@@ -177,6 +189,21 @@ pub struct CreateUnitTypeInput {
 pub struct UnitTypePayload {
     /// The new unit type.
     pub unit_type: UnitType,
+}
+
+/// A service's display name (SYSTEM only).
+#[derive(InputObject)]
+pub struct UpdateServiceInput {
+    /// The service's code.
+    pub code: String,
+    /// Its display name, shown wherever the service appears.
+    pub name: String,
+}
+
+/// The service named.
+#[derive(SimpleObject)]
+pub struct ServicePayload {
+    pub service: Service,
 }
 
 /// A new API key. A key for a tenant is scoped to that tenant's organization.
@@ -231,6 +258,19 @@ impl AdminMutation {
         let model = service::unit_type::create(app, actor, input.code, input.name).await?;
         Ok(UnitTypePayload {
             unit_type: UnitType(model),
+        })
+    }
+
+    /// Gives a service its display name (SYSTEM only).
+    async fn update_service(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateServiceInput,
+    ) -> async_graphql::Result<ServicePayload> {
+        let (app, actor) = session(ctx)?;
+        let model = service::service_catalog::rename(app, actor, &input.code, &input.name).await?;
+        Ok(ServicePayload {
+            service: Service(model),
         })
     }
 

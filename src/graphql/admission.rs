@@ -81,7 +81,7 @@ pub struct SetConsumptionControlInput {
 }
 
 /// A tenant's consumption controls for one unit type.
-pub struct ConsumptionControl(Controls);
+pub struct ConsumptionControl(pub Controls);
 
 #[Object]
 impl ConsumptionControl {

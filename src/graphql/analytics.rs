@@ -72,9 +72,15 @@ impl ServiceUsage {
         self.0.consumed.into()
     }
 
+    /// Its share of the total, a fraction from 0 to 1 (0 when the total is 0).
+    async fn share(&self) -> f64 {
+        self.0.share
+    }
+
     /// Its percent of the total (0 when the total is 0).
+    #[graphql(deprecation = "every ratio is a fraction: use `share` (0 to 1)")]
     async fn percent(&self) -> f64 {
-        self.0.percent
+        self.0.percent()
     }
 }
 

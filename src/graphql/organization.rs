@@ -11,7 +11,7 @@ use super::{
     audit::AuditEntry,
     connection,
     license::{Bundle, License},
-    node::{Kind, decode_as, encode},
+    node::{Kind, decode_as, decode_field, encode},
     page_request,
     scalars::Date,
     session, sibling_connection,
@@ -21,7 +21,9 @@ use super::{
 };
 use crate::domain::ids::OrganizationId;
 use crate::error::AppResult;
-use crate::service::{self, AppContext, Seen, organization::NewOrganization, usage::Basis};
+use crate::service::{
+    self, AppContext, Seen, control::OrganizationThresholds, organization::NewOrganization, usage::Basis,
+};
 
 /// A customer: it buys capacity per unit type and splits it among its tenants.
 pub struct Organization {
@@ -147,6 +149,13 @@ impl Organization {
         })
     }
 
+    /// Its alert thresholds of a unit type: fractions of the capacity at which subscribers
+    /// hear THRESHOLD_CROSSED (default 0.5, 0.75, 0.95, 1.0).
+    async fn alert_thresholds(&self, ctx: &Context<'_>, unit_type: String) -> async_graphql::Result<Vec<f64>> {
+        let (app, _) = session(ctx)?;
+        Ok(service::control::organization_thresholds(app, &self.model, &unit_type).await?)
+    }
+
     /// Every change made through the API in this organization, oldest first. OWNER, ADMIN
     /// and SYSTEM keys only.
     #[graphql(complexity = "super::limits::page_cost(first, child_complexity)")]
@@ -231,11 +240,21 @@ pub struct CreateOrganizationInput {
     pub time_zone: String,
 }
 
-/// The organization made.
+/// The organization made or changed.
 #[derive(SimpleObject)]
 pub struct OrganizationPayload {
-    /// The new organization.
+    /// The organization.
     pub organization: Organization,
+}
+
+/// An organization's alert thresholds for a unit type (OWNER, ADMIN).
+#[derive(InputObject)]
+pub struct SetOrganizationAlertThresholdsInput {
+    pub organization_id: ID,
+    /// The unit type's code.
+    pub unit_type: String,
+    /// Fractions of the capacity, each in (0, 10], at most 10; kept sorted.
+    pub thresholds: Vec<f64>,
 }
 
 /// Creating organizations.
@@ -261,6 +280,25 @@ impl OrganizationMutation {
             },
         )
         .await?;
+        Ok(OrganizationPayload {
+            organization: Organization::new(model),
+        })
+    }
+
+    /// Sets the organization's alert thresholds of a unit type, which the watcher then
+    /// announces THRESHOLD_CROSSED at (OWNER, ADMIN).
+    async fn set_organization_alert_thresholds(
+        &self,
+        ctx: &Context<'_>,
+        input: SetOrganizationAlertThresholdsInput,
+    ) -> async_graphql::Result<OrganizationPayload> {
+        let (app, actor) = session(ctx)?;
+        let change = OrganizationThresholds {
+            organization_id: decode_field(&input.organization_id, "organizationId")?,
+            unit_type: input.unit_type,
+            thresholds: input.thresholds,
+        };
+        let model = service::control::set_organization_thresholds(app, actor, change).await?;
         Ok(OrganizationPayload {
             organization: Organization::new(model),
         })

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::{
     admin::UnitType,
+    admission::ConsumptionControl,
     folder::{Folder, Under, folder_page},
     node::{Kind, decode_field, encode},
     organization::Organization,
@@ -86,6 +87,19 @@ impl Tenant {
         let (app, _) = session(ctx)?;
         let row = service::allocation::current(app, &self.0, &unit_type).await?;
         Ok(row.filter(|a| a.amount.is_some()).map(Allocation))
+    }
+
+    /// Its consumption controls of a unit type; null when it has none (the defaults: no
+    /// service stops at 100%, thresholds 0.7, 0.9 and 1.0 of its allocation).
+    async fn consumption_control(
+        &self,
+        ctx: &Context<'_>,
+        unit_type: String,
+    ) -> async_graphql::Result<Option<ConsumptionControl>> {
+        let (app, _) = session(ctx)?;
+        Ok(service::control::get(app, &self.0, &unit_type)
+            .await?
+            .map(ConsumptionControl))
     }
 
     /// Its top-level folders.

@@ -106,7 +106,7 @@ pub(crate) fn status_of(err: &crate::error::AppError) -> axum::http::StatusCode 
         AppError::NotFound(_) => StatusCode::NOT_FOUND,
         AppError::BadUserInput(_) => StatusCode::BAD_REQUEST,
         AppError::Conflict(_) => StatusCode::CONFLICT,
-        AppError::QuotaExceeded(_) => StatusCode::FORBIDDEN,
+        AppError::QuotaExceeded(_) | AppError::TenantInactive(_) => StatusCode::FORBIDDEN,
         AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
         AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -1,5 +1,6 @@
-//! Admission (`startExecution`, docs/design.md §6): grants a run's units and records them as
-//! one EXECUTION event, or refuses with QUOTA_EXCEEDED and records nothing.
+//! Admission (`startExecution`, docs/design.md §6, §15.3): grants a run's units and records
+//! them as one EXECUTION event, or refuses with QUOTA_EXCEEDED (or TENANT_INACTIVE for a
+//! tenant that is not ACTIVE) and records nothing.
 //!
 //! The decision and the write happen in one transaction holding the organization's lock
 //! (a row lock on PostgreSQL, the write lock on SQLite), so concurrent admissions, also
@@ -11,7 +12,7 @@ use super::{
     bundle::{LicensedBundle, current_bundle},
     figures::controls_of,
     ingestion::{NewUsageEvent, announce, fingerprint, record_in},
-    unit_type, zone_of,
+    state_of, unit_type, zone_of,
 };
 use crate::domain::{
     Quantity,
@@ -21,6 +22,7 @@ use crate::domain::{
     ids::{FolderId, OrganizationId, ProcessId, TenantId},
     ingestion::UsageKind,
     metrics::{QuotaView, quota_view},
+    tenant::TenantState,
 };
 use crate::error::{AppError, AppResult, QuotaRefusal};
 use crate::events::QuotaEvent;
@@ -59,6 +61,7 @@ pub async fn start(ctx: &AppContext, actor: &Actor, request: ExecutionRequest) -
     let now = ctx.clock.now();
     let tx = store::begin_write(&ctx.writer).await?;
     let tenant = admitted_tenant(&tx, actor, request.tenant_id).await?;
+    check_active(&tenant)?;
     let standing = Standing::load(ctx, &tx, &tenant, &request.unit_type).await?;
     let event = run_event(&request, now);
     if granted_before(&tx, &standing, &event, quantity).await? {
@@ -90,6 +93,16 @@ async fn admitted_tenant(
         Access::Allowed => Ok(tenant),
         Access::Forbidden => Err(AppError::forbidden("start executions")),
         Access::Hidden => Err(AppError::not_found("tenant")),
+    }
+}
+
+/// A DISABLED (or DELETED) tenant is no longer actively consuming: no run starts there.
+fn check_active(tenant: &entity::tenant::Model) -> AppResult<()> {
+    match state_of(tenant)? {
+        TenantState::Active => Ok(()),
+        state => Err(AppError::TenantInactive(format!(
+            "tenantId: the tenant is {state}, so no run starts there; enable it first"
+        ))),
     }
 }
 

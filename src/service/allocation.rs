@@ -43,6 +43,21 @@ fn allocation_json(allocation: &Model, unit_type: &str) -> serde_json::Value {
     })
 }
 
+/// Only an ACTIVE tenant gets an allocation; a DISABLED one, no longer actively consuming,
+/// may still have its allocation released (set to none), giving it back to the pool.
+fn check_state(state: TenantState, releasing: bool) -> AppResult<()> {
+    match state {
+        TenantState::Active => Ok(()),
+        TenantState::Disabled if releasing => Ok(()),
+        TenantState::Disabled => Err(AppError::bad_input(
+            "tenant is DISABLED: only an ACTIVE tenant gets an allocation; a DISABLED one may only have its allocation released (amount: null)",
+        )),
+        TenantState::Deleted => Err(AppError::bad_input(
+            "tenant is DELETED: only an ACTIVE tenant gets an allocation",
+        )),
+    }
+}
+
 pub async fn set(ctx: &AppContext, actor: &Actor, change: AllocationChange) -> AppResult<Model> {
     let tx = store::begin_write(&ctx.writer).await?;
     let tenant = tenant::visible(&tx, actor, change.tenant_id).await?;
@@ -53,12 +68,7 @@ pub async fn set(ctx: &AppContext, actor: &Actor, change: AllocationChange) -> A
         "set allocations",
     )?;
     store::organization::lock(&tx, org_id.0).await?;
-    if state_of(&tenant)? != TenantState::Active {
-        return Err(AppError::bad_input(format!(
-            "tenant is {}: only an ACTIVE tenant gets an allocation",
-            tenant.state
-        )));
-    }
+    check_state(state_of(&tenant)?, change.amount.is_none())?;
     let org = store::organization::find(&tx, org_id.0)
         .await?
         .ok_or_else(|| AppError::not_found("organization"))?;

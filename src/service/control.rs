@@ -1,10 +1,15 @@
-//! Consumption controls (docs/design.md §6): per tenant and unit type, the services that stop
-//! at 100% of the allocation and the tenant's alert thresholds.
+//! Consumption controls (docs/design.md §6, §15.3): per tenant and unit type, the services
+//! that stop at 100% of the allocation and the tenant's alert thresholds; per organization
+//! and unit type, its alert thresholds. All can be read back.
 
-use super::{AppContext, audit, figures::controls_of, require, state_of, tenant, unit_type, zone_of};
+use super::{
+    AppContext, Seen, audit,
+    figures::{controls_of, organization_thresholds_in},
+    organization, require, state_of, tenant, unit_type, zone_of,
+};
 use crate::domain::{
     access::Actor,
-    admission::check_thresholds,
+    admission::{MOST_ORGANIZATION_THRESHOLDS, MOST_TENANT_THRESHOLDS, check_thresholds},
     ids::{OrganizationId, TenantId},
     ingestion::check_code,
     tenant::TenantState,
@@ -68,7 +73,8 @@ pub async fn set(ctx: &AppContext, actor: &Actor, change: ControlChange) -> AppR
         stop.dedup();
     }
     if let Some(given) = change.alert_thresholds {
-        thresholds = check_thresholds(&given).map_err(AppError::bad_input)?;
+        thresholds =
+            check_thresholds("alertThresholds", &given, MOST_TENANT_THRESHOLDS).map_err(AppError::bad_input)?;
     }
     let model = Model {
         tenant_id: tenant.id,
@@ -94,4 +100,79 @@ pub async fn set(ctx: &AppContext, actor: &Actor, change: ControlChange) -> AppR
         stop_at_allocation: stop,
         alert_thresholds: thresholds,
     })
+}
+
+/// A tenant's controls of a unit type as stored; `None` when it has none (the defaults:
+/// nothing stops, and the default thresholds).
+pub async fn get(
+    ctx: &AppContext,
+    tenant: &Seen<entity::tenant::Model>,
+    unit_type: &str,
+) -> AppResult<Option<Controls>> {
+    let unit = unit_type::by_code(&ctx.db, "unitType", unit_type).await?;
+    let Some(stored) = store::control::find(&ctx.db, tenant.organization_id, tenant.id, unit.id).await? else {
+        return Ok(None);
+    };
+    let (stop_at_allocation, alert_thresholds) = controls_of(Some(&stored))?;
+    Ok(Some(Controls {
+        tenant: tenant.clone(),
+        unit_type: unit,
+        stop_at_allocation,
+        alert_thresholds,
+    }))
+}
+
+/// An organization's alert thresholds for a unit type: fractions of the capacity, sorted.
+pub async fn organization_thresholds(
+    ctx: &AppContext,
+    organization: &Seen<entity::organization::Model>,
+    unit_type: &str,
+) -> AppResult<Vec<f64>> {
+    let unit = unit_type::by_code(&ctx.db, "unitType", unit_type).await?;
+    organization_thresholds_in(&ctx.db, organization.id, unit.id).await
+}
+
+/// What an organization's new thresholds are.
+pub struct OrganizationThresholds {
+    pub organization_id: OrganizationId,
+    pub unit_type: String,
+    pub thresholds: Vec<f64>,
+}
+
+/// Sets an organization's alert thresholds for a unit type (OWNER, ADMIN): each in
+/// (0, 10], at most 10, stored sorted.
+pub async fn set_organization_thresholds(
+    ctx: &AppContext,
+    actor: &Actor,
+    change: OrganizationThresholds,
+) -> AppResult<Seen<entity::organization::Model>> {
+    require(
+        actor.read_audit(change.organization_id),
+        "organization",
+        "set the organization's alert thresholds",
+    )?;
+    let thresholds = check_thresholds("thresholds", &change.thresholds, MOST_ORGANIZATION_THRESHOLDS)
+        .map_err(AppError::bad_input)?;
+    let org = organization::visible(ctx, actor, change.organization_id).await?;
+    let unit = unit_type::by_code(&ctx.db, "unitType", &change.unit_type).await?;
+    let tx = store::begin_write(&ctx.writer).await?;
+    let before = organization_thresholds_in(&tx, org.id, unit.id).await?;
+    let model = entity::organization_alert_threshold::Model {
+        organization_id: org.id,
+        unit_type_id: unit.id,
+        thresholds: serde_json::to_string(&thresholds).map_err(anyhow::Error::from)?,
+        updated_at: ctx.clock.now(),
+    };
+    store::control::upsert_organization_thresholds(&tx, model).await?;
+    let change = audit::Change::of(
+        Some(org.id),
+        "setOrganizationAlertThresholds",
+        "Organization",
+        Some(org.id),
+    )
+    .before(serde_json::json!({ "unitType": unit.code, "thresholds": before }))
+    .after(serde_json::json!({ "unitType": unit.code, "thresholds": thresholds }));
+    audit::record(&tx, ctx, actor, change).await?;
+    tx.commit().await?;
+    Ok(org)
 }

@@ -1,7 +1,8 @@
 //! The figures of docs/design.md §3 of one bundle, for every tenant of an organization,
 //! computed from rollup sums with `domain::metrics`: a fixed number of statements whatever
 //! the number of tenants (tenants, allocations in effect at the end of the range, and two
-//! grouped sums, before the range and inside it). Also how a tenant's stored controls read.
+//! grouped sums, before the range and inside it). Also how the stored alert controls read: a
+//! tenant's, and an organization's thresholds.
 
 use chrono::NaiveDate;
 use sea_orm::ConnectionTrait;
@@ -9,7 +10,7 @@ use sea_orm::ConnectionTrait;
 use super::{bundle::LicensedBundle, state_of};
 use crate::domain::{
     Quantity,
-    admission::TENANT_THRESHOLDS,
+    admission::{ORGANIZATION_THRESHOLDS, TENANT_THRESHOLDS},
     metrics::{TenantSums, Usage, usage},
 };
 use crate::error::{AppError, AppResult};
@@ -81,4 +82,17 @@ pub(super) fn controls_of(model: Option<&entity::consumption_control::Model>) ->
         serde_json::from_str(&model.stop_at_allocation).map_err(bad)?,
         serde_json::from_str(&model.alert_thresholds).map_err(bad)?,
     ))
+}
+
+/// The thresholds the watcher measures an organization's consumption of a unit type by.
+pub(super) async fn organization_thresholds_in(
+    db: &impl sea_orm::ConnectionTrait,
+    organization: uuid::Uuid,
+    unit_type: uuid::Uuid,
+) -> AppResult<Vec<f64>> {
+    match store::control::organization_thresholds(db, organization, unit_type).await? {
+        Some(stored) => serde_json::from_str(&stored.thresholds)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("stored thresholds are not JSON: {e}"))),
+        None => Ok(ORGANIZATION_THRESHOLDS.to_vec()),
+    }
 }

@@ -21,6 +21,7 @@ pub mod license;
 pub mod organization;
 pub mod pool;
 pub mod scope;
+pub mod service_catalog;
 pub mod tenant;
 pub mod unit_type;
 pub mod usage;

@@ -36,6 +36,8 @@ pub struct UsageQuery {
 pub struct UsageReport {
     scope: OrgScope,
     pub organization_id: uuid::Uuid,
+    /// The organization's slug, as file names carry it.
+    pub organization_slug: String,
     pub unit_type: entity::unit_type::Model,
     pub bundle: LicensedBundle,
     pub from: NaiveDate,
@@ -93,16 +95,24 @@ pub struct Basis {
 }
 
 impl Basis {
-    fn current(&self) -> AppResult<&LicensedBundle> {
-        self.bundles.iter().find(|b| b.current).ok_or_else(|| {
+    /// Today in the organization's time zone.
+    pub fn today(&self) -> NaiveDate {
+        self.today
+    }
+
+    /// The bundle a query names none of: the current one, else (no license covers today)
+    /// the latest that has started.
+    fn latest(&self) -> AppResult<&LicensedBundle> {
+        // Bundles come current first, then the others newest first.
+        self.bundles.first().ok_or_else(|| {
             AppError::bad_input(format!(
-                "no license for unit type '{}' covers today ({})",
+                "unitType: the organization has no license of '{}' that has started by today ({})",
                 self.unit_type.code, self.today
             ))
         })
     }
 
-    /// The bundle that starts on `start`, or the current one.
+    /// The bundle that starts on `start`, or the latest one.
     fn bundle(&self, start: Option<NaiveDate>) -> AppResult<&LicensedBundle> {
         match start {
             Some(start) => self.bundles.iter().find(|b| b.bundle.start == start).ok_or_else(|| {
@@ -111,7 +121,7 @@ impl Basis {
                     self.unit_type.code
                 ))
             }),
-            None => self.current(),
+            None => self.latest(),
         }
     }
 }
@@ -177,6 +187,7 @@ pub async fn report_on(
     Ok(UsageReport {
         scope: basis.scope,
         organization_id: basis.organization.id,
+        organization_slug: basis.organization.slug.clone(),
         unit_type: unit.clone(),
         bundle,
         from,
@@ -203,6 +214,34 @@ pub async fn quota_on(
         .sum();
     let view = quota_view(&bundle.terms, &bundle.bundle, Quantity::from_scaled(used));
     Ok((basis.unit_type.clone(), bundle, view))
+}
+
+/// The quota view of every bundle of the basis's unit type that has started, oldest first:
+/// one read of the daily consumption over all of them. Organization-wide, as [`quota_on`].
+pub async fn quota_history(ctx: &AppContext, basis: &Basis) -> AppResult<Vec<(LicensedBundle, QuotaView)>> {
+    if !basis.scope.actor().sees_whole_organization() {
+        return Err(AppError::forbidden("read organization-wide figures"));
+    }
+    let mut bundles = basis.bundles.clone();
+    bundles.sort_by_key(|b| b.bundle.start);
+    let (Some(first), Some(last)) = (bundles.first(), bundles.last()) else {
+        return Ok(Vec::new());
+    };
+    let scope = basis.scope.rows();
+    let days =
+        store::usage::consumed_by_day(&ctx.db, scope, basis.unit_type.id, first.bundle.start, last.bundle.end).await?;
+    Ok(bundles
+        .into_iter()
+        .map(|bundle| {
+            let used: i64 = days
+                .iter()
+                .filter(|(day, _)| bundle.bundle.contains(*day))
+                .map(|(_, quantity)| quantity)
+                .sum();
+            let view = quota_view(&bundle.terms, &bundle.bundle, Quantity::from_scaled(used));
+            (bundle, view)
+        })
+        .collect())
 }
 
 /// One raw usage event, with the names the caller used for its service and job.

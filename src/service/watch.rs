@@ -12,12 +12,11 @@ use uuid::Uuid;
 use super::{
     AppContext,
     bundle::{LicensedBundle, bundles_on},
-    figures::{BundleFigures, bundle_to_date, controls_of},
+    figures::{BundleFigures, bundle_to_date, controls_of, organization_thresholds_in},
     state_of, zone_of,
 };
 use crate::domain::{
     Quantity,
-    admission::ORGANIZATION_THRESHOLDS,
     events::{QuotaEventKind, ScopeState, announcements, expiry_notice},
     metrics::quota_view,
     tenant::TenantState,
@@ -247,7 +246,8 @@ impl Watched {
                 },
                 consumed: organization.consumed,
                 base: Some(organization.total_capacity).filter(|t| !t.is_zero()),
-                thresholds: ORGANIZATION_THRESHOLDS.to_vec(),
+                thresholds: organization_thresholds_in(tx, self.organization, self.current.license.unit_type_id)
+                    .await?,
                 exhausted: self.current.license.enforced && view.remaining.is_zero(),
             },
             remaining: organization.remaining,

@@ -1,9 +1,9 @@
-//! Services (product surfaces), created on first use.
+//! Services (product surfaces): created on first use, named by the operator.
 
 use std::collections::HashMap;
 
 use entity::service::{ActiveModel, Column, Entity, Model};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 /// The ids of these service codes, creating the ones not seen before.
@@ -30,6 +30,25 @@ pub async fn ensure(db: &impl ConnectionTrait, codes: &[String]) -> Result<HashM
         .await?;
     ids.extend(find(missing).await?.into_iter().map(|m| (m.code, m.id)));
     Ok(ids)
+}
+
+/// Every service seen, by code.
+pub async fn all(db: &impl ConnectionTrait) -> Result<Vec<Model>, DbErr> {
+    Entity::find().order_by_asc(Column::Code).all(db).await
+}
+
+pub async fn find_by_code(db: &impl ConnectionTrait, code: &str) -> Result<Option<Model>, DbErr> {
+    Entity::find().filter(Column::Code.eq(code)).one(db).await
+}
+
+/// Sets a service's display name.
+pub async fn rename(db: &impl ConnectionTrait, id: Uuid, name: &str) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::Name, sea_orm::sea_query::Expr::value(name))
+        .filter(Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 pub async fn find_many(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<Model>, DbErr> {

@@ -222,6 +222,31 @@ pub async fn consumed_by_day_and_service(
         .await
 }
 
+/// EXECUTION consumption of a scope over the days `[from, until)`, per day, in
+/// ten-thousandths.
+pub async fn consumed_by_day(
+    db: &impl ConnectionTrait,
+    scope: Scope,
+    unit_type: Uuid,
+    from: NaiveDate,
+    until: NaiveDate,
+) -> Result<Vec<(NaiveDate, i64)>, DbErr> {
+    use usage_daily::Column as C;
+    usage_daily::Entity::find()
+        .select_only()
+        .column(C::Day)
+        .column_as(Expr::cust(super::SUM_QUANTITY), "total")
+        .filter(scope.rows(C::OrganizationId, C::TenantId))
+        .filter(C::UnitTypeId.eq(unit_type))
+        .filter(C::Kind.eq("EXECUTION"))
+        .filter(C::Day.gte(from))
+        .filter(C::Day.lt(until))
+        .group_by(C::Day)
+        .into_tuple()
+        .all(db)
+        .await
+}
+
 /// Events, quantity (ten-thousandths) and duration of a scope over the days
 /// `[from, until)`, per day and kind.
 pub async fn activity_by_day(

@@ -115,7 +115,7 @@ async fn distribution_and_services_reports_equal_the_graphql_answer() {
         let data = app
             .ok(
                 SYSTEM_KEY,
-                "query($o: ID!, $t: ID!, $g: Granularity!) { organization(id: $o) { usage(unitType: \"units\") { distribution(granularity: $g) { start end consumed } byService { total services { service { code name } consumed percent } } tenant(id: $t) { distribution(granularity: $g) { start end consumed } byService { total services { service { code name } consumed percent } } } } } }",
+                "query($o: ID!, $t: ID!, $g: Granularity!) { organization(id: $o) { usage(unitType: \"units\") { distribution(granularity: $g) { start end consumed } byService { total services { service { code name } consumed share percent } } tenant(id: $t) { distribution(granularity: $g) { start end consumed } byService { total services { service { code name } consumed share percent } } } } } }",
                 json!({ "o": s.org, "t": tenant.clone().unwrap_or_else(|| s.a.clone()), "g": granularity }),
             )
             .await;
@@ -136,14 +136,17 @@ async fn distribution_and_services_reports_equal_the_graphql_answer() {
         assert_eq!(rows, buckets, "{granularity} {tenant:?}");
 
         let (header, rows) = export(&app, SYSTEM_KEY, "services", &query).await;
-        assert_eq!(header, ["service", "name", "consumed", "percent"]);
+        assert_eq!(header, ["service", "name", "consumed", "share", "percent"]);
         let services = scoped["byService"]["services"].as_array().unwrap();
         assert_eq!(rows.len(), services.len());
         for (row, service) in rows.iter().zip(services) {
             assert_eq!(row[0], service["service"]["code"].as_str().unwrap());
             assert_eq!(row[2], service["consumed"].as_str().unwrap());
-            let percent: f64 = row[3].parse().unwrap();
-            assert!((percent - service["percent"].as_f64().unwrap()).abs() < 1e-12);
+            assert_eq!(row[1], service["service"]["name"].as_str().unwrap());
+            for (cell, field) in [(&row[3], "share"), (&row[4], "percent")] {
+                let value: f64 = cell.parse().unwrap();
+                assert!((value - service[field].as_f64().unwrap()).abs() < 1e-12, "{field}");
+            }
         }
     }
     app.finish().await;

@@ -149,6 +149,8 @@ fn mutation_input(mutation: &str) -> Option<&'static str> {
         "setConsumptionControl" => r#"{tenantId: %tenant%, unitType: "units", alertThresholds: [0.5]}"#,
         // The same duration again changes nothing, so every allowed role may send it.
         "finishExecution" => r#"{tenantId: %tenant%, idempotencyKey: "e1", durationMs: 1000}"#,
+        "updateService" => r#"{code: "robots", name: "Robots"}"#,
+        "setOrganizationAlertThresholds" => r#"{organizationId: %org%, unitType: "units", thresholds: [0.5, 1.0]}"#,
         _ => return None,
     })
 }
@@ -183,6 +185,7 @@ fn payload_mutation(type_name: &str) -> Option<&'static str> {
         "StartExecutionPayload" => "startExecution",
         "FinishExecutionPayload" => "finishExecution",
         "ConsumptionControlPayload" => "setConsumptionControl",
+        "ServicePayload" => "updateService",
         _ => return None,
     })
 }

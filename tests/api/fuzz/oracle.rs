@@ -10,7 +10,7 @@ use super::cases::{Body, Case};
 use crate::helpers::TestApp;
 
 /// The codes an error may carry (docs/design.md §8), INTERNAL excepted.
-const CODES: [&str; 9] = [
+const CODES: [&str; 10] = [
     "GRAPHQL_PARSE_FAILED",
     "GRAPHQL_VALIDATION_FAILED",
     "UNAUTHENTICATED",
@@ -20,6 +20,7 @@ const CODES: [&str; 9] = [
     "CONFLICT",
     "QUOTA_EXCEEDED",
     "RATE_LIMITED",
+    "TENANT_INACTIVE",
 ];
 
 /// What an error message must never show.

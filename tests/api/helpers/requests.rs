@@ -42,6 +42,8 @@ fn payload(name: &str) -> &'static str {
         "recordUsage" => "accepted duplicates",
         "startExecution" => "granted quota { used limit remaining enforced }",
         "finishExecution" => "durationMs",
+        "updateService" => "service { code name }",
+        "setOrganizationAlertThresholds" => "organization { id alertThresholds(unitType: \"units\") }",
         "setConsumptionControl" => {
             "consumptionControl { stopAtAllocation alertThresholds tenant { id } unitType { code } }"
         }
