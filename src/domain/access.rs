@@ -183,8 +183,9 @@ impl Actor {
         }
     }
 
-    /// Reading an organization's audit log: its OWNER and ADMIN keys, and the operator.
-    pub fn read_audit(&self, organization: OrganizationId) -> Access {
+    /// Administering an organization (reading its audit log, setting its alert thresholds):
+    /// its OWNER and ADMIN keys, and the operator.
+    pub fn administer(&self, organization: OrganizationId) -> Access {
         if !self.can_see_organization(organization) {
             return Access::Hidden;
         }

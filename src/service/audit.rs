@@ -82,7 +82,7 @@ pub async fn list(
     organization_id: OrganizationId,
     page: PageRequest,
 ) -> AppResult<Page<Model>> {
-    require(actor.read_audit(organization_id), "organization", "read the audit log")?;
+    require(actor.administer(organization_id), "organization", "read the audit log")?;
     organization::visible(ctx, actor, organization_id).await?;
     Ok(store::audit::list(&ctx.db, organization_id.0, page).await?)
 }

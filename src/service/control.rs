@@ -147,7 +147,7 @@ pub async fn set_organization_thresholds(
     change: OrganizationThresholds,
 ) -> AppResult<Seen<entity::organization::Model>> {
     require(
-        actor.read_audit(change.organization_id),
+        actor.administer(change.organization_id),
         "organization",
         "set the organization's alert thresholds",
     )?;

@@ -246,6 +246,36 @@ async fn consumption_controls_follow_the_rules() {
     app.finish().await;
 }
 
+#[tokio::test]
+async fn a_tenant_that_is_not_active_starts_no_run_and_nothing_is_recorded() {
+    let (app, org, t) = organization("1000", true).await;
+    app.mutate(SYSTEM_KEY, "startExecution", start(&t, "before", "robots", "5"))
+        .await;
+    for state in ["DISABLED", "DELETED"] {
+        set_tenant_state(&app, &t, state).await;
+        let answer = app
+            .gql(
+                SYSTEM_KEY,
+                &document("startExecution"),
+                json!({ "input": start(&t, &format!("while-{state}"), "robots", "1") }),
+            )
+            .await;
+        assert_error(&answer, "TENANT_INACTIVE", &["tenantId", state]);
+        assert_eq!(used(&app, &org).await, "5", "{state}");
+    }
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn a_disabled_tenant_still_reports_its_late_usage() {
+    let (app, org, t) = organization("1000", true).await;
+    set_tenant_state(&app, &t, "DISABLED").await;
+    let answer = record(&app, &t, "late", "7", "EXECUTION").await;
+    assert_eq!(answer["accepted"], 1);
+    assert_eq!(used(&app, &org).await, "7");
+    app.finish().await;
+}
+
 // ---------------------------------------------------------------------------------------
 // finishExecution: a started run reports its duration, once
 

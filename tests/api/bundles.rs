@@ -319,3 +319,34 @@ async fn no_burst_without_burst_periods_or_above_one_hundred_percent() {
     }
     app.finish().await;
 }
+
+#[tokio::test]
+async fn with_no_license_today_usage_and_quota_answer_the_latest_started_bundle() {
+    // A TERM that ended on 2026-10-01 and a monthly license from 2027-01-01: nothing covers
+    // today (2026-11-23).
+    let ended = json!({ "capacity": "500", "period": "TERM", "startsOn": "2026-04-01", "endsOn": "2026-10-01" });
+    let (app, org, _) = licensed(DEFAULT_NOW, ended).await;
+    let later = json!({ "capacity": "40", "period": "MONTH", "startsOn": "2027-01-01" });
+    create_license(&app, &org, later).await;
+    let fields = "usage(unitType: $unit) { totalCapacity consumed bundle { startDate endDate current } }
+        quota(unitType: $unit) { quota used periodStart periodEnd }";
+    let query = format!("query($org: ID!, $unit: String!) {{ organization(id: $org) {{ {fields} }} }}");
+    let data = app.ok(SYSTEM_KEY, &query, json!({ "org": org, "unit": "units" })).await;
+    assert_eq!(
+        data["organization"]["usage"],
+        json!({ "totalCapacity": "500", "consumed": "0",
+            "bundle": { "startDate": "2026-04-01", "endDate": "2026-10-01", "current": false } })
+    );
+    assert_eq!(
+        data["organization"]["quota"],
+        json!({ "quota": "500", "used": "0", "periodStart": "2026-04-01", "periodEnd": "2026-10-01" })
+    );
+    // A unit type never licensed is still refused.
+    create_unit_type(&app, "spare", "Spare").await;
+    let (code, message) = app
+        .err(SYSTEM_KEY, &query, json!({ "org": org, "unit": "spare" }))
+        .await;
+    assert_eq!(code, "BAD_USER_INPUT", "{message}");
+    assert!(message.contains("spare"), "{message}");
+    app.finish().await;
+}

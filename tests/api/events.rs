@@ -570,3 +570,25 @@ async fn events_connections_per_key_and_subscriptions_per_connection_are_bounded
     first.close().await;
     app.finish().await;
 }
+
+#[tokio::test]
+async fn events_the_organizations_own_thresholds_are_the_ones_announced() {
+    let (app, fx) = acme().await;
+    let t = tenant(&app, &fx.org, "Team").await;
+    let input = json!({ "organizationId": fx.org, "unitType": "units", "thresholds": [0.3, 0.6] });
+    app.mutate(SYSTEM_KEY, "setOrganizationAlertThresholds", input).await;
+    let mut subscriber = Subscriber::connect(&app, Protocol::Transport, SYSTEM_KEY).await;
+    subscriber.subscribe(QUOTA_EVENTS, json!({ "o": fx.org })).await;
+
+    // 0 → 550 of 1000 crosses 0.3 (and the default 0.5 is no longer one).
+    record(&app, [event("u-550", &t, "550", "2026-11-20T10:00:00Z")]).await;
+    let heard = subscriber.events_until(within_ms(1500)).await;
+    let crossed: Vec<f64> = heard
+        .iter()
+        .filter(|e| e["kind"] == "THRESHOLD_CROSSED" && e["tenantId"].is_null())
+        .map(|e| e["threshold"].as_f64().unwrap())
+        .collect();
+    assert_eq!(crossed, [0.3], "{heard:#?}");
+    subscriber.close().await;
+    app.finish().await;
+}

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{
     SYSTEM_KEY, TestApp, create_folder, create_organization, create_process, event, export, export_refused, key,
-    organization_with_license, record, tenant,
+    organization_with_license, record, saved_as, tenant,
 };
 
 fn column(header: &[String], name: &str) -> usize {
@@ -334,4 +334,198 @@ async fn exports_take_the_same_keys_scope_and_filters_as_graphql() {
         (404, "NOT_FOUND".into())
     );
     app.finish().await;
+}
+
+#[tokio::test]
+async fn activity_report_equals_the_weekly_activity() {
+    let app = TestApp::spawn().await;
+    let s = scenario(&app).await;
+    let data = app
+        .organization(SYSTEM_KEY, &s.org, "activity(unitType: \"units\", weeks: 4) { weeks { weekStart runs executions uploads durationSeconds } precedingWeek { weekStart } }")
+        .await;
+    let query = [("organization", s.org.as_str()), ("unitType", "units"), ("weeks", "4")];
+    let (header, rows) = export(&app, SYSTEM_KEY, "activity", &query).await;
+    assert_eq!(
+        header,
+        [
+            "week_start",
+            "preceding",
+            "runs",
+            "executions",
+            "uploads",
+            "duration_seconds"
+        ]
+    );
+    let weeks = data["activity"]["weeks"].as_array().unwrap();
+    assert_eq!(rows.len(), weeks.len());
+    let preceding = data["activity"]["precedingWeek"]["weekStart"].as_str().unwrap();
+    for (row, week) in rows.iter().zip(weeks) {
+        let start = week["weekStart"].as_str().unwrap();
+        assert_eq!(row[0], start);
+        assert_eq!(row[1], (start == preceding).to_string());
+        assert_eq!(row[2], week["runs"].to_string());
+        assert_eq!(row[3], week["executions"].as_str().unwrap());
+        assert_eq!(row[4], week["uploads"].as_str().unwrap());
+        let seconds: f64 = row[5].parse().unwrap();
+        assert!((seconds - week["durationSeconds"].as_f64().unwrap()).abs() < 1e-9);
+    }
+    assert!(rows.iter().any(|r| r[3] != "0"), "the scenario ran tests: {rows:?}");
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn quota_report_is_every_started_bundle_oldest_first() {
+    let app = TestApp::spawn().await;
+    let s = scenario(&app).await;
+    record(&app, [event("oct", &s.a, "12", "2026-10-20T08:00:00Z")]).await;
+    let query = [("organization", s.org.as_str()), ("unitType", "units")];
+    let (header, rows) = export(&app, SYSTEM_KEY, "quota", &query).await;
+    assert_eq!(
+        header,
+        [
+            "period_start",
+            "period_end",
+            "current",
+            "used",
+            "quota",
+            "limit",
+            "remaining",
+            "burst_active",
+            "enforced",
+            "plan"
+        ]
+    );
+    let starts: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+    let mut sorted = starts.clone();
+    sorted.sort();
+    assert_eq!(starts, sorted, "oldest first");
+    for row in &rows {
+        let field = format!(
+            "quota(unitType: \"units\", bundle: \"{}\") {{ periodEnd used quota limit remaining burstActive }}",
+            row[0]
+        );
+        let quota = &app.organization(SYSTEM_KEY, &s.org, &field).await["quota"];
+        assert_eq!(
+            row[1..8],
+            [
+                quota["periodEnd"].as_str().unwrap().to_owned(),
+                (row[0] == "2026-11-01").to_string(),
+                quota["used"].as_str().unwrap().to_owned(),
+                quota["quota"].as_str().unwrap().to_owned(),
+                quota["limit"].as_str().unwrap().to_owned(),
+                quota["remaining"].as_str().unwrap().to_owned(),
+                quota["burstActive"].to_string(),
+            ],
+            "{row:?}"
+        );
+    }
+    let october = rows.iter().find(|r| r[0] == "2026-10-01").expect("October's bundle");
+    assert_eq!(october[3], "12");
+    let tenant_admin = key(&app, "TENANT_ADMIN", Some(&s.org), Some(&s.a)).await;
+    let path = format!("/export/quota.csv?organization={}&unitType=units", s.org);
+    assert_eq!(
+        export_refused(&app, Some(&tenant_admin), &path).await,
+        (403, "FORBIDDEN".into())
+    );
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn summary_report_is_one_row_of_every_organization_figure() {
+    let app = TestApp::spawn().await;
+    let s = scenario(&app).await;
+    let data = app
+        .organization(SYSTEM_KEY, &s.org, "usage(unitType: \"units\", range: {from: \"2026-11-03\", to: \"2026-11-20\"}) { totalCapacity limit burstActive consumed consumedFromAllocated consumedFromOrganization remaining allocated availableForAllocation overage overAllocation capacityCard { mode value } status bundle { startDate endDate } }")
+        .await;
+    let u = &data["usage"];
+    let query = [
+        ("organization", s.org.as_str()),
+        ("unitType", "units"),
+        ("from", "2026-11-03"),
+        ("to", "2026-11-20"),
+    ];
+    let (header, rows) = export(&app, SYSTEM_KEY, "summary", &query).await;
+    assert_eq!(rows.len(), 1);
+    let cell = |name: &str| rows[0][column(&header, name)].clone();
+    let text = |v: &Value| v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+    for (name, field) in [
+        ("bundle_start", &u["bundle"]["startDate"]),
+        ("bundle_end", &u["bundle"]["endDate"]),
+        ("total_capacity", &u["totalCapacity"]),
+        ("limit", &u["limit"]),
+        ("burst_active", &u["burstActive"]),
+        ("consumed", &u["consumed"]),
+        ("consumed_from_allocated", &u["consumedFromAllocated"]),
+        ("consumed_from_organization", &u["consumedFromOrganization"]),
+        ("remaining", &u["remaining"]),
+        ("allocated", &u["allocated"]),
+        ("available_for_allocation", &u["availableForAllocation"]),
+        ("overage", &u["overage"]),
+        ("over_allocation", &u["overAllocation"]),
+        ("capacity_card_mode", &u["capacityCard"]["mode"]),
+        ("capacity_card_value", &u["capacityCard"]["value"]),
+        ("status", &u["status"]),
+    ] {
+        assert_eq!(cell(name), text(field), "{name}");
+    }
+    assert_eq!(
+        (cell("unit_type"), cell("from"), cell("to")),
+        ("units".into(), "2026-11-03".into(), "2026-11-20".into())
+    );
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn every_export_is_saved_under_the_organization_report_unit_type_and_days() {
+    let app = TestApp::spawn().await;
+    let s = scenario(&app).await;
+    let org = s.org.as_str();
+    let range = [
+        ("organization", org),
+        ("unitType", "units"),
+        ("from", "2026-11-03"),
+        ("to", "2026-11-20"),
+    ];
+    for report in [
+        "tenants",
+        "distribution",
+        "services",
+        "folders",
+        "processes",
+        "events",
+        "summary",
+    ] {
+        let name = saved(&app, report, &range).await;
+        assert_eq!(name, format!("acme-{report}-units-2026-11-03-2026-11-20.csv"));
+    }
+    // Without a range: the bundle to date (today is 2026-11-23).
+    let bundle = [("organization", org), ("unitType", "units")];
+    assert_eq!(
+        saved(&app, "tenants", &bundle).await,
+        "acme-tenants-units-2026-11-01-2026-11-23.csv"
+    );
+    assert_eq!(
+        saved(&app, "quota", &bundle).await,
+        "acme-quota-units-2026-01-01-2026-11-30.csv"
+    );
+    let weeks = [("organization", org), ("unitType", "units"), ("weeks", "2")];
+    assert_eq!(
+        saved(&app, "activity", &weeks).await,
+        "acme-activity-units-2026-11-16-2026-11-29.csv"
+    );
+    assert_eq!(saved(&app, "audit", &[("organization", org)]).await, "acme-audit.csv");
+    app.finish().await;
+}
+
+async fn saved(app: &TestApp, report: &str, query: &[(&str, &str)]) -> String {
+    let response = app
+        .client
+        .get(app.url(&format!("/export/{report}.csv")))
+        .bearer_auth(SYSTEM_KEY)
+        .query(query)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{report}");
+    saved_as(&response)
 }

@@ -17,6 +17,8 @@ pub async fn export(app: &TestApp, key: &str, report: &str, query: &[(&str, &str
         .unwrap();
     assert_eq!(response.status(), 200, "{report}: {}", response.text().await.unwrap());
     assert_eq!(content_type(&response), "text/csv; charset=utf-8");
+    let name = saved_as(&response);
+    assert!(name.ends_with(".csv"), "{report}: saved as {name}");
     let body = response.bytes().await.unwrap();
     let mut reader = csv::Reader::from_reader(body.as_ref());
     let header = reader.headers().unwrap().iter().map(str::to_owned).collect();
@@ -25,6 +27,21 @@ pub async fn export(app: &TestApp, key: &str, report: &str, query: &[(&str, &str
         .map(|r| r.unwrap().iter().map(str::to_owned).collect())
         .collect();
     (header, rows)
+}
+
+/// The file name an export's `Content-Disposition: attachment; filename="…"` gives.
+pub fn saved_as(response: &reqwest::Response) -> String {
+    let header = response
+        .headers()
+        .get(reqwest::header::CONTENT_DISPOSITION)
+        .expect("every export names its file")
+        .to_str()
+        .unwrap();
+    header
+        .strip_prefix("attachment; filename=\"")
+        .and_then(|rest| rest.strip_suffix('"'))
+        .unwrap_or_else(|| panic!("not an attachment with a file name: {header}"))
+        .to_owned()
 }
 
 /// The status and `extensions.code` of the refused export at `path` (with its query).

@@ -122,6 +122,40 @@ async fn set_allocation_refuses_a_tenant_that_is_not_active() {
 }
 
 #[tokio::test]
+async fn a_disabled_tenants_allocation_may_be_released_and_nothing_else() {
+    let (app, fx, [paused, other]) = acme_with_tenants(["Paused", "Other"]).await;
+    set(&app, SYSTEM_KEY, &paused, "300").await;
+    set_tenant_state(&app, &paused, "DISABLED").await;
+    refused(
+        &app,
+        SYSTEM_KEY,
+        &paused,
+        "200",
+        "BAD_USER_INPUT",
+        &["DISABLED", "amount: null"],
+    )
+    .await;
+    assert_eq!(allocation(&app, &paused).await["amount"], "300");
+    let released = set(&app, SYSTEM_KEY, &paused, Value::Null).await;
+    assert_eq!(released["amount"], Value::Null);
+    assert_eq!(allocation(&app, &paused).await["amount"], Value::Null);
+    // What it held is the pool's again: all 1000 may go to another tenant.
+    set(&app, SYSTEM_KEY, &other, "1000").await;
+    let usage = app
+        .organization(
+            SYSTEM_KEY,
+            &fx.org,
+            "usage(unitType: \"units\") { allocated availableForAllocation }",
+        )
+        .await;
+    assert_eq!(
+        usage["usage"],
+        json!({ "allocated": "1000", "availableForAllocation": "0" })
+    );
+    app.finish().await;
+}
+
+#[tokio::test]
 async fn set_allocation_with_no_amount_removes_it() {
     let (app, fixture, [id]) = acme_with_tenants(["Research"]).await;
     let from_the_first = input(&id, "400", json!({ "effectiveOn": "2026-11-01" }));
