@@ -75,6 +75,7 @@ pub async fn seed(ctx: &AppContext) -> AppResult<Option<Demo>> {
     let processes = create_processes(ctx, &system, &tenants, &folders).await?;
     let events = record_usage(ctx, &system, &tenants, &processes, start, today).await?;
     top_up_and_spend_the_burst(ctx, &system, org_id, test_license, tenants[0]).await?;
+    name_services(ctx, &system).await?;
     tenant::update(ctx, &system, tenants[3], None, Some(TenantState::Disabled)).await?;
     tenant::update(ctx, &system, tenants[4], None, Some(TenantState::Deleted)).await?;
     let owner_key = api_key::issue(ctx, Role::Owner, org.id, "demo owner").await?;
@@ -314,6 +315,21 @@ struct DemoUsage {
 }
 
 const SERVICES: [&str; 4] = ["orchestrator", "robots", "test-manager", "apps"];
+
+/// The display names the operator gives the demo's services (made by the usage above).
+const SERVICE_NAMES: [(&str, &str); 4] = [
+    ("orchestrator", "Orchestrator"),
+    ("robots", "Unattended Robots"),
+    ("test-manager", "Test Manager"),
+    ("apps", "Apps"),
+];
+
+async fn name_services(ctx: &AppContext, system: &Actor) -> AppResult<()> {
+    for (code, name) in SERVICE_NAMES {
+        super::service_catalog::rename(ctx, system, code, name).await?;
+    }
+    Ok(())
+}
 
 impl DemoUsage {
     /// One day's runs: a run of a process that starts another records a child run in the

@@ -100,6 +100,20 @@ fn contract_names_are_in_the_schema() {
         "runs: Int!",
         "executions: Decimal!",
         "uploads: Decimal!",
+        // Release 2 (docs/design.md §15.3).
+        "services: [Service!]!",
+        "alertThresholds(unitType: String!): [Float!]!",
+        "consumptionControl(unitType: String!): ConsumptionControl",
+        "stopAtAllocation: [String!]!",
+        "share: Float!",
+        "updateService(input: UpdateServiceInput!): ServicePayload!",
+        "input UpdateServiceInput",
+        "code: String!",
+        "type ServicePayload",
+        "service: Service!",
+        "setOrganizationAlertThresholds(input: SetOrganizationAlertThresholdsInput!): OrganizationPayload!",
+        "input SetOrganizationAlertThresholdsInput",
+        "thresholds: [Float!]!",
     ];
     let flat: String = sdl.split_whitespace().collect::<Vec<_>>().join(" ");
     for name in names {
