@@ -77,6 +77,29 @@ pub struct Settings {
     pub limits: LimitSettings,
     #[command(flatten)]
     pub pool: PoolSettings,
+    #[command(flatten)]
+    pub notifications: NotificationSettings,
+}
+
+/// Stored notifications (docs/design.md §15.4).
+#[derive(clap::Args, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotificationSettings {
+    /// How many days stored notifications are kept (history and resume reach that far back).
+    #[arg(
+        long,
+        env = "QUOTAGRAPH_NOTIFICATION_RETENTION_DAYS",
+        default_value_t = NotificationSettings::default().notification_retention_days,
+        global = true
+    )]
+    pub notification_retention_days: u32,
+}
+
+impl Default for NotificationSettings {
+    fn default() -> Self {
+        NotificationSettings {
+            notification_retention_days: 90,
+        }
+    }
 }
 
 /// The database connections (docs/operator.md). A request that waits longer than its

@@ -17,6 +17,7 @@ pub struct App {
     state: AppState,
     statements: store::StatementCounter,
     watch_interval: std::time::Duration,
+    notifications: crate::config::NotificationSettings,
     drain: tokio::sync::watch::Sender<bool>,
 }
 
@@ -95,6 +96,7 @@ impl App {
             drain,
             statements,
             watch_interval: std::time::Duration::from_millis(settings.watch_interval_ms.max(10)),
+            notifications: settings.notifications,
         })
     }
 
@@ -125,6 +127,7 @@ impl App {
         let ticker = tokio::spawn(service::watch::run_ticker(
             self.state.context.clone(),
             self.watch_interval,
+            self.notifications.notification_retention_days,
         ));
         let drain = self.drain;
         let draining = self.state.draining.clone();

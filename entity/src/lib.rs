@@ -10,6 +10,7 @@ pub mod consumption_control;
 pub mod folder;
 pub mod job;
 pub mod license;
+pub mod notification;
 pub mod organization;
 pub mod organization_alert_threshold;
 pub mod process;

@@ -92,6 +92,8 @@ pub const TYPES: &[(&str, Rule)] = &[
     ("UnitType", Rule::Everyone),
     ("ApiKey", Rule::Everyone),
     ("QuotaEvent", Rule::Everyone),
+    ("QuotaEventConnection", Rule::Everyone),
+    ("QuotaEventEdge", Rule::Everyone),
     ("OrganizationConnection", Rule::Everyone),
     ("OrganizationEdge", Rule::Everyone),
     ("TenantConnection", Rule::Everyone),

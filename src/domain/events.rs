@@ -19,6 +19,39 @@ pub enum QuotaEventKind {
     LicenseExpiring,
 }
 
+impl QuotaEventKind {
+    pub const ALL: [QuotaEventKind; 8] = [
+        QuotaEventKind::UsageRecorded,
+        QuotaEventKind::ThresholdCrossed,
+        QuotaEventKind::StatusChanged,
+        QuotaEventKind::AllocationChanged,
+        QuotaEventKind::QuotaExhausted,
+        QuotaEventKind::AdmissionRefused,
+        QuotaEventKind::PeriodRolledOver,
+        QuotaEventKind::LicenseExpiring,
+    ];
+
+    /// The kind as the API spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QuotaEventKind::UsageRecorded => "USAGE_RECORDED",
+            QuotaEventKind::ThresholdCrossed => "THRESHOLD_CROSSED",
+            QuotaEventKind::StatusChanged => "STATUS_CHANGED",
+            QuotaEventKind::AllocationChanged => "ALLOCATION_CHANGED",
+            QuotaEventKind::QuotaExhausted => "QUOTA_EXHAUSTED",
+            QuotaEventKind::AdmissionRefused => "ADMISSION_REFUSED",
+            QuotaEventKind::PeriodRolledOver => "PERIOD_ROLLED_OVER",
+            QuotaEventKind::LicenseExpiring => "LICENSE_EXPIRING",
+        }
+    }
+
+    /// Whether events of this kind are stored (docs/design.md §15.4): every kind but the
+    /// coalesced USAGE_RECORDED, which only lives on the wire.
+    pub fn is_stored(self) -> bool {
+        self != QuotaEventKind::UsageRecorded
+    }
+}
+
 /// One scope's state after a change.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScopeState {

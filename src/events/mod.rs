@@ -27,6 +27,12 @@ const BUFFER: usize = 4096;
 /// One event, with the figures after the change (quantities in ten-thousandths).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct QuotaEvent {
+    /// Set once the event is stored (every kind but USAGE_RECORDED): its id, and its place
+    /// in the organization's notifications (the cursor).
+    #[serde(default)]
+    pub id: Option<Uuid>,
+    #[serde(default)]
+    pub seq: Option<i64>,
     pub kind: QuotaEventKind,
     pub at: DateTime<Utc>,
     pub organization_id: Uuid,
@@ -43,6 +49,8 @@ impl QuotaEvent {
     /// An event with no figures yet.
     pub fn new(kind: QuotaEventKind, at: DateTime<Utc>, organization_id: Uuid, unit_type: &str) -> Self {
         QuotaEvent {
+            id: None,
+            seq: None,
             kind,
             at,
             organization_id,

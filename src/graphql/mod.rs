@@ -13,6 +13,7 @@ pub mod ingestion;
 pub mod license;
 pub mod limits;
 pub mod node;
+mod notification;
 pub mod operation_stats;
 pub mod organization;
 pub mod persisted;

@@ -11,18 +11,20 @@ use super::{
     audit::AuditEntry,
     connection,
     license::{Bundle, License},
-    node::{Kind, decode_as, decode_field, encode},
-    page_request,
+    node::{Kind, decode_as, decode_field, decode_optional, encode},
+    notification, page_request,
     scalars::Date,
     session, sibling_connection,
     siblings::Siblings,
+    subscription::{QuotaEvent, QuotaEventKind},
     tenant::{Tenant, TenantState},
     usage::{DateRangeInput, OrganizationUsage, QuotaBalance},
 };
 use crate::domain::ids::OrganizationId;
 use crate::error::AppResult;
 use crate::service::{
-    self, AppContext, Seen, control::OrganizationThresholds, organization::NewOrganization, usage::Basis,
+    self, AppContext, Seen, control::OrganizationThresholds, notification::HistoryQuery, organization::NewOrganization,
+    usage::Basis,
 };
 
 /// A customer: it buys capacity per unit type and splits it among its tenants.
@@ -170,6 +172,30 @@ impl Organization {
         let page = page_request(first, after)?;
         let rows = service::audit::list(app, actor, self.organization_id(), page).await?;
         Ok(connection(rows, has_previous, |e| e.id, AuditEntry))
+    }
+
+    /// The organization's stored quota events (every kind but USAGE_RECORDED), oldest first
+    /// after the cursor `after`, optionally of some kinds or one tenant; kept
+    /// `QUOTAGRAPH_NOTIFICATION_RETENTION_DAYS` days. A TENANT_ADMIN reads its own tenant's.
+    #[graphql(complexity = "super::limits::page_cost(first, child_complexity)")]
+    async fn notifications(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        kinds: Option<Vec<QuotaEventKind>>,
+        tenant_id: Option<ID>,
+    ) -> async_graphql::Result<Connection<String, QuotaEvent>> {
+        let (app, actor) = session(ctx)?;
+        let query = HistoryQuery {
+            organization_id: self.organization_id(),
+            after: notification::after(after.as_deref())?,
+            kinds: kinds.unwrap_or_default().into_iter().map(Into::into).collect(),
+            tenant_id: decode_optional(tenant_id.as_ref(), "tenantId")?,
+            unit_type: None,
+        };
+        let wanted = service::notification::wanted(app, actor, query).await?;
+        notification::history(app, &wanted, first).await
     }
 
     /// The tenants, optionally only those in some states. A TENANT_ADMIN sees its own tenant only.

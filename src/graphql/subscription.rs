@@ -23,7 +23,7 @@ use super::{
 };
 use crate::domain::{Quantity, access::Actor, events, ids::OrganizationId, ids::TenantId};
 use crate::events::QuotaEvent as Event;
-use crate::service::{self, AppContext, usage::UsageQuery};
+use crate::service::{self, AppContext, notification::Wanted, usage::UsageQuery};
 
 /// At most four USAGE_RECORDED batches (and `usage` answers) a second per subscription.
 const COALESCE: Duration = Duration::from_millis(250);
@@ -53,8 +53,26 @@ pub enum QuotaEventKind {
 /// A quota event with the figures after the change.
 pub struct QuotaEvent(Arc<Event>);
 
+impl QuotaEvent {
+    pub(super) fn new(event: Arc<Event>) -> QuotaEvent {
+        QuotaEvent(event)
+    }
+}
+
 #[Object]
 impl QuotaEvent {
+    /// The stored event's id (also its webhooks' `webhook-id`); null on USAGE_RECORDED,
+    /// which is live only.
+    async fn id(&self) -> Option<ID> {
+        self.0.id.map(|id| ID(id.to_string()))
+    }
+
+    /// Where the event stands in the organization's notifications: pass it as `after` to
+    /// read or hear what came after it. Null on USAGE_RECORDED.
+    async fn cursor(&self) -> Option<String> {
+        self.0.seq.map(super::notification::cursor)
+    }
+
     async fn kind(&self) -> QuotaEventKind {
         self.0.kind.into()
     }
@@ -152,9 +170,20 @@ async fn filter(
     })
 }
 
+/// Stored events read per round trip while a resumed subscription catches up.
+const REPLAY_PAGE: u64 = 500;
+
 /// A subscriber's view of the bus: what it has to send, and the USAGE_RECORDED events
-/// held back until the next coalescing slot.
+/// held back until the next coalescing slot. A subscription resumed with `after` first
+/// replays the stored events after the cursor; live events it already replayed (by
+/// `seq`) are then skipped, so the seam has neither a gap (the bus was subscribed before
+/// the first page was read) nor a duplicate.
 struct Feed {
+    app: AppContext,
+    /// The stored events still to replay, from `after` on.
+    backlog: Option<Wanted>,
+    /// The last `seq` replayed.
+    replayed: i64,
     receiver: Receiver<Arc<Event>>,
     filter: Filter,
     unit_type: Option<String>,
@@ -181,10 +210,15 @@ impl Feed {
             if let Some(item) = self.ready.pop_front() {
                 return Some(item);
             }
+            if self.backlog.is_some() {
+                self.replay_page().await;
+                continue;
+            }
             let slot = self.next_slot;
             let holding = !self.held.is_empty();
             tokio::select! {
                 received = self.receiver.recv() => match received {
+                    Ok(event) if event.seq.is_some_and(|seq| seq <= self.replayed) => {}
                     Ok(event) if self.filter.hears(&event, self.unit_type.as_deref()) => {
                         if event.kind == events::QuotaEventKind::UsageRecorded {
                             self.held.retain(|e| e.tenant_id != event.tenant_id);
@@ -206,6 +240,29 @@ impl Feed {
     }
 }
 
+impl Feed {
+    /// Reads the next page of the backlog into `ready`; the backlog ends with a short page.
+    async fn replay_page(&mut self) {
+        let Some(wanted) = self.backlog.as_mut() else { return };
+        match service::notification::page(&self.app, wanted, REPLAY_PAGE).await {
+            Ok((events, more)) => {
+                if let Some(seq) = events.last().and_then(|e| e.seq) {
+                    wanted.after = seq;
+                    self.replayed = seq;
+                }
+                self.ready.extend(events.into_iter().map(|e| Ok(Arc::new(e))));
+                if !more {
+                    self.backlog = None;
+                }
+            }
+            Err(err) => {
+                self.backlog = None;
+                self.ready.push_back(Err(err.into()));
+            }
+        }
+    }
+}
+
 /// A slot among the connection's live subscriptions, held as long as the subscription.
 fn subscription_slot(ctx: &Context<'_>) -> async_graphql::Result<Option<super::ws_limits::SubscriptionSlot>> {
     match ctx.data_opt::<super::ws_limits::Subscriptions>() {
@@ -220,18 +277,34 @@ pub struct Subscription;
 #[Subscription]
 impl Subscription {
     /// Quota events of an organization, optionally of one unit type and one tenant. A
-    /// TENANT_ADMIN hears only its own tenant's.
+    /// TENANT_ADMIN hears only its own tenant's. With `after` (an event's `cursor`), the
+    /// stored events after it come first, then the live ones, none missed nor repeated.
     async fn quota_events(
         &self,
         ctx: &Context<'_>,
         organization_id: ID,
         unit_type: Option<String>,
         tenant_id: Option<ID>,
+        after: Option<String>,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<QuotaEvent>>> {
         let (app, actor) = session(ctx)?;
         let slot = subscription_slot(ctx)?;
         let filter = filter(app, actor, &organization_id, tenant_id.as_ref()).await?;
+        let backlog = match after.as_deref() {
+            Some(cursor) => Some(Wanted {
+                organization: filter.organization,
+                after: super::notification::after(Some(cursor))?,
+                kinds: Vec::new(),
+                tenant: filter.tenant,
+                tenants_only: filter.tenant_only,
+                unit_type: unit_type.clone(),
+            }),
+            None => None,
+        };
         let feed = Feed {
+            app: app.clone(),
+            backlog,
+            replayed: 0,
             receiver: app.events.subscribe(),
             filter,
             unit_type,

@@ -358,5 +358,16 @@ async fn announce_refusal(
             unit_type,
         )
     };
-    ctx.events.publish(vec![event]).await;
+    let mut events = [event];
+    let stored = async {
+        let tx = store::begin_write(&ctx.writer).await?;
+        super::notification::store(&tx, &mut events).await?;
+        tx.commit().await?;
+        AppResult::Ok(())
+    };
+    // The refusal stands whether or not its notification could be kept.
+    if let Err(err) = stored.await {
+        tracing::error!(error = ?err, "an admission refusal could not be stored as a notification");
+    }
+    ctx.events.publish(events.to_vec()).await;
 }

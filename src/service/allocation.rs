@@ -58,6 +58,40 @@ fn check_state(state: TenantState, releasing: bool) -> AppResult<()> {
     }
 }
 
+/// ALLOCATION_CHANGED with the tenant's figures after the change: stored with the change.
+async fn allocation_changed(
+    ctx: &AppContext,
+    tx: &sea_orm::DatabaseTransaction,
+    bundle: &super::bundle::LicensedBundle,
+    tenant: Uuid,
+    today: NaiveDate,
+) -> AppResult<QuotaEvent> {
+    let license = &bundle.license;
+    let figures = bundle_to_date(tx, license.organization_id, license.unit_type_id, bundle, today).await?;
+    let card = figures
+        .tenants
+        .iter()
+        .zip(&figures.usage.tenants)
+        .find(|(t, _)| t.id == tenant)
+        .map(|(_, card)| card)
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("tenant missing from its organization's figures")))?;
+    let unit_code = store::unit_type::find(tx, license.unit_type_id)
+        .await?
+        .map(|u| u.code)
+        .unwrap_or_default();
+    Ok(QuotaEvent {
+        tenant_id: Some(tenant),
+        consumed: Some(card.consumed.scaled()),
+        remaining: Some(card.remaining.scaled()),
+        ..QuotaEvent::new(
+            QuotaEventKind::AllocationChanged,
+            ctx.clock.now(),
+            license.organization_id,
+            &unit_code,
+        )
+    })
+}
+
 pub async fn set(ctx: &AppContext, actor: &Actor, change: AllocationChange) -> AppResult<Model> {
     let tx = store::begin_write(&ctx.writer).await?;
     let tenant = tenant::visible(&tx, actor, change.tenant_id).await?;
@@ -125,18 +159,16 @@ pub async fn set(ctx: &AppContext, actor: &Actor, change: AllocationChange) -> A
             .after(allocation_json(&model, &unit.code))
     };
     audit::record(&tx, ctx, actor, change).await?;
+    let mut changed = [allocation_changed(ctx, &tx, &bundle, tenant.id, today).await?];
+    super::notification::store(&tx, &mut changed).await?;
     tx.commit().await?;
-    let changed = QuotaEvent {
-        tenant_id: Some(tenant.id),
-        ..QuotaEvent::new(QuotaEventKind::AllocationChanged, ctx.clock.now(), org.id, &unit.code)
-    };
     watch::after(
         ctx,
         watch::Change {
             organization: org.id,
             unit_type: unit.id,
             usage_tenants: Vec::new(),
-            events: vec![changed],
+            events: changed.to_vec(),
         },
     )
     .await;

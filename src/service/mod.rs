@@ -18,6 +18,7 @@ pub mod folder;
 pub mod group_commit;
 pub mod ingestion;
 pub mod license;
+pub mod notification;
 pub mod organization;
 pub mod pool;
 pub mod scope;

@@ -154,7 +154,10 @@ async fn evaluate(ctx: &AppContext, change: &Change) -> AppResult<Vec<QuotaEvent
     let tx = store::begin_write(&ctx.writer).await?;
     store::organization::lock(&tx, change.organization).await?;
     let Some(watched) = Watched::load(ctx, &tx, change).await? else {
-        return Ok(change.events.clone());
+        let mut out = change.events.clone();
+        super::notification::store(&tx, &mut out).await?;
+        tx.commit().await?;
+        return Ok(out);
     };
     let scopes = watched.scopes(&tx).await?;
     let mut out = with_figures(&change.events, &scopes);
@@ -167,6 +170,7 @@ async fn evaluate(ctx: &AppContext, change: &Change) -> AppResult<Vec<QuotaEvent
         }
     }
     out.extend(license_expiring(&tx, &watched, now).await?);
+    super::notification::store(&tx, &mut out).await?;
     sent.write(&tx, now).await?;
     tx.commit().await?;
     Ok(out)
@@ -458,23 +462,43 @@ async fn license_expiring(
     }))
 }
 
+/// How often old notifications are deleted.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
 /// Looks at every licensed unit type of every organization every `interval`, and
 /// evaluates those whose day changed: a new bundle (PERIOD_ROLLED_OVER) or a license
-/// nearing its end (LICENSE_EXPIRING) is noticed without any write.
-pub async fn run_ticker(ctx: AppContext, interval: Duration) {
+/// nearing its end (LICENSE_EXPIRING) is noticed without any write. The first look
+/// evaluates every one, so what a write committed just before a crash is announced after
+/// the restart. Every hour, and on a new day, it also deletes the notifications older
+/// than `retention_days`.
+pub async fn run_ticker(ctx: AppContext, interval: Duration, retention_days: u32) {
     let mut seen: HashMap<(Uuid, Uuid), chrono::NaiveDate> = HashMap::new();
+    let mut pruned: Option<tokio::time::Instant> = None;
     // The first look comes one interval after start: startup itself is not a change.
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        if let Err(err) = tick(&ctx, &mut seen).await {
-            tracing::warn!(error = ?err, "the period watcher could not look at the licenses");
+        let new_day = match tick(&ctx, &mut seen).await {
+            Ok(new_day) => new_day,
+            Err(err) => {
+                tracing::warn!(error = ?err, "the period watcher could not look at the licenses");
+                false
+            }
+        };
+        if new_day || pruned.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+            pruned = Some(tokio::time::Instant::now());
+            match super::notification::prune(&ctx, ctx.clock.now(), retention_days).await {
+                Ok(0) => {}
+                Ok(count) => tracing::info!(count, retention_days, "deleted old notifications"),
+                Err(err) => tracing::warn!(error = ?err, "old notifications could not be deleted"),
+            }
         }
     }
 }
 
-async fn tick(ctx: &AppContext, seen: &mut HashMap<(Uuid, Uuid), chrono::NaiveDate>) -> AppResult<()> {
+/// Evaluates the unit types whose day changed; whether any did.
+async fn tick(ctx: &AppContext, seen: &mut HashMap<(Uuid, Uuid), chrono::NaiveDate>) -> AppResult<bool> {
     let licenses = store::license::all(&ctx.db).await?;
     let organizations: HashMap<Uuid, entity::organization::Model> =
         store::organization::find_many(&ctx.db, &licenses.iter().map(|l| l.organization_id).collect::<Vec<_>>())
@@ -495,8 +519,9 @@ async fn tick(ctx: &AppContext, seen: &mut HashMap<(Uuid, Uuid), chrono::NaiveDa
     }
     due.sort();
     due.dedup();
+    let new_day = !due.is_empty();
     for (organization, unit_type) in due {
         after(ctx, Change::of(organization, unit_type)).await;
     }
-    Ok(())
+    Ok(new_day)
 }

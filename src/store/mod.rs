@@ -13,6 +13,7 @@ pub mod folder;
 pub mod job;
 pub mod license;
 pub mod mark;
+pub mod notification;
 pub mod organization;
 pub mod service_catalog;
 pub mod tenant;

@@ -21,6 +21,7 @@ mod layers;
 mod limits;
 mod matrix;
 mod mutations;
+mod notifications;
 mod operations;
 mod overload;
 mod rollup;

@@ -1,7 +1,7 @@
 //! A real server on a free port with a database of its own, and a client for it.
 
 use chrono::{DateTime, Utc};
-use quotagraph::config::{LimitSettings, LogFormat, PoolSettings, Settings};
+use quotagraph::config::{LimitSettings, LogFormat, NotificationSettings, PoolSettings, Settings};
 use quotagraph::startup::App;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -146,6 +146,7 @@ impl TestApp {
             watch_interval_ms,
             limits,
             pool,
+            notifications: NotificationSettings::default(),
         };
         let app = App::build(&settings).await.expect("the app builds");
         let address = format!("127.0.0.1:{}", app.port());
