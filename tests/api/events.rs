@@ -592,3 +592,72 @@ async fn events_the_organizations_own_thresholds_are_the_ones_announced() {
     subscriber.close().await;
     app.finish().await;
 }
+
+/// The ids of the organization's stored events after `after` (all when empty), in order.
+async fn stored_after(app: &TestApp, org: &str, after: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut after = after.to_owned();
+    loop {
+        let arguments = if after.is_empty() {
+            "first: 100".to_owned()
+        } else {
+            format!("first: 100, after: \"{after}\"")
+        };
+        let field = format!("notifications({arguments}) {{ edges {{ cursor node {{ id }} }} }}");
+        let page = app.organization(SYSTEM_KEY, org, &field).await;
+        let edges = page["notifications"]["edges"].as_array().unwrap().clone();
+        if edges.is_empty() {
+            return ids;
+        }
+        for edge in edges {
+            ids.push(edge["node"]["id"].as_str().unwrap().to_owned());
+            after = edge["cursor"].as_str().unwrap().to_owned();
+        }
+    }
+}
+
+#[tokio::test]
+async fn events_a_resumed_subscription_gets_the_missed_events_then_the_live_ones_once() {
+    let (app, fx, [t]) = acme_with_tenants(["Team"]).await;
+    allocate(&app, &t, Some("100")).await;
+    let first = app
+        .organization(SYSTEM_KEY, &fx.org, "notifications(first: 1) { edges { cursor } }")
+        .await;
+    let cursor = first["notifications"]["edges"][0]["cursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Missed while away: thresholds and a status change.
+    record(&app, [event("away-80", &t, "80", "2026-11-20T10:00:00Z")]).await;
+    let missed = stored_after(&app, &fx.org, &cursor).await;
+    assert!(missed.len() >= 2, "{missed:?}");
+
+    // Allocation changes keep coming while the subscription starts: each is either
+    // replayed or heard live, never both, never neither.
+    let writer = async {
+        for amount in 101..=110 {
+            allocate(&app, &t, Some(&amount.to_string())).await;
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+    };
+    let listener = async {
+        let mut subscriber = Subscriber::connect(&app, Protocol::Transport, SYSTEM_KEY).await;
+        let query = "subscription($o: ID!, $after: String) { quotaEvents(organizationId: $o, after: $after) { id cursor kind } }";
+        subscriber
+            .subscribe(query, json!({ "o": fx.org, "after": cursor }))
+            .await;
+        let heard = subscriber.events_until(within_ms(3000)).await;
+        subscriber.close().await;
+        heard
+    };
+    let ((), heard) = tokio::join!(writer, listener);
+    let heard_ids: Vec<String> = heard
+        .iter()
+        .filter_map(|e| e["id"].as_str().map(str::to_owned))
+        .collect();
+    let expected = stored_after(&app, &fx.org, &cursor).await;
+    assert_eq!(expected.len(), missed.len() + 10, "{expected:?}");
+    assert_eq!(heard_ids, expected, "replayed then live, in order, each once");
+    assert_eq!(heard_ids[..missed.len()], missed[..]);
+    app.finish().await;
+}
