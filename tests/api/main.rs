@@ -13,6 +13,7 @@ mod bundles;
 mod cost;
 mod events;
 mod export;
+mod folder_view;
 mod fuzz;
 mod http;
 mod ingestion;

@@ -100,6 +100,10 @@ fn contract_names_are_in_the_schema() {
         "runs: Int!",
         "executions: Decimal!",
         "uploads: Decimal!",
+        // §15.3: the folder view.
+        "folder(id: ID!, attribution: Attribution!): FolderUsage",
+        "distribution(granularity: Granularity!): [UsageBucket!]!",
+        "byService: ServiceBreakdown!",
     ];
     let flat: String = sdl.split_whitespace().collect::<Vec<_>>().join(" ");
     for name in names {

@@ -5,7 +5,8 @@
 //! the generated runs.
 //!
 //! `figures` reads the answers. `scenario` is the hand-computed data set and its expected
-//! figures, which `modes`, `paging`, `scope` and `backfill` check. `generated`, `oracle`
+//! figures, which `modes`, `paging`, `scope` and `backfill` check (and `folder_view`, at
+//! the crate's top). `generated`, `oracle`
 //! and `property` make the property test.
 
 mod backfill;
@@ -15,5 +16,5 @@ mod modes;
 mod oracle;
 mod paging;
 mod property;
-mod scenario;
+pub(crate) mod scenario;
 mod scope;
