@@ -5,9 +5,8 @@
 //! the generated runs.
 //!
 //! `figures` reads the answers. `scenario` is the hand-computed data set and its expected
-//! figures, which `modes`, `paging`, `scope` and `backfill` check (and `folder_view`, at
-//! the crate's top). `generated`, `oracle`
-//! and `property` make the property test.
+//! figures, which `modes`, `paging`, `scope` and `backfill` check (and the crate's
+//! `folder_view`). `generated`, `oracle` and `property` make the property test.
 
 mod backfill;
 mod figures;
