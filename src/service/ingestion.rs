@@ -13,7 +13,11 @@ use chrono::{DateTime, FixedOffset};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::{AppContext, attribution::RollupKey, audit, group_commit, watch, zone_of};
+use super::{
+    AppContext,
+    attribution::{RollupKey, RollupRows},
+    audit, group_commit, watch, zone_of,
+};
 use crate::domain::{
     Quantity,
     access::{Access, Actor},
@@ -26,7 +30,7 @@ use crate::domain::{
 };
 use crate::error::{AppError, AppResult};
 use crate::store;
-use entity::{job, usage_attribution_daily, usage_daily, usage_event};
+use entity::{job, usage_daily, usage_event};
 
 /// One event as a caller sent it.
 #[derive(Clone, Debug)]
@@ -494,7 +498,7 @@ struct Batch {
     new_jobs: Vec<job::Model>,
     rows: Vec<usage_event::Model>,
     daily: BTreeMap<DailyKey, usage_daily::Model>,
-    attributed: HashMap<RollupKey, usage_attribution_daily::Model>,
+    attributed: RollupRows,
 }
 
 impl Batch {
@@ -521,7 +525,7 @@ impl Batch {
             new_jobs: Vec::new(),
             rows: Vec::new(),
             daily: BTreeMap::new(),
-            attributed: HashMap::new(),
+            attributed: RollupRows::default(),
         })
     }
 
@@ -539,13 +543,13 @@ impl Batch {
                 }
             }
         };
-        if event.kind == UsageKind::Execution {
-            self.attribute(event.tenant_id.0, c, &run);
-        }
         let service = *self
             .services
             .get(&event.service)
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("service '{}' was not created", event.service)))?;
+        if event.kind == UsageKind::Execution {
+            self.attribute(event.tenant_id.0, c, &run, service);
+        }
         self.add_to_daily(event, c, service);
         self.rows.push(usage_event::Model {
             id: Uuid::now_v7(),
@@ -663,7 +667,7 @@ impl Batch {
     }
 
     /// An EXECUTION event's share of the attribution rollup.
-    fn attribute(&mut self, tenant: Uuid, c: &Checked, run: &PlacedRun) {
+    fn attribute(&mut self, tenant: Uuid, c: &Checked, run: &PlacedRun, service: Uuid) {
         let process_folder = run.process.and_then(|p| self.process_folders.get(&p).copied());
         let key = RollupKey {
             tenant,
@@ -674,9 +678,8 @@ impl Batch {
             owner: run.placement.owner,
             node: run.placement.node,
         };
-        let row = self.attributed.entry(key).or_insert_with(|| key.row(c.organization));
-        row.quantity += c.quantity.scaled();
-        row.events += 1;
+        self.attributed
+            .add(key, c.organization, service, c.quantity.scaled(), 1);
     }
 
     fn add_to_daily(&mut self, event: &NewUsageEvent, c: &Checked, service: Uuid) {
@@ -707,8 +710,7 @@ impl Batch {
         store::job::insert_many(tx, self.new_jobs).await?;
         store::usage::insert_events(tx, self.rows).await?;
         store::usage::add_to_rollups(tx, self.daily.into_values().collect()).await?;
-        store::attribution::add_to_rollups(tx, self.attributed.into_values().collect()).await?;
-        Ok(())
+        self.attributed.write(tx).await
     }
 }
 

@@ -14,6 +14,7 @@ mod controls;
 mod cost;
 mod events;
 mod export;
+mod folder_view;
 mod fuzz;
 mod http;
 mod ingestion;
