@@ -243,7 +243,7 @@ pub async fn build(url: &str, plan: &Plan, sums: &Sums, loaders: usize) -> anyho
         // Parents have lower indexes, so they exist already.
         let parent = plan.folder_parent[f].map(|p| FolderId(folders[p]));
         let tenant = TenantId(tenants[plan.folder_tenant[f]]);
-        let made = service::folder::create_folder(&ctx, &system, tenant, parent, name.clone())
+        let made = service::folder::create_folder(&ctx, &system, tenant, parent, name.clone(), None)
             .await
             .map_err(fail)?;
         folders.push(made.id);
@@ -254,7 +254,7 @@ pub async fn build(url: &str, plan: &Plan, sums: &Sums, loaders: usize) -> anyho
         .map(|(p, name)| {
             let (ctx, system, folder) = (&ctx, &system, FolderId(folders[plan.process_folder[p]]));
             async move {
-                Ok(service::folder::create_process(ctx, system, folder, name.clone())
+                Ok(service::folder::create_process(ctx, system, folder, name.clone(), None)
                     .await
                     .map_err(fail)?
                     .id)

@@ -237,6 +237,7 @@ async fn create_folders(ctx: &AppContext, system: &Actor, tenants: &[TenantId]) 
             tenants[tenant_index],
             parent.map(|p| folders[p]),
             name.into(),
+            None,
         )
         .await?;
         folders.push(FolderId(made.id));
@@ -262,7 +263,7 @@ async fn create_processes(
     ];
     let mut processes = Vec::new();
     for (tenant_index, folder_index, name, starts) in specs {
-        let made = folder::create_process(ctx, system, folders[folder_index], name.into()).await?;
+        let made = folder::create_process(ctx, system, folders[folder_index], name.into(), None).await?;
         processes.push(DemoProcess {
             id: ProcessId(made.id),
             folder: folders[folder_index],
