@@ -356,6 +356,8 @@ fn usage_event(world: &World, event: &Event) -> NewUsageEvent {
         parent_job_id: event.parent.map(|j| format!("j{j}")),
         process_id: event.process.map(|p| ProcessId(world.processes[p])),
         folder_id: event.folder.map(|f| FolderId(world.folders[f])),
+        process_key: None,
+        folder_key: None,
         duration_ms: Some(event.duration_ms),
     }
 }

@@ -182,6 +182,8 @@ async fn top_up_and_spend_the_burst(
         parent_job_id: None,
         process_id: None,
         folder_id: None,
+        process_key: None,
+        folder_key: None,
         duration_ms: Some(3_600_000),
     };
     ingestion::record(ctx, system, vec![load_test]).await?;
@@ -373,6 +375,8 @@ impl DemoUsage {
                 parent_job_id: parent.clone(),
                 process_id: Some(p.id),
                 folder_id: Some(p.folder),
+                process_key: None,
+                folder_key: None,
                 duration_ms: Some(self.rng.random_range(2_000..600_000)),
             };
             self.batch.push(event);
@@ -399,6 +403,8 @@ impl DemoUsage {
                     parent_job_id: None,
                     process_id: None,
                     folder_id: None,
+                    process_key: None,
+                    folder_key: None,
                     duration_ms: None,
                 };
                 self.batch.push(event);

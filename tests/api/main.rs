@@ -13,6 +13,7 @@ mod bundles;
 mod cost;
 mod events;
 mod export;
+mod external_keys;
 mod fuzz;
 mod http;
 mod ingestion;
