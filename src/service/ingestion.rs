@@ -329,7 +329,7 @@ impl Known {
 
 /// The folders and processes events name by external key, by (tenant, key).
 #[derive(Default)]
-pub(crate) struct Keys {
+struct Keys {
     folders: HashMap<(Uuid, String), Uuid>,
     /// Each process's id and owning folder.
     processes: HashMap<(Uuid, String), (Uuid, Uuid)>,
