@@ -243,7 +243,7 @@ pub async fn build(url: &str, plan: &Plan, sums: &Sums, loaders: usize) -> anyho
         // Parents have lower indexes, so they exist already.
         let parent = plan.folder_parent[f].map(|p| FolderId(folders[p]));
         let tenant = TenantId(tenants[plan.folder_tenant[f]]);
-        let made = service::folder::create_folder(&ctx, &system, tenant, parent, name.clone())
+        let made = service::folder::create_folder(&ctx, &system, tenant, parent, name.clone(), None)
             .await
             .map_err(fail)?;
         folders.push(made.id);
@@ -254,7 +254,7 @@ pub async fn build(url: &str, plan: &Plan, sums: &Sums, loaders: usize) -> anyho
         .map(|(p, name)| {
             let (ctx, system, folder) = (&ctx, &system, FolderId(folders[plan.process_folder[p]]));
             async move {
-                Ok(service::folder::create_process(ctx, system, folder, name.clone())
+                Ok(service::folder::create_process(ctx, system, folder, name.clone(), None)
                     .await
                     .map_err(fail)?
                     .id)
@@ -356,6 +356,8 @@ fn usage_event(world: &World, event: &Event) -> NewUsageEvent {
         parent_job_id: event.parent.map(|j| format!("j{j}")),
         process_id: event.process.map(|p| ProcessId(world.processes[p])),
         folder_id: event.folder.map(|f| FolderId(world.folders[f])),
+        process_key: None,
+        folder_key: None,
         duration_ms: Some(event.duration_ms),
     }
 }

@@ -20,6 +20,7 @@ pub mod tenant;
 pub mod unit_type;
 pub mod usage_attribution_daily;
 pub mod usage_attribution_monthly;
+pub mod usage_attribution_services_daily;
 pub mod usage_daily;
 pub mod usage_event;
 pub mod usage_monthly;

@@ -11,6 +11,8 @@ pub struct Model {
     pub tenant_id: Uuid,
     pub folder_id: Uuid,
     pub name: String,
+    /// The caller's own key, unique in the tenant.
+    pub external_key: Option<String>,
     pub created_at: DateTimeUtc,
 }
 

@@ -11,6 +11,8 @@ mod m20261123_000005_chain_depth;
 mod m20261204_000006_monthly_rollups;
 mod m20261206_000007_capacity_top_ups;
 mod m20261206_000010_organization_alert_thresholds;
+mod m20261206_000011_attribution_services;
+mod m20261206_000012_external_keys;
 mod m20261206_000013_notifications;
 
 /// Every migration, in order.
@@ -28,6 +30,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000006_monthly_rollups::Migration),
             Box::new(m20261206_000007_capacity_top_ups::Migration),
             Box::new(m20261206_000010_organization_alert_thresholds::Migration),
+            Box::new(m20261206_000011_attribution_services::Migration),
+            Box::new(m20261206_000012_external_keys::Migration),
             Box::new(m20261206_000013_notifications::Migration),
         ]
     }

@@ -280,6 +280,58 @@ pub fn folders(mode: Attribution, input: &AttributionInput) -> Vec<FolderFigure>
     top
 }
 
+/// A folder's row in the figures of [`folders`], found anywhere in the tree.
+pub fn find_folder(figures: &[FolderFigure], folder: Uuid) -> Option<&FolderFigure> {
+    figures.iter().find_map(|f| {
+        if f.folder == Some(folder) {
+            Some(f)
+        } else {
+            find_folder(&f.children, folder)
+        }
+    })
+}
+
+/// The folders of the rollup a folder row counts, as [`folders`] places sums: the folder
+/// and its subfolders, or, on the "no folder" row, none and any folder outside the tree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CountedFolders {
+    Subtree(HashSet<Uuid>),
+    Unplaced { known: HashSet<Uuid> },
+}
+
+impl CountedFolders {
+    /// What the row of `row` (`None`: the "no folder" row) counts, in the tree `folders`.
+    pub fn of(folders: &[FolderNode], row: Option<Uuid>) -> Self {
+        let Some(root) = row else {
+            return CountedFolders::Unplaced {
+                known: folders.iter().map(|f| f.id).collect(),
+            };
+        };
+        let mut children: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+        for folder in folders {
+            if let Some(parent) = folder.parent {
+                children.entry(parent).or_default().push(folder.id);
+            }
+        }
+        let mut subtree = HashSet::new();
+        let mut next = vec![root];
+        while let Some(id) = next.pop() {
+            if subtree.insert(id) {
+                next.extend(children.get(&id).into_iter().flatten());
+            }
+        }
+        CountedFolders::Subtree(subtree)
+    }
+
+    /// Whether a sum naming `folder` (`None`: no folder) counts in the row.
+    pub fn counts(&self, folder: Option<Uuid>) -> bool {
+        match self {
+            CountedFolders::Subtree(ids) => folder.is_some_and(|f| ids.contains(&f)),
+            CountedFolders::Unplaced { known } => folder.is_none_or(|f| !known.contains(&f)),
+        }
+    }
+}
+
 /// One row per process: rows lifted from below a run that named no process join the row
 /// of the same process started directly, so a process never shows twice under one parent.
 fn merge(figures: Vec<ProcessFigure>) -> Vec<ProcessFigure> {
@@ -545,6 +597,43 @@ mod tests {
         assert_eq!(flat(&folders[0].children), vec![(Some(2), 0)]);
         let roots: Vec<_> = folders[0].processes.iter().map(|p| (p.process, p.consumed)).collect();
         assert_eq!(roots, vec![(id(11), q(60))]);
+    }
+
+    #[test]
+    fn a_folder_row_counts_its_subtree_and_the_no_folder_row_the_rest() {
+        let input = input();
+        let execution = folders(Attribution::Execution, &input);
+        assert_eq!(find_folder(&execution, id(2)).map(|f| f.consumed), Some(q(30)));
+        assert!(find_folder(&execution, id(9)).is_none());
+        let f1 = CountedFolders::of(&input.folders, Some(id(1)));
+        assert!(f1.counts(Some(id(1))) && f1.counts(Some(id(2))));
+        assert!(!f1.counts(Some(id(3))) && !f1.counts(None));
+        let none = CountedFolders::of(&input.folders, None);
+        assert!(
+            none.counts(None) && none.counts(Some(id(9))),
+            "a folder outside the tree counts as none"
+        );
+        assert!(!none.counts(Some(id(2))));
+        // Summing the sums a row counts gives the row's figure, in both modes.
+        for mode in [Attribution::Execution, Attribution::Ownership] {
+            let figures = folders(mode, &input);
+            let rows = figures.iter().chain(figures.iter().flat_map(|f| &f.children));
+            for (row, consumed) in rows.map(|f| (f.folder, f.consumed)) {
+                let counted = CountedFolders::of(&input.folders, row);
+                let total: Quantity = input
+                    .sums
+                    .iter()
+                    .filter(|s| {
+                        counted.counts(match mode {
+                            Attribution::Execution => s.folder,
+                            Attribution::Ownership => s.owner_folder,
+                        })
+                    })
+                    .map(|s| s.quantity)
+                    .sum();
+                assert_eq!(total, consumed, "{mode:?} {row:?}");
+            }
+        }
     }
 
     #[test]

@@ -162,10 +162,11 @@ pub const FIELDS: &[(&str, &[&str], Rule)] = &[
     ("Subscription", &["quotaEvents", "usage"], Rule::Readers),
     ("Organization", &["quota"], Rule::WholeOrganization),
     ("Organization", &["auditLog"], Rule::Administrators),
-    // What a usage answer is about, and the way to the cards a TENANT_ADMIN may read.
+    // What a usage answer is about, and the way to the cards (and a folder of its own
+    // tenant) a TENANT_ADMIN may read.
     (
         "OrganizationUsage",
-        &["unitType", "bundle", "from", "to", "tenants", "tenant"],
+        &["unitType", "bundle", "from", "to", "tenants", "tenant", "folder"],
         Rule::Everyone,
     ),
 ];

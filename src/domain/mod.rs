@@ -8,6 +8,7 @@ pub mod analytics;
 pub mod attribution;
 pub mod authorization;
 pub mod events;
+pub mod external_key;
 pub mod ids;
 pub mod ingestion;
 pub mod metrics;

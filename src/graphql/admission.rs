@@ -39,6 +39,10 @@ pub struct StartExecutionInput {
     pub process_id: Option<ID>,
     /// The folder it runs in.
     pub folder_id: Option<ID>,
+    /// The process that runs, by its external key in the tenant (instead of `processId`).
+    pub process_key: Option<String>,
+    /// The folder it runs in, by its external key in the tenant (instead of `folderId`).
+    pub folder_key: Option<String>,
 }
 
 /// A granted run; a refusal is the error QUOTA_EXCEEDED (extensions: limit, used, remaining).
@@ -135,6 +139,8 @@ impl AdmissionMutation {
             parent_job_id: input.parent_job_id,
             process_id: decode_optional(input.process_id.as_ref(), "processId")?,
             folder_id: decode_optional(input.folder_id.as_ref(), "folderId")?,
+            process_key: input.process_key,
+            folder_key: input.folder_key,
         };
         let granted = service::admission::start(app, actor, request).await?;
         Ok(StartExecutionPayload {

@@ -9,12 +9,16 @@ use async_graphql::{
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use uuid::Uuid;
 
+use async_graphql::Context;
+
 use super::{
     DEFAULT_PAGE, MAX_PAGE,
+    analytics::{Granularity, ServiceBreakdown, UsageBucket},
     folder::{Folder, Process},
+    reads::Reads,
     scalars::Decimal,
 };
-use crate::domain::attribution::{FolderFigure, ProcessFigure};
+use crate::domain::attribution::{self, FolderFigure, ProcessFigure};
 use crate::error::AppError;
 use crate::service::attribution::Attributed;
 
@@ -30,13 +34,29 @@ pub enum Attribution {
 
 /// A folder's consumption, its subfolders included.
 pub struct FolderUsage {
+    reads: Arc<Reads>,
     attributed: Arc<Attributed>,
+    mode: attribution::Attribution,
+    /// The tenant the row belongs to, when the list is one tenant's.
+    tenant: Option<Uuid>,
     figure: FolderFigure,
 }
 
 impl FolderUsage {
-    pub fn new(attributed: Arc<Attributed>, figure: FolderFigure) -> Self {
-        FolderUsage { attributed, figure }
+    pub fn new(
+        reads: Arc<Reads>,
+        attributed: Arc<Attributed>,
+        mode: attribution::Attribution,
+        tenant: Option<Uuid>,
+        figure: FolderFigure,
+    ) -> Self {
+        FolderUsage {
+            reads,
+            attributed,
+            mode,
+            tenant,
+            figure,
+        }
     }
 }
 
@@ -60,7 +80,15 @@ impl FolderUsage {
             .children
             .iter()
             .cloned()
-            .map(|figure| FolderUsage::new(self.attributed.clone(), figure))
+            .map(|figure| {
+                FolderUsage::new(
+                    self.reads.clone(),
+                    self.attributed.clone(),
+                    self.mode,
+                    self.tenant,
+                    figure,
+                )
+            })
             .collect()
     }
 
@@ -74,6 +102,33 @@ impl FolderUsage {
             .cloned()
             .map(|figure| ProcessUsage::new(self.attributed.clone(), figure))
             .collect()
+    }
+
+    /// Its consumption (as `consumed` counts it) over the range in buckets of a day, an ISO
+    /// week or a month.
+    #[graphql(complexity = "super::limits::list_cost(child_complexity)")]
+    async fn distribution(
+        &self,
+        ctx: &Context<'_>,
+        granularity: Granularity,
+    ) -> async_graphql::Result<Vec<UsageBucket>> {
+        self.reads
+            .folder_distribution(
+                ctx,
+                &self.attributed,
+                self.mode,
+                self.tenant,
+                self.figure.folder,
+                granularity.into(),
+            )
+            .await
+    }
+
+    /// Its consumption (as `consumed` counts it) over the range by service.
+    async fn by_service(&self, ctx: &Context<'_>) -> async_graphql::Result<ServiceBreakdown> {
+        self.reads
+            .folder_by_service(ctx, &self.attributed, self.mode, self.tenant, self.figure.folder)
+            .await
     }
 }
 

@@ -43,6 +43,11 @@ impl Folder {
         &self.0.name
     }
 
+    /// The caller's own key for it, unique in its tenant; null when it was made without one.
+    async fn external_key(&self) -> Option<&str> {
+        self.0.external_key.as_deref()
+    }
+
     /// The tenant it belongs to.
     async fn tenant(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Tenant>> {
         let (app, actor) = session(ctx)?;
@@ -150,6 +155,11 @@ impl Process {
         &self.0.name
     }
 
+    /// The caller's own key for it, unique in its tenant; null when it was made without one.
+    async fn external_key(&self) -> Option<&str> {
+        self.0.external_key.as_deref()
+    }
+
     /// The folder that owns it.
     async fn folder(&self, ctx: &Context<'_>) -> async_graphql::Result<Folder> {
         let (app, actor) = session(ctx)?;
@@ -176,6 +186,9 @@ pub struct CreateFolderInput {
     pub parent_id: Option<ID>,
     /// Display name.
     pub name: String,
+    /// The caller's own key, 1 to 200 characters, unique among the tenant's folders:
+    /// creating again with it answers the same folder, or CONFLICT when the rest differs.
+    pub external_key: Option<String>,
 }
 
 /// A new process.
@@ -185,6 +198,9 @@ pub struct CreateProcessInput {
     pub folder_id: ID,
     /// Display name.
     pub name: String,
+    /// The caller's own key, 1 to 200 characters, unique among the tenant's processes:
+    /// creating again with it answers the same process, or CONFLICT when the rest differs.
+    pub external_key: Option<String>,
 }
 
 /// The folder made.
@@ -207,18 +223,18 @@ pub struct FolderMutation;
 
 #[Object]
 impl FolderMutation {
-    /// Creates a folder in a tenant.
+    /// Creates a folder in a tenant (or answers the one its `externalKey` names).
     async fn create_folder(&self, ctx: &Context<'_>, input: CreateFolderInput) -> async_graphql::Result<FolderPayload> {
         let (app, actor) = session(ctx)?;
         let tenant: TenantId = decode_field(&input.tenant_id, "tenantId")?;
         let parent: Option<FolderId> = decode_optional(input.parent_id.as_ref(), "parentId")?;
-        let model = service::folder::create_folder(app, actor, tenant, parent, input.name).await?;
+        let model = service::folder::create_folder(app, actor, tenant, parent, input.name, input.external_key).await?;
         Ok(FolderPayload {
             folder: Folder::one(model),
         })
     }
 
-    /// Creates a process in a folder.
+    /// Creates a process in a folder (or answers the one its `externalKey` names).
     async fn create_process(
         &self,
         ctx: &Context<'_>,
@@ -226,7 +242,7 @@ impl FolderMutation {
     ) -> async_graphql::Result<ProcessPayload> {
         let (app, actor) = session(ctx)?;
         let folder: FolderId = decode_field(&input.folder_id, "folderId")?;
-        let model = service::folder::create_process(app, actor, folder, input.name).await?;
+        let model = service::folder::create_process(app, actor, folder, input.name, input.external_key).await?;
         Ok(ProcessPayload {
             process: Process(model),
         })

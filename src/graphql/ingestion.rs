@@ -46,6 +46,10 @@ pub struct UsageEventInput {
     pub process_id: Option<ID>,
     /// The folder it ran in.
     pub folder_id: Option<ID>,
+    /// The process that ran, by its external key in the event's tenant (instead of `processId`).
+    pub process_key: Option<String>,
+    /// The folder it ran in, by its external key in the event's tenant (instead of `folderId`).
+    pub folder_key: Option<String>,
     /// How long it ran, in milliseconds. A GraphQL `Int` is 32 bits: larger values are
     /// refused as invalid variables, not stored.
     pub duration_ms: Option<i32>,
@@ -93,6 +97,8 @@ impl UsageEventInput {
             parent_job_id: self.parent_job_id,
             process_id,
             folder_id,
+            process_key: self.process_key,
+            folder_key: self.folder_key,
             duration_ms: self.duration_ms.map(i64::from),
         })
     }

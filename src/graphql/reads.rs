@@ -16,7 +16,7 @@ use super::{
 use crate::domain::{analytics::Granularity, attribution::Attribution};
 use crate::service::{
     analytics::{self, DailyUsage},
-    attribution::{self, Attributed, Detail},
+    attribution::{self, Attributed, Detail, FolderDays},
     usage::UsageReport,
 };
 
@@ -29,6 +29,8 @@ pub struct Reads {
     attributed: OnceCell<Arc<Attributed>>,
     chained: OnceCell<Arc<Attributed>>,
     daily: OnceCell<DailyUsage>,
+    /// By folder, day and service: what every folder row's distribution and byService cut.
+    folder_days: OnceCell<FolderDays>,
 }
 
 impl Reads {
@@ -39,6 +41,7 @@ impl Reads {
             attributed: OnceCell::new(),
             chained: OnceCell::new(),
             daily: OnceCell::new(),
+            folder_days: OnceCell::new(),
         }
     }
 
@@ -51,6 +54,7 @@ impl Reads {
             attributed: OnceCell::new(),
             chained: OnceCell::new(),
             daily: OnceCell::new(),
+            folder_days: OnceCell::new(),
         }
     }
 
@@ -102,23 +106,95 @@ impl Reads {
         Ok(ServiceBreakdown { total, services })
     }
 
+    /// OWNERSHIP process rows need the chains.
+    fn detail(ctx: &Context<'_>, mode: Attribution) -> Detail {
+        if mode == Attribution::Ownership && selects(ctx.field(), "processes") {
+            Detail::Chains
+        } else {
+            Detail::Folders
+        }
+    }
+
     pub async fn folders(
-        &self,
+        self: &Arc<Self>,
         ctx: &Context<'_>,
         mode: Attribution,
         tenant: Option<Uuid>,
     ) -> async_graphql::Result<Vec<FolderUsage>> {
-        let detail = if mode == Attribution::Ownership && selects(ctx.field(), "processes") {
-            Detail::Chains
-        } else {
-            Detail::Folders
-        };
-        let attributed = self.attributed(ctx, detail).await?;
+        let attributed = self.attributed(ctx, Self::detail(ctx, mode)).await?;
         Ok(attributed
             .folders(mode, tenant)
             .into_iter()
-            .map(|figure| FolderUsage::new(attributed.clone(), figure))
+            .map(|figure| FolderUsage::new(self.clone(), attributed.clone(), mode, tenant, figure))
             .collect())
+    }
+
+    /// One folder's row, as its tenant's list has it; `None` when the caller does not see
+    /// the folder. Reads that tenant's rows only.
+    pub async fn folder(
+        &self,
+        ctx: &Context<'_>,
+        folder: Uuid,
+        mode: Attribution,
+    ) -> async_graphql::Result<Option<FolderUsage>> {
+        let (app, _) = session(ctx)?;
+        let Some(tenant) = attribution::folder_tenant(&app.db, &self.report, folder).await? else {
+            return Ok(None);
+        };
+        let reads = Arc::new(self.narrowed(tenant));
+        let attributed = reads.attributed(ctx, Self::detail(ctx, mode)).await?;
+        Ok(attributed
+            .folder_figure(mode, tenant, folder)
+            .map(|figure| FolderUsage::new(reads.clone(), attributed.clone(), mode, Some(tenant), figure)))
+    }
+
+    /// What the folder row of `folder` (`None`: "no folder") counts, by day and service.
+    async fn folder_usage(
+        &self,
+        ctx: &Context<'_>,
+        attributed: &Attributed,
+        mode: Attribution,
+        tenant: Option<Uuid>,
+        folder: Option<Uuid>,
+    ) -> async_graphql::Result<DailyUsage> {
+        let (app, _) = session(ctx)?;
+        let days = self
+            .folder_days
+            .get_or_try_init(|| attribution::folder_days(&app.db, &self.report, self.narrowed))
+            .await?;
+        Ok(days.usage(mode, tenant, &attributed.counted(tenant, folder)))
+    }
+
+    pub async fn folder_distribution(
+        &self,
+        ctx: &Context<'_>,
+        attributed: &Attributed,
+        mode: Attribution,
+        tenant: Option<Uuid>,
+        folder: Option<Uuid>,
+        granularity: Granularity,
+    ) -> async_graphql::Result<Vec<UsageBucket>> {
+        let usage = self.folder_usage(ctx, attributed, mode, tenant, folder).await?;
+        Ok(usage
+            .distribution(granularity, self.report.from, self.report.to, None)
+            .into_iter()
+            .map(UsageBucket)
+            .collect())
+    }
+
+    pub async fn folder_by_service(
+        &self,
+        ctx: &Context<'_>,
+        attributed: &Attributed,
+        mode: Attribution,
+        tenant: Option<Uuid>,
+        folder: Option<Uuid>,
+    ) -> async_graphql::Result<ServiceBreakdown> {
+        let (total, services) = self
+            .folder_usage(ctx, attributed, mode, tenant, folder)
+            .await?
+            .by_service(None);
+        Ok(ServiceBreakdown { total, services })
     }
 
     pub async fn processes(

@@ -67,6 +67,12 @@ impl Tenant {
         )
     }
 
+    /// The tenant's UUID, hyphenated: the stable key integrators store, and what a DELETED
+    /// tenant's card shows as its name.
+    async fn key(&self) -> String {
+        self.0.id.to_string()
+    }
+
     /// Display name.
     async fn name(&self) -> &str {
         &self.0.name

@@ -263,6 +263,20 @@ impl OrganizationUsage {
         })
     }
 
+    /// One folder's row in its tenant's `folders(attribution)`, with the same figures; null
+    /// when it does not exist or is outside your scope.
+    async fn folder(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        attribution: Attribution,
+    ) -> async_graphql::Result<Option<FolderUsage>> {
+        let Some((Kind::Folder, uuid)) = decode_any(&id) else {
+            return Ok(None);
+        };
+        self.shared.folder(ctx, uuid, attribution.into()).await
+    }
+
     /// Consumption over the range in buckets of a day, an ISO week or a month (every
     /// bucket present, cut to the range).
     #[graphql(complexity = "super::limits::list_cost(child_complexity)")]

@@ -11,7 +11,7 @@ use super::{
     AppContext, audit,
     bundle::{LicensedBundle, current_bundle},
     figures::controls_of,
-    ingestion::{NewUsageEvent, announce, fingerprint, record_in},
+    ingestion::{NewUsageEvent, announce, fingerprint, record_in, resolve_keys},
     state_of, unit_type, zone_of,
 };
 use crate::domain::{
@@ -40,6 +40,10 @@ pub struct ExecutionRequest {
     pub parent_job_id: Option<String>,
     pub process_id: Option<ProcessId>,
     pub folder_id: Option<FolderId>,
+    /// The process by its external key instead of `process_id`.
+    pub process_key: Option<String>,
+    /// The folder by its external key instead of `folder_id`.
+    pub folder_key: Option<String>,
 }
 
 /// A granted run and the organization's quota after it.
@@ -62,8 +66,8 @@ pub async fn start(ctx: &AppContext, actor: &Actor, request: ExecutionRequest) -
     let tx = store::begin_write(&ctx.writer).await?;
     let tenant = admitted_tenant(&tx, actor, request.tenant_id).await?;
     check_active(&tenant)?;
+    let event = resolve_keys(&tx, &tenant, run_event(&request, now)).await?;
     let standing = Standing::load(ctx, &tx, &tenant, &request.unit_type).await?;
-    let event = run_event(&request, now);
     if granted_before(&tx, &standing, &event, quantity).await? {
         return Ok(standing.granted(Quantity::ZERO, false));
     }
@@ -184,6 +188,8 @@ fn run_event(request: &ExecutionRequest, now: chrono::DateTime<chrono::Utc>) -> 
         parent_job_id: request.parent_job_id.clone(),
         process_id: request.process_id,
         folder_id: request.folder_id,
+        process_key: request.process_key.clone(),
+        folder_key: request.folder_key.clone(),
         duration_ms: None,
     }
 }

@@ -25,6 +25,10 @@ pub struct DailyUsage {
 }
 
 impl DailyUsage {
+    pub(super) fn new(rows: Vec<(Uuid, NaiveDate, Uuid, Quantity)>, services: HashMap<Uuid, service::Model>) -> Self {
+        DailyUsage { rows, services }
+    }
+
     fn mine(&self, tenant: Option<Uuid>) -> impl Iterator<Item = &(Uuid, NaiveDate, Uuid, Quantity)> {
         self.rows
             .iter()

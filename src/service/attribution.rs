@@ -5,20 +5,21 @@
 
 use std::collections::HashMap;
 
+use chrono::NaiveDate;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use uuid::Uuid;
 
-use super::{OrgScope, Seen, usage::UsageReport};
+use super::{OrgScope, Seen, analytics::DailyUsage, usage::UsageReport};
 use crate::domain::{
     Quantity,
     attribution::{
-        self, AttributedSum, Attribution, AttributionInput, ChainNode, Chains, FolderFigure, FolderNode, Placement,
-        ProcessFigure, Run,
+        self, AttributedSum, Attribution, AttributionInput, ChainNode, Chains, CountedFolders, FolderFigure,
+        FolderNode, Placement, ProcessFigure, Run,
     },
 };
 use crate::error::AppResult;
 use crate::store::{self, Scope};
-use entity::{folder, process, usage_attribution_daily};
+use entity::{folder, process, service, usage_attribution_daily, usage_attribution_services_daily};
 
 /// The nil UUID stands for "none" in the rollup's key columns.
 fn some(id: Uuid) -> Option<Uuid> {
@@ -71,6 +72,27 @@ impl Attributed {
                 .map(|(_, sum)| *sum)
                 .collect(),
         }
+    }
+
+    /// One folder's row of [`Attributed::folders`] for its tenant: the same figures as
+    /// there, wherever it sits in the tree.
+    pub fn folder_figure(&self, mode: Attribution, tenant: Uuid, folder: Uuid) -> Option<FolderFigure> {
+        attribution::find_folder(&self.folders(mode, Some(tenant)), folder).cloned()
+    }
+
+    /// The folders of the rollup the row of `folder` (`None`: "no folder") counts, for one
+    /// tenant or all of the scope.
+    pub fn counted(&self, tenant: Option<Uuid>, folder: Option<Uuid>) -> CountedFolders {
+        let tree: Vec<FolderNode> = self
+            .folders
+            .iter()
+            .filter(|f| tenant.is_none_or(|only| only == f.tenant_id))
+            .map(|f| FolderNode {
+                id: f.id,
+                parent: f.parent_id,
+            })
+            .collect();
+        CountedFolders::of(&tree, folder)
     }
 
     /// Top-level folders then the "no folder" row, for one tenant or all of the scope.
@@ -157,6 +179,83 @@ pub async fn load(
     })
 }
 
+/// The tenant of a folder the caller sees in the report's organization; `None` for any
+/// other id, which then reads as unknown.
+pub async fn folder_tenant(db: &impl ConnectionTrait, report: &UsageReport, folder: Uuid) -> AppResult<Option<Uuid>> {
+    let found = store::folder::find_folder(db, report.rows(None), folder).await?;
+    Ok(found.map(|f| f.tenant_id))
+}
+
+/// A scope's EXECUTION consumption over a range by tenant, day, run folder, owning folder
+/// and service: what every folder row's distribution and by-service figures are cut from.
+#[derive(Clone, Debug, Default)]
+pub struct FolderDays {
+    rows: Vec<FolderDay>,
+    services: HashMap<Uuid, service::Model>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct FolderDay {
+    tenant: Uuid,
+    day: NaiveDate,
+    folder: Option<Uuid>,
+    owner: Option<Uuid>,
+    service: Uuid,
+    quantity: Quantity,
+}
+
+impl FolderDays {
+    /// The consumption a folder row counts in `mode` (`counted`, of one tenant or all of
+    /// the scope), by day and service.
+    pub fn usage(&self, mode: Attribution, tenant: Option<Uuid>, counted: &CountedFolders) -> DailyUsage {
+        let rows = self
+            .rows
+            .iter()
+            .filter(|r| tenant.is_none_or(|only| only == r.tenant))
+            .filter(|r| {
+                counted.counts(match mode {
+                    Attribution::Execution => r.folder,
+                    Attribution::Ownership => r.owner,
+                })
+            })
+            .map(|r| (r.tenant, r.day, r.service, r.quantity))
+            .collect();
+        DailyUsage::new(rows, self.services.clone())
+    }
+}
+
+/// Loads a report range's consumption by folder, day and service, of one tenant or all the
+/// caller sees: two statements, whatever the number of folders.
+pub async fn folder_days(
+    db: &impl ConnectionTrait,
+    report: &UsageReport,
+    tenant: Option<Uuid>,
+) -> AppResult<FolderDays> {
+    let until = report.to.succ_opt().unwrap_or(report.to);
+    let sums =
+        store::attribution::service_sums(db, report.rows(tenant), report.unit_type.id, report.from, until).await?;
+    let rows: Vec<FolderDay> = sums
+        .into_iter()
+        .map(|(tenant, day, folder, owner, service, quantity)| FolderDay {
+            tenant,
+            day,
+            folder: some(folder),
+            owner: some(owner),
+            service,
+            quantity: Quantity::from_scaled(quantity),
+        })
+        .collect();
+    let mut ids: Vec<Uuid> = rows.iter().map(|r| r.service).collect();
+    ids.sort();
+    ids.dedup();
+    let services = store::service_catalog::find_many(db, &ids)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s))
+        .collect();
+    Ok(FolderDays { rows, services })
+}
+
 /// Attributes usage recorded before attribution existed, with the job-chain rule ingestion
 /// uses (`domain::attribution::Chains`): every job gets its chain node and owning folder,
 /// and the rollup is rebuilt from the events, organization by organization. Does nothing
@@ -202,8 +301,8 @@ async fn backfill_organization(tx: &sea_orm::DatabaseTransaction, scope: Scope) 
         let placement = chains.place(run(job.tenant_id, job.process_id, job.folder_id), parent);
         placed.insert(job.id, placement);
     }
-    let mut rows: HashMap<RollupKey, usage_attribution_daily::Model> = HashMap::new();
-    for (organization, tenant, unit_type, day, job, process, folder, quantity, events) in runs {
+    let mut rows = RollupRows::default();
+    for (organization, tenant, unit_type, day, job, process, folder, service, quantity, events) in runs {
         let placement = match job.and_then(|j| placed.get(&j).copied()) {
             Some(placement) => placement,
             None => chains.place(run(tenant, process, folder), None),
@@ -217,9 +316,7 @@ async fn backfill_organization(tx: &sea_orm::DatabaseTransaction, scope: Scope) 
             owner: placement.owner,
             node: placement.node,
         };
-        let row = rows.entry(key).or_insert_with(|| key.row(organization));
-        row.quantity += quantity;
-        row.events += events;
+        rows.add(key, organization, service, quantity, events);
     }
     store::attribution::insert_chain_nodes(tx, chains.into_nodes()).await?;
     for job in &jobs {
@@ -230,8 +327,7 @@ async fn backfill_organization(tx: &sea_orm::DatabaseTransaction, scope: Scope) 
         }
     }
     store::attribution::clear_rollups(tx, scope).await?;
-    store::attribution::add_to_rollups(tx, rows.into_values().collect()).await?;
-    Ok(())
+    rows.write(tx).await
 }
 
 /// The rollup row an EXECUTION event adds to; `None` is stored as the nil UUID.
@@ -239,7 +335,7 @@ async fn backfill_organization(tx: &sea_orm::DatabaseTransaction, scope: Scope) 
 pub(crate) struct RollupKey {
     pub(crate) tenant: Uuid,
     pub(crate) unit_type: Uuid,
-    pub(crate) day: chrono::NaiveDate,
+    pub(crate) day: NaiveDate,
     pub(crate) folder: Option<Uuid>,
     pub(crate) process: Option<Uuid>,
     pub(crate) owner: Option<Uuid>,
@@ -247,7 +343,7 @@ pub(crate) struct RollupKey {
 }
 
 impl RollupKey {
-    pub(crate) fn row(self, organization: Uuid) -> usage_attribution_daily::Model {
+    fn row(self, organization: Uuid) -> usage_attribution_daily::Model {
         usage_attribution_daily::Model {
             tenant_id: self.tenant,
             unit_type_id: self.unit_type,
@@ -260,5 +356,52 @@ impl RollupKey {
             quantity: 0,
             events: 0,
         }
+    }
+
+    /// Its row of the rollup by service.
+    fn by_service(self, organization: Uuid, service: Uuid) -> usage_attribution_services_daily::Model {
+        usage_attribution_services_daily::Model {
+            organization_id: organization,
+            unit_type_id: self.unit_type,
+            day: self.day,
+            tenant_id: self.tenant,
+            folder_id: self.folder.unwrap_or_default(),
+            owner_folder_id: self.owner.unwrap_or_default(),
+            service_id: service,
+            quantity: 0,
+        }
+    }
+}
+
+/// A row of the rollup by service: tenant, unit type, day, run folder, owning folder and
+/// service. It has no process nor node (a folder's figures by day and service need
+/// neither), so runs that differ only there share it.
+type ServiceKey = (Uuid, Uuid, NaiveDate, Option<Uuid>, Option<Uuid>, Uuid);
+
+/// What EXECUTION events add to the attribution rollups, gathered before one write: each
+/// row once, so one statement never touches a row twice.
+#[derive(Debug, Default)]
+pub(crate) struct RollupRows {
+    attributed: HashMap<RollupKey, usage_attribution_daily::Model>,
+    by_service: HashMap<ServiceKey, usage_attribution_services_daily::Model>,
+}
+
+impl RollupRows {
+    /// Adds `quantity` (ten-thousandths) of `events` events of `service` at `key`.
+    pub(crate) fn add(&mut self, key: RollupKey, organization: Uuid, service: Uuid, quantity: i64, events: i64) {
+        let row = self.attributed.entry(key).or_insert_with(|| key.row(organization));
+        row.quantity += quantity;
+        row.events += events;
+        let row = self
+            .by_service
+            .entry((key.tenant, key.unit_type, key.day, key.folder, key.owner, service))
+            .or_insert_with(|| key.by_service(organization, service));
+        row.quantity += quantity;
+    }
+
+    pub(crate) async fn write(self, db: &impl ConnectionTrait) -> AppResult<()> {
+        store::attribution::add_to_rollups(db, self.attributed.into_values().collect()).await?;
+        store::attribution::add_to_service_rollup(db, self.by_service.into_values().collect()).await?;
+        Ok(())
     }
 }

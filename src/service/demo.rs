@@ -183,6 +183,8 @@ async fn top_up_and_spend_the_burst(
         parent_job_id: None,
         process_id: None,
         folder_id: None,
+        process_key: None,
+        folder_key: None,
         duration_ms: Some(3_600_000),
     };
     ingestion::record(ctx, system, vec![load_test]).await?;
@@ -238,6 +240,7 @@ async fn create_folders(ctx: &AppContext, system: &Actor, tenants: &[TenantId]) 
             tenants[tenant_index],
             parent.map(|p| folders[p]),
             name.into(),
+            None,
         )
         .await?;
         folders.push(FolderId(made.id));
@@ -263,7 +266,7 @@ async fn create_processes(
     ];
     let mut processes = Vec::new();
     for (tenant_index, folder_index, name, starts) in specs {
-        let made = folder::create_process(ctx, system, folders[folder_index], name.into()).await?;
+        let made = folder::create_process(ctx, system, folders[folder_index], name.into(), None).await?;
         processes.push(DemoProcess {
             id: ProcessId(made.id),
             folder: folders[folder_index],
@@ -388,6 +391,8 @@ impl DemoUsage {
                 parent_job_id: parent.clone(),
                 process_id: Some(p.id),
                 folder_id: Some(p.folder),
+                process_key: None,
+                folder_key: None,
                 duration_ms: Some(self.rng.random_range(2_000..600_000)),
             };
             self.batch.push(event);
@@ -414,6 +419,8 @@ impl DemoUsage {
                     parent_job_id: None,
                     process_id: None,
                     folder_id: None,
+                    process_key: None,
+                    folder_key: None,
                     duration_ms: None,
                 };
                 self.batch.push(event);

@@ -7,6 +7,7 @@ use uuid::Uuid;
 use super::{AppContext, OrgScope, Seen, audit, clean_name, require, state_of, tenant};
 use crate::domain::{
     access::Actor,
+    external_key::check_external_key,
     ids::{FolderId, OrganizationId, ProcessId, TenantId},
     tenant::TenantState,
 };
@@ -27,12 +28,15 @@ async fn manageable_tenant(ctx: &AppContext, actor: &Actor, id: TenantId) -> App
     Ok(tenant)
 }
 
+/// Creates a folder; with an `external_key` already used in the tenant, answers that
+/// folder when the rest agrees (nothing written) or CONFLICT.
 pub async fn create_folder(
     ctx: &AppContext,
     actor: &Actor,
     tenant_id: TenantId,
     parent: Option<FolderId>,
     name: String,
+    external_key: Option<String>,
 ) -> AppResult<Seen<folder::Model>> {
     let tenant = manageable_tenant(ctx, actor, tenant_id).await?;
     if let Some(parent) = parent {
@@ -41,44 +45,152 @@ pub async fn create_folder(
             return Err(AppError::NotFound("parentId: folder not found in this tenant".into()));
         }
     }
-    let model = folder::Model {
+    let asked = folder::Model {
         id: Uuid::now_v7(),
         tenant_id: tenant.id,
         parent_id: parent.map(|p| p.0),
         name: clean_name("name", &name)?,
+        external_key: checked_key(external_key)?,
         created_at: ctx.clock.now(),
     };
-    let tx = store::begin_write(&ctx.writer).await?;
-    let model = store::folder::insert_folder(&tx, model).await?;
-    let change = audit::Change::of(Some(tenant.organization_id), "createFolder", "Folder", Some(model.id))
-        .after(serde_json::json!({ "tenantId": model.tenant_id, "parentId": model.parent_id, "name": model.name }));
-    audit::record(&tx, ctx, actor, change).await?;
-    tx.commit().await?;
+    let model = match keyed_folder(ctx, &tenant, &asked).await? {
+        Some(stored) => stored,
+        None => match insert_folder(ctx, actor, &tenant, asked.clone()).await {
+            Err(err) if lost_race(&err) => keyed_folder(ctx, &tenant, &asked).await?.ok_or(err)?,
+            made => made?,
+        },
+    };
+    let mut differs = Vec::new();
+    if model.name != asked.name {
+        differs.push(format!("another name ('{}', not '{}')", model.name, asked.name));
+    }
+    if model.parent_id != asked.parent_id {
+        differs.push("another parent".to_owned());
+    }
+    agree("folder", model.external_key.as_deref(), &differs)?;
     Ok(Seen::new(*tenant.scope(), model))
 }
 
+/// The folder `asked`'s key already names, if it has a key.
+async fn keyed_folder(
+    ctx: &AppContext,
+    tenant: &Seen<entity::tenant::Model>,
+    asked: &folder::Model,
+) -> AppResult<Option<folder::Model>> {
+    let Some(key) = &asked.external_key else {
+        return Ok(None);
+    };
+    Ok(store::folder::find_folder_by_key(&ctx.db, tenant.scope().rows(), tenant.id, key).await?)
+}
+
+async fn insert_folder(
+    ctx: &AppContext,
+    actor: &Actor,
+    tenant: &entity::tenant::Model,
+    model: folder::Model,
+) -> AppResult<folder::Model> {
+    let tx = store::begin_write(&ctx.writer).await?;
+    let model = store::folder::insert_folder(&tx, model).await?;
+    let change = audit::Change::of(Some(tenant.organization_id), "createFolder", "Folder", Some(model.id)).after(
+        serde_json::json!({
+            "tenantId": model.tenant_id, "parentId": model.parent_id, "name": model.name,
+            "externalKey": model.external_key,
+        }),
+    );
+    audit::record(&tx, ctx, actor, change).await?;
+    tx.commit().await?;
+    Ok(model)
+}
+
+/// Creates a process; with an `external_key` already used in the tenant, answers that
+/// process when the rest agrees (nothing written) or CONFLICT.
 pub async fn create_process(
     ctx: &AppContext,
     actor: &Actor,
     folder_id: FolderId,
     name: String,
+    external_key: Option<String>,
 ) -> AppResult<Seen<process::Model>> {
     let folder = visible_folder(ctx, actor, folder_id).await?;
     let tenant = manageable_tenant(ctx, actor, TenantId(folder.tenant_id)).await?;
-    let model = process::Model {
+    let asked = process::Model {
         id: Uuid::now_v7(),
         tenant_id: folder.tenant_id,
         folder_id: folder.id,
         name: clean_name("name", &name)?,
+        external_key: checked_key(external_key)?,
         created_at: ctx.clock.now(),
     };
+    let model = match keyed_process(ctx, &tenant, &asked).await? {
+        Some(stored) => stored,
+        None => match insert_process(ctx, actor, &tenant, asked.clone()).await {
+            Err(err) if lost_race(&err) => keyed_process(ctx, &tenant, &asked).await?.ok_or(err)?,
+            made => made?,
+        },
+    };
+    let mut differs = Vec::new();
+    if model.name != asked.name {
+        differs.push(format!("another name ('{}', not '{}')", model.name, asked.name));
+    }
+    if model.folder_id != asked.folder_id {
+        differs.push("another folder".to_owned());
+    }
+    agree("process", model.external_key.as_deref(), &differs)?;
+    Ok(Seen::new(*tenant.scope(), model))
+}
+
+/// The process `asked`'s key already names, if it has a key.
+async fn keyed_process(
+    ctx: &AppContext,
+    tenant: &Seen<entity::tenant::Model>,
+    asked: &process::Model,
+) -> AppResult<Option<process::Model>> {
+    let Some(key) = &asked.external_key else {
+        return Ok(None);
+    };
+    Ok(store::folder::find_process_by_key(&ctx.db, tenant.scope().rows(), tenant.id, key).await?)
+}
+
+async fn insert_process(
+    ctx: &AppContext,
+    actor: &Actor,
+    tenant: &entity::tenant::Model,
+    model: process::Model,
+) -> AppResult<process::Model> {
     let tx = store::begin_write(&ctx.writer).await?;
     let model = store::folder::insert_process(&tx, model).await?;
-    let change = audit::Change::of(Some(tenant.organization_id), "createProcess", "Process", Some(model.id))
-        .after(serde_json::json!({ "folderId": model.folder_id, "name": model.name }));
+    let change = audit::Change::of(Some(tenant.organization_id), "createProcess", "Process", Some(model.id)).after(
+        serde_json::json!({ "folderId": model.folder_id, "name": model.name, "externalKey": model.external_key }),
+    );
     audit::record(&tx, ctx, actor, change).await?;
     tx.commit().await?;
-    Ok(Seen::new(*tenant.scope(), model))
+    Ok(model)
+}
+
+fn checked_key(key: Option<String>) -> AppResult<Option<String>> {
+    if let Some(key) = &key {
+        check_external_key(key).map_err(|m| AppError::bad_input(format!("externalKey: {m}")))?;
+    }
+    Ok(key)
+}
+
+/// Whether an insert lost to a concurrent create of the same key (on the unique index):
+/// it then answers as if it had come second.
+fn lost_race(err: &AppError) -> bool {
+    matches!(err, AppError::Internal(cause) if cause.downcast_ref::<sea_orm::DbErr>().is_some_and(store::is_unique_violation))
+}
+
+/// Nothing when a create agrees with the object its key names (or made), else CONFLICT
+/// naming the key and what differs.
+fn agree(what: &str, key: Option<&str>, differs: &[String]) -> AppResult<()> {
+    if differs.is_empty() {
+        return Ok(());
+    }
+    Err(AppError::Conflict(format!(
+        "externalKey: \"{}\" already names a {what} of this tenant with {}",
+        key.unwrap_or_default(),
+        differs.join(" and ")
+    )))
 }
 
 /// The caller's scope in the organization a folder or process belongs to: the caller's

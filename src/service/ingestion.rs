@@ -7,17 +7,23 @@
 //! and changes nothing; with other content it is a CONFLICT. Recording is never refused
 //! for quota. Events, new jobs and the per-day rollup are written together.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, FixedOffset};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::{AppContext, attribution::RollupKey, audit, group_commit, watch, zone_of};
+use super::{
+    AppContext,
+    attribution::{RollupKey, RollupRows},
+    audit, group_commit, watch, zone_of,
+};
 use crate::domain::{
     Quantity,
     access::{Access, Actor},
     attribution::{self, Chains, Placement, Run},
+    external_key::check_id_or_key,
     ids::{FolderId, OrganizationId, ProcessId, TenantId},
     ingestion::{
         JobFacts, MAX_BATCH, MAX_CHAIN_DEPTH, UsageKind, check_code, check_key, check_occurred_at, job_disagreement,
@@ -26,7 +32,7 @@ use crate::domain::{
 };
 use crate::error::{AppError, AppResult};
 use crate::store;
-use entity::{job, usage_attribution_daily, usage_daily, usage_event};
+use entity::{job, usage_daily, usage_event};
 
 /// One event as a caller sent it.
 #[derive(Clone, Debug)]
@@ -43,6 +49,10 @@ pub struct NewUsageEvent {
     pub parent_job_id: Option<String>,
     pub process_id: Option<ProcessId>,
     pub folder_id: Option<FolderId>,
+    /// The process by its external key instead of `process_id`, resolved in the tenant.
+    pub process_key: Option<String>,
+    /// The folder by its external key instead of `folder_id`, resolved in the tenant.
+    pub folder_key: Option<String>,
     pub duration_ms: Option<i64>,
 }
 
@@ -82,7 +92,8 @@ fn bad(index: usize, field: &str, message: impl std::fmt::Display) -> AppError {
     AppError::BadUserInput(at(index, field, message))
 }
 
-/// The content an idempotency key stands for, as a hash.
+/// The content an idempotency key stands for, as a hash: of an event whose keys are
+/// resolved, so naming a folder or process by key or by id is the same content.
 pub(crate) fn fingerprint(event: &NewUsageEvent, quantity: Quantity) -> String {
     let mut hasher = Sha256::new();
     let optional = |v: Option<String>| v.unwrap_or_default();
@@ -220,9 +231,9 @@ pub(crate) async fn record_each(
     events: &[NewUsageEvent],
 ) -> AppResult<Vec<Outcome>> {
     let known = Known::load(tx, events).await?;
-    let checked = check_all(&known, now, actors, events)?;
-    let fresh = fresh_events(tx, events, &checked).await?;
-    let mut batch = Batch::start(tx, &known, events, now).await?;
+    let (events, checked): (Vec<_>, Vec<_>) = check_all(&known, now, actors, events)?.into_iter().unzip();
+    let fresh = fresh_events(tx, &events, &checked).await?;
+    let mut batch = Batch::start(tx, &known, &events, now).await?;
     for (i, (event, checked)) in events.iter().zip(&checked).enumerate() {
         if fresh[i] {
             batch.add(i, event, checked)?;
@@ -247,6 +258,7 @@ struct Known {
     folders: HashMap<Uuid, Uuid>,
     /// Each process's tenant and owning folder.
     processes: HashMap<Uuid, (Uuid, Uuid)>,
+    keys: Keys,
 }
 
 impl Known {
@@ -262,6 +274,7 @@ impl Known {
             unit_types: HashMap::new(),
             folders: HashMap::new(),
             processes: HashMap::new(),
+            keys: Keys::default(),
             tenants,
         };
         for org in store::organization::find_many(tx, &known.organizations()).await? {
@@ -281,7 +294,17 @@ impl Known {
                 known.folders.extend(folders.into_iter().map(|f| (f.id, f.tenant_id)));
             }
             known.add_processes(tx, scope, &process_ids).await?;
+            known.keys.load(tx, scope, events).await?;
         }
+        let keys = &known.keys;
+        known
+            .folders
+            .extend(keys.folders.iter().map(|((tenant, _), id)| (*id, *tenant)));
+        known.processes.extend(
+            keys.processes
+                .iter()
+                .map(|((tenant, _), (id, folder))| (*id, (*tenant, *folder))),
+        );
         Ok(known)
     }
 
@@ -308,6 +331,95 @@ impl Known {
     }
 }
 
+/// The folders and processes events name by external key, by (tenant, key).
+#[derive(Default)]
+struct Keys {
+    folders: HashMap<(Uuid, String), Uuid>,
+    /// Each process's id and owning folder.
+    processes: HashMap<(Uuid, String), (Uuid, Uuid)>,
+}
+
+impl Keys {
+    /// Adds the folders and processes of `scope` that `events` name by key: one statement
+    /// for each kind, however many events.
+    async fn load(
+        &mut self,
+        tx: &sea_orm::DatabaseTransaction,
+        scope: store::Scope,
+        events: &[NewUsageEvent],
+    ) -> AppResult<()> {
+        let named = |key: fn(&NewUsageEvent) -> &Option<String>| {
+            unique(events.iter().filter_map(|e| key(e).clone().map(|k| (e.tenant_id.0, k))))
+        };
+        let (folder_keys, process_keys) = (named(|e| &e.folder_key), named(|e| &e.process_key));
+        if !folder_keys.is_empty() {
+            for folder in store::folder::find_folders_by_keys(tx, scope, &folder_keys).await? {
+                if let Some(key) = folder.external_key {
+                    self.folders.insert((folder.tenant_id, key), folder.id);
+                }
+            }
+        }
+        if !process_keys.is_empty() {
+            for process in store::folder::find_processes_by_keys(tx, scope, &process_keys).await? {
+                if let Some(key) = process.external_key {
+                    self.processes
+                        .insert((process.tenant_id, key), (process.id, process.folder_id));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The event naming by id what it names by key (itself when it names nothing by key),
+    /// so that every later check, the fingerprint and the rows see ids only, and a key
+    /// behaves exactly as its id would. A refusal is the field it is about and why.
+    fn resolve<'e>(&self, event: &'e NewUsageEvent) -> Result<Cow<'e, NewUsageEvent>, (&'static str, String)> {
+        if event.folder_key.is_none() && event.process_key.is_none() {
+            return Ok(Cow::Borrowed(event));
+        }
+        let (has_folder_id, has_folder_key) = (event.folder_id.is_some(), event.folder_key.is_some());
+        check_id_or_key("folder", "folderId", "folderKey", has_folder_id, has_folder_key)
+            .map_err(|m| ("folderKey", m))?;
+        let (has_process_id, has_process_key) = (event.process_id.is_some(), event.process_key.is_some());
+        check_id_or_key("process", "processId", "processKey", has_process_id, has_process_key)
+            .map_err(|m| ("processKey", m))?;
+        let tenant = event.tenant_id.0;
+        let mut resolved = event.clone();
+        if let Some(key) = resolved.folder_key.take() {
+            let id = self.folders.get(&(tenant, key.clone())).ok_or_else(|| {
+                let message = format!("no folder with key \"{key}\" in tenant {tenant}");
+                ("folderKey", message)
+            })?;
+            resolved.folder_id = Some(FolderId(*id));
+        }
+        if let Some(key) = resolved.process_key.take() {
+            let (id, _) = self.processes.get(&(tenant, key.clone())).ok_or_else(|| {
+                let message = format!("no process with key \"{key}\" in tenant {tenant}");
+                ("processKey", message)
+            })?;
+            resolved.process_id = Some(ProcessId(*id));
+        }
+        Ok(Cow::Owned(resolved))
+    }
+}
+
+/// A lone event (admission's) with its keys resolved in `tenant`, as a batch would
+/// resolve them: admission compares its fingerprint before it records.
+pub(crate) async fn resolve_keys(
+    tx: &sea_orm::DatabaseTransaction,
+    tenant: &entity::tenant::Model,
+    event: NewUsageEvent,
+) -> AppResult<NewUsageEvent> {
+    let mut keys = Keys::default();
+    let events = [event];
+    keys.load(tx, store::Scope::tenant(tenant.organization_id, tenant.id), &events)
+        .await?;
+    let [event] = events;
+    keys.resolve(&event)
+        .map(Cow::into_owned)
+        .map_err(|(field, message)| AppError::bad_input(format!("{field}: {message}")))
+}
+
 /// What the checks found out about an event.
 struct Checked {
     quantity: Quantity,
@@ -318,12 +430,12 @@ struct Checked {
 }
 
 /// Every check that needs no other event, event by event: the first refusal names its event.
-fn check_all(
+fn check_all<'e>(
     known: &Known,
     now: DateTime<chrono::Utc>,
     actors: &[&Actor],
-    events: &[NewUsageEvent],
-) -> AppResult<Vec<Checked>> {
+    events: &'e [NewUsageEvent],
+) -> AppResult<Vec<(Cow<'e, NewUsageEvent>, Checked)>> {
     events
         .iter()
         .enumerate()
@@ -331,15 +443,17 @@ fn check_all(
         .collect()
 }
 
-fn check_event(
+/// Checks an event; answers it with its keys resolved (see [`Keys::resolve`]).
+fn check_event<'e>(
     known: &Known,
     now: DateTime<chrono::Utc>,
     actor: &Actor,
     i: usize,
-    event: &NewUsageEvent,
-) -> AppResult<Checked> {
+    event: &'e NewUsageEvent,
+) -> AppResult<(Cow<'e, NewUsageEvent>, Checked)> {
     check_key(&event.idempotency_key).map_err(|m| bad(i, "idempotencyKey", m))?;
     let tenant = recording_tenant(known, actor, i, event.tenant_id)?;
+    let event = known.keys.resolve(event).map_err(|(field, m)| bad(i, field, m))?;
     let unit_type = *known
         .unit_types
         .get(&event.unit_type)
@@ -350,19 +464,20 @@ fn check_event(
     if event.duration_ms.is_some_and(|d| d < 0) {
         return Err(bad(i, "durationMs", "must be 0 or more"));
     }
-    check_job_names(i, event)?;
-    check_folder_and_process(known, i, event)?;
+    check_job_names(i, &event)?;
+    check_folder_and_process(known, i, &event)?;
     let zone = known
         .zones
         .get(&tenant.organization_id)
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("tenant without organization")))?;
-    Ok(Checked {
+    let checked = Checked {
         quantity,
         organization: tenant.organization_id,
         day: event.occurred_at.with_timezone(zone).date_naive(),
         unit_type,
-        fingerprint: fingerprint(event, quantity),
-    })
+        fingerprint: fingerprint(&event, quantity),
+    };
+    Ok((event, checked))
 }
 
 /// The event's tenant, if it exists, the caller may record for it and it takes usage.
@@ -429,7 +544,7 @@ fn check_folder_and_process(known: &Known, i: usize, event: &NewUsageEvent) -> A
 /// duplicate, with other content a CONFLICT.
 async fn fresh_events(
     tx: &sea_orm::DatabaseTransaction,
-    events: &[NewUsageEvent],
+    events: &[Cow<'_, NewUsageEvent>],
     checked: &[Checked],
 ) -> AppResult<Vec<bool>> {
     let mut stored: HashMap<(Uuid, String), String> = HashMap::new();
@@ -494,7 +609,7 @@ struct Batch {
     new_jobs: Vec<job::Model>,
     rows: Vec<usage_event::Model>,
     daily: BTreeMap<DailyKey, usage_daily::Model>,
-    attributed: HashMap<RollupKey, usage_attribution_daily::Model>,
+    attributed: RollupRows,
 }
 
 impl Batch {
@@ -502,7 +617,7 @@ impl Batch {
     async fn start(
         tx: &sea_orm::DatabaseTransaction,
         known: &Known,
-        events: &[NewUsageEvent],
+        events: &[Cow<'_, NewUsageEvent>],
         now: DateTime<chrono::Utc>,
     ) -> AppResult<Batch> {
         let jobs = known_jobs(tx, known, events).await?;
@@ -521,7 +636,7 @@ impl Batch {
             new_jobs: Vec::new(),
             rows: Vec::new(),
             daily: BTreeMap::new(),
-            attributed: HashMap::new(),
+            attributed: RollupRows::default(),
         })
     }
 
@@ -539,13 +654,13 @@ impl Batch {
                 }
             }
         };
-        if event.kind == UsageKind::Execution {
-            self.attribute(event.tenant_id.0, c, &run);
-        }
         let service = *self
             .services
             .get(&event.service)
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("service '{}' was not created", event.service)))?;
+        if event.kind == UsageKind::Execution {
+            self.attribute(event.tenant_id.0, c, &run, service);
+        }
         self.add_to_daily(event, c, service);
         self.rows.push(usage_event::Model {
             id: Uuid::now_v7(),
@@ -663,7 +778,7 @@ impl Batch {
     }
 
     /// An EXECUTION event's share of the attribution rollup.
-    fn attribute(&mut self, tenant: Uuid, c: &Checked, run: &PlacedRun) {
+    fn attribute(&mut self, tenant: Uuid, c: &Checked, run: &PlacedRun, service: Uuid) {
         let process_folder = run.process.and_then(|p| self.process_folders.get(&p).copied());
         let key = RollupKey {
             tenant,
@@ -674,9 +789,8 @@ impl Batch {
             owner: run.placement.owner,
             node: run.placement.node,
         };
-        let row = self.attributed.entry(key).or_insert_with(|| key.row(c.organization));
-        row.quantity += c.quantity.scaled();
-        row.events += 1;
+        self.attributed
+            .add(key, c.organization, service, c.quantity.scaled(), 1);
     }
 
     fn add_to_daily(&mut self, event: &NewUsageEvent, c: &Checked, service: Uuid) {
@@ -707,8 +821,7 @@ impl Batch {
         store::job::insert_many(tx, self.new_jobs).await?;
         store::usage::insert_events(tx, self.rows).await?;
         store::usage::add_to_rollups(tx, self.daily.into_values().collect()).await?;
-        store::attribution::add_to_rollups(tx, self.attributed.into_values().collect()).await?;
-        Ok(())
+        self.attributed.write(tx).await
     }
 }
 
@@ -730,7 +843,7 @@ fn placement_of(job: &job::Model) -> AppResult<Placement> {
 async fn known_jobs(
     tx: &sea_orm::DatabaseTransaction,
     known: &Known,
-    events: &[NewUsageEvent],
+    events: &[Cow<'_, NewUsageEvent>],
 ) -> AppResult<HashMap<(Uuid, String), job::Model>> {
     let mut jobs = HashMap::new();
     for org in known.organizations() {

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use entity::{
-    chain_node, folder, job, usage_attribution_daily as daily, usage_attribution_monthly as monthly, usage_event,
+    chain_node, folder, job, usage_attribution_daily as daily, usage_attribution_monthly as monthly,
+    usage_attribution_services_daily as by_service, usage_event,
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, ExprTrait, IntoActiveModel, PaginatorTrait,
@@ -149,6 +150,80 @@ pub async fn add_to_rollups(db: &impl ConnectionTrait, mut rows: Vec<daily::Mode
     Ok(())
 }
 
+/// Adds to the attribution rollup by service, in key order as [`add_to_rollups`] does.
+pub async fn add_to_service_rollup(db: &impl ConnectionTrait, mut rows: Vec<by_service::Model>) -> Result<(), DbErr> {
+    rows.sort_by_key(|r| {
+        (
+            r.organization_id,
+            r.unit_type_id,
+            r.day,
+            r.tenant_id,
+            r.folder_id,
+            r.owner_folder_id,
+            r.service_id,
+        )
+    });
+    use by_service::Column as C;
+    let on_conflict = OnConflict::columns([
+        C::OrganizationId,
+        C::UnitTypeId,
+        C::Day,
+        C::TenantId,
+        C::FolderId,
+        C::OwnerFolderId,
+        C::ServiceId,
+    ])
+    .value(
+        C::Quantity,
+        Expr::col((by_service::Entity, C::Quantity)).add(Expr::cust("excluded.quantity")),
+    )
+    .to_owned();
+    for chunk in rows.chunks(super::ROWS_PER_STATEMENT) {
+        let rows: Vec<by_service::ActiveModel> = chunk
+            .iter()
+            .cloned()
+            .map(|m| m.into_active_model().reset_all())
+            .collect();
+        by_service::Entity::insert_many(rows)
+            .on_conflict(on_conflict.clone())
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// One grouped sum of the rollup by service: tenant, day, run folder, owning folder (nil =
+/// none), service and ten-thousandths.
+pub type ServiceSumRow = (Uuid, NaiveDate, Uuid, Uuid, Uuid, i64);
+
+/// EXECUTION consumption of a scope over the days `[from, until)`, by tenant, day, run
+/// folder, owning folder and service: one statement, whatever the number of folders.
+pub async fn service_sums(
+    db: &impl ConnectionTrait,
+    scope: Scope,
+    unit_type: Uuid,
+    from: NaiveDate,
+    until: NaiveDate,
+) -> Result<Vec<ServiceSumRow>, DbErr> {
+    use by_service::Column as C;
+    by_service::Entity::find()
+        .select_only()
+        .columns([C::TenantId, C::Day, C::FolderId, C::OwnerFolderId, C::ServiceId])
+        .column_as(Expr::cust(super::SUM_QUANTITY), "total")
+        .filter(scope.rows(C::OrganizationId, C::TenantId))
+        .filter(C::UnitTypeId.eq(unit_type))
+        .filter(C::Day.gte(from))
+        .filter(C::Day.lt(until))
+        .group_by(C::TenantId)
+        .group_by(C::Day)
+        .group_by(C::FolderId)
+        .group_by(C::OwnerFolderId)
+        .group_by(C::ServiceId)
+        .into_tuple()
+        .all(db)
+        .await
+}
+
 /// One grouped rollup sum: tenant, run folder, process, owning folder, node (nil = none)
 /// and ten-thousandths.
 pub type SumRow = (Uuid, Uuid, Uuid, Uuid, Uuid, i64);
@@ -238,7 +313,8 @@ pub async fn nodes(db: &impl ConnectionTrait, scope: Scope) -> Result<Vec<chain_
 }
 
 /// Whether usage recorded before attribution existed still has to be attributed: a job
-/// without a node, or EXECUTION events while the rollup is empty.
+/// without a node, or EXECUTION events while a rollup is empty (the rollup by service
+/// arrived after the others).
 pub async fn needs_backfill(db: &impl ConnectionTrait) -> Result<bool, DbErr> {
     let unplaced = job::Entity::find()
         .filter(job::Column::NodeId.is_null())
@@ -248,11 +324,12 @@ pub async fn needs_backfill(db: &impl ConnectionTrait) -> Result<bool, DbErr> {
         return Ok(true);
     }
     let rollup = daily::Entity::find().count(db).await?;
+    let services = by_service::Entity::find().count(db).await?;
     let executions = usage_event::Entity::find()
         .filter(usage_event::Column::Kind.eq("EXECUTION"))
         .count(db)
         .await?;
-    Ok(rollup == 0 && executions > 0)
+    Ok((rollup == 0 || services == 0) && executions > 0)
 }
 
 /// Every job of a scope, oldest first.
@@ -276,7 +353,7 @@ pub async fn place_job(db: &impl ConnectionTrait, job: Uuid, node: Uuid, owner: 
 }
 
 /// EXECUTION events grouped by what attribution needs of them: organization, tenant, unit
-/// type, day, job, process and folder, with their quantity and count.
+/// type, day, job, process, folder and service, with their quantity and count.
 pub type RunSum = (
     Uuid,
     Uuid,
@@ -285,6 +362,7 @@ pub type RunSum = (
     Option<Uuid>,
     Option<Uuid>,
     Option<Uuid>,
+    Uuid,
     i64,
     i64,
 );
@@ -302,6 +380,7 @@ pub async fn execution_sums_by_run(db: &impl ConnectionTrait, scope: Scope) -> R
             C::JobId,
             C::ProcessId,
             C::FolderId,
+            C::ServiceId,
         ])
         .column_as(Expr::cust(super::SUM_QUANTITY), "total")
         .column_as(Expr::cust("COUNT(*)"), "events")
@@ -313,6 +392,7 @@ pub async fn execution_sums_by_run(db: &impl ConnectionTrait, scope: Scope) -> R
         .group_by(C::JobId)
         .group_by(C::ProcessId)
         .group_by(C::FolderId)
+        .group_by(C::ServiceId)
         .into_tuple()
         .all(db)
         .await
@@ -326,6 +406,10 @@ pub async fn clear_rollups(db: &impl ConnectionTrait, scope: Scope) -> Result<()
         .await?;
     monthly::Entity::delete_many()
         .filter(scope.rows(monthly::Column::OrganizationId, monthly::Column::TenantId))
+        .exec(db)
+        .await?;
+    by_service::Entity::delete_many()
+        .filter(scope.rows(by_service::Column::OrganizationId, by_service::Column::TenantId))
         .exec(db)
         .await?;
     Ok(())

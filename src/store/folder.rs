@@ -1,6 +1,6 @@
 //! Folders (a tree per tenant) and the processes they own.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use entity::{folder, process};
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query};
@@ -137,6 +137,83 @@ pub async fn find_processes(
         .filter(process::Column::Id.is_in(ids.iter().copied()))
         .all(db)
         .await
+}
+
+/// The folder of `tenant` under `key`.
+pub async fn find_folder_by_key(
+    db: &impl ConnectionTrait,
+    scope: Scope,
+    tenant: Uuid,
+    key: &str,
+) -> Result<Option<folder::Model>, DbErr> {
+    in_scope(scope)
+        .filter(folder::Column::TenantId.eq(tenant))
+        .filter(folder::Column::ExternalKey.eq(key))
+        .one(db)
+        .await
+}
+
+/// The process of `tenant` under `key`.
+pub async fn find_process_by_key(
+    db: &impl ConnectionTrait,
+    scope: Scope,
+    tenant: Uuid,
+    key: &str,
+) -> Result<Option<process::Model>, DbErr> {
+    processes_in(scope)
+        .filter(process::Column::TenantId.eq(tenant))
+        .filter(process::Column::ExternalKey.eq(key))
+        .one(db)
+        .await
+}
+
+/// The folders named by (tenant, key) among `keys`, in one statement.
+pub async fn find_folders_by_keys(
+    db: &impl ConnectionTrait,
+    scope: Scope,
+    keys: &[(Uuid, String)],
+) -> Result<Vec<folder::Model>, DbErr> {
+    let rows = by_keys(
+        in_scope(scope),
+        folder::Column::TenantId,
+        folder::Column::ExternalKey,
+        keys,
+    )
+    .all(db)
+    .await?;
+    Ok(exactly(rows, keys, |f| (f.tenant_id, f.external_key.as_deref())))
+}
+
+/// The processes named by (tenant, key) among `keys`, in one statement.
+pub async fn find_processes_by_keys(
+    db: &impl ConnectionTrait,
+    scope: Scope,
+    keys: &[(Uuid, String)],
+) -> Result<Vec<process::Model>, DbErr> {
+    let rows = by_keys(
+        processes_in(scope),
+        process::Column::TenantId,
+        process::Column::ExternalKey,
+        keys,
+    )
+    .all(db)
+    .await?;
+    Ok(exactly(rows, keys, |p| (p.tenant_id, p.external_key.as_deref())))
+}
+
+/// Rows whose tenant and key are each among `keys`': a superset of the pairs, which
+/// [`exactly`] narrows (a row-value IN is not portable through the query builder).
+fn by_keys<E: EntityTrait>(select: Select<E>, tenant: E::Column, key: E::Column, keys: &[(Uuid, String)]) -> Select<E> {
+    let tenants: HashSet<Uuid> = keys.iter().map(|(t, _)| *t).collect();
+    let names: HashSet<&str> = keys.iter().map(|(_, k)| k.as_str()).collect();
+    select.filter(tenant.is_in(tenants)).filter(key.is_in(names))
+}
+
+fn exactly<M>(rows: Vec<M>, keys: &[(Uuid, String)], pair: impl Fn(&M) -> (Uuid, Option<&str>)) -> Vec<M> {
+    let wanted: HashSet<(Uuid, &str)> = keys.iter().map(|(t, k)| (*t, k.as_str())).collect();
+    rows.into_iter()
+        .filter(|row| matches!(pair(row), (tenant, Some(key)) if wanted.contains(&(tenant, key))))
+        .collect()
 }
 
 /// The organization a folder belongs to: where the operator's lookup by id starts, before

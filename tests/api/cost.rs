@@ -67,8 +67,9 @@ fn documented_views() -> Vec<&'static str> {
 }
 
 /// An organization with licenses of the unit types the documented views read, a tenant,
-/// and a folder with a process (so that every level of the tree answers something).
-async fn organization(app: &TestApp) -> (String, String) {
+/// and a folder with a process (so that every level of the tree answers something); the
+/// ids of the organization, the tenant and the folder.
+async fn organization(app: &TestApp) -> (String, String, String) {
     let data = app
         .ok(
             SYSTEM_KEY,
@@ -99,26 +100,31 @@ async fn organization(app: &TestApp) -> (String, String) {
             json!({ "t": tenant }),
         )
         .await["createFolder"]["folder"]["id"]
-        .clone();
+        .as_str()
+        .unwrap()
+        .to_owned();
     app.ok(
         SYSTEM_KEY,
         "mutation($f: ID!) { createProcess(input: {folderId: $f, name: \"Close\"}) { process { id } } }",
         json!({ "f": folder }),
     )
     .await;
-    (org, tenant)
+    (org, tenant, folder)
 }
 
 #[tokio::test]
 async fn the_documented_views_and_graphiqls_introspection_answer_under_the_default_limit() {
     let app = TestApp::spawn().await;
-    let (org, tenant) = organization(&app).await;
+    let (org, tenant, folder) = organization(&app).await;
     let views = documented_views();
     assert!(views.len() >= 4, "docs/dashboard.md shows its views");
     for view in views {
         let mut variables = json!({ "org": org });
         if view.contains("$tenant") {
             variables["tenant"] = json!(tenant);
+        }
+        if view.contains("$folder") {
+            variables["folder"] = json!(folder);
         }
         app.ok(SYSTEM_KEY, view, variables).await;
     }

@@ -367,6 +367,8 @@ fn one(
         parent_job_id: None,
         process_id: None,
         folder_id: None,
+        process_key: None,
+        folder_key: None,
         duration_ms: None,
     }
 }

@@ -14,6 +14,8 @@ mod controls;
 mod cost;
 mod events;
 mod export;
+mod external_keys;
+mod folder_view;
 mod fuzz;
 mod http;
 mod ingestion;

@@ -162,6 +162,7 @@ fn argument(type_name: &str, field: &str, arg: &str) -> Option<String> {
         (_, _, "granularity") => "WEEK",
         (_, _, "attribution") => "EXECUTION",
         ("Query", "node", "id") | ("OrganizationUsage", "tenant", "id") => "%tenant%",
+        ("OrganizationUsage", "folder", "id") => "%folder%",
         ("Query", "organization", "id") | ("Subscription", _, "organizationId") => "%org%",
         ("Mutation", mutation, "input") => return mutation_input(mutation).map(str::to_owned),
         _ => return None,
@@ -677,6 +678,7 @@ async fn ids_out_of_scope_read_exactly_as_unknown_ones() {
                 "query { node(id: %X%) { id } }".into(),
                 r#"mutation { createProcess(input: {folderId: %X%, name: "n"}) { process { id } } }"#.into(),
                 format!(r#"mutation {{ createFolder(input: {{tenantId: "{their_tenant}", parentId: %X%, name: "n"}}) {{ folder {{ id }} }} }}"#),
+                format!(r#"query {{ organization(id: "{}") {{ usage(unitType: "units") {{ folder(id: %X%, attribution: OWNERSHIP) {{ consumed }} }} }} }}"#, theirs.org),
             ],
         ),
         (

@@ -114,6 +114,10 @@ fn contract_names_are_in_the_schema() {
         "setOrganizationAlertThresholds(input: SetOrganizationAlertThresholdsInput!): OrganizationPayload!",
         "input SetOrganizationAlertThresholdsInput",
         "thresholds: [Float!]!",
+        // §15.3: the folder view.
+        "folder(id: ID!, attribution: Attribution!): FolderUsage",
+        "distribution(granularity: Granularity!): [UsageBucket!]!",
+        "byService: ServiceBreakdown!",
         // §15.4: stored notifications.
         "notifications(first: Int, after: String, kinds: [QuotaEventKind!], tenantId: ID): QuotaEventConnection!",
         "quotaEvents(organizationId: ID!, unitType: String, tenantId: ID, after: String): QuotaEvent!",

@@ -5,8 +5,8 @@
 //! the generated runs.
 //!
 //! `figures` reads the answers. `scenario` is the hand-computed data set and its expected
-//! figures, which `modes`, `paging`, `scope` and `backfill` check. `generated`, `oracle`
-//! and `property` make the property test.
+//! figures, which `modes`, `paging`, `scope` and `backfill` check (and the crate's
+//! `folder_view`). `generated`, `oracle` and `property` make the property test.
 
 mod backfill;
 mod figures;
@@ -15,5 +15,5 @@ mod modes;
 mod oracle;
 mod paging;
 mod property;
-mod scenario;
+pub(crate) mod scenario;
 mod scope;

@@ -10,20 +10,20 @@ use crate::helpers::{
 };
 
 /// Expansion depth (subfolders, process chain) the hand-computed scenario needs.
-pub(super) const HAND: (usize, usize) = (2, 3);
+pub(crate) const HAND: (usize, usize) = (2, 3);
 
 /// Tenant `one`: folders A ⊃ Asub, B and C (top level, never used); processes P1 (owned by
 /// A), P2 (B), P3 (Asub), P4 (B). Tenant `two`: folder D, process P5.
-pub(super) struct Scenario {
-    pub(super) app: TestApp,
-    pub(super) org: String,
-    pub(super) one: String,
-    pub(super) two: String,
-    pub(super) ids: HashMap<&'static str, String>,
+pub(crate) struct Scenario {
+    pub(crate) app: TestApp,
+    pub(crate) org: String,
+    pub(crate) one: String,
+    pub(crate) two: String,
+    pub(crate) ids: HashMap<&'static str, String>,
 }
 
 impl Scenario {
-    pub(super) fn id(&self, name: &str) -> &str {
+    pub(crate) fn id(&self, name: &str) -> &str {
         &self.ids[name]
     }
 }
@@ -52,7 +52,7 @@ impl Scenario {
 /// | e13 | (tenant two)    |  |    |       | 0.5      | 11-06 |
 /// | x1  | j1, unit type `other` |   |  |       | 999      | 11-05 |
 /// | x2  | unit type `other` |  |      | C      | 999      | 11-05 |
-pub(super) async fn scenario() -> Scenario {
+pub(crate) async fn scenario() -> Scenario {
     let app = TestApp::spawn().await;
     let fx = organization_with_license(&app, "acme", "10000").await;
     create_unit_type(&app, "other", "Other").await;
@@ -129,7 +129,7 @@ pub(super) async fn scenario() -> Scenario {
 //   B          = e3 20 + e5 5 + e6 4 (P1 ran in B) + e8 7 + e11 8 (P4, no folder → B) = 44
 //   C = 0; no folder = e9 3. Sum 49.5 + 44 + 0 + 3 = 96.5.
 //   Processes: P3 30 + 2 = 32; P2 20 + 5 = 25; P1 11.5 + 4 = 15.5; P4 8.
-pub(super) const ONE_EXECUTION_FOLDERS: &[&str] = &[
+pub(crate) const ONE_EXECUTION_FOLDERS: &[&str] = &[
     "A 49.5",
     "A: P1 11.5/11.5",
     "A/Asub 32",
@@ -141,7 +141,7 @@ pub(super) const ONE_EXECUTION_FOLDERS: &[&str] = &[
     "C 0",
     "(none) 3",
 ];
-pub(super) const ONE_EXECUTION_PROCESSES: &[&str] = &["P3 32/32", "P2 25/25", "P1 15.5/15.5", "P4 8/8"];
+pub(crate) const ONE_EXECUTION_PROCESSES: &[&str] = &["P3 32/32", "P2 25/25", "P1 15.5/15.5", "P4 8/8"];
 
 // OWNERSHIP (every event goes to its chain's root; the folder owning the root's process):
 //   chain P1 (root node shared by the j1 runs and the job-less P1 run e6):
@@ -154,7 +154,7 @@ pub(super) const ONE_EXECUTION_PROCESSES: &[&str] = &["P3 32/32", "P2 25/25", "P
 //   chain P2 (j4) 5 → B; chain P3 (e7) 2 → Asub (P3's folder);
 //   process-less roots: e8 7 ran in B → B (not a process row); e9 3 → no folder.
 //   A = 79.5 + Asub 2 = 81.5; B = 5 + 7 = 12; C = 0; no folder = 3. Sum 96.5.
-pub(super) const ONE_OWNERSHIP_FOLDERS: &[&str] = &[
+pub(crate) const ONE_OWNERSHIP_FOLDERS: &[&str] = &[
     "A 81.5",
     "A: P1 15.5/79.5",
     "A: P1 > P2 20/50",
@@ -167,7 +167,7 @@ pub(super) const ONE_OWNERSHIP_FOLDERS: &[&str] = &[
     "C 0",
     "(none) 3",
 ];
-pub(super) const ONE_OWNERSHIP_PROCESSES: &[&str] = &[
+pub(crate) const ONE_OWNERSHIP_PROCESSES: &[&str] = &[
     "P1 15.5/79.5",
     "P1 > P2 20/50",
     "P1 > P2 > P3 30/30",
@@ -177,15 +177,15 @@ pub(super) const ONE_OWNERSHIP_PROCESSES: &[&str] = &[
 ];
 
 // Tenant two: e12 100 (P5 in D), e13 0.5 (nothing) = 100.5, the same in both modes.
-pub(super) const TWO_FOLDERS: &[&str] = &["D 100", "D: P5 100/100", "(none) 0.5"];
-pub(super) const TWO_PROCESSES: &[&str] = &["P5 100/100"];
+pub(crate) const TWO_FOLDERS: &[&str] = &["D 100", "D: P5 100/100", "(none) 0.5"];
+pub(crate) const TWO_PROCESSES: &[&str] = &["P5 100/100"];
 
-pub(super) fn lines(expected: &[&str]) -> Vec<String> {
+pub(crate) fn lines(expected: &[&str]) -> Vec<String> {
     expected.iter().map(|s| (*s).to_owned()).collect()
 }
 
 /// The organization's rows are the tenants' rows together, one "no folder" row.
-pub(super) fn merged(tenants: &[&[&str]], none: &str) -> Vec<String> {
+pub(crate) fn merged(tenants: &[&[&str]], none: &str) -> Vec<String> {
     let mut all: Vec<String> = tenants
         .iter()
         .flat_map(|t| t.iter())
@@ -197,7 +197,7 @@ pub(super) fn merged(tenants: &[&[&str]], none: &str) -> Vec<String> {
     all
 }
 
-pub(super) fn sorted(mut lines: Vec<String>) -> Vec<String> {
+pub(crate) fn sorted(mut lines: Vec<String>) -> Vec<String> {
     let none = lines.iter().position(|l| l.starts_with("(none)"));
     let none = none.map(|i| lines.remove(i));
     lines.sort();

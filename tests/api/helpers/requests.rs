@@ -37,8 +37,8 @@ fn payload(name: &str) -> &'static str {
         }
         "createTenant" | "updateTenant" => "tenant { id name state }",
         "setAllocation" => "allocation { amount effectiveOn unitType { code } tenant { id } }",
-        "createFolder" => "folder { id name parent { id } tenant { id } }",
-        "createProcess" => "process { id name folder { id } tenant { id } }",
+        "createFolder" => "folder { id name externalKey parent { id } tenant { id } }",
+        "createProcess" => "process { id name externalKey folder { id } tenant { id } }",
         "recordUsage" => "accepted duplicates",
         "startExecution" => "granted quota { used limit remaining enforced }",
         "finishExecution" => "durationMs",
