@@ -12,6 +12,7 @@ mod m20261204_000006_monthly_rollups;
 mod m20261206_000007_capacity_top_ups;
 mod m20261206_000010_organization_alert_thresholds;
 mod m20261206_000013_notifications;
+mod m20261206_000014_webhooks;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000007_capacity_top_ups::Migration),
             Box::new(m20261206_000010_organization_alert_thresholds::Migration),
             Box::new(m20261206_000013_notifications::Migration),
+            Box::new(m20261206_000014_webhooks::Migration),
         ]
     }
 }

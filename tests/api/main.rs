@@ -30,3 +30,4 @@ mod services;
 mod tree;
 mod usage;
 mod vendor;
+mod webhooks;
