@@ -288,12 +288,13 @@ pub(crate) async fn enqueue(tx: &impl ConnectionTrait, events: &[&QuotaEvent]) -
         let (Some(id), Some(seq)) = (event.id, event.seq) else {
             continue;
         };
-        let key = (event.organization_id, event.tenant_id);
-        if !listening.contains_key(&key) {
-            let found = store::webhook::listening(tx, event.organization_id, event.tenant_id).await?;
-            listening.insert(key, found);
-        }
-        for endpoint in listening.get(&key).into_iter().flatten() {
+        let endpoints = match listening.entry((event.organization_id, event.tenant_id)) {
+            std::collections::hash_map::Entry::Occupied(found) => found.into_mut(),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(store::webhook::listening(tx, event.organization_id, event.tenant_id).await?)
+            }
+        };
+        for endpoint in endpoints.iter() {
             if endpoint.kinds.split(',').any(|k| k == event.kind.as_str()) {
                 rows.push(Delivery {
                     id: Uuid::now_v7(),
