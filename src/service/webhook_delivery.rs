@@ -50,6 +50,9 @@ pub async fn run(ctx: AppContext) {
 /// Claims and attempts one batch; how many were claimed.
 async fn round(ctx: &AppContext) -> AppResult<usize> {
     let now = Utc::now();
+    if !store::webhook::any_due(&ctx.db, now).await? {
+        return Ok(0);
+    }
     let lease = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
     let claimed = {
         let tx = store::begin_write(&ctx.writer).await?;

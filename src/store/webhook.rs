@@ -86,6 +86,22 @@ pub async fn deliveries_of(
     query.order_by_desc(delivery::Column::Id).limit(limit).all(db).await
 }
 
+/// Whether any PENDING delivery is due and free: a read, so that an idle sender never
+/// takes the write lock (SQLite's one writer) just to find nothing.
+pub async fn any_due(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<bool, DbErr> {
+    let found = delivery::Entity::find()
+        .filter(delivery::Column::Status.eq("PENDING"))
+        .filter(delivery::Column::NextAttemptAt.lte(now))
+        .filter(
+            sea_orm::Condition::any()
+                .add(delivery::Column::LockedUntil.is_null())
+                .add(delivery::Column::LockedUntil.lt(now)),
+        )
+        .one(db)
+        .await?;
+    Ok(found.is_some())
+}
+
 /// Takes up to `limit` due PENDING deliveries no other replica holds, holding them until
 /// `lease_until`. On PostgreSQL the rows are locked with SKIP LOCKED, so concurrent
 /// replicas take different ones; SQLite has one writer at a time.
