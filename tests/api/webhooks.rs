@@ -573,3 +573,57 @@ async fn webhooks_two_replicas_deliver_each_event_once() {
     replica.finish().await;
     app.finish().await;
 }
+
+#[tokio::test]
+async fn webhooks_retention_keeps_what_is_still_to_send() {
+    let app = TestApp::spawn_with_notifications(settings("60", true)).await;
+    let fx = organization_with_license(&app, "acme", "1000").await;
+    let waiting = tenant(&app, &fx.org, "Waiting").await;
+    let sent = tenant(&app, &fx.org, "Sent").await;
+    let down = Receiver::start(&[], 500).await;
+    let up = Receiver::start(&[], 200).await;
+    let kinds = json!(["ALLOCATION_CHANGED"]);
+    let (down_id, _) = endpoint(
+        &app,
+        json!({ "organizationId": fx.org, "url": down.url, "kinds": kinds, "tenantId": waiting }),
+    )
+    .await;
+    let (up_id, _) = endpoint(
+        &app,
+        json!({ "organizationId": fx.org, "url": up.url, "kinds": kinds, "tenantId": sent }),
+    )
+    .await;
+    allocate(&app, &waiting, Some("100")).await;
+    allocate(&app, &sent, Some("100")).await;
+    settled(&app, &fx.org, &up_id, "SUCCEEDED", 10).await;
+    down.until(1, 10).await;
+
+    // 91 days later (the default keeps 90): the sent one goes with its delivery, the one
+    // still to send stays.
+    app.clock
+        .set(chrono::DateTime::parse_from_rfc3339(DEFAULT_NOW).unwrap().to_utc() + chrono::Duration::days(91));
+    let kept = "notifications(kinds: [ALLOCATION_CHANGED]) { nodes { tenantId } }";
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = app.organization(SYSTEM_KEY, &fx.org, kept).await;
+        let tenants: Vec<&str> = left["notifications"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|n| n["tenantId"].as_str())
+            .collect();
+        if tenants == [waiting.as_str()] {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not pruned as expected: {tenants:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(deliveries(&app, &fx.org, &up_id).await.is_empty());
+    let pending = deliveries(&app, &fx.org, &down_id).await;
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0]["status"], "PENDING");
+    app.finish().await;
+}
