@@ -81,8 +81,8 @@ pub struct Settings {
     pub notifications: NotificationSettings,
 }
 
-/// Stored notifications (docs/design.md §15.4).
-#[derive(clap::Args, Debug, Clone, Copy, PartialEq, Eq)]
+/// Stored notifications and webhooks (docs/design.md §15.4).
+#[derive(clap::Args, Debug, Clone, PartialEq, Eq)]
 pub struct NotificationSettings {
     /// How many days stored notifications are kept (history and resume reach that far back).
     #[arg(
@@ -92,12 +92,35 @@ pub struct NotificationSettings {
         global = true
     )]
     pub notification_retention_days: u32,
+    /// Seconds to wait before each retry of a failed webhook delivery, comma-separated
+    /// (decimals allowed); after the last one the delivery is FAILED.
+    #[arg(
+        long,
+        env = "QUOTAGRAPH_WEBHOOK_RETRY_SCHEDULE",
+        default_value = DEFAULT_RETRY_SCHEDULE,
+        global = true
+    )]
+    pub webhook_retry_schedule: String,
+    /// Lets webhook endpoints point at loopback and private addresses (a receiver on the
+    /// same host or network); refused otherwise, so that a key cannot probe the network.
+    #[arg(
+        long,
+        env = "QUOTAGRAPH_WEBHOOK_ALLOW_PRIVATE",
+        default_value_t = false,
+        global = true
+    )]
+    pub webhook_allow_private: bool,
 }
+
+/// 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
+pub const DEFAULT_RETRY_SCHEDULE: &str = "5,300,1800,7200,18000,36000,36000";
 
 impl Default for NotificationSettings {
     fn default() -> Self {
         NotificationSettings {
             notification_retention_days: 90,
+            webhook_retry_schedule: DEFAULT_RETRY_SCHEDULE.to_owned(),
+            webhook_allow_private: false,
         }
     }
 }

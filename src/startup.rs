@@ -60,6 +60,9 @@ impl App {
             pepper,
             watcher: Default::default(),
             groups: Default::default(),
+            webhooks: std::sync::Arc::new(
+                service::webhook::Webhooks::from_settings(&settings.notifications).map_err(|e| anyhow::anyhow!(e))?,
+            ),
         };
         if let Some(secret) = service::api_key::bootstrap(&context, settings.bootstrap_key.as_deref())
             .await
@@ -96,7 +99,7 @@ impl App {
             drain,
             statements,
             watch_interval: std::time::Duration::from_millis(settings.watch_interval_ms.max(10)),
-            notifications: settings.notifications,
+            notifications: settings.notifications.clone(),
         })
     }
 
@@ -129,6 +132,7 @@ impl App {
             self.watch_interval,
             self.notifications.notification_retention_days,
         ));
+        let sender = tokio::spawn(service::webhook_delivery::run(self.state.context.clone()));
         let drain = self.drain;
         let draining = self.state.draining.clone();
         let served = axum::serve(self.listener, http::router(self.state))
@@ -141,8 +145,11 @@ impl App {
         // Let the WebSockets send their close frames (1001) before the process ends.
         draining.sockets_closed(std::time::Duration::from_secs(5)).await;
         ticker.abort();
-        // Wait for the ticker to let go of its connections before the pool closes.
+        sender.abort();
+        // Wait for the ticker and the webhook sender to let go of their connections before
+        // the pool closes (a delivery cut short is attempted again after its lease).
         let _ = ticker.await;
+        let _ = sender.await;
         served?;
         db.close().await?;
         Ok(())

@@ -159,6 +159,7 @@ pub async fn build(url: &str, plan: &Plan, sums: &Sums, loaders: usize) -> anyho
         pepper: service::api_key::Pepper::new(KEY_PEPPER),
         watcher: Default::default(),
         groups: Default::default(),
+        webhooks: Default::default(),
     };
     service::api_key::bootstrap(&ctx, Some(SYSTEM_KEY))
         .await

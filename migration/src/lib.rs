@@ -14,6 +14,7 @@ mod m20261206_000010_organization_alert_thresholds;
 mod m20261206_000011_attribution_services;
 mod m20261206_000012_external_keys;
 mod m20261206_000013_notifications;
+mod m20261206_000014_webhooks;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000011_attribution_services::Migration),
             Box::new(m20261206_000012_external_keys::Migration),
             Box::new(m20261206_000013_notifications::Migration),
+            Box::new(m20261206_000014_webhooks::Migration),
         ]
     }
 }

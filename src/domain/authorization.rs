@@ -117,6 +117,13 @@ pub const TYPES: &[(&str, Rule)] = &[
     ("FinishExecutionPayload", Rule::Everyone),
     ("ConsumptionControlPayload", Rule::Everyone),
     ("ServicePayload", Rule::Everyone),
+    ("WebhookEndpoint", Rule::Everyone),
+    ("WebhookDelivery", Rule::Everyone),
+    ("WebhookDeliveryConnection", Rule::Everyone),
+    ("WebhookDeliveryEdge", Rule::Everyone),
+    ("CreateWebhookEndpointPayload", Rule::Everyone),
+    ("DeleteWebhookEndpointPayload", Rule::Everyone),
+    ("WebhookDeliveryPayload", Rule::Everyone),
 ];
 
 /// Fields with a rule of their own: (type, fields, rule). The root types' fields, and the
@@ -139,7 +146,14 @@ pub const FIELDS: &[(&str, &[&str], Rule)] = &[
     ),
     (
         "Mutation",
-        &["createApiKey", "revokeApiKey", "setOrganizationAlertThresholds"],
+        &[
+            "createApiKey",
+            "revokeApiKey",
+            "setOrganizationAlertThresholds",
+            "createWebhookEndpoint",
+            "deleteWebhookEndpoint",
+            "retryWebhookDelivery",
+        ],
         Rule::Administrators,
     ),
     (
@@ -161,7 +175,7 @@ pub const FIELDS: &[(&str, &[&str], Rule)] = &[
     ),
     ("Subscription", &["quotaEvents", "usage"], Rule::Readers),
     ("Organization", &["quota"], Rule::WholeOrganization),
-    ("Organization", &["auditLog"], Rule::Administrators),
+    ("Organization", &["auditLog", "webhookEndpoints"], Rule::Administrators),
     // What a usage answer is about, and the way to the cards (and a folder of its own
     // tenant) a TENANT_ADMIN may read.
     (

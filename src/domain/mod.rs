@@ -18,5 +18,6 @@ mod properties;
 pub mod quantity;
 pub mod rollup;
 pub mod tenant;
+pub mod webhook;
 
 pub use quantity::Quantity;

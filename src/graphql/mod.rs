@@ -23,6 +23,7 @@ mod siblings;
 pub mod subscription;
 pub mod tenant;
 pub mod usage;
+pub mod webhook;
 pub mod ws_limits;
 
 use async_graphql::{
@@ -53,6 +54,7 @@ pub struct Mutation(
     folder::FolderMutation,
     ingestion::IngestionMutation,
     admission::AdmissionMutation,
+    webhook::WebhookMutation,
 );
 
 /// The executable schema.

@@ -68,7 +68,7 @@ impl Kind {
 
 /// The global id of a row.
 pub fn encode(kind: Kind, id: Uuid) -> ID {
-    ID(URL_SAFE_NO_PAD.encode(format!("{}:{id}", kind.prefix())))
+    ID(crate::domain::webhook::global_id(kind.prefix(), id))
 }
 
 /// Reads any global id.

@@ -15,9 +15,8 @@ const CURSOR_TAG: u8 = b'n';
 
 /// The opaque cursor of a stored event.
 pub(super) fn cursor(seq: i64) -> String {
-    let mut bytes = vec![CURSOR_TAG];
-    bytes.extend_from_slice(&seq.to_be_bytes());
-    URL_SAFE_NO_PAD.encode(bytes)
+    // Webhook bodies carry the same cursor.
+    crate::domain::webhook::cursor(seq)
 }
 
 /// The `seq` a cursor names; none for no cursor (from the oldest kept).

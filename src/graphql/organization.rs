@@ -198,6 +198,20 @@ impl Organization {
         notification::history(app, &wanted, first).await
     }
 
+    /// Where its quota events are POSTed (OWNER, ADMIN).
+    #[graphql(complexity = "super::limits::list_cost(child_complexity)")]
+    async fn webhook_endpoints(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<super::webhook::WebhookEndpoint>> {
+        let (app, actor) = session(ctx)?;
+        Ok(service::webhook::list(app, actor, &self.model)
+            .await?
+            .into_iter()
+            .map(super::webhook::WebhookEndpoint)
+            .collect())
+    }
+
     /// The tenants, optionally only those in some states. A TENANT_ADMIN sees its own tenant only.
     #[graphql(complexity = "super::limits::page_cost(first, child_complexity)")]
     async fn tenants(

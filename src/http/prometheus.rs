@@ -1,6 +1,7 @@
 //! `GET /metrics`: Prometheus text exposition of what the server does: HTTP requests,
 //! GraphQL operations by name and outcome, ingested events, admission grants and
-//! refusals, WebSocket connections and subscriptions, and the database pool.
+//! refusals, WebSocket connections and subscriptions, the database pool, and webhook
+//! deliveries (attempts by outcome, those pending, and the lag from storage to delivery).
 //!
 //! The recorder is the process's one global `metrics` recorder, installed on first use.
 
@@ -50,6 +51,10 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     metrics::gauge!("quotagraph_db_pool_connections", "state" => "in_use")
         .set(pool.size.saturating_sub(pool.idle) as f64);
     metrics::gauge!("quotagraph_db_pool_max_connections").set(pool.max as f64);
+    match service::webhook::pending(&state.context).await {
+        Ok(pending) => metrics::gauge!("quotagraph_webhook_pending").set(pending as f64),
+        Err(err) => tracing::warn!(error = ?err, "pending webhook deliveries could not be counted"),
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         handle().render(),

@@ -40,6 +40,11 @@ impl Pepper {
         Pepper(secret.as_bytes().into())
     }
 
+    /// The pepper itself, which also keys the webhook secrets' encryption.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+
     fn mac(&self, secret: &str) -> Hmac<Sha256> {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes a key of any length");
         mac.update(secret.as_bytes());

@@ -27,6 +27,8 @@ pub mod tenant;
 pub mod unit_type;
 pub mod usage;
 pub mod watch;
+pub mod webhook;
+pub mod webhook_delivery;
 
 use chrono_tz::Tz;
 use sea_orm::DatabaseConnection;
@@ -52,6 +54,8 @@ pub struct AppContext {
     pub watcher: std::sync::Arc<watch::Watcher>,
     /// Small `recordUsage` requests waiting for the next group commit.
     pub groups: std::sync::Arc<group_commit::Groups>,
+    /// How webhooks are sent.
+    pub webhooks: std::sync::Arc<webhook::Webhooks>,
 }
 
 /// Turns an access decision into an error: hidden things look like missing ones.

@@ -35,10 +35,11 @@ pub(crate) async fn store(tx: &impl sea_orm::ConnectionTrait, events: &mut [Quot
         placed.push(index);
     }
     let numbers = store::notification::insert(tx, rows).await?;
-    for (index, seq) in placed.into_iter().zip(numbers) {
+    for (&index, seq) in placed.iter().zip(numbers) {
         events[index].seq = Some(seq);
     }
-    Ok(())
+    let stored: Vec<&QuotaEvent> = placed.iter().map(|&index| &events[index]).collect();
+    super::webhook::enqueue(tx, &stored).await
 }
 
 /// Which notifications a caller asks for; what it may see is decided by [`wanted`].
@@ -87,7 +88,7 @@ pub async fn page(ctx: &AppContext, wanted: &Wanted, limit: u64) -> AppResult<(V
     Ok((events, more))
 }
 
-fn decoded(row: entity::notification::Model) -> AppResult<QuotaEvent> {
+pub(crate) fn decoded(row: entity::notification::Model) -> AppResult<QuotaEvent> {
     let mut event: QuotaEvent = serde_json::from_str(&row.event)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("a stored notification is not an event: {e}")))?;
     event.id = Some(row.id);
@@ -95,9 +96,13 @@ fn decoded(row: entity::notification::Model) -> AppResult<QuotaEvent> {
     Ok(event)
 }
 
-/// Deletes the notifications older than `days` days (the retention), for the operator's
-/// ticker; how many went.
+/// Deletes the notifications older than `days` days (the retention) but those a webhook
+/// delivery still waits to send, with their finished deliveries, for the operator's ticker;
+/// how many went.
 pub async fn prune(ctx: &AppContext, now: DateTime<Utc>, days: u32) -> AppResult<u64> {
     let before = now - chrono::Duration::days(i64::from(days));
-    Ok(store::notification::delete_older_than(&ctx.writer, before).await?)
+    let deleted = store::notification::delete_older_than(&ctx.writer, before).await?;
+    // The sent and failed deliveries of the notifications that went go with them.
+    store::webhook::delete_orphans(&ctx.writer).await?;
+    Ok(deleted)
 }

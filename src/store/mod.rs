@@ -19,6 +19,7 @@ pub mod service_catalog;
 pub mod tenant;
 pub mod unit_type;
 pub mod usage;
+pub mod webhook;
 
 use std::time::Duration;
 

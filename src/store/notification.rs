@@ -7,6 +7,7 @@ use sea_orm::{
     ActiveValue::{NotSet, Set},
     ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     Statement,
+    sea_query::{Expr, ExprTrait, Query},
 };
 use uuid::Uuid;
 
@@ -98,11 +99,26 @@ pub async fn after(db: &impl ConnectionTrait, wanted: &Wanted, limit: u64) -> Re
         .await
 }
 
-/// Deletes notifications older than `before`; how many went.
+/// Deletes notifications older than `before` but those a webhook delivery still waits to
+/// send; how many went.
 pub async fn delete_older_than(db: &impl ConnectionTrait, before: DateTime<Utc>) -> Result<u64, DbErr> {
+    let waiting = Query::select()
+        .column("notification_seq")
+        .from("webhook_deliveries")
+        .and_where(Expr::col("status").eq("PENDING"))
+        .to_owned();
     Ok(Entity::delete_many()
         .filter(Column::At.lt(before))
+        .filter(Column::Seq.not_in_subquery(waiting))
         .exec(db)
         .await?
         .rows_affected)
+}
+
+/// The notifications of these `seq` values (a delivery names its notification by `seq`).
+pub async fn by_seqs(db: &impl ConnectionTrait, seqs: &[i64]) -> Result<Vec<Model>, DbErr> {
+    Entity::find()
+        .filter(Column::Seq.is_in(seqs.iter().copied()))
+        .all(db)
+        .await
 }

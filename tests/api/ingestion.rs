@@ -328,6 +328,7 @@ async fn group_context(app: &TestApp) -> (quotagraph::service::AppContext, quota
         pepper: service::api_key::Pepper::new(crate::helpers::KEY_PEPPER),
         watcher: Default::default(),
         groups: Default::default(),
+        webhooks: Default::default(),
     };
     let actor = service::api_key::authenticate(&ctx, SYSTEM_KEY).await.unwrap();
     (ctx, actor)

@@ -32,3 +32,4 @@ mod services;
 mod tree;
 mod usage;
 mod vendor;
+mod webhooks;

@@ -151,6 +151,12 @@ fn mutation_input(mutation: &str) -> Option<&'static str> {
         "finishExecution" => r#"{tenantId: %tenant%, idempotencyKey: "e1", durationMs: 1000}"#,
         "updateService" => r#"{code: "robots", name: "Robots"}"#,
         "setOrganizationAlertThresholds" => r#"{organizationId: %org%, unitType: "units", thresholds: [0.5, 1.0]}"#,
+        // A public address literal: no DNS; the delivery to it may fail, which is fine here.
+        "createWebhookEndpoint" => {
+            r#"{organizationId: %org%, url: "http://203.0.113.10/hook", kinds: [THRESHOLD_CROSSED]}"#
+        }
+        "deleteWebhookEndpoint" => "{id: %fresh_webhook%}",
+        "retryWebhookDelivery" => "{id: %delivery%}",
         _ => return None,
     })
 }
@@ -187,6 +193,9 @@ fn payload_mutation(type_name: &str) -> Option<&'static str> {
         "FinishExecutionPayload" => "finishExecution",
         "ConsumptionControlPayload" => "setConsumptionControl",
         "ServicePayload" => "updateService",
+        "CreateWebhookEndpointPayload" => "createWebhookEndpoint",
+        "DeleteWebhookEndpointPayload" => "deleteWebhookEndpoint",
+        "WebhookDeliveryPayload" => "retryWebhookDelivery",
         _ => return None,
     })
 }
@@ -263,6 +272,12 @@ fn reach(type_name: &str) -> Option<Reach> {
         "ProcessConnection" => below("Folder", "processes", "processes { HOLE }"),
         "ProcessEdge" => below("ProcessConnection", "edges", "edges { HOLE }"),
         "Process" => below("Query", "node", "node(id: %process%) { ... on Process { HOLE } }"),
+        "QuotaEventConnection" => below("Organization", "notifications", "notifications { HOLE }"),
+        "QuotaEventEdge" => below("QuotaEventConnection", "edges", "edges { HOLE }"),
+        "WebhookEndpoint" => below("Organization", "webhookEndpoints", "webhookEndpoints { HOLE }"),
+        "WebhookDeliveryConnection" => below("WebhookEndpoint", "deliveries", "deliveries { HOLE }"),
+        "WebhookDeliveryEdge" => below("WebhookDeliveryConnection", "edges", "edges { HOLE }"),
+        "WebhookDelivery" => below("WebhookDeliveryEdge", "node", "node { HOLE }"),
         _ => None,
     }
 }
@@ -402,9 +417,28 @@ impl World {
         let fx = organization_with_license(&app, "acme", "1000").await;
         let alpha = tenant(&app, &fx.org, "Alpha").await;
         let beta = tenant(&app, &fx.org, "Beta").await;
+        // An endpoint that the allocations give deliveries (to a public address literal:
+        // they may fail, which is fine here).
+        let hook = format!(
+            r#"mutation {{ createWebhookEndpoint(input: {{organizationId: "{}", url: "http://203.0.113.10/hook", kinds: [ALLOCATION_CHANGED]}}) {{ endpoint {{ id }} }} }}"#,
+            fx.org
+        );
+        run(&app, &hook).await;
         for t in [&alpha, &beta] {
             allocate(&app, t, Some("100")).await;
         }
+        let deliveries = run(
+            &app,
+            &format!(
+                r#"{{ organization(id: "{}") {{ webhookEndpoints {{ deliveries {{ edges {{ node {{ id }} }} }} }} }} }}"#,
+                fx.org
+            ),
+        )
+        .await;
+        let delivery = deliveries["organization"]["webhookEndpoints"][0]["deliveries"]["edges"][0]["node"]["id"]
+            .as_str()
+            .expect("an allocation is delivered")
+            .to_owned();
         let folder = create_folder(&app, &alpha, None, "Build").await;
         let child = create_folder(&app, &alpha, Some(&folder), "Nightly").await;
         let process = create_process(&app, &folder, "Robot").await;
@@ -426,6 +460,7 @@ impl World {
             ("folder", folder),
             ("process", process),
             ("license", fx.license),
+            ("delivery", delivery),
         ]);
         World {
             app,
@@ -461,6 +496,17 @@ impl World {
         if text.contains("%fresh_key%") {
             let (_, id) = key_with_id(&self.app, "VIEWER", Some(&self.values["org"]), None).await;
             text = text.replace("%fresh_key%", &format!("\"{id}\""));
+        }
+        if text.contains("%fresh_webhook%") {
+            let document = format!(
+                r#"mutation {{ createWebhookEndpoint(input: {{organizationId: "{}", url: "http://203.0.113.10/hook", kinds: [QUOTA_EXHAUSTED]}}) {{ endpoint {{ id }} }} }}"#,
+                self.values["org"]
+            );
+            let data = run(&self.app, &document).await;
+            let id = data["createWebhookEndpoint"]["endpoint"]["id"]
+                .as_str()
+                .unwrap_or_default();
+            text = text.replace("%fresh_webhook%", &format!("\"{id}\""));
         }
         for (name, value) in &self.values {
             text = text.replace(&format!("%{name}%"), &format!("\"{value}\""));

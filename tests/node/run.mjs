@@ -7,7 +7,8 @@
 // subscriptions-transport-ws client subscribing (`usage` answers at once, `quotaEvents`
 // hears a recordUsage), Apollo Client running the dashboard query with variables (and
 // again through automatic persisted queries, POST and GET), graphql-js validating the
-// introspected schema, a WebSocket that never sends connection_init being closed with
+// introspected schema, the standardwebhooks verifier accepting a webhook delivery (and
+// refusing it tampered), a WebSocket that never sends connection_init being closed with
 // 4408, and SIGTERM closing open WebSockets with 1001. Exits non-zero on any failure; the last line reads "N passed, N failed".
 
 import { spawn } from 'node:child_process';
@@ -24,6 +25,8 @@ import { serverAudits } from 'graphql-http';
 import { createClient } from 'graphql-ws';
 import { SubscriptionClient } from 'subscriptions-transport-ws';
 import WebSocket from 'ws';
+
+import { webhooks } from './webhooks.mjs';
 
 const binary = process.argv[2];
 if (!binary) {
@@ -91,6 +94,8 @@ async function startServer() {
       QUOTAGRAPH_BIND: `127.0.0.1:${port}`,
       QUOTAGRAPH_BOOTSTRAP_KEY: KEY,
       QUOTAGRAPH_CLOCK: '2026-11-23T10:00:00Z',
+      // The webhook check's receiver listens on 127.0.0.1.
+      QUOTAGRAPH_WEBHOOK_ALLOW_PRIVATE: 'true',
       RUST_LOG: process.env.RUST_LOG ?? 'warn',
     },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -413,6 +418,9 @@ try {
   await check('subscriptions-transport-ws subscriptions', () => legacyWs(server, org, tenant));
   await check('Apollo Client dashboard query', () => apollo(server, org));
   await check('graphql-js validates the introspected schema', () => introspection(server));
+  await check('standardwebhooks verifies a webhook delivery', () =>
+    webhooks({ post, within, assert }, server, org),
+  );
   for (const [i, protocol] of ['graphql-transport-ws', 'graphql-ws'].entries()) {
     await check(`a ${protocol} socket that never sends connection_init is closed with 4408`, async () => {
       const outcome = (await silent)[i];

@@ -10,6 +10,8 @@ use super::{DEFAULT_NOW, KEY_PEPPER, SYSTEM_KEY, TestDatabase};
 pub struct ServerProcess {
     child: Option<Child>,
     pub address: String,
+    /// The database it serves.
+    pub database_url: String,
     /// Its own database; none when it serves another server's.
     database: Option<TestDatabase>,
 }
@@ -57,6 +59,7 @@ impl ServerProcess {
         let server = ServerProcess {
             child: Some(command.spawn().expect("the binary starts")),
             address,
+            database_url: database_url.to_owned(),
             database,
         };
         let client = reqwest::Client::new();
@@ -72,6 +75,15 @@ impl ServerProcess {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         panic!("the server did not start");
+    }
+
+    /// Sends SIGKILL (no shutdown at all, as in a crash) and waits for the process to end;
+    /// its database stays, for a server started on it next ([`ServerProcess::on`]).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().expect("SIGKILL is sent");
+            child.wait().expect("the process ends");
+        }
     }
 
     /// Sends SIGTERM and waits for the process to end; returns whether it exited with

@@ -47,6 +47,9 @@ fn payload(name: &str) -> &'static str {
         "setConsumptionControl" => {
             "consumptionControl { stopAtAllocation alertThresholds tenant { id } unitType { code } }"
         }
+        "createWebhookEndpoint" => "secret endpoint { id url kinds enabled tenantId description }",
+        "deleteWebhookEndpoint" => "deletedId",
+        "retryWebhookDelivery" => "delivery { id status attempts responseStatus }",
         _ => panic!("tell helpers/requests.rs what to select of {name}"),
     }
 }

@@ -47,6 +47,7 @@ struct Knobs {
     limits: LimitSettings,
     pool: PoolSettings,
     demo: bool,
+    notifications: NotificationSettings,
 }
 
 impl Default for Knobs {
@@ -55,6 +56,7 @@ impl Default for Knobs {
             limits: generous(),
             pool: small_pool(),
             demo: false,
+            notifications: NotificationSettings::default(),
         }
     }
 }
@@ -102,6 +104,28 @@ impl TestApp {
         .await
     }
 
+    /// A server with other notification and webhook settings.
+    pub async fn spawn_with_notifications(notifications: NotificationSettings) -> TestApp {
+        Self::serve(
+            DEFAULT_NOW,
+            1000,
+            Knobs {
+                notifications,
+                ..Knobs::default()
+            },
+        )
+        .await
+    }
+
+    /// A replica (as [`TestApp::replica`]) with other notification and webhook settings.
+    pub async fn replica_with_notifications(&self, notifications: NotificationSettings) -> TestApp {
+        let knobs = Knobs {
+            notifications,
+            ..Knobs::default()
+        };
+        Self::start(DEFAULT_NOW, 1000, self.database_url.clone(), None, knobs).await
+    }
+
     /// A server started with `--demo`: the demo organization made on its empty store.
     pub async fn spawn_demo() -> TestApp {
         Self::serve(
@@ -131,7 +155,12 @@ impl TestApp {
         watch_interval_ms: u64,
         database_url: String,
         database: Option<TestDatabase>,
-        Knobs { limits, pool, demo }: Knobs,
+        Knobs {
+            limits,
+            pool,
+            demo,
+            notifications,
+        }: Knobs,
     ) -> TestApp {
         let clock: DateTime<Utc> = DateTime::parse_from_rfc3339(now).expect("test clock").to_utc();
         let settings = Settings {
@@ -146,7 +175,7 @@ impl TestApp {
             watch_interval_ms,
             limits,
             pool,
-            notifications: NotificationSettings::default(),
+            notifications,
         };
         let app = App::build(&settings).await.expect("the app builds");
         let address = format!("127.0.0.1:{}", app.port());
