@@ -132,7 +132,10 @@ impl App {
             self.watch_interval,
             self.notifications.notification_retention_days,
         ));
-        let sender = tokio::spawn(service::webhook_delivery::run(self.state.context.clone()));
+        let sender = tokio::spawn(service::webhook_delivery::run(
+            self.state.context.clone(),
+            self.watch_interval,
+        ));
         let drain = self.drain;
         let draining = self.state.draining.clone();
         let served = axum::serve(self.listener, http::router(self.state))

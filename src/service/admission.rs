@@ -367,7 +367,7 @@ async fn announce_refusal(
     let mut events = [event];
     let stored = async {
         let tx = store::begin_write(&ctx.writer).await?;
-        super::notification::store(&tx, &mut events).await?;
+        super::notification::store(ctx, &tx, &mut events).await?;
         tx.commit().await?;
         AppResult::Ok(())
     };

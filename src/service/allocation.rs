@@ -160,7 +160,7 @@ pub async fn set(ctx: &AppContext, actor: &Actor, change: AllocationChange) -> A
     };
     audit::record(&tx, ctx, actor, change).await?;
     let mut changed = [allocation_changed(ctx, &tx, &bundle, tenant.id, today).await?];
-    super::notification::store(&tx, &mut changed).await?;
+    super::notification::store(ctx, &tx, &mut changed).await?;
     tx.commit().await?;
     watch::after(
         ctx,

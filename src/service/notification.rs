@@ -15,7 +15,11 @@ pub use crate::store::notification::Wanted;
 
 /// Stores, in the caller's transaction, the events of `events` that are kept and not
 /// stored yet, giving each its id and `seq`.
-pub(crate) async fn store(tx: &impl sea_orm::ConnectionTrait, events: &mut [QuotaEvent]) -> AppResult<()> {
+pub(crate) async fn store(
+    ctx: &AppContext,
+    tx: &impl sea_orm::ConnectionTrait,
+    events: &mut [QuotaEvent],
+) -> AppResult<()> {
     let mut rows = Vec::new();
     let mut placed = Vec::new();
     for (index, event) in events.iter_mut().enumerate() {
@@ -39,7 +43,7 @@ pub(crate) async fn store(tx: &impl sea_orm::ConnectionTrait, events: &mut [Quot
         events[index].seq = Some(seq);
     }
     let stored: Vec<&QuotaEvent> = placed.iter().map(|&index| &events[index]).collect();
-    super::webhook::enqueue(tx, &stored).await
+    super::webhook::enqueue(ctx, tx, &stored).await
 }
 
 /// Which notifications a caller asks for; what it may see is decided by [`wanted`].

@@ -155,7 +155,7 @@ async fn evaluate(ctx: &AppContext, change: &Change) -> AppResult<Vec<QuotaEvent
     store::organization::lock(&tx, change.organization).await?;
     let Some(watched) = Watched::load(ctx, &tx, change).await? else {
         let mut out = change.events.clone();
-        super::notification::store(&tx, &mut out).await?;
+        super::notification::store(ctx, &tx, &mut out).await?;
         tx.commit().await?;
         return Ok(out);
     };
@@ -170,7 +170,7 @@ async fn evaluate(ctx: &AppContext, change: &Change) -> AppResult<Vec<QuotaEvent
         }
     }
     out.extend(license_expiring(&tx, &watched, now).await?);
-    super::notification::store(&tx, &mut out).await?;
+    super::notification::store(ctx, &tx, &mut out).await?;
     sent.write(&tx, now).await?;
     tx.commit().await?;
     Ok(out)

@@ -6,7 +6,6 @@
 //! demos pin that clock, and a retry scheduled by a clock that never moves would never come.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::LazyLock;
 
 use chrono::Utc;
 use rand::RngCore;
@@ -28,15 +27,14 @@ use crate::events::QuotaEvent;
 use crate::store;
 use entity::{webhook_delivery::Model as Delivery, webhook_endpoint::Model as Endpoint};
 
-/// Wakes this process's delivery workers when it stores a delivery, so a delivery does not
-/// wait for the next poll (other replicas find it by polling).
-pub(crate) static WAKE: LazyLock<Notify> = LazyLock::new(Notify::new);
-
 /// How webhooks are sent: the retry schedule, and whether private targets are allowed.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct Webhooks {
     pub schedule: RetrySchedule,
     pub allow_private: bool,
+    /// Wakes this server's sender when it stores a delivery, so a delivery does not wait
+    /// for the next poll (other replicas find it by polling).
+    pub wake: std::sync::Arc<Notify>,
 }
 
 impl Default for Webhooks {
@@ -51,6 +49,7 @@ impl Webhooks {
             schedule: RetrySchedule::parse(&settings.webhook_retry_schedule)
                 .map_err(|e| format!("QUOTAGRAPH_WEBHOOK_RETRY_SCHEDULE: {e}"))?,
             allow_private: settings.webhook_allow_private,
+            wake: std::sync::Arc::default(),
         })
     }
 }
@@ -271,7 +270,7 @@ pub async fn retry(ctx: &AppContext, actor: &Actor, id: Uuid) -> AppResult<Deliv
     };
     let model = store::webhook::record(&tx, id, outcome).await?;
     tx.commit().await?;
-    WAKE.notify_waiters();
+    ctx.webhooks.wake.notify_waiters();
     with_events(&ctx.db, vec![model])
         .await?
         .pop()
@@ -280,7 +279,7 @@ pub async fn retry(ctx: &AppContext, actor: &Actor, id: Uuid) -> AppResult<Deliv
 
 /// Writes, in the caller's transaction, one PENDING delivery (due now) per enabled endpoint
 /// that wants each of the just-stored `events`.
-pub(crate) async fn enqueue(tx: &impl ConnectionTrait, events: &[&QuotaEvent]) -> AppResult<()> {
+pub(crate) async fn enqueue(ctx: &AppContext, tx: &impl ConnectionTrait, events: &[&QuotaEvent]) -> AppResult<()> {
     let mut listening: std::collections::HashMap<(Uuid, Option<Uuid>), Vec<Endpoint>> = Default::default();
     let now = Utc::now();
     let mut rows = Vec::new();
@@ -318,7 +317,7 @@ pub(crate) async fn enqueue(tx: &impl ConnectionTrait, events: &[&QuotaEvent]) -
     if !rows.is_empty() {
         store::webhook::insert_deliveries(tx, rows).await?;
         // Before the commit: a worker that looks too early finds it on its next poll.
-        WAKE.notify_waiters();
+        ctx.webhooks.wake.notify_waiters();
     }
     Ok(())
 }

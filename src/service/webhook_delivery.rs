@@ -17,8 +17,6 @@ use crate::domain::webhook::{self as rules, EventFields};
 use crate::error::{AppError, AppResult};
 use crate::store;
 
-/// How often the sender looks for due deliveries (it is also woken when this replica stores one).
-const POLL: Duration = Duration::from_millis(250);
 /// How long a receiver has to answer.
 const TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a claim holds a delivery: longer than an attempt can take.
@@ -26,32 +24,43 @@ const LEASE: Duration = Duration::from_secs(15);
 /// Deliveries claimed (and attempted concurrently) at once.
 const BATCH: u64 = 16;
 
-/// Sends due deliveries until aborted.
-pub async fn run(ctx: AppContext) {
+/// Sends due deliveries until aborted. It looks every `poll` (the watcher's interval), when
+/// this server stores a delivery, and when a retry it scheduled falls due.
+pub async fn run(ctx: AppContext, poll: Duration) {
     loop {
-        let waiting = webhook::WAKE.notified();
+        let waiting = ctx.webhooks.wake.notified();
+        let mut soonest: Option<chrono::DateTime<Utc>> = None;
         loop {
             match round(&ctx).await {
-                Ok(0) => break,
-                Ok(_) => {}
+                Ok((0, _)) => break,
+                Ok((_, next)) => {
+                    soonest = match (soonest, next) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    }
+                }
                 Err(err) => {
                     tracing::warn!(error = ?err, "webhook deliveries could not be claimed");
                     break;
                 }
             }
         }
+        let retry = soonest
+            .map(|at| (at - Utc::now()).to_std().unwrap_or_default())
+            .unwrap_or(poll)
+            .min(poll);
         tokio::select! {
             () = waiting => {}
-            () = tokio::time::sleep(POLL) => {}
+            () = tokio::time::sleep(retry) => {}
         }
     }
 }
 
-/// Claims and attempts one batch; how many were claimed.
-async fn round(ctx: &AppContext) -> AppResult<usize> {
+/// Claims and attempts one batch; how many were claimed, and the soonest retry it scheduled.
+async fn round(ctx: &AppContext) -> AppResult<(usize, Option<chrono::DateTime<Utc>>)> {
     let now = Utc::now();
     if !store::webhook::any_due(&ctx.db, now).await? {
-        return Ok(0);
+        return Ok((0, None));
     }
     let lease = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
     let claimed = {
@@ -61,14 +70,15 @@ async fn round(ctx: &AppContext) -> AppResult<usize> {
         rows
     };
     let count = claimed.len();
-    join_all(claimed.into_iter().map(|delivery| async move {
+    let retries = join_all(claimed.into_iter().map(|delivery| async move {
         let id = delivery.id;
-        if let Err(err) = attempt(ctx, delivery).await {
+        attempt(ctx, delivery).await.unwrap_or_else(|err| {
             tracing::warn!(error = ?err, delivery = %id, "a webhook delivery could not be recorded");
-        }
+            None
+        })
     }))
     .await;
-    Ok(count)
+    Ok((count, retries.into_iter().flatten().min()))
 }
 
 /// What a receiver made of a request.
@@ -77,7 +87,11 @@ enum Answer {
     Error(String),
 }
 
-async fn attempt(ctx: &AppContext, delivery: entity::webhook_delivery::Model) -> AppResult<()> {
+/// Attempts one delivery and records how it went; when it is to be tried again.
+async fn attempt(
+    ctx: &AppContext,
+    delivery: entity::webhook_delivery::Model,
+) -> AppResult<Option<chrono::DateTime<Utc>>> {
     let endpoint = store::webhook::endpoint(&ctx.db, delivery.endpoint_id).await?;
     let views = webhook::with_events(&ctx.db, vec![delivery.clone()]).await?;
     let answer = match (endpoint, views.first()) {
@@ -133,7 +147,7 @@ async fn attempt(ctx: &AppContext, delivery: entity::webhook_delivery::Model) ->
     )
     .await?;
     tx.commit().await?;
-    Ok(())
+    Ok((status == rules::PENDING).then_some(next))
 }
 
 /// POSTs one event to one endpoint, to an address checked just now (DNS may have changed
