@@ -73,6 +73,10 @@ pub struct Settings {
     /// rolled over, a license nearing its end).
     #[arg(long, env = "QUOTAGRAPH_WATCH_INTERVAL_MS", default_value_t = 1000, global = true)]
     pub watch_interval_ms: u64,
+    /// Browser origins (`scheme://host[:port]`, comma-separated) allowed to call the API
+    /// from another origin (CORS); none when empty.
+    #[arg(long, env = "QUOTAGRAPH_CORS_ORIGINS", default_value = "", global = true)]
+    pub cors_origins: String,
     #[command(flatten)]
     pub limits: LimitSettings,
     #[command(flatten)]
@@ -219,5 +223,63 @@ impl Settings {
     /// The clock these settings ask for.
     pub fn clock(&self) -> Clock {
         self.clock.map_or(Clock::System, Clock::pinned)
+    }
+
+    /// The CORS origins, each checked to be an exact origin: a browser sends
+    /// `Origin: https://app.example.com` with no path or trailing slash, and an entry that
+    /// could never equal it would silently allow nothing.
+    pub fn cors_origins(&self) -> Result<Vec<axum::http::HeaderValue>, String> {
+        self.cors_origins
+            .split(',')
+            .map(str::trim)
+            .filter(|origin| !origin.is_empty())
+            .map(|origin| {
+                let exact = url::Url::parse(origin)
+                    .ok()
+                    .filter(|url| matches!(url.scheme(), "http" | "https"))
+                    .is_some_and(|url| url.origin().ascii_serialization() == origin);
+                let refused = || {
+                    format!(
+                        "QUOTAGRAPH_CORS_ORIGINS: '{origin}' is not an origin (scheme://host[:port], no path or trailing slash)"
+                    )
+                };
+                if !exact {
+                    return Err(refused());
+                }
+                axum::http::HeaderValue::from_str(origin).map_err(|_| refused())
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::Cli;
+
+    fn origins(value: &str) -> Result<Vec<String>, String> {
+        let cli = Cli::parse_from(["quotagraph", "--cors-origins", value]);
+        cli.settings
+            .cors_origins()
+            .map(|list| list.iter().map(|v| v.to_str().unwrap_or_default().to_owned()).collect())
+    }
+
+    #[test]
+    fn cors_origins_are_exact_origins() {
+        assert_eq!(origins(""), Ok(vec![]));
+        assert_eq!(
+            origins("https://app.example.com, http://localhost:5173"),
+            Ok(vec!["https://app.example.com".into(), "http://localhost:5173".into()])
+        );
+        for wrong in [
+            "https://app.example.com/",
+            "app.example.com",
+            "ftp://x.test",
+            "https://x.test/path",
+        ] {
+            let refusal = origins(wrong).expect_err(wrong);
+            assert!(refusal.contains(wrong), "{refusal}");
+        }
     }
 }

@@ -11,6 +11,8 @@ use sea_orm::{ConnAcquireErr, DbErr};
 #[derive(Debug)]
 pub enum AppError {
     Unauthenticated,
+    /// An export link that no longer works or was altered: UNAUTHENTICATED, saying why.
+    LinkRefused(String),
     Forbidden(String),
     NotFound(String),
     BadUserInput(String),
@@ -38,7 +40,7 @@ impl AppError {
     /// The `extensions.code` of this error.
     pub fn code(&self) -> &'static str {
         match self {
-            AppError::Unauthenticated => "UNAUTHENTICATED",
+            AppError::Unauthenticated | AppError::LinkRefused(_) => "UNAUTHENTICATED",
             AppError::Forbidden(_) => "FORBIDDEN",
             AppError::NotFound(_) => "NOT_FOUND",
             AppError::BadUserInput(_) => "BAD_USER_INPUT",
@@ -58,7 +60,8 @@ impl AppError {
                 "authentication required: send the header 'Authorization: Bearer <api key>' with a valid, unrevoked key"
                     .into()
             }
-            AppError::Forbidden(m)
+            AppError::LinkRefused(m)
+            | AppError::Forbidden(m)
             | AppError::NotFound(m)
             | AppError::BadUserInput(m)
             | AppError::Conflict(m)
@@ -77,6 +80,7 @@ impl AppError {
     pub fn replicate(&self) -> Self {
         match self {
             AppError::Unauthenticated => AppError::Unauthenticated,
+            AppError::LinkRefused(m) => AppError::LinkRefused(m.clone()),
             AppError::Forbidden(m) => AppError::Forbidden(m.clone()),
             AppError::NotFound(m) => AppError::NotFound(m.clone()),
             AppError::BadUserInput(m) => AppError::BadUserInput(m.clone()),

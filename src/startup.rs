@@ -19,6 +19,7 @@ pub struct App {
     watch_interval: std::time::Duration,
     notifications: crate::config::NotificationSettings,
     drain: tokio::sync::watch::Sender<bool>,
+    cors_origins: Vec<axum::http::HeaderValue>,
 }
 
 /// Applies every pending migration, then attributes usage recorded before attribution
@@ -38,6 +39,7 @@ impl App {
     /// Connects, migrates, makes the first key and the demo when asked, and binds.
     pub async fn build(settings: &Settings) -> anyhow::Result<App> {
         let clock = settings.clock();
+        let cors_origins = settings.cors_origins().map_err(|e| anyhow::anyhow!(e))?;
         if let Some(at) = settings.clock {
             tracing::warn!(now = %at, "QUOTAGRAPH_CLOCK is set: the server's clock is pinned and does not move");
         }
@@ -97,6 +99,7 @@ impl App {
                 draining,
             },
             drain,
+            cors_origins,
             statements,
             watch_interval: std::time::Duration::from_millis(settings.watch_interval_ms.max(10)),
             notifications: settings.notifications.clone(),
@@ -138,7 +141,7 @@ impl App {
         ));
         let drain = self.drain;
         let draining = self.state.draining.clone();
-        let served = axum::serve(self.listener, http::router(self.state))
+        let served = axum::serve(self.listener, http::router(self.state, self.cors_origins))
             .with_graceful_shutdown(async move {
                 shutdown.await;
                 tracing::info!("shutting down: finishing requests in flight, closing WebSockets");

@@ -124,6 +124,7 @@ pub const TYPES: &[(&str, Rule)] = &[
     ("CreateWebhookEndpointPayload", Rule::Everyone),
     ("DeleteWebhookEndpointPayload", Rule::Everyone),
     ("WebhookDeliveryPayload", Rule::Everyone),
+    ("ExportLink", Rule::Everyone),
 ];
 
 /// Fields with a rule of their own: (type, fields, rule). The root types' fields, and the
@@ -173,6 +174,8 @@ pub const FIELDS: &[(&str, &[&str], Rule)] = &[
         &["recordUsage", "startExecution", "finishExecution"],
         Rule::Ingesters,
     ),
+    // Every role that may export something; the report's own rule is checked by the field.
+    ("Mutation", &["createExportLink"], Rule::Readers),
     ("Subscription", &["quotaEvents", "usage"], Rule::Readers),
     ("Organization", &["quota"], Rule::WholeOrganization),
     ("Organization", &["auditLog", "webhookEndpoints"], Rule::Administrators),

@@ -8,6 +8,7 @@ pub mod analytics;
 pub mod attribution;
 pub mod authorization;
 pub mod events;
+pub mod export_link;
 pub mod external_key;
 pub mod ids;
 pub mod ingestion;

@@ -8,6 +8,7 @@ pub mod attribution;
 pub mod audit;
 pub mod authorization;
 pub mod error;
+pub mod export_link;
 pub mod folder;
 pub mod ingestion;
 pub mod license;
@@ -55,6 +56,7 @@ pub struct Mutation(
     ingestion::IngestionMutation,
     admission::AdmissionMutation,
     webhook::WebhookMutation,
+    export_link::ExportLinkMutation,
 );
 
 /// The executable schema.

@@ -9,9 +9,14 @@ pub mod playground;
 pub mod prometheus;
 pub mod rate_limit;
 
-use axum::{Router, routing::get};
+use axum::{
+    Router,
+    http::{HeaderName, HeaderValue, Method, header},
+    routing::{MethodRouter, get},
+};
 use tower_http::{
     catch_panic::CatchPanicLayer,
+    cors::{AllowOrigin, CorsLayer},
     limit::RequestBodyLimitLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     trace::TraceLayer,
@@ -101,7 +106,7 @@ pub(crate) fn status_of(err: &crate::error::AppError) -> axum::http::StatusCode 
     use crate::error::AppError;
     use axum::http::StatusCode;
     match err {
-        AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+        AppError::Unauthenticated | AppError::LinkRefused(_) => StatusCode::UNAUTHORIZED,
         AppError::Forbidden(_) => StatusCode::FORBIDDEN,
         AppError::NotFound(_) => StatusCode::NOT_FOUND,
         AppError::BadUserInput(_) => StatusCode::BAD_REQUEST,
@@ -113,11 +118,60 @@ pub(crate) fn status_of(err: &crate::error::AppError) -> axum::http::StatusCode 
     }
 }
 
-/// The whole router.
-pub fn router(state: AppState) -> Router {
+/// CORS for the browser origins `origins` (none: no CORS headers at all). Keys travel in
+/// `Authorization`, never in cookies, so credentials stay off; the exposed headers are the
+/// ones a frontend reads (the request id to report, when to retry, an export's file name).
+fn cors(origins: Vec<HeaderValue>) -> Option<CorsLayer> {
+    (!origins.is_empty()).then(|| {
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+            .expose_headers([
+                HeaderName::from_static("x-request-id"),
+                header::RETRY_AFTER,
+                header::CONTENT_DISPOSITION,
+            ])
+    })
+}
+
+/// `route` answering other origins as `cors` says: on the route itself, so that its
+/// preflight (OPTIONS) is answered instead of being refused 405.
+fn cross_origin(route: MethodRouter<AppState>, cors: Option<&CorsLayer>) -> MethodRouter<AppState> {
+    match cors {
+        Some(layer) => route
+            .layer(layer.clone())
+            .layer(axum::middleware::map_response(only_for_allowed_origins)),
+        None => route,
+    }
+}
+
+/// `CorsLayer` sends the exposed headers (and a preflight's allowed methods and headers)
+/// whatever the origin; an origin it did not allow gets none of them, as if CORS were off.
+async fn only_for_allowed_origins(mut response: axum::response::Response) -> axum::response::Response {
+    let headers = response.headers_mut();
+    if !headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN) {
+        let cors: Vec<HeaderName> = headers
+            .keys()
+            .filter(|name| name.as_str().starts_with("access-control-"))
+            .cloned()
+            .collect();
+        for name in cors {
+            headers.remove(name);
+        }
+    }
+    response
+}
+
+/// The whole router; `cors_origins` may call `/graphql` and `/export/*` from a browser.
+pub fn router(state: AppState, cors_origins: Vec<HeaderValue>) -> Router {
+    let cors = cors(cors_origins);
     Router::new()
-        .route("/graphql", get(graphql::get_graphql).post(graphql::post_graphql))
-        .route("/export/{file}", get(export::export))
+        .route(
+            "/graphql",
+            cross_origin(get(graphql::get_graphql).post(graphql::post_graphql), cors.as_ref()),
+        )
+        .route("/export/{file}", cross_origin(get(export::export), cors.as_ref()))
         .route("/playground/{asset}", get(playground::asset))
         .route("/healthz", get(health::healthz))
         .route("/livez", get(health::healthz))

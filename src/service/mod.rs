@@ -13,6 +13,7 @@ pub mod audit;
 pub mod bundle;
 pub mod control;
 pub mod demo;
+pub mod export_link;
 pub mod figures;
 pub mod folder;
 pub mod group_commit;

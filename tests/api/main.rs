@@ -9,6 +9,7 @@ mod analytics;
 mod attribution;
 mod audit;
 mod auth;
+mod browser_access;
 mod bundles;
 mod controls;
 mod cost;

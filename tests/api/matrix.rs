@@ -157,6 +157,7 @@ fn mutation_input(mutation: &str) -> Option<&'static str> {
         }
         "deleteWebhookEndpoint" => "{id: %fresh_webhook%}",
         "retryWebhookDelivery" => "{id: %delivery%}",
+        "createExportLink" => r#"{report: "tenants", organizationId: %org%, unitType: "units"}"#,
         _ => return None,
     })
 }
@@ -196,6 +197,7 @@ fn payload_mutation(type_name: &str) -> Option<&'static str> {
         "CreateWebhookEndpointPayload" => "createWebhookEndpoint",
         "DeleteWebhookEndpointPayload" => "deleteWebhookEndpoint",
         "WebhookDeliveryPayload" => "retryWebhookDelivery",
+        "ExportLink" => "createExportLink",
         _ => return None,
     })
 }

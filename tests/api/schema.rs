@@ -149,6 +149,16 @@ fn contract_names_are_in_the_schema() {
         "input RetryWebhookDeliveryInput",
         "type WebhookDeliveryPayload",
         "delivery: WebhookDelivery!",
+        // §15.5: export links.
+        "createExportLink(input: CreateExportLinkInput!): ExportLink!",
+        "type ExportLink",
+        "url: String!",
+        "expiresAt: DateTime!",
+        "input CreateExportLinkInput",
+        "report: String!",
+        "organizationId: ID!",
+        "granularity: Granularity",
+        "attribution: Attribution",
     ];
     let flat: String = sdl.split_whitespace().collect::<Vec<_>>().join(" ");
     for name in names {

@@ -23,6 +23,7 @@ use super::{AppState, auth, graphql::error_response, status_of};
 use crate::domain::{
     Quantity,
     authorization::{EXPORTS, export_rule},
+    export_link,
     ids::OrganizationId,
 };
 use crate::error::{AppError, AppResult};
@@ -46,7 +47,18 @@ pub async fn export(
 
 async fn run(state: &AppState, file: &str, pairs: Vec<(String, String)>, headers: &HeaderMap) -> AppResult<Response> {
     let ctx = &state.context;
-    let actor = auth::from_headers(ctx, headers).await?;
+    let (tokens, pairs): (Vec<_>, Vec<_>) = pairs
+        .into_iter()
+        .partition(|(name, _)| name == export_link::TOKEN_PARAMETER);
+    // A link made by `createExportLink` stands for its key; it replaces the header.
+    let actor = match tokens.as_slice() {
+        [] => auth::from_headers(ctx, headers).await?,
+        [(_, token)] => {
+            let report = file.strip_suffix(".csv").unwrap_or(file);
+            crate::service::export_link::authenticate(ctx, token, report, &pairs).await?
+        }
+        _ => return Err(AppError::bad_input("parameter 'token' is given twice")),
+    };
     if let Err(wait) = state.limiter.take(actor.key_id.0, std::time::Instant::now()) {
         return Ok(super::rate_limit::refusal(wait));
     }
@@ -111,7 +123,8 @@ impl CsvFile {
 struct Params(HashMap<String, String>);
 
 impl Params {
-    fn parse(pairs: Vec<(String, String)>, report: &str, taken: &[&str]) -> AppResult<Params> {
+    fn parse(pairs: Vec<(String, String)>, report: &str) -> AppResult<Params> {
+        let taken = export_link::parameters(report).unwrap_or_default();
         let mut given: HashMap<String, String> = HashMap::new();
         for (name, value) in pairs {
             if !taken.contains(&name.as_str()) {

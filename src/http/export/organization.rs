@@ -22,7 +22,7 @@ const AUDIT_HEADER: [&str; 9] = [
 /// `audit.csv?organization=ID`: the audit log, oldest first, streamed a page at a time,
 /// for OWNER, ADMIN and SYSTEM keys (the same rule as GraphQL's `auditLog`).
 pub(super) async fn audit(ctx: &AppContext, actor: &Actor, pairs: Vec<(String, String)>) -> AppResult<CsvFile> {
-    let params = Params::parse(pairs, "audit", &["organization"])?;
+    let params = Params::parse(pairs, "audit")?;
     let organization = params.organization()?;
     let (ctx, actor) = (ctx.clone(), *actor);
     // Refusals must come before the 200 that starts the stream.
@@ -70,7 +70,7 @@ pub(super) async fn audit(ctx: &AppContext, actor: &Actor, pairs: Vec<(String, S
 /// `activity` answers it, one row a week oldest first; the last complete week before the
 /// current one is marked `preceding`. A TENANT_ADMIN gets its own tenant's.
 pub(super) async fn activity(ctx: &AppContext, actor: &Actor, pairs: Vec<(String, String)>) -> AppResult<CsvFile> {
-    let params = Params::parse(pairs, "activity", &["organization", "unitType", "weeks"])?;
+    let params = Params::parse(pairs, "activity")?;
     let org = service::organization::visible(ctx, actor, params.organization()?).await?;
     let unit_type = params.required("unitType")?;
     let weeks = match params.get("weeks") {
@@ -115,7 +115,7 @@ pub(super) async fn activity(ctx: &AppContext, actor: &Actor, pairs: Vec<(String
 /// `quota.csv?organization=ID&unitType=CODE`: the quota view of every bundle of the unit
 /// type that has started, oldest first (organization-wide, as GraphQL's `quota`).
 pub(super) async fn quota(ctx: &AppContext, actor: &Actor, pairs: Vec<(String, String)>) -> AppResult<CsvFile> {
-    let params = Params::parse(pairs, "quota", &["organization", "unitType"])?;
+    let params = Params::parse(pairs, "quota")?;
     let org = service::organization::visible(ctx, actor, params.organization()?).await?;
     let unit_type = params.required("unitType")?;
     let basis = service::usage::basis(ctx, &org, unit_type).await?;

@@ -24,17 +24,6 @@ use crate::service::{
     usage::{EventRow, UsageQuery, UsageReport},
 };
 
-const PARAMETERS: [&str; 8] = [
-    "organization",
-    "unitType",
-    "bundle",
-    "from",
-    "to",
-    "tenant",
-    "attribution",
-    "granularity",
-];
-
 /// The query string of an export, checked.
 struct Filters {
     query: UsageQuery,
@@ -93,7 +82,7 @@ pub(super) async fn report(
     report: &str,
     pairs: Vec<(String, String)>,
 ) -> AppResult<CsvFile> {
-    let filters = filters(&Params::parse(pairs, report, &PARAMETERS)?)?;
+    let filters = filters(&Params::parse(pairs, report)?)?;
     let usage = service::usage::report(ctx, actor, filters.query).await?;
     let tenant = usage.tenant_filter(filters.tenant)?;
     let (slug, unit, from, to) = (

@@ -50,6 +50,7 @@ fn payload(name: &str) -> &'static str {
         "createWebhookEndpoint" => "secret endpoint { id url kinds enabled tenantId description }",
         "deleteWebhookEndpoint" => "deletedId",
         "retryWebhookDelivery" => "delivery { id status attempts responseStatus }",
+        "createExportLink" => "url expiresAt",
         _ => panic!("tell helpers/requests.rs what to select of {name}"),
     }
 }

@@ -48,6 +48,7 @@ struct Knobs {
     pool: PoolSettings,
     demo: bool,
     notifications: NotificationSettings,
+    cors_origins: String,
 }
 
 impl Default for Knobs {
@@ -57,6 +58,7 @@ impl Default for Knobs {
             pool: small_pool(),
             demo: false,
             notifications: NotificationSettings::default(),
+            cors_origins: String::new(),
         }
     }
 }
@@ -126,6 +128,19 @@ impl TestApp {
         Self::start(DEFAULT_NOW, 1000, self.database_url.clone(), None, knobs).await
     }
 
+    /// A server that lets the browser origins `origins` call it (CORS).
+    pub async fn spawn_with_cors(origins: &[&str]) -> TestApp {
+        Self::serve(
+            DEFAULT_NOW,
+            1000,
+            Knobs {
+                cors_origins: origins.join(","),
+                ..Knobs::default()
+            },
+        )
+        .await
+    }
+
     /// A server started with `--demo`: the demo organization made on its empty store.
     pub async fn spawn_demo() -> TestApp {
         Self::serve(
@@ -160,6 +175,7 @@ impl TestApp {
             pool,
             demo,
             notifications,
+            cors_origins,
         }: Knobs,
     ) -> TestApp {
         let clock: DateTime<Utc> = DateTime::parse_from_rfc3339(now).expect("test clock").to_utc();
@@ -173,6 +189,7 @@ impl TestApp {
             log_format: LogFormat::Text,
             otlp_endpoint: None,
             watch_interval_ms,
+            cors_origins,
             limits,
             pool,
             notifications,
