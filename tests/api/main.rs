@@ -12,6 +12,7 @@ mod auth;
 mod bundles;
 mod controls;
 mod cost;
+mod dashboard;
 mod events;
 mod export;
 mod external_keys;
