@@ -107,6 +107,14 @@ async function run() {
       }
       await page.setViewportSize(VIEWPORTS[0][1]);
     };
+    // Every CSV button of the view downloads a CSV file.
+    const downloadsAll = async (page) => {
+      const buttons = page.locator('button[data-testid^="csv-"]');
+      for (let i = 0; i < await buttons.count(); i += 1) {
+        const [download] = await Promise.all([page.waitForEvent('download'), buttons.nth(i).click()]);
+        check(download.suggestedFilename().endsWith('.csv'), `${await buttons.nth(i).getAttribute('data-testid')}: ${download.suggestedFilename()}`);
+      }
+    };
     const text = (locator) => locator.innerText().then((t) => t.trim());
     const settled = async (page) => {
       await page.waitForFunction(() => !document.querySelector('#view > p.muted'));
@@ -149,6 +157,7 @@ async function run() {
     check(await rows.count() <= active && await rows.count() > 0, 'the state filter');
     await page.selectOption('#state', '');
     await settled(page);
+    await downloadsAll(page);
     await shoot(page, 'organization');
 
     log('a recordUsage redraws the cards within 2 seconds, without a reload');
@@ -196,6 +205,7 @@ async function run() {
       return { folders: shownFolders, processes: shownProcesses, services: t.byService.services };
     };
     const execution = await checkTenant('EXECUTION');
+    await downloadsAll(page);
     await shoot(page, 'tenant');
 
     log('a CSV button downloads the table\'s numbers');
@@ -233,6 +243,7 @@ async function run() {
     await page.locator('#nav a[data-view="usage"]').click();
     await page.locator('[data-testid="quota-used"]').waitFor();
     await settled(page);
+    await downloadsAll(page);
     await shoot(page, 'usage');
     await page.locator('#nav a[data-view="notifications"]').click();
     await page.waitForFunction(() => document.querySelector('#view')?.dataset.view === 'notifications');

@@ -178,7 +178,8 @@ function orgCards(usage) {
       figure('allocated', 'Allocated', usage.allocated),
       figure('capacityCard', over ? 'Over-allocation' : 'Available for allocation', usage.capacityCard.value)),
     h('div', { class: 'card section' },
-      h('div', { class: 'section-head' }, h('h2', {}, `Capacity ${usage.from} – ${usage.to}`), badge(usage.status)),
+      h('div', { class: 'section-head' }, h('h2', {}, `Capacity ${usage.from} – ${usage.to}`),
+        h('span', {}, badge(usage.status), ' ', csvButton('summary', 'the cards', {}))),
       h('div', { class: 'bar', role: 'img', 'aria-label': `${usage.consumed} consumed of ${usage.totalCapacity}` }, alloc, pool),
       h('div', { class: 'legend' }, h('span', {}, `From allocations ${usage.breakdown.consumedFromAllocated}`),
         h('span', {}, `From the organization ${usage.breakdown.consumedFromOrganization}`),
@@ -399,6 +400,9 @@ const PANEL_QUERY = `query Panel($org: ID!, $unit: String!) {
   }
 }`;
 
+// The quota and activity exports are refused a bundle or a range: they span their own.
+const NO_PERIOD = { bundle: null, from: null, to: null };
+
 async function usageView({ params }) {
   const unit = period(params).unit;
   const answer = await gql(PANEL_QUERY, { org: state.org, unit });
@@ -409,13 +413,13 @@ async function usageView({ params }) {
   const hours = (s) => `${(s / 3600).toFixed(1)} h`;
   return [
     h('h1', {}, 'Test platform usage'),
-    q ? section('Quota', csvButton('quota', 'the quota periods', {}),
+    q ? section('Quota', csvButton('quota', 'the quota periods', NO_PERIOD),
       h('p', { class: 'figure', title: `Remaining: ${q.remaining}`, testid: 'quota-used', tabindex: '0' },
         h('span', { class: 'value' }, q.used), ` of ${q.quota} used`),
       h('p', {}, `Limit ${q.limit}${q.burstActive ? ' (burst active)' : ''}${q.enforced ? ', enforced' : ''}; resets on `,
         h('strong', { testid: 'quota-resets' }, q.resetsOn), ` (period ${q.periodStart} – ${q.periodEnd}).`))
       : h('p', { class: 'forbidden' }, 'The quota panel is organization-wide: this key may not read it.'),
-    a && section('Weekly activity', csvButton('activity', 'the weekly activity', { weeks: 12 }),
+    a && section('Weekly activity', csvButton('activity', 'the weekly activity', { ...NO_PERIOD, weeks: 12 }),
       barChart('Executions per week', a.weeks, (w) => w.executions),
       last && h('p', { testid: 'last-week' }, `Last week (from ${last.weekStart}): ${last.runs} runs, ${last.executions} executions, ${last.uploads} uploads, ${hours(last.durationSeconds)}.`),
       table('Weeks', [['Week of', (w) => w.weekStart], ['Runs', (w) => w.runs, true], ['Executions', (w) => w.executions, true],
