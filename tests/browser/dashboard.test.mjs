@@ -7,7 +7,7 @@
 // the API answers to the same query (the test reads the query out of dashboard.js and runs
 // it itself), the attribution toggle changes folders and processes together, a recordUsage
 // redraws the cards within 2 seconds without a reload, a CSV button downloads the table's
-// numbers, a TENANT_ADMIN key sees its tenant only, and nothing is requested outside
+// numbers, a TENANT_ADMIN key sees its tenant only, a SYSTEM key picks an organization, and nothing is requested outside
 // 127.0.0.1. Screenshots of each view at 1280×800 and 390×844 go to docs/screenshots/.
 // Environment: CHROMIUM (default /usr/bin/chromium).
 
@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { CLOCK, STEP_TIMEOUT_MS, allowed, freePort, startServer, stopServer, withTimeout } from './harness.mjs';
+import { BOOTSTRAP_KEY, CLOCK, STEP_TIMEOUT_MS, allowed, freePort, startServer, stopServer, withTimeout } from './harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const binary = process.argv[2] && resolve(process.argv[2]);
@@ -86,17 +86,19 @@ async function run() {
       page.on('websocket', (ws) => { if (!allowed(ws.url())) problems.push(`WebSocket outside 127.0.0.1: ${ws.url()}`); });
       page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
       page.on('console', (m) => { if (m.type() === 'error') problems.push(`console error: ${m.text()}`); });
-      let bytes = 0;
-      page.on('response', async (r) => {
-        if (r.url().includes('/dashboard')) bytes += (await r.body().catch(() => Buffer.alloc(0))).length;
+      // The page and its assets, as sent (the server does not compress them).
+      const bodies = [];
+      page.on('response', (r) => {
+        if (new URL(r.url()).pathname.startsWith('/dashboard')) bodies.push(r.body().then((b) => b.length, () => 0));
       });
+      const bytes = async () => (await Promise.all(bodies)).reduce((a, b) => a + b, 0);
       const started = Date.now();
       const response = await page.goto(`${origin}/dashboard`);
       check(response.ok(), `GET /dashboard answered ${response.status()}`);
       await page.getByLabel('API key').fill(key);
       await page.getByRole('button', { name: 'Open the dashboard' }).click();
       await page.locator('#view [data-testid^="card-"] [data-testid="value"]').first().waitFor({ timeout: STEP_TIMEOUT_MS });
-      return { context, page, firstFigures: Date.now() - started, bytes: () => bytes };
+      return { context, page, firstFigures: Date.now() - started, bytes };
     };
     const shoot = async (page, name) => {
       mkdirSync(shots, { recursive: true });
@@ -124,7 +126,7 @@ async function run() {
     log('signing in with the OWNER key');
     const { context, page, firstFigures, bytes } = await open(server.key, VIEWPORTS[0][1]);
     await settled(page);
-    log(`first figures after ${firstFigures} ms; ${bytes()} bytes of /dashboard assets transferred`);
+    log(`first figures after ${firstFigures} ms; ${await bytes()} bytes of /dashboard and its assets transferred`);
     const org = (await api('{ viewer { organization { id } } }')).data.viewer.organization.id;
 
     log('organization view = the Dashboard query');
@@ -269,6 +271,14 @@ async function run() {
     await settled(admin.page);
     check(await admin.page.locator('[data-testid="tenant-row"]').count() <= 1, 'the tenant admin sees other tenants');
     await admin.context.close();
+
+    log('a SYSTEM key picks its organization');
+    const system = await open(BOOTSTRAP_KEY, VIEWPORTS[0][1]);
+    await settled(system.page);
+    check(await system.page.locator('#org option', { hasText: 'Acme Corp' }).count() === 1, 'no organization picker');
+    check(await text(system.page.locator('[data-testid="card-consumed"] [data-testid="value"]')) === String(Number(usage.consumed) + 7),
+      'the SYSTEM key sees other figures');
+    await system.context.close();
   } finally {
     if (browser) await browser.close();
     await stopServer(server);

@@ -6,7 +6,7 @@ const KEY = 'quotagraph.key';
 const ORG = 'quotagraph.org';
 const UNIT = 'test-executions';
 
-const state = { key: sessionStorage.getItem(KEY), org: sessionStorage.getItem(ORG), tenant: null, socket: null };
+const state = { key: sessionStorage.getItem(KEY), org: sessionStorage.getItem(ORG), tenant: null, orgs: null, socket: null };
 const $ = (id) => document.getElementById(id);
 
 // DOM built from nodes, never from HTML strings: names come from the API and stay text.
@@ -214,8 +214,12 @@ async function orgView({ id, params }) {
   }
   const filter = h('select', { id: 'state', onchange: (e) => { location.hash = link('org', state.org, { state: e.target.value }); } },
     ['', 'ACTIVE', 'DISABLED', 'DELETED'].map((s) => h('option', { value: s, selected: s === stateFilter }, s || 'All states')));
+  // A SYSTEM key belongs to no organization: it picks one.
+  const picker = state.orgs && h('label', { for: 'org' }, 'Organization ', h('select', {
+    id: 'org', onchange: (e) => { location.hash = link('org', e.target.value, { bundle: null, from: null, to: null, state: null }); },
+  }, state.orgs.map((o) => h('option', { value: o.id, selected: o.id === state.org }, o.name))));
   return [
-    h('h1', {}, org.name),
+    h('div', { class: 'section-head' }, h('h1', {}, org.name), picker),
     controls(params, org.bundles),
     orgCards(org.usage),
     section('Tenants', h('span', {}, h('label', { for: 'state' }, 'State '), filter, ' ', csvButton('tenants', 'the tenants', {})),
@@ -269,39 +273,30 @@ function foldersTable(folders) {
   ], folderRows(folders), 'folder-row');
 }
 
-// A process chain: a row per process, its children shown on demand (OWNERSHIP only).
+// A process chain: a row per process, the runs it started shown on demand (OWNERSHIP
+// only). A row knows its depth, so closing it removes the deeper rows that follow it.
 function processTable(processes) {
   const body = h('tbody', {});
-  const add = (p, depth, after) => {
+  const row = (p, depth) => {
     const kids = p.children || [];
-    const row = h('tr', { testid: depth === 0 ? 'process-row' : 'process-child-row' });
-    let open = false;
-    let shown = [];
+    const tr = h('tr', { testid: depth === 0 ? 'process-row' : 'process-child-row', 'data-depth': depth });
     const button = kids.length > 0 && h('button', {
       type: 'button', 'aria-expanded': 'false', 'aria-label': `Show the runs ${p.process.name} started`,
       onclick: () => {
-        open = !open;
+        const open = button.getAttribute('aria-expanded') !== 'true';
         button.setAttribute('aria-expanded', String(open));
         button.textContent = open ? '▾' : '▸';
-        if (open) {
-          let last = row;
-          shown = kids.map((k) => { last = add(k, depth + 1, last); return last; });
-        } else {
-          shown.forEach((r) => r.dispatchEvent(new Event('collapse')));
-          shown.forEach((r) => r.remove());
-          shown = [];
-        }
+        if (open) tr.after(...kids.map((k) => row(k, depth + 1)));
+        else while (Number(tr.nextElementSibling?.dataset.depth) > depth) tr.nextElementSibling.remove();
       },
     }, '▸');
-    row.addEventListener('collapse', () => { shown.forEach((r) => r.dispatchEvent(new Event('collapse'))); shown.forEach((r) => r.remove()); });
-    row.append(
+    tr.append(
       h('td', { class: 'chain', testid: 'cell-name' }, '\u2003'.repeat(depth), button || '', p.process.name),
       h('td', { class: 'num', testid: 'cell-own' }, p.own),
       h('td', { class: 'num', testid: 'cell-consumed' }, p.consumed));
-    if (after) after.after(row); else body.append(row);
-    return row;
+    return tr;
   };
-  processes.forEach((p) => add(p, 0, null));
+  body.append(...processes.map((p) => row(p, 0)));
   if (processes.length === 0) body.append(h('tr', {}, h('td', { colspan: 3, class: 'muted' }, 'Nothing here.')));
   return h('div', { class: 'table-wrap' }, h('table', {}, h('caption', {}, 'Processes (top 20)'),
     h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Process'), h('th', { scope: 'col', class: 'num' }, 'Own'),
@@ -558,7 +553,7 @@ function socketUnitChanged() {
 function signOut(message = '') {
   sessionStorage.removeItem(KEY);
   sessionStorage.removeItem(ORG);
-  Object.assign(state, { key: null, org: null, tenant: null });
+  Object.assign(state, { key: null, org: null, tenant: null, orgs: null });
   if (state.socket) { const s = state.socket; state.socket = null; s.close(); }
   $('view').replaceChildren();
   $('nav').hidden = true;
@@ -576,9 +571,10 @@ async function start() {
   if (!viewer) { signOut(errorText(answer) || 'The key was refused.'); return; }
   state.tenant = viewer.tenant;
   if (viewer.organization) state.org = viewer.organization.id;
-  else if (!state.org) {
+  else {
     const orgs = await gql('{ organizations(first: 50) { nodes { id name } } }');
-    state.org = orgs.data?.organizations?.nodes?.[0]?.id ?? null;
+    state.orgs = orgs.data?.organizations?.nodes ?? [];
+    if (!state.orgs.some((o) => o.id === state.org)) state.org = state.orgs[0]?.id ?? null;
     if (!state.org) { signOut('This key reads no organization.'); return; }
   }
   sessionStorage.setItem(ORG, state.org);
