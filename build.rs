@@ -1,7 +1,7 @@
-//! Fetches the third-party browser assets of the pages quotagraph serves (today the
-//! playground's GraphiQL, React and ReactDOM) from the npm registry, checks each tarball
+//! Fetches the third-party browser assets of the pages quotagraph serves (the
+//! playground's GraphiQL, React and ReactDOM; the dashboard's uPlot) from the npm registry, checks each tarball
 //! against its pinned sha512 integrity, and leaves the few files the pages need in
-//! `OUT_DIR`, where `src/http/playground.rs` embeds them.
+//! `OUT_DIR`, where `src/http/playground.rs` and `src/http/dashboard.rs` embed them.
 //!
 //! Only with the cargo feature `playground-assets` (on by default): without it this
 //! script fetches nothing and the server explains, on `GET /graphql`, how to get the
@@ -26,16 +26,25 @@ use base64::Engine as _;
 use sha2::{Digest, Sha512};
 
 /// One npm package: its pinned version, the sha512 `integrity` npm publishes for its
-/// tarball, and the files taken from it (path in the tarball, name in `OUT_DIR`).
+/// tarball, the files taken from it (path in the tarball, name in `OUT_DIR`), and the
+/// page that serves them (each page serves its own packages only).
 struct Package {
+    page: Page,
     name: &'static str,
     version: &'static str,
     integrity: &'static str,
     files: &'static [(&'static str, &'static str)],
 }
 
+#[derive(Clone, Copy, PartialEq)]
+enum Page {
+    Playground,
+    Dashboard,
+}
+
 const PACKAGES: &[Package] = &[
     Package {
+        page: Page::Playground,
         name: "graphiql",
         version: "4.1.2",
         integrity: "sha512-rNlzQIAzm6i2KBXmVQWBgLvt0TloxFVB2d18bukvdsvjEuFDHsKx5IVOomL1W1o5WW+tE54+ioHb2AEKzO2cUg==",
@@ -46,22 +55,38 @@ const PACKAGES: &[Package] = &[
         ],
     },
     Package {
+        page: Page::Playground,
         name: "react",
         version: "18.3.1",
         integrity: "sha512-wS+hAgJShR0KhEvPJArfuPVN1+Hz1t0Y6n5jLrGQbkb4urgPE/0Rve+1kMB1v/oWgHgm4WIcV+i7F2pTVj+2iQ==",
         files: &[("package/umd/react.production.min.js", "react.production.min.js")],
     },
     Package {
+        page: Page::Playground,
         name: "react-dom",
         version: "18.3.1",
         integrity: "sha512-5m4nQKp+rZRb09LNH59GM4BxTh9251/ylbKIbpe7TpGxfJ+9kv6BLkLBXIjjspbgbnIBNqlI23tRnTWT0snUIw==",
         files: &[("package/umd/react-dom.production.min.js", "react-dom.production.min.js")],
     },
+    Package {
+        page: Page::Dashboard,
+        name: "uplot",
+        version: "1.6.32",
+        integrity: "sha512-KIMVnG68zvu5XXUbC4LQEPnhwOxBuLyW1AHtpm6IKTXImkbLgkMy+jabjLgSLMasNuGGzQm/ep3tOkyTxpiQIw==",
+        files: &[
+            ("package/dist/uPlot.iife.min.js", "uPlot.iife.min.js"),
+            ("package/dist/uPlot.min.css", "uPlot.min.css"),
+            ("package/LICENSE", "uPlot.LICENSE"),
+        ],
+    },
 ];
 
 /// The pages built from a template (template, name in `OUT_DIR`): each `{{file}}`
 /// placeholder becomes the served, versioned name of that file of a package above.
-const PAGES: &[(&str, &str)] = &[("src/http/playground/index.html", "playground.html")];
+const PAGES: &[(&str, &str)] = &[
+    ("src/http/playground/index.html", "playground.html"),
+    ("src/http/dashboard/index.html", "dashboard.html"),
+];
 
 const MAX_TARBALL_BYTES: u64 = 64 * 1024 * 1024;
 
@@ -318,12 +343,31 @@ fn strip_source_map(mut content: Vec<u8>) -> Vec<u8> {
 }
 
 /// Each page, with every vendor asset under a name carrying its version (so it can be
-/// cached as immutable), and the table of those assets (`vendor_assets.rs`) for
-/// `src/http/playground.rs`.
+/// cached as immutable), and the tables of those assets for `src/http/playground.rs`
+/// (`vendor_assets.rs`) and `src/http/dashboard.rs` (`dashboard_vendor_assets.rs`).
 fn write_pages(out: &Path) {
-    let mut table = String::from("/// Served name, content type, bytes.\nconst VENDOR: &[(&str, &str, &[u8])] = &[\n");
     let mut served_names = Vec::new();
-    for package in PACKAGES {
+    for (page, file_name) in [
+        (Page::Playground, "vendor_assets.rs"),
+        (Page::Dashboard, "dashboard_vendor_assets.rs"),
+    ] {
+        let table = vendor_table(page, &mut served_names);
+        fs::write(out.join(file_name), table).unwrap_or_else(|e| panic!("cannot write {file_name}: {e}"));
+    }
+    for (template, name) in PAGES {
+        let mut page = fs::read_to_string(template).unwrap_or_else(|e| panic!("cannot read {template}: {e}"));
+        for (file, served) in &served_names {
+            page = page.replace(&format!("{{{{{file}}}}}"), served);
+        }
+        assert!(!page.contains("{{"), "an unknown placeholder is left in {template}");
+        fs::write(out.join(name), page).unwrap_or_else(|e| panic!("cannot write {name}: {e}"));
+    }
+}
+
+/// The `VENDOR` table of one page's packages; adds their (file, served name) pairs.
+fn vendor_table(page: Page, served_names: &mut Vec<(&'static str, String)>) -> String {
+    let mut table = String::from("/// Served name, content type, bytes.\nconst VENDOR: &[(&str, &str, &[u8])] = &[\n");
+    for package in PACKAGES.iter().filter(|p| p.page == page) {
         for (_, file) in package.files {
             let served = versioned(file, package.version);
             let content_type = match file.rsplit('.').next() {
@@ -340,15 +384,7 @@ fn write_pages(out: &Path) {
         }
     }
     table.push_str("];\n");
-    for (template, name) in PAGES {
-        let mut page = fs::read_to_string(template).unwrap_or_else(|e| panic!("cannot read {template}: {e}"));
-        for (file, served) in &served_names {
-            page = page.replace(&format!("{{{{{file}}}}}"), served);
-        }
-        assert!(!page.contains("{{"), "an unknown placeholder is left in {template}");
-        fs::write(out.join(name), page).unwrap_or_else(|e| panic!("cannot write {name}: {e}"));
-    }
-    fs::write(out.join("vendor_assets.rs"), table).expect("write vendor_assets.rs");
+    table
 }
 
 /// `graphiql.min.js` at 4.1.2 → `graphiql-4.1.2.min.js`.

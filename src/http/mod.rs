@@ -1,7 +1,9 @@
 //! The HTTP surface: the GraphQL endpoint (POST, the playground on GET, WebSocket
-//! upgrade), CSV exports, health checks, Prometheus metrics and the playground's own assets.
+//! upgrade), CSV exports, health checks, Prometheus metrics, and the playground's and the dashboard's
+//! own assets.
 
 pub mod auth;
+pub mod dashboard;
 pub mod export;
 pub mod graphql;
 pub mod health;
@@ -173,6 +175,8 @@ pub fn router(state: AppState, cors_origins: Vec<HeaderValue>) -> Router {
         )
         .route("/export/{file}", cross_origin(get(export::export), cors.as_ref()))
         .route("/playground/{asset}", get(playground::asset))
+        .route("/dashboard", get(dashboard::page))
+        .route("/dashboard/assets/{asset}", get(dashboard::asset))
         .route("/healthz", get(health::healthz))
         .route("/livez", get(health::healthz))
         .route("/metrics", get(prometheus::metrics))

@@ -13,6 +13,7 @@ mod browser_access;
 mod bundles;
 mod controls;
 mod cost;
+mod dashboard;
 mod events;
 mod export;
 mod external_keys;

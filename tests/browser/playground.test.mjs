@@ -11,21 +11,17 @@
 // page error or a console error. Environment: CHROMIUM (default /usr/bin/chromium),
 // SCREENSHOT (default ../../docs/playground.png, relative to this file).
 
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { CLOCK, STEP_TIMEOUT_MS, allowed, freePort, startServer, stopServer, withTimeout } from './harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const binary = process.argv[2] && resolve(process.argv[2]);
 const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
 const screenshotPath = resolve(here, process.env.SCREENSHOT || '../../docs/playground.png');
-const BOOTSTRAP_KEY = 'browser-test-bootstrap-key-0123456789abcdef';
-const CLOCK = '2026-11-23T10:00:00Z';
-const STEP_TIMEOUT_MS = 30_000;
 
 if (!binary || !existsSync(binary)) {
   console.error('usage: node playground.test.mjs <path to the quotagraph binary, e.g. ../../target/debug/quotagraph>');
@@ -38,71 +34,6 @@ if (!existsSync(chromiumPath)) {
 
 const log = (...a) => console.log('[playground test]', ...a);
 const problems = []; // requests outside 127.0.0.1, page errors, console errors
-
-function freePort() {
-  return new Promise((ok, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => ok(port));
-    });
-  });
-}
-
-function withTimeout(promise, what, ms = STEP_TIMEOUT_MS) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, fail) => { timer = setTimeout(() => fail(new Error(`timed out: ${what}`)), ms); }),
-  ]).finally(() => clearTimeout(timer));
-}
-
-// Starts the server; resolves with the demo OWNER key once it answers /readyz.
-async function startServer(port, dir) {
-  const child = spawn(binary, ['serve', '--demo'], {
-    env: {
-      ...process.env,
-      DATABASE_URL: `sqlite://${join(dir, 'quotagraph.db')}`,
-      QUOTAGRAPH_BIND: `127.0.0.1:${port}`,
-      QUOTAGRAPH_BOOTSTRAP_KEY: BOOTSTRAP_KEY,
-      QUOTAGRAPH_CLOCK: CLOCK,
-      RUST_LOG: process.env.RUST_LOG || 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => { stdout += d; });
-  child.stderr.on('data', (d) => { stderr += d; });
-  const exited = new Promise((ok) => child.once('exit', (code, signal) => ok({ code, signal })));
-  const key = await withTimeout((async () => {
-    for (;;) {
-      const match = /OWNER API key[^\n]*?(qg_[A-Za-z0-9_]+)/.exec(stdout);
-      if (match) return match[1];
-      const done = await Promise.race([exited, new Promise((ok) => setTimeout(() => ok(null), 100))]);
-      if (done) throw new Error(`quotagraph exited (${JSON.stringify(done)}):\n${stdout}\n${stderr}`);
-    }
-  })(), 'the demo OWNER key on stdout', 120_000).catch((e) => { child.kill('SIGKILL'); throw e; });
-  await withTimeout((async () => {
-    for (;;) {
-      try {
-        if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) return;
-      } catch { /* not listening yet */ }
-      await new Promise((ok) => setTimeout(ok, 100));
-    }
-  })(), '/readyz');
-  return { child, key, exited, output: () => stdout + stderr };
-}
-
-function allowed(url) {
-  if (url.startsWith('data:') || url.startsWith('blob:') || url === 'about:blank') return true;
-  try {
-    return new URL(url).hostname === '127.0.0.1';
-  } catch {
-    return false;
-  }
-}
 
 // The text of the CodeMirror editor inside `selector`.
 async function editorText(page, selector) {
@@ -139,7 +70,7 @@ async function run() {
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
   log(`starting ${binary} on ${origin}`);
-  const server = await startServer(port, dir);
+  const server = await startServer(binary, port, dir);
   let browser;
   try {
     browser = await chromium.launch({
@@ -258,9 +189,7 @@ async function run() {
     await context.close();
   } finally {
     if (browser) await browser.close();
-    server.child.kill('SIGTERM');
-    const stopped = await Promise.race([server.exited, new Promise((ok) => setTimeout(() => ok(null), 10_000))]);
-    if (!stopped) server.child.kill('SIGKILL');
+    await stopServer(server);
     rmSync(dir, { recursive: true, force: true });
   }
 }
