@@ -197,6 +197,7 @@ pub const EXPORTS: &[(&str, Rule)] = &[
     ("processes", Rule::Readers),
     ("events", Rule::Readers),
     ("activity", Rule::Readers),
+    ("notifications", Rule::Readers),
     ("quota", Rule::WholeOrganization),
     ("summary", Rule::WholeOrganization),
     ("audit", Rule::Administrators),

@@ -33,11 +33,25 @@ pub fn parameters(report: &str) -> Option<&'static [&'static str]> {
         "attribution",
         "granularity",
     ];
+    // The folder view's tables: a folder's own distribution, services, subfolders and processes.
+    const BY_FOLDER: &[&str] = &[
+        "organization",
+        "unitType",
+        "bundle",
+        "from",
+        "to",
+        "tenant",
+        "attribution",
+        "granularity",
+        "folder",
+    ];
     match report {
         "audit" => Some(&["organization"]),
         "activity" => Some(&["organization", "unitType", "weeks"]),
         "quota" => Some(&["organization", "unitType"]),
-        "tenants" | "distribution" | "services" | "folders" | "processes" | "events" | "summary" => Some(USAGE),
+        "notifications" => Some(&["organization", "unitType", "tenant"]),
+        "tenants" | "events" | "summary" => Some(USAGE),
+        "distribution" | "services" | "folders" | "processes" => Some(BY_FOLDER),
         _ => None,
     }
 }

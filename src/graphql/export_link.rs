@@ -10,7 +10,7 @@ use super::{
     scalars::{Date, DateTime},
     session,
 };
-use crate::domain::ids::{OrganizationId, TenantId};
+use crate::domain::ids::{FolderId, OrganizationId, TenantId};
 use crate::service;
 
 /// One export's download link.
@@ -34,6 +34,9 @@ pub struct CreateExportLinkInput {
     pub from: Option<Date>,
     pub to: Option<Date>,
     pub tenant_id: Option<ID>,
+    /// The folder view's tables: one folder's figures (distribution, services, folders,
+    /// processes).
+    pub folder_id: Option<ID>,
     pub attribution: Option<Attribution>,
     pub granularity: Option<Granularity>,
 }
@@ -52,6 +55,7 @@ impl ExportLinkMutation {
         let (app, actor) = session(ctx)?;
         let organization: OrganizationId = decode_field(&input.organization_id, "organizationId")?;
         let tenant: Option<TenantId> = decode_optional(input.tenant_id.as_ref(), "tenantId")?;
+        let folder: Option<FolderId> = decode_optional(input.folder_id.as_ref(), "folderId")?;
         // The export's own names and spellings; ids re-encoded so that equal inputs sign
         // equal queries.
         let pairs = [
@@ -61,6 +65,7 @@ impl ExportLinkMutation {
             ("from", input.from.map(|d| d.0.to_string())),
             ("to", input.to.map(|d| d.0.to_string())),
             ("tenant", tenant.map(|t| encode(Kind::Tenant, t.0).0)),
+            ("folder", folder.map(|f| encode(Kind::Folder, f.0).0)),
             (
                 "attribution",
                 input

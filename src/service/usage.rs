@@ -22,6 +22,7 @@ use crate::error::{AppError, AppResult};
 use crate::store;
 
 /// What a usage query asks for.
+#[derive(Clone, Debug)]
 pub struct UsageQuery {
     pub organization_id: OrganizationId,
     pub unit_type: String,

@@ -126,6 +126,16 @@ async fn the_documented_views_and_graphiqls_introspection_answer_under_the_defau
         if view.contains("$folder") {
             variables["folder"] = json!(folder);
         }
+        // The reference dashboard's queries take the view's choices as variables.
+        for (name, value) in [
+            ("unit", "test-executions"),
+            ("granularity", "WEEK"),
+            ("attribution", "OWNERSHIP"),
+        ] {
+            if view.contains(&format!("${name}:")) {
+                variables[name] = json!(value);
+            }
+        }
         app.ok(SYSTEM_KEY, view, variables).await;
     }
     let schema = app.ok(SYSTEM_KEY, INTROSPECTION, json!({})).await;

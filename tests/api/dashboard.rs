@@ -4,6 +4,31 @@
 
 use crate::helpers::{TestApp, content_type};
 
+/// The queries the page sends (`const …_QUERY = `…``), by name.
+fn page_queries() -> Vec<(&'static str, &'static str)> {
+    include_str!("../../src/http/dashboard/dashboard.js")
+        .split("const ")
+        .filter_map(|part| {
+            let (name, rest) = part.split_once(" = `")?;
+            let body = rest.split('`').next()?;
+            (name.ends_with("_QUERY") && body.starts_with("query ")).then_some((name, body))
+        })
+        .collect()
+}
+
+#[test]
+fn docs_dashboard_md_shows_each_of_the_pages_queries_exactly() {
+    let docs = include_str!("../../docs/dashboard.md");
+    let queries = page_queries();
+    assert_eq!(queries.len(), 5, "the five views' queries: {queries:?}");
+    for (name, query) in queries {
+        assert!(
+            docs.contains(&format!("```graphql\n{query}\n```")),
+            "{name} differs from docs/dashboard.md:\n{query}"
+        );
+    }
+}
+
 #[cfg(feature = "playground-assets")]
 #[tokio::test]
 async fn the_dashboard_and_every_asset_it_links_are_served_without_a_key() {

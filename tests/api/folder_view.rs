@@ -320,3 +320,117 @@ async fn a_folder_page_costs_the_same_statements_for_2_and_20_folders() {
     assert!(large <= 21, "{large} statements for one folder page");
     app.finish().await;
 }
+
+/// The folder view's CSV buttons: `folder=<id>` cuts the distribution, services, folders and
+/// processes exports to that folder, with the same figures as `folder(id, attribution)`.
+#[tokio::test]
+async fn the_folder_exports_answer_the_folder_view() {
+    let s = scenario_with_two_services().await;
+    for mode in MODES {
+        for name in ["A", "B"] {
+            let folder = s.id(name);
+            let view = folder_view(&s.app, SYSTEM_KEY, &s.org, folder, mode).await;
+            let query = |extra: &[(&'static str, &'static str)]| {
+                let mut q = vec![
+                    ("organization", s.org.as_str()),
+                    ("unitType", "units"),
+                    ("folder", folder),
+                    ("attribution", mode),
+                ];
+                q.extend_from_slice(extra);
+                q
+            };
+            let context = format!("{mode} {name}");
+            let (_, buckets) =
+                crate::helpers::export(&s.app, SYSTEM_KEY, "distribution", &query(&[("granularity", "DAY")])).await;
+            let expected: Vec<Vec<String>> = view["distribution"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|b| {
+                    ["start", "end", "consumed"]
+                        .map(|f| b[f].as_str().unwrap().to_owned())
+                        .to_vec()
+                })
+                .collect();
+            assert_eq!(buckets, expected, "{context}: distribution.csv");
+            let (_, services) = crate::helpers::export(&s.app, SYSTEM_KEY, "services", &query(&[])).await;
+            let expected: Vec<(String, String)> = view["byService"]["services"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| {
+                    (
+                        s["service"]["code"].as_str().unwrap().to_owned(),
+                        s["consumed"].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect();
+            let shown: Vec<(String, String)> = services.iter().map(|r| (r[0].clone(), r[2].clone())).collect();
+            assert_eq!(shown, expected, "{context}: services.csv");
+            let (_, folders) = crate::helpers::export(&s.app, SYSTEM_KEY, "folders", &query(&[])).await;
+            let children: Vec<(String, String)> = view["children"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| {
+                    (
+                        c["folder"]["name"].as_str().unwrap().to_owned(),
+                        c["consumed"].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect();
+            let top: Vec<(String, String)> = folders
+                .iter()
+                .filter(|r| r[4] == "0")
+                .map(|r| (r[1].clone(), r[5].clone()))
+                .collect();
+            assert_eq!(top, children, "{context}: folders.csv");
+            assert!(
+                folders.iter().filter(|r| r[4] == "0").all(|r| r[3] == folder),
+                "{context}: parent"
+            );
+            let (_, processes) = crate::helpers::export(&s.app, SYSTEM_KEY, "processes", &query(&[])).await;
+            let expected: Vec<(String, String, String)> = view["processes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    let text = |f: &str| p[f].as_str().unwrap().to_owned();
+                    (
+                        p["process"]["name"].as_str().unwrap().to_owned(),
+                        text("own"),
+                        text("consumed"),
+                    )
+                })
+                .collect();
+            let top: Vec<(String, String, String)> = processes
+                .iter()
+                .filter(|r| r[5] == "0")
+                .map(|r| (r[1].clone(), r[6].clone(), r[7].clone()))
+                .collect();
+            assert_eq!(top, expected, "{context}: processes.csv");
+        }
+    }
+    // A folder of another organization reads as unknown; the cards take no folder.
+    let (globex, other) = globex_owner(&s.app).await;
+    let path = format!(
+        "/export/folders.csv?organization={}&unitType=units&folder={}",
+        globex.org,
+        s.id("A")
+    );
+    assert_eq!(
+        crate::helpers::export_refused(&s.app, Some(&other), &path).await,
+        (404, "NOT_FOUND".to_owned())
+    );
+    let path = format!(
+        "/export/tenants.csv?organization={}&unitType=units&folder={}",
+        s.org,
+        s.id("A")
+    );
+    assert_eq!(
+        crate::helpers::export_refused(&s.app, Some(SYSTEM_KEY), &path).await,
+        (400, "BAD_USER_INPUT".to_owned())
+    );
+    s.app.finish().await;
+}

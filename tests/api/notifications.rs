@@ -262,3 +262,65 @@ async fn notifications_older_than_the_retention_are_dropped() {
     }
     app.finish().await;
 }
+
+/// `notifications.csv` is the history as `notifications` reads it, oldest first, for the
+/// key that asks (a TENANT_ADMIN's own tenant's).
+#[tokio::test]
+async fn the_notifications_export_is_the_history() {
+    let (app, fx, [a, b]) = acme_with_tenants(["a", "b"]).await;
+    history(&app, &a).await;
+    history(&app, &b).await;
+    let as_rows = |page: &Value| -> Vec<Vec<String>> {
+        nodes(page)
+            .iter()
+            .map(|n| {
+                let text = |f: &str| match &n[f] {
+                    Value::Null => String::new(),
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                vec![
+                    text("kind"),
+                    text("tenantId"),
+                    text("threshold"),
+                    text("status"),
+                    text("consumed"),
+                    text("id"),
+                ]
+            })
+            .collect()
+    };
+    let columns = |rows: Vec<Vec<String>>| -> Vec<Vec<String>> {
+        rows.into_iter()
+            .map(|r| {
+                vec![
+                    r[1].clone(),
+                    r[2].clone(),
+                    r[4].clone(),
+                    r[6].clone(),
+                    r[7].clone(),
+                    r[9].clone(),
+                ]
+            })
+            .collect()
+    };
+    let all = notifications(&app, SYSTEM_KEY, &fx.org, "first: 100").await;
+    let (header, rows) = export(&app, SYSTEM_KEY, "notifications", &[("organization", &fx.org)]).await;
+    assert_eq!(header[..3], ["at", "kind", "tenant_id"]);
+    assert_eq!(columns(rows), as_rows(&all));
+
+    let admin = key(&app, "TENANT_ADMIN", Some(&fx.org), Some(&a)).await;
+    let mine = notifications(&app, &admin, &fx.org, "first: 100").await;
+    let (_, rows) = export(&app, &admin, "notifications", &[("organization", &fx.org)]).await;
+    assert!(!rows.is_empty());
+    assert_eq!(columns(rows), as_rows(&mine));
+    let (_, rows) = export(
+        &app,
+        SYSTEM_KEY,
+        "notifications",
+        &[("organization", &fx.org), ("tenant", &b)],
+    )
+    .await;
+    assert!(rows.iter().all(|r| r[2] == b), "{rows:?}");
+    app.finish().await;
+}

@@ -1,5 +1,5 @@
 // What the browser tests share: a free port, timeouts, `quotagraph serve --demo` with a
-// fresh SQLite file (resolving with the demo OWNER key once it answers /readyz), and the
+// fresh SQLite file and any extra settings (resolving with the demo OWNER key once it answers /readyz), and the
 // rule that a page talks to 127.0.0.1 only.
 
 import { spawn } from 'node:child_process';
@@ -29,7 +29,7 @@ export function withTimeout(promise, what, ms = STEP_TIMEOUT_MS) {
   ]).finally(() => clearTimeout(timer));
 }
 
-export async function startServer(binary, port, dir) {
+export async function startServer(binary, port, dir, env = {}) {
   const child = spawn(binary, ['serve', '--demo'], {
     env: {
       ...process.env,
@@ -38,6 +38,7 @@ export async function startServer(binary, port, dir) {
       QUOTAGRAPH_BOOTSTRAP_KEY: BOOTSTRAP_KEY,
       QUOTAGRAPH_CLOCK: CLOCK,
       RUST_LOG: process.env.RUST_LOG || 'warn',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

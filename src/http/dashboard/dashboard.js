@@ -6,7 +6,7 @@ const KEY = 'quotagraph.key';
 const ORG = 'quotagraph.org';
 const UNIT = 'test-executions';
 
-const state = { key: sessionStorage.getItem(KEY), org: sessionStorage.getItem(ORG), tenant: null, orgs: null, socket: null };
+const state = { key: sessionStorage.getItem(KEY), org: sessionStorage.getItem(ORG), tenant: null, orgs: null, units: [UNIT], socket: null };
 const $ = (id) => document.getElementById(id);
 
 // DOM built from nodes, never from HTML strings: names come from the API and stay text.
@@ -59,7 +59,7 @@ function period(params) {
   const from = params.get('from');
   const to = params.get('to');
   return {
-    unit: params.get('unit') || UNIT,
+    unit: params.get('unit') || state.units[0] || UNIT,
     bundle: params.get('bundle') || null,
     range: from && to ? { from, to } : null,
   };
@@ -71,7 +71,7 @@ const EXPORT_LINK = 'mutation($input: CreateExportLinkInput!) { createExportLink
 // The export's parameters as createExportLink names them; activity's `weeks` is left at its
 // default, the 12 weeks the page shows.
 const LINK_FIELDS = {
-  organization: 'organizationId', tenant: 'tenantId', unitType: 'unitType', bundle: 'bundle',
+  organization: 'organizationId', tenant: 'tenantId', folder: 'folderId', unitType: 'unitType', bundle: 'bundle',
   from: 'from', to: 'to', attribution: 'attribution', granularity: 'granularity',
 };
 
@@ -117,18 +117,26 @@ function section(title, actions, ...content) {
   return h('section', { class: 'card section' }, h('div', { class: 'section-head' }, h('h2', {}, title), actions), ...content);
 }
 
-// A bar chart of dated buckets (uPlot); the page stays usable when uPlot has not loaded.
+// A bar chart of dated buckets (uPlot). Buckets are drawn side by side, one slot each and
+// labelled by their first day, since a bundle's first and last weeks are partial and a time
+// axis would draw them as thin slivers. The page stays usable when uPlot has not loaded.
 function barChart(label, buckets, value) {
   const box = h('div', { class: 'chart', role: 'img', 'aria-label': label });
   if (!window.uPlot || buckets.length === 0) return box;
+  const days = buckets.map((b) => (b.start || b.weekStart).slice(5));
+  const xs = buckets.map((_, i) => i);
+  const ys = buckets.map((b) => Number(value(b)));
   requestAnimationFrame(() => {
-    const xs = buckets.map((b) => Date.parse(`${b.start || b.weekStart}T00:00:00Z`) / 1000);
-    const ys = buckets.map((b) => Number(value(b)));
     const plot = new window.uPlot({
-      width: Math.max(240, box.clientWidth), height: 200, legend: { show: false }, cursor: { show: true },
-      scales: { x: { time: true } },
-      series: [{}, { label, fill: 'rgba(45,91,215,.55)', stroke: '#2d5bd7', paths: window.uPlot.paths.bars({ size: [0.7, 48] }) }],
-      axes: [{}, { size: 56 }],
+      width: Math.max(240, box.clientWidth), height: 200, legend: { show: false }, cursor: { show: true, points: { show: false } },
+      scales: { x: { time: false, range: [-0.5, buckets.length - 0.5] } },
+      series: [{}, { label, fill: 'rgba(45,91,215,.55)', stroke: '#2d5bd7', points: { show: false },
+        paths: window.uPlot.paths.bars({ size: [0.7, 48] }) }],
+      axes: [
+        { splits: (u) => { const step = Math.ceil((buckets.length * 48) / u.width); return xs.filter((i) => i % step === 0); },
+          values: (_, splits) => splits.map((i) => days[i] ?? '') },
+        { size: 56 },
+      ],
     }, [xs, ys], box);
     // Follows its card's width (a phone turned, a window resized).
     new ResizeObserver(() => plot.setSize({ width: Math.max(240, box.clientWidth), height: 200 })).observe(box);
@@ -143,7 +151,7 @@ function controls(params, bundles) {
   const to = h('input', { id: 'to', type: 'date', value: p.range?.to || '' });
   return h('form', { class: 'controls', onsubmit: (e) => { e.preventDefault(); go({ from: from.value, to: to.value }); } },
     h('label', { for: 'unit' }, 'Unit type', h('select', { id: 'unit', onchange: (e) => go({ unit: e.target.value, bundle: null, from: null, to: null }) },
-      ['test-executions', 'platform-units'].map((u) => h('option', { value: u, selected: u === p.unit }, u)))),
+      state.units.map((u) => h('option', { value: u, selected: u === p.unit }, u)))),
     bundles && h('label', { for: 'bundle' }, 'Bundle', h('select', { id: 'bundle', onchange: (e) => go({ bundle: e.target.value, from: null, to: null }) },
       bundles.map((b, i) => h('option', { value: i === 0 ? '' : b.startDate, selected: (p.bundle || '') === (i === 0 ? '' : b.startDate) },
         `${b.startDate} – ${b.endDate}${i === 0 ? ' (current)' : ''}`)))),
@@ -224,7 +232,11 @@ async function orgView({ id, params }) {
     ['', 'ACTIVE', 'DISABLED', 'DELETED'].map((s) => h('option', { value: s, selected: s === stateFilter }, s || 'All states')));
   // A SYSTEM key belongs to no organization: it picks one.
   const picker = state.orgs && h('label', { for: 'org' }, 'Organization ', h('select', {
-    id: 'org', onchange: (e) => { location.hash = link('org', e.target.value, { bundle: null, from: null, to: null, state: null }); },
+    id: 'org', onchange: async (e) => {
+      state.org = e.target.value;
+      await loadUnits();
+      location.hash = link('org', e.target.value, { unit: null, bundle: null, from: null, to: null, state: null });
+    },
   }, state.orgs.map((o) => h('option', { value: o.id, selected: o.id === state.org }, o.name))));
   return [
     h('div', { class: 'section-head' }, h('h1', {}, org.name), picker),
@@ -261,7 +273,7 @@ function toggle(label, name, values, current) {
 }
 
 function servicesTable(byService) {
-  return table(`By service (total ${byService.total})`, [
+  return table('By service', [
     ['Service', (s) => s.service.name, false, 'name'],
     ['Consumed', (s) => s.consumed, true, 'consumed'],
     ['Share', (s) => percent(s.share), true, 'share'],
@@ -337,8 +349,8 @@ async function tenantView({ id, params }) {
       section('Distribution', h('span', {}, toggle('Granularity', 'g', ['DAY', 'WEEK', 'MONTH'], granularity), ' ',
         csvButton('distribution', 'the distribution', { ...scope, granularity })),
       barChart(`Consumption by ${granularity.toLowerCase()}`, t.distribution, (b) => b.consumed),
-      table('Buckets', [['Start', (b) => b.start], ['End', (b) => b.end], ['Consumed', (b) => b.consumed, true, 'consumed']], t.distribution, 'bucket-row')),
-      section('By service', csvButton('services', 'the services', scope), servicesTable(t.byService))),
+      table('Buckets', [['Start', (b) => b.start, false, 'start'], ['End', (b) => b.end, false, 'end'], ['Consumed', (b) => b.consumed, true, 'consumed']], t.distribution, 'bucket-row')),
+      section(`By service (total ${t.byService.total})`, csvButton('services', 'the services', scope), servicesTable(t.byService))),
     h('div', { class: 'section-head' }, h('h2', {}, 'Folders and processes'),
       toggle('Attribution', 'attr', ['EXECUTION', 'OWNERSHIP'], attribution)),
     h('div', { class: 'grid2' },
@@ -373,6 +385,7 @@ async function folderView({ id, params }) {
   const f = answer.data?.organization?.usage?.folder;
   if (!f) return [h('h1', {}, 'Folder'), h('p', { class: 'error' }, errorText(answer) || 'No such folder.')];
   const tenant = f.folder?.tenant;
+  const scope = { folder: id, attribution };
   return [
     h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' },
       !state.tenant && h('a', { href: link('org', state.org) }, 'Organization'), !state.tenant && ' / ',
@@ -381,13 +394,14 @@ async function folderView({ id, params }) {
     controls(params, null),
     h('div', { class: 'section-head' }, h('h2', {}, 'Attribution'), toggle('Attribution', 'attr', ['EXECUTION', 'OWNERSHIP'], attribution)),
     h('div', { class: 'grid2' },
-      section('Distribution', toggle('Granularity', 'g', ['DAY', 'WEEK', 'MONTH'], granularity),
+      section('Distribution', h('span', {}, toggle('Granularity', 'g', ['DAY', 'WEEK', 'MONTH'], granularity), ' ',
+        csvButton('distribution', 'the distribution', { ...scope, granularity })),
         barChart(`Consumption by ${granularity.toLowerCase()}`, f.distribution, (b) => b.consumed),
-        table('Buckets', [['Start', (b) => b.start], ['End', (b) => b.end], ['Consumed', (b) => b.consumed, true, 'consumed']], f.distribution, 'bucket-row')),
-      section('By service', null, servicesTable(f.byService))),
+        table('Buckets', [['Start', (b) => b.start, false, 'start'], ['End', (b) => b.end, false, 'end'], ['Consumed', (b) => b.consumed, true, 'consumed']], f.distribution, 'bucket-row')),
+      section(`By service (total ${f.byService.total})`, csvButton('services', 'the services', scope), servicesTable(f.byService))),
     h('div', { class: 'grid2' },
-      section('Subfolders', null, foldersTable(f.children)),
-      section('Processes', null, processTable(f.processes))),
+      section('Subfolders', csvButton('folders', 'the subfolders', scope), foldersTable(f.children)),
+      section('Processes', csvButton('processes', 'the processes', scope), processTable(f.processes))),
   ];
 }
 
@@ -425,24 +439,38 @@ async function usageView({ params }) {
     a && section('Weekly activity', csvButton('activity', 'the weekly activity', { ...NO_PERIOD, weeks: 12 }),
       barChart('Executions per week', a.weeks, (w) => w.executions),
       last && h('p', { testid: 'last-week' }, `Last week (from ${last.weekStart}): ${last.runs} runs, ${last.executions} executions, ${last.uploads} uploads, ${hours(last.durationSeconds)}.`),
-      table('Weeks', [['Week of', (w) => w.weekStart], ['Runs', (w) => w.runs, true], ['Executions', (w) => w.executions, true],
-        ['Uploads', (w) => w.uploads, true], ['Duration', (w) => hours(w.durationSeconds), true]], a.weeks, 'week-row')),
+      table('Weeks', [['Week of', (w) => w.weekStart, false, 'weekStart'], ['Runs', (w) => w.runs, true, 'runs'],
+        ['Executions', (w) => w.executions, true, 'executions'], ['Uploads', (w) => w.uploads, true, 'uploads'],
+        ['Duration', (w) => hours(w.durationSeconds), true, 'duration']], a.weeks, 'week-row')),
   ];
 }
 
 // ---- 5. Notifications ------------------------------------------------------------------
 
-const NOTIFICATIONS_QUERY = `query Notifications($org: ID!) {
+const NOTIFICATIONS_QUERY = `query Notifications($org: ID!, $after: String) {
   organization(id: $org) {
     tenants(first: 100) { nodes { id name } }
-    notifications(first: 100) { nodes { kind at tenantId unitType threshold previousStatus status consumed remaining } }
+    notifications(first: 100, after: $after) {
+      nodes { kind at tenantId unitType threshold previousStatus status consumed remaining }
+      pageInfo { hasNextPage endCursor }
+    }
   }
 }`;
+const SHOWN_NOTIFICATIONS = 100;
 
+// The history is oldest first: the view pages to its end and shows the latest.
 async function notificationsView() {
-  const answer = await gql(NOTIFICATIONS_QUERY, { org: state.org });
+  let answer = await gql(NOTIFICATIONS_QUERY, { org: state.org, after: null });
   const org = answer.data?.organization;
   if (!org) return [h('h1', {}, 'Notifications'), h('p', { class: 'error' }, errorText(answer))];
+  let latest = org.notifications.nodes;
+  for (let page = org.notifications.pageInfo; page.hasNextPage;) {
+    answer = await gql(NOTIFICATIONS_QUERY, { org: state.org, after: page.endCursor });
+    const next = answer.data?.organization?.notifications;
+    if (!next) break;
+    latest = [...latest, ...next.nodes].slice(-SHOWN_NOTIFICATIONS);
+    page = next.pageInfo;
+  }
   const names = new Map((org.tenants?.nodes || []).map((t) => [t.id, t.name]));
   const detail = (n) => [
     n.threshold !== null ? `threshold ${n.kind === 'THRESHOLD_CROSSED' ? percent(n.threshold) : n.threshold}` : null,
@@ -450,11 +478,12 @@ async function notificationsView() {
     n.consumed !== null ? `consumed ${n.consumed}` : null,
     n.remaining !== null ? `remaining ${n.remaining}` : null,
   ].filter(Boolean).join(', ');
-  const rows = [...org.notifications.nodes].reverse(); // newest first
-  return [h('h1', {}, 'Notifications'), section('Latest events', null, table('Quota events, newest first', [
-    ['Kind', (n) => n.kind.replaceAll('_', ' ')], ['Time', (n) => new Date(n.at).toLocaleString()],
-    ['Tenant', (n) => (n.tenantId ? names.get(n.tenantId) ?? n.tenantId : 'Organization')], ['Unit', (n) => n.unitType],
-    ['Figures', detail]], rows, 'notification-row'))];
+  const rows = [...latest].reverse(); // newest first
+  const csv = csvButton('notifications', 'the notifications', { bundle: null, from: null, to: null, unitType: null });
+  return [h('h1', {}, 'Notifications'), section('Latest events', csv, table('Quota events, newest first', [
+    ['Kind', (n) => n.kind.replaceAll('_', ' '), false, 'kind'], ['Time', (n) => new Date(n.at).toLocaleString(), false, 'at'],
+    ['Tenant', (n) => (n.tenantId ? names.get(n.tenantId) ?? n.tenantId : 'Organization'), false, 'tenant'],
+    ['Unit', (n) => n.unitType, false, 'unitType'], ['Figures', detail, false, 'figures']], rows, 'notification-row'))];
 }
 
 // ---- Live ------------------------------------------------------------------------------
@@ -572,6 +601,14 @@ function signOut(message = '') {
   $('key').focus();
 }
 
+// The unit types the organization holds licenses for (the test platform's first when it has
+// one), for the unit-type picker.
+async function loadUnits() {
+  const answer = await gql('query Units($org: ID!) { organization(id: $org) { licenses { unitType { code } } } }', { org: state.org });
+  const codes = [...new Set((answer.data?.organization?.licenses ?? []).map((l) => l.unitType.code))].sort();
+  state.units = codes.length === 0 ? [UNIT] : [...codes.filter((c) => c === UNIT), ...codes.filter((c) => c !== UNIT)];
+}
+
 // Who the key is: its organization (a SYSTEM key picks one), and its tenant if limited.
 async function start() {
   const answer = await gql('{ viewer { role organization { id } tenant { id name } } }');
@@ -586,6 +623,7 @@ async function start() {
     if (!state.org) { signOut('This key reads no organization.'); return; }
   }
   sessionStorage.setItem(ORG, state.org);
+  await loadUnits();
   $('login').hidden = true;
   $('nav').hidden = false;
   $('signout').hidden = false;

@@ -79,6 +79,7 @@ async fn run(state: &AppState, file: &str, pairs: Vec<(String, String)>, headers
         "audit" => organization::audit(ctx, &actor, pairs).await?,
         "activity" => organization::activity(ctx, &actor, pairs).await?,
         "quota" => organization::quota(ctx, &actor, pairs).await?,
+        "notifications" => organization::notifications(ctx, &actor, pairs).await?,
         _ => usage::report(ctx, &actor, report, pairs).await?,
     };
     Ok(file.into_response())
@@ -188,20 +189,22 @@ fn id(kind: Kind, id: Uuid) -> String {
 }
 
 /// A page of CSV records, and the key to read the next page after (none on the last).
-type CsvPage = (Vec<Vec<String>>, Option<Uuid>);
+/// A page of rows and the cursor the next page starts after (`None`: the last page).
+type CsvPage<C> = (Vec<Vec<String>>, Option<C>);
 
 /// A CSV document streamed page by page: the header, then each page as `fetch` reads it
 /// (given the key the previous page ended on), so no more than one page is in memory.
 /// Past the first byte the status is sent: a later failure is logged and cuts the body.
-fn paged<F, Fut>(header: &[&str], fetch: F) -> AppResult<Body>
+fn paged<C, F, Fut>(header: &[&str], fetch: F) -> AppResult<Body>
 where
-    F: Fn(Option<Uuid>) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = AppResult<CsvPage>> + Send + 'static,
+    C: Send + 'static,
+    F: Fn(Option<C>) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = AppResult<CsvPage<C>>> + Send + 'static,
 {
     let header = Bytes::from(csv(header, std::iter::empty())?);
     let fetch = std::sync::Arc::new(fetch);
     // The state is where the next page starts, or `None` once the last page is out.
-    let pages = stream::unfold(Some(None::<Uuid>), move |state| {
+    let pages = stream::unfold(Some(None::<C>), move |state| {
         let fetch = fetch.clone();
         async move {
             let after = state?;

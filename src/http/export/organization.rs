@@ -1,11 +1,14 @@
 //! The exports of an organization that are not one range of one bundle: its audit log,
-//! its weekly activity and its quota, bundle by bundle.
+//! its weekly activity, its quota bundle by bundle, and its stored notifications.
 
-use super::{CsvFile, EVENTS_PAGE, Params, csv, id, paged};
-use crate::domain::access::Actor;
+use super::{CsvFile, EVENTS_PAGE, Params, csv, global_id, id, paged};
+use crate::domain::{Quantity, access::Actor, ids::TenantId};
 use crate::error::{AppError, AppResult};
 use crate::graphql::node::Kind;
-use crate::service::{self, AppContext};
+use crate::service::{
+    self, AppContext,
+    notification::{HistoryQuery, Wanted},
+};
 
 const AUDIT_HEADER: [&str; 9] = [
     "at",
@@ -159,4 +162,74 @@ pub(super) async fn quota(ctx: &AppContext, actor: &Actor, pairs: Vec<(String, S
         "quota",
         Some((unit_type, span.0, span.1)),
     ))
+}
+
+const NOTIFICATIONS_HEADER: [&str; 10] = [
+    "at",
+    "kind",
+    "tenant_id",
+    "unit_type",
+    "threshold",
+    "previous_status",
+    "status",
+    "consumed",
+    "remaining",
+    "id",
+];
+
+/// `notifications.csv?organization=ID[&unitType=CODE][&tenant=ID]`: the stored quota events,
+/// oldest first, as GraphQL's `notifications` answers them (a TENANT_ADMIN gets its own
+/// tenant's), streamed a page at a time.
+pub(super) async fn notifications(ctx: &AppContext, actor: &Actor, pairs: Vec<(String, String)>) -> AppResult<CsvFile> {
+    let params = Params::parse(pairs, "notifications")?;
+    let organization = params.organization()?;
+    let tenant_id = params
+        .get("tenant")
+        .map(|v| global_id::<TenantId>("tenant", v))
+        .transpose()?;
+    let query = HistoryQuery {
+        organization_id: organization,
+        after: 0,
+        kinds: Vec::new(),
+        tenant_id,
+        unit_type: params.get("unitType").map(str::to_owned),
+    };
+    // Refusals (and an unknown tenant) come before the 200 that starts the stream.
+    let wanted = std::sync::Arc::new(service::notification::wanted(ctx, actor, query).await?);
+    let slug = service::organization::visible(ctx, actor, organization)
+        .await?
+        .slug
+        .clone();
+    let ctx = ctx.clone();
+    let quantity = |q: Option<i64>| q.map(|q| Quantity::from_scaled(q).to_string()).unwrap_or_default();
+    let body = paged(&NOTIFICATIONS_HEADER, move |after: Option<i64>| {
+        let (ctx, wanted) = (ctx.clone(), wanted.clone());
+        async move {
+            let from = Wanted {
+                after: after.unwrap_or(0),
+                ..(*wanted).clone()
+            };
+            let (events, more) = service::notification::page(&ctx, &from, EVENTS_PAGE).await?;
+            let next = more.then(|| events.last().and_then(|e| e.seq)).flatten();
+            let records = events
+                .into_iter()
+                .map(|e| {
+                    vec![
+                        e.at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+                        e.kind.as_str().to_owned(),
+                        e.tenant_id.map(|t| id(Kind::Tenant, t)).unwrap_or_default(),
+                        e.unit_type,
+                        e.threshold.map(|t| t.to_string()).unwrap_or_default(),
+                        e.previous_status.unwrap_or_default(),
+                        e.status.unwrap_or_default(),
+                        quantity(e.consumed),
+                        quantity(e.remaining),
+                        e.id.map(|i| i.to_string()).unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            Ok((records, next))
+        }
+    })?;
+    Ok(CsvFile::new(body, &slug, "notifications", None))
 }

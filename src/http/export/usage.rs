@@ -13,13 +13,14 @@ use crate::domain::{
     access::Actor,
     analytics::Granularity,
     attribution::{Attribution, FolderFigure, ProcessFigure},
-    ids::TenantId,
+    ids::{FolderId, TenantId},
     tenant::TenantState,
 };
 use crate::error::{AppError, AppResult};
 use crate::graphql::node::Kind;
 use crate::service::{
     self, AppContext,
+    analytics::DailyUsage,
     attribution::{Attributed, Detail},
     usage::{EventRow, UsageQuery, UsageReport},
 };
@@ -28,6 +29,8 @@ use crate::service::{
 struct Filters {
     query: UsageQuery,
     tenant: Option<Uuid>,
+    /// The folder view's tables: only this folder's figures.
+    folder: Option<Uuid>,
     attribution: Attribution,
     granularity: Granularity,
 }
@@ -42,6 +45,10 @@ fn filters(params: &Params) -> AppResult<Filters> {
     let tenant = params
         .get("tenant")
         .map(|v| global_id::<TenantId>("tenant", v).map(|t| t.0))
+        .transpose()?;
+    let folder = params
+        .get("folder")
+        .map(|v| global_id::<FolderId>("folder", v).map(|f| f.0))
         .transpose()?;
     let attribution = match params.get("attribution").map(|v| v.to_ascii_uppercase()).as_deref() {
         None | Some("EXECUTION") => Attribution::Execution,
@@ -70,6 +77,7 @@ fn filters(params: &Params) -> AppResult<Filters> {
             range,
         },
         tenant,
+        folder,
         attribution,
         granularity,
     })
@@ -83,56 +91,114 @@ pub(super) async fn report(
     pairs: Vec<(String, String)>,
 ) -> AppResult<CsvFile> {
     let filters = filters(&Params::parse(pairs, report)?)?;
-    let usage = service::usage::report(ctx, actor, filters.query).await?;
-    let tenant = usage.tenant_filter(filters.tenant)?;
+    let usage = service::usage::report(ctx, actor, filters.query.clone()).await?;
     let (slug, unit, from, to) = (
         usage.organization_slug.clone(),
         usage.unit_type.code.clone(),
         usage.from,
         usage.to,
     );
-    let body: Body = match report {
+    let body: Body = match filters.folder {
+        Some(folder) => folder_report(ctx, &usage, report, &filters, folder).await?,
+        None => usage_report(ctx, usage, report, &filters).await?,
+    };
+    Ok(CsvFile::new(body, &slug, report, Some((&unit, from, to))))
+}
+
+async fn usage_report(ctx: &AppContext, usage: UsageReport, report: &str, filters: &Filters) -> AppResult<Body> {
+    let tenant = usage.tenant_filter(filters.tenant)?;
+    Ok(match report {
         "tenants" => tenants(&usage, tenant)?.into(),
         "summary" => summary(&usage)?.into(),
         "distribution" => {
             let daily = service::analytics::daily(&ctx.db, &usage, tenant).await?;
-            let rows = daily
-                .distribution(filters.granularity, usage.from, usage.to, tenant)
-                .into_iter()
-                .map(|b| vec![b.start.to_string(), b.end.to_string(), b.consumed.to_string()]);
-            csv(&["start", "end", "consumed"], rows)?.into()
+            distribution(&daily, &usage, filters.granularity, tenant)?.into()
         }
         "services" => {
             let daily = service::analytics::daily(&ctx.db, &usage, tenant).await?;
-            let (_, shares) = daily.by_service(tenant);
-            let rows = shares.into_iter().map(|s| {
-                let percent = s.percent().to_string();
-                vec![
-                    s.service.code,
-                    s.service.name,
-                    s.consumed.to_string(),
-                    s.share.to_string(),
-                    percent,
-                ]
-            });
-            csv(&["service", "name", "consumed", "share", "percent"], rows)?.into()
+            services(&daily, tenant)?.into()
         }
         "folders" | "processes" => {
-            let detail = if report == "processes" && filters.attribution == Attribution::Ownership {
-                Detail::Chains
-            } else {
-                Detail::Folders
-            };
-            let attributed = service::attribution::load(&ctx.db, &usage, tenant, detail).await?;
+            let attributed = service::attribution::load(&ctx.db, &usage, tenant, detail(report, filters)).await?;
             if report == "folders" {
-                folders(&attributed, attributed.folders(filters.attribution, tenant))?.into()
+                folders(&attributed, attributed.folders(filters.attribution, tenant), None)?.into()
             } else {
                 processes(&attributed, attributed.processes(filters.attribution, tenant))?.into()
             }
         }
         _ => events(ctx.clone(), usage, tenant)?,
+    })
+}
+
+/// The folder view's tables (docs/design.md §15.3): the figures of one folder the caller
+/// sees, in the attribution mode asked for, as `OrganizationUsage.folder` answers them.
+async fn folder_report(
+    ctx: &AppContext,
+    usage: &UsageReport,
+    report: &str,
+    filters: &Filters,
+    folder: Uuid,
+) -> AppResult<Body> {
+    let tenant = service::attribution::folder_tenant(&ctx.db, usage, folder)
+        .await?
+        .filter(|t| filters.tenant.is_none_or(|only| only == *t))
+        .ok_or_else(|| AppError::NotFound("folder: no such folder in this organization".into()))?;
+    let attributed = service::attribution::load(&ctx.db, usage, Some(tenant), detail(report, filters)).await?;
+    let figure = attributed
+        .folder_figure(filters.attribution, tenant, folder)
+        .ok_or_else(|| AppError::NotFound("folder: no such folder in this organization".into()))?;
+    let daily = || async {
+        let days = service::attribution::folder_days(&ctx.db, usage, Some(tenant)).await?;
+        AppResult::Ok(days.usage(
+            filters.attribution,
+            Some(tenant),
+            &attributed.counted(Some(tenant), Some(folder)),
+        ))
     };
-    Ok(CsvFile::new(body, &slug, report, Some((&unit, from, to))))
+    Ok(match report {
+        "distribution" => distribution(&daily().await?, usage, filters.granularity, None)?.into(),
+        "services" => services(&daily().await?, None)?.into(),
+        "folders" => folders(&attributed, figure.children, Some(folder))?.into(),
+        "processes" => processes(&attributed, figure.processes)?.into(),
+        _ => return Err(AppError::bad_input(format!("{report}.csv takes no folder"))),
+    })
+}
+
+/// OWNERSHIP's process rows carry their chains.
+fn detail(report: &str, filters: &Filters) -> Detail {
+    if report == "processes" && filters.attribution == Attribution::Ownership {
+        Detail::Chains
+    } else {
+        Detail::Folders
+    }
+}
+
+fn distribution(
+    daily: &DailyUsage,
+    usage: &UsageReport,
+    granularity: Granularity,
+    tenant: Option<Uuid>,
+) -> AppResult<Vec<u8>> {
+    let rows = daily
+        .distribution(granularity, usage.from, usage.to, tenant)
+        .into_iter()
+        .map(|b| vec![b.start.to_string(), b.end.to_string(), b.consumed.to_string()]);
+    csv(&["start", "end", "consumed"], rows)
+}
+
+fn services(daily: &DailyUsage, tenant: Option<Uuid>) -> AppResult<Vec<u8>> {
+    let (_, shares) = daily.by_service(tenant);
+    let rows = shares.into_iter().map(|s| {
+        let percent = s.percent().to_string();
+        vec![
+            s.service.code,
+            s.service.name,
+            s.consumed.to_string(),
+            s.share.to_string(),
+            percent,
+        ]
+    });
+    csv(&["service", "name", "consumed", "share", "percent"], rows)
 }
 
 /// Every organization figure of docs/design.md §3 and §15.1, in one row.
@@ -236,8 +302,9 @@ fn tenants(usage: &UsageReport, only: Option<Uuid>) -> AppResult<Vec<u8>> {
     )
 }
 
-/// The folder tree depth first; the "no folder" row has empty folder columns.
-fn folders(attributed: &Attributed, figures: Vec<FolderFigure>) -> AppResult<Vec<u8>> {
+/// The folder tree depth first, its top rows under `parent` (a folder view's folder); the
+/// "no folder" row has empty folder columns.
+fn folders(attributed: &Attributed, figures: Vec<FolderFigure>, parent: Option<Uuid>) -> AppResult<Vec<u8>> {
     fn walk(
         attributed: &Attributed,
         figure: &FolderFigure,
@@ -263,7 +330,7 @@ fn folders(attributed: &Attributed, figures: Vec<FolderFigure>) -> AppResult<Vec
     }
     let mut rows = Vec::new();
     for figure in &figures {
-        walk(attributed, figure, None, 0, &mut rows);
+        walk(attributed, figure, parent, 0, &mut rows);
     }
     csv(
         &[
