@@ -144,6 +144,13 @@ function barChart(label, buckets, value) {
   return box;
 }
 
+// A bundle's `endDate` is the first day after it; people read a period by its last day.
+function lastDay(endDate) {
+  const day = new Date(`${endDate}T00:00:00Z`);
+  day.setUTCDate(day.getUTCDate() - 1);
+  return day.toISOString().slice(0, 10);
+}
+
 function controls(params, bundles) {
   const p = period(params);
   const go = (changes) => { location.hash = link(route().view, route().id, changes); };
@@ -154,7 +161,7 @@ function controls(params, bundles) {
       state.units.map((u) => h('option', { value: u, selected: u === p.unit }, u)))),
     bundles && h('label', { for: 'bundle' }, 'Bundle', h('select', { id: 'bundle', onchange: (e) => go({ bundle: e.target.value, from: null, to: null }) },
       bundles.map((b, i) => h('option', { value: i === 0 ? '' : b.startDate, selected: (p.bundle || '') === (i === 0 ? '' : b.startDate) },
-        `${b.startDate} – ${b.endDate}${i === 0 ? ' (current)' : ''}`)))),
+        `${b.startDate} – ${lastDay(b.endDate)}${i === 0 ? ' (current)' : ''}`)))),
     h('label', { for: 'from' }, 'From', from),
     h('label', { for: 'to' }, 'To', to),
     h('button', { type: 'submit' }, 'Apply range'),
