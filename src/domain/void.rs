@@ -75,7 +75,8 @@ mod tests {
         let too_many: Vec<String> = (0..=MAX_BATCH).map(|i| i.to_string()).collect();
         let at_most: Vec<String> = (0..MAX_BATCH).map(|i| i.to_string()).collect();
         // keys, reason → Ok(keys, reason) or the start of the refusal
-        let cases: Vec<(Vec<String>, &str, Result<(Vec<String>, String), &str>)> = vec![
+        type Case<'a> = (Vec<String>, &'a str, Result<(Vec<String>, String), &'a str>);
+        let cases: Vec<Case<'_>> = vec![
             (keys(&["a", "b"]), " typo ", Ok((keys(&["a", "b"]), "typo".into()))),
             (keys(&["b", "a", "b"]), "x", Ok((keys(&["b", "a"]), "x".into()))),
             (keys(&[]), "x", Err("idempotencyKeys: give at least one")),

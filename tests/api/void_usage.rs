@@ -635,22 +635,24 @@ async fn concurrent_voids_of_one_key_take_it_off_once_beside_concurrent_recordin
     app.finish().await;
 }
 
+/// A generated event: tenant, upload, platform unit, quantity (ten-thousandths), day,
+/// October, process, folder, job, duration.
+type Generated = (
+    usize,
+    bool,
+    bool,
+    i64,
+    u32,
+    bool,
+    Option<usize>,
+    Option<usize>,
+    Option<u8>,
+    Option<i64>,
+);
+
 /// A generated event of the property test: any tenant, folder, process, unit type,
 /// service, kind and day, and a job of its own or shared with other events.
-fn generated_spec() -> impl Strategy<
-    Value = (
-        usize,
-        bool,
-        bool,
-        i64,
-        u32,
-        bool,
-        Option<usize>,
-        Option<usize>,
-        Option<u8>,
-        Option<i64>,
-    ),
-> {
+fn generated_spec() -> impl Strategy<Value = Generated> {
     (
         0usize..2,
         prop::bool::weighted(0.2),
@@ -665,21 +667,7 @@ fn generated_spec() -> impl Strategy<
     )
 }
 
-async fn property(
-    generated: Vec<(
-        usize,
-        bool,
-        bool,
-        i64,
-        u32,
-        bool,
-        Option<usize>,
-        Option<usize>,
-        Option<u8>,
-        Option<i64>,
-    )>,
-    voided_mask: Vec<bool>,
-) {
+async fn property(generated: Vec<Generated>, voided_mask: Vec<bool>) {
     let app = TestApp::spawn().await;
     unit_types(&app).await;
     let voided = organization(&app, "voided").await;
