@@ -9,7 +9,7 @@
 //! | BILLING_MANAGER | its organization | tenants, allocations, folders, processes |
 //! | VIEWER | its organization | nothing |
 //! | TENANT_ADMIN | its own tenant only | nothing |
-//! | INGEST | nothing | records usage and starts executions (in its tenant, when it has one) |
+//! | INGEST | nothing | records and voids usage, starts executions (in its tenant, when it has one) |
 
 use std::fmt;
 
