@@ -357,6 +357,8 @@ impl Limit {
                 folder_id: Some(e.folder),
                 duration_ms: None,
                 recorded_at: now,
+                voided_at: None,
+                void_reason: None,
             });
         }
         // Rows in key order, so concurrent writers lock shared rollup rows in the same

@@ -1,4 +1,4 @@
-//! One immutable consumption record. `day` is the calendar day of `occurred_at` in the organization's time zone; `fingerprint` identifies the content behind the idempotency key.
+//! One immutable consumption record. `day` is the calendar day of `occurred_at` in the organization's time zone; `fingerprint` identifies the content behind the idempotency key. Immutable but for a void, which keeps the row and its key.
 
 use sea_orm::entity::prelude::*;
 
@@ -24,6 +24,9 @@ pub struct Model {
     pub folder_id: Option<Uuid>,
     pub duration_ms: Option<i64>,
     pub recorded_at: DateTimeUtc,
+    /// When the event was voided (`voidUsage`); a voided event counts nowhere.
+    pub voided_at: Option<DateTimeUtc>,
+    pub void_reason: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -15,6 +15,7 @@ mod m20261206_000011_attribution_services;
 mod m20261206_000012_external_keys;
 mod m20261206_000013_notifications;
 mod m20261206_000014_webhooks;
+mod m20261206_000015_void_usage;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000012_external_keys::Migration),
             Box::new(m20261206_000013_notifications::Migration),
             Box::new(m20261206_000014_webhooks::Migration),
+            Box::new(m20261206_000015_void_usage::Migration),
         ]
     }
 }

@@ -9,7 +9,7 @@
 //! | BILLING_MANAGER | its organization | tenants, allocations, folders, processes |
 //! | VIEWER | its organization | nothing |
 //! | TENANT_ADMIN | its own tenant only | nothing |
-//! | INGEST | nothing | records usage and starts executions (in its tenant, when it has one) |
+//! | INGEST | nothing | records and voids usage, starts executions (in its tenant, when it has one) |
 
 use std::fmt;
 
@@ -171,6 +171,19 @@ impl Actor {
         }
     }
 
+    /// Voiding recorded usage of an organization: the roles that record usage. A key
+    /// limited to a tenant voids that tenant's events only: [`Actor::ingest`] decides for
+    /// each event's tenant.
+    pub fn void_usage(&self, organization: OrganizationId) -> Access {
+        if !self.in_organization(organization) {
+            return Access::Hidden;
+        }
+        match self.role {
+            Role::System | Role::Owner | Role::Admin | Role::Ingest => Access::Allowed,
+            _ => Access::Forbidden,
+        }
+    }
+
     /// Creating or revoking a key of `role` in `organization` (None: a SYSTEM key).
     pub fn manage_keys(&self, organization: Option<OrganizationId>, role: Role) -> Access {
         match (self.role, organization) {
@@ -277,6 +290,28 @@ mod tests {
             if role != Role::System {
                 assert!(!a.can_see_organization(other), "{role} sees another organization");
                 assert_eq!(a.manage_organization(other), Access::Hidden, "{role}");
+            }
+        }
+    }
+
+    #[test]
+    fn void_usage_by_role() {
+        let (org, other, t1) = (OrganizationId::new(), OrganizationId::new(), TenantId::new());
+        let cases = [
+            (Role::System, None, Access::Allowed),
+            (Role::Owner, None, Access::Allowed),
+            (Role::Admin, None, Access::Allowed),
+            (Role::BillingManager, None, Access::Forbidden),
+            (Role::Viewer, None, Access::Forbidden),
+            (Role::TenantAdmin, Some(t1), Access::Forbidden),
+            (Role::Ingest, None, Access::Allowed),
+            (Role::Ingest, Some(t1), Access::Allowed),
+        ];
+        for (role, tenant, expected) in cases {
+            let a = actor(role, (role != Role::System).then_some(org), tenant);
+            assert_eq!(a.void_usage(org), expected, "{role}");
+            if role != Role::System {
+                assert_eq!(a.void_usage(other), Access::Hidden, "{role}");
             }
         }
     }

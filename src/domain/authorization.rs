@@ -113,6 +113,7 @@ pub const TYPES: &[(&str, Rule)] = &[
     ("FolderPayload", Rule::Everyone),
     ("ProcessPayload", Rule::Everyone),
     ("RecordUsagePayload", Rule::Everyone),
+    ("VoidUsagePayload", Rule::Everyone),
     ("StartExecutionPayload", Rule::Everyone),
     ("FinishExecutionPayload", Rule::Everyone),
     ("ConsumptionControlPayload", Rule::Everyone),
@@ -171,7 +172,7 @@ pub const FIELDS: &[(&str, &[&str], Rule)] = &[
     ),
     (
         "Mutation",
-        &["recordUsage", "startExecution", "finishExecution"],
+        &["recordUsage", "startExecution", "finishExecution", "voidUsage"],
         Rule::Ingesters,
     ),
     // Every role that may export something; the report's own rule is checked by the field.

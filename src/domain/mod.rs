@@ -19,6 +19,7 @@ mod properties;
 pub mod quantity;
 pub mod rollup;
 pub mod tenant;
+pub mod void;
 pub mod webhook;
 
 pub use quantity::Quantity;

@@ -1,14 +1,15 @@
-//! Pushing usage in: `recordUsage`.
+//! Pushing usage in: `recordUsage`, and taking it back out: `voidUsage`.
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 
 use super::{
-    node::{GlobalId, decode_as},
+    node::{GlobalId, decode_as, decode_field},
     scalars::{DateTime, Decimal},
     session,
 };
+use crate::domain::ids::OrganizationId;
 use crate::error::AppError;
-use crate::service::{self, ingestion::NewUsageEvent};
+use crate::service::{self, ingestion::NewUsageEvent, void::VoidRequest};
 
 /// Whether an event counts toward quota.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -71,6 +72,26 @@ pub struct RecordUsagePayload {
     pub duplicates: i32,
 }
 
+/// Events recorded by mistake, to void.
+#[derive(InputObject)]
+pub struct VoidUsageInput {
+    pub organization_id: ID,
+    /// The events' idempotency keys, up to 10,000; a key given twice counts once. Every key
+    /// must be an event of the organization, or nothing is voided.
+    pub idempotency_keys: Vec<String>,
+    /// Why, 1 to 500 characters once trimmed; kept with the events and in the audit log.
+    pub reason: String,
+}
+
+/// How the void was taken.
+#[derive(SimpleObject)]
+pub struct VoidUsagePayload {
+    /// Events voided now.
+    pub voided: i32,
+    /// Events that were voided already, left unchanged.
+    pub already_voided: i32,
+}
+
 fn id_of<T: GlobalId>(index: usize, field: &str, id: &ID) -> Result<T, AppError> {
     decode_as(id).ok_or_else(|| AppError::NotFound(format!("events[{index}].{field}: {} not found", T::KIND.noun())))
 }
@@ -127,6 +148,22 @@ impl IngestionMutation {
         Ok(RecordUsagePayload {
             accepted: i32::try_from(recorded.accepted).unwrap_or(i32::MAX),
             duplicates: i32::try_from(recorded.duplicates).unwrap_or(i32::MAX),
+        })
+    }
+
+    /// Voids events recorded by mistake: they stop counting everywhere, stay in
+    /// `events.csv` marked voided, and keep their keys taken.
+    async fn void_usage(&self, ctx: &Context<'_>, input: VoidUsageInput) -> async_graphql::Result<VoidUsagePayload> {
+        let (app, actor) = session(ctx)?;
+        let request = VoidRequest {
+            organization_id: decode_field::<OrganizationId>(&input.organization_id, "organizationId")?,
+            idempotency_keys: input.idempotency_keys,
+            reason: input.reason,
+        };
+        let voided = service::void::void_usage(app, actor, request).await?;
+        Ok(VoidUsagePayload {
+            voided: i32::try_from(voided.voided).unwrap_or(i32::MAX),
+            already_voided: i32::try_from(voided.already_voided).unwrap_or(i32::MAX),
         })
     }
 }

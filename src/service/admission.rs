@@ -290,6 +290,7 @@ pub async fn finish(ctx: &AppContext, actor: &Actor, request: FinishRequest) -> 
         return same_duration(&request, recorded);
     }
     if !store::usage::set_duration(&tx, tenant.organization_id, run.id, request.duration_ms).await? {
+        // A concurrent finish or void got there first.
         let again = finished_run(&tx, &tenant, &request.idempotency_key).await?;
         return same_duration(&request, again.duration_ms.unwrap_or_default());
     }
@@ -317,6 +318,13 @@ async fn finished_run(
         .await?
         .filter(|event| event.tenant_id == tenant.id && event.kind == UsageKind::Execution.as_str())
         .ok_or_else(|| AppError::NotFound(format!("idempotencyKey: no run '{key}' was started in this tenant")))
+        .and_then(|event| match event.voided_at {
+            // Its figures are gone: a duration would count again for a run that does not.
+            Some(_) => Err(AppError::bad_input(format!(
+                "idempotencyKey: run '{key}' was voided; it takes no duration"
+            ))),
+            None => Ok(event),
+        })
 }
 
 fn same_duration(request: &FinishRequest, recorded: i64) -> AppResult<i64> {

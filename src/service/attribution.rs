@@ -404,4 +404,12 @@ impl RollupRows {
         store::attribution::add_to_service_rollup(db, self.by_service.into_values().collect()).await?;
         Ok(())
     }
+
+    /// Takes what was gathered off the rollups (voided events), in the order
+    /// [`RollupRows::write`] adds.
+    pub(crate) async fn remove(self, db: &impl ConnectionTrait) -> AppResult<()> {
+        store::attribution::remove_from_rollups(db, self.attributed.into_values().collect()).await?;
+        store::attribution::remove_from_service_rollup(db, self.by_service.into_values().collect()).await?;
+        Ok(())
+    }
 }

@@ -679,6 +679,8 @@ impl Batch {
             folder_id: run.folder,
             duration_ms: event.duration_ms,
             recorded_at: self.now,
+            voided_at: None,
+            void_reason: None,
         });
         Ok(())
     }

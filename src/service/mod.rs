@@ -27,6 +27,7 @@ pub mod service_catalog;
 pub mod tenant;
 pub mod unit_type;
 pub mod usage;
+pub mod void;
 pub mod watch;
 pub mod webhook;
 pub mod webhook_delivery;

@@ -9,8 +9,8 @@ use entity::{
     usage_attribution_services_daily as by_service, usage_event,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, ExprTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, ExprTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Expr, OnConflict},
 };
 use uuid::Uuid;
@@ -192,6 +192,127 @@ pub async fn add_to_service_rollup(db: &impl ConnectionTrait, mut rows: Vec<by_s
     Ok(())
 }
 
+/// Takes voided events' figures off the attribution rollups per day and per month: `rows`
+/// are added negated, in the order [`add_to_rollups`] adds, and a row left with nothing is
+/// deleted (this transaction holds its lock already), so the rollups read as if those
+/// events had never been recorded.
+pub async fn remove_from_rollups(db: &impl ConnectionTrait, rows: Vec<daily::Model>) -> Result<(), DbErr> {
+    let negated = rows
+        .iter()
+        .map(|r| daily::Model {
+            quantity: -r.quantity,
+            events: -r.events,
+            ..r.clone()
+        })
+        .collect();
+    add_to_rollups(db, negated).await?;
+    let keys = |r: &daily::Model| {
+        (
+            r.organization_id,
+            r.tenant_id,
+            r.unit_type_id,
+            r.day,
+            r.folder_id,
+            r.process_id,
+            r.owner_folder_id,
+            r.node_id,
+        )
+    };
+    for chunk in rows.chunks(super::usage::KEYS_PER_DELETE) {
+        use daily::Column as C;
+        let mut rows_of = Condition::any();
+        for (organization, tenant, unit_type, day, folder, process, owner, node) in chunk.iter().map(keys) {
+            rows_of = rows_of.add(
+                Condition::all()
+                    .add(C::OrganizationId.eq(organization))
+                    .add(C::TenantId.eq(tenant))
+                    .add(C::UnitTypeId.eq(unit_type))
+                    .add(C::Day.eq(day))
+                    .add(C::FolderId.eq(folder))
+                    .add(C::ProcessId.eq(process))
+                    .add(C::OwnerFolderId.eq(owner))
+                    .add(C::NodeId.eq(node)),
+            );
+        }
+        daily::Entity::delete_many()
+            .filter(rows_of)
+            .filter(C::Quantity.eq(0))
+            .filter(C::Events.eq(0))
+            .exec(db)
+            .await?;
+    }
+    let mut months: Vec<_> = rows
+        .iter()
+        .map(|r| (keys(r), rollup::month_of(r.day)))
+        .map(
+            |((organization, tenant, unit_type, _, folder, process, owner, node), month)| {
+                (organization, tenant, unit_type, month, folder, process, owner, node)
+            },
+        )
+        .collect();
+    months.sort();
+    months.dedup();
+    for chunk in months.chunks(super::usage::KEYS_PER_DELETE) {
+        use monthly::Column as M;
+        let mut rows_of = Condition::any();
+        for (organization, tenant, unit_type, month, folder, process, owner, node) in chunk.iter().copied() {
+            rows_of = rows_of.add(
+                Condition::all()
+                    .add(M::OrganizationId.eq(organization))
+                    .add(M::TenantId.eq(tenant))
+                    .add(M::UnitTypeId.eq(unit_type))
+                    .add(M::Month.eq(month))
+                    .add(M::FolderId.eq(folder))
+                    .add(M::ProcessId.eq(process))
+                    .add(M::OwnerFolderId.eq(owner))
+                    .add(M::NodeId.eq(node)),
+            );
+        }
+        monthly::Entity::delete_many()
+            .filter(rows_of)
+            .filter(M::Quantity.eq(0))
+            .filter(M::Events.eq(0))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Takes voided events' figures off the attribution rollup by service, as
+/// [`remove_from_rollups`] does.
+pub async fn remove_from_service_rollup(db: &impl ConnectionTrait, rows: Vec<by_service::Model>) -> Result<(), DbErr> {
+    let negated = rows
+        .iter()
+        .map(|r| by_service::Model {
+            quantity: -r.quantity,
+            ..r.clone()
+        })
+        .collect();
+    add_to_service_rollup(db, negated).await?;
+    use by_service::Column as C;
+    for chunk in rows.chunks(super::usage::KEYS_PER_DELETE) {
+        let mut rows_of = Condition::any();
+        for r in chunk {
+            rows_of = rows_of.add(
+                Condition::all()
+                    .add(C::OrganizationId.eq(r.organization_id))
+                    .add(C::UnitTypeId.eq(r.unit_type_id))
+                    .add(C::Day.eq(r.day))
+                    .add(C::TenantId.eq(r.tenant_id))
+                    .add(C::FolderId.eq(r.folder_id))
+                    .add(C::OwnerFolderId.eq(r.owner_folder_id))
+                    .add(C::ServiceId.eq(r.service_id)),
+            );
+        }
+        by_service::Entity::delete_many()
+            .filter(rows_of)
+            .filter(C::Quantity.eq(0))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
 /// One grouped sum of the rollup by service: tenant, day, run folder, owning folder (nil =
 /// none), service and ten-thousandths.
 pub type ServiceSumRow = (Uuid, NaiveDate, Uuid, Uuid, Uuid, i64);
@@ -327,6 +448,7 @@ pub async fn needs_backfill(db: &impl ConnectionTrait) -> Result<bool, DbErr> {
     let services = by_service::Entity::find().count(db).await?;
     let executions = usage_event::Entity::find()
         .filter(usage_event::Column::Kind.eq("EXECUTION"))
+        .filter(usage_event::Column::VoidedAt.is_null())
         .count(db)
         .await?;
     Ok((rollup == 0 || services == 0) && executions > 0)
@@ -352,7 +474,7 @@ pub async fn place_job(db: &impl ConnectionTrait, job: Uuid, node: Uuid, owner: 
     Ok(())
 }
 
-/// EXECUTION events grouped by what attribution needs of them: organization, tenant, unit
+/// Live (not voided) EXECUTION events grouped by what attribution needs of them: organization, tenant, unit
 /// type, day, job, process, folder and service, with their quantity and count.
 pub type RunSum = (
     Uuid,
@@ -385,6 +507,7 @@ pub async fn execution_sums_by_run(db: &impl ConnectionTrait, scope: Scope) -> R
         .column_as(Expr::cust(super::SUM_QUANTITY), "total")
         .column_as(Expr::cust("COUNT(*)"), "events")
         .filter(C::Kind.eq("EXECUTION"))
+        .filter(C::VoidedAt.is_null())
         .group_by(C::OrganizationId)
         .group_by(C::TenantId)
         .group_by(C::UnitTypeId)

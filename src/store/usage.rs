@@ -4,11 +4,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use entity::{usage_daily, usage_event, usage_monthly};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, ExprTrait, IntoActiveModel, QueryFilter,
-    QuerySelect,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, ExprTrait, IntoActiveModel,
+    QueryFilter, QuerySelect,
     sea_query::{Expr, OnConflict},
 };
 use uuid::Uuid;
@@ -182,13 +182,15 @@ pub async fn rollup_totals(db: &impl ConnectionTrait, organization: Uuid) -> Res
     Ok((daily.unwrap_or(0), monthly.unwrap_or(0)))
 }
 
-/// Sums over raw events, for tests that check the rollup against its source.
+/// Sums over the raw events that count (not voided), for tests that check the rollup
+/// against its source.
 pub async fn raw_totals(db: &impl ConnectionTrait, organization: Uuid) -> Result<(i64, i64), DbErr> {
     let row: Option<(i64, i64)> = usage_event::Entity::find()
         .select_only()
         .column_as(Expr::cust("COUNT(*)"), "events")
         .column_as(Expr::cust(super::SUM_QUANTITY), "total")
         .filter(usage_event::Column::OrganizationId.eq(organization))
+        .filter(usage_event::Column::VoidedAt.is_null())
         .into_tuple()
         .one(db)
         .await?;
@@ -275,7 +277,8 @@ pub async fn activity_by_day(
 }
 
 /// A page of the usage events of a scope and unit type on the
-/// days `[from, until)`, in recording order, after the event `after`.
+/// days `[from, until)`, in recording order, after the event `after`; voided ones too
+/// (`events.csv` lists them, marked).
 pub async fn events_page(
     db: &impl ConnectionTrait,
     scope: Scope,
@@ -299,8 +302,8 @@ pub async fn events_page(
     query.all(db).await
 }
 
-/// Sets the duration of an event that has none; false when it had one already (a
-/// concurrent finish got there first).
+/// Sets the duration of a live event that has none; false when it had one already (a
+/// concurrent finish got there first) or was voided meanwhile.
 pub async fn set_duration(
     db: &impl ConnectionTrait,
     organization: Uuid,
@@ -313,6 +316,7 @@ pub async fn set_duration(
         .filter(C::OrganizationId.eq(organization))
         .filter(C::Id.eq(event))
         .filter(C::DurationMs.is_null())
+        .filter(C::VoidedAt.is_null())
         .exec(db)
         .await?;
     Ok(updated.rows_affected == 1)
@@ -330,3 +334,121 @@ pub async fn find_by_key(
         .one(db)
         .await
 }
+
+/// The events of an organization under these idempotency keys, voided or not.
+pub async fn find_by_keys(
+    db: &impl ConnectionTrait,
+    organization: Uuid,
+    keys: &[String],
+) -> Result<Vec<usage_event::Model>, DbErr> {
+    let mut found = Vec::new();
+    for chunk in keys.chunks(super::in_chunk(db, keys.len())) {
+        let rows = usage_event::Entity::find()
+            .filter(usage_event::Column::OrganizationId.eq(organization))
+            .filter(super::one_of(db, usage_event::Column::IdempotencyKey, chunk))
+            .all(db)
+            .await?;
+        found.extend(rows);
+    }
+    Ok(found)
+}
+
+/// Voids the events of an organization with these ids that are not voided yet, and answers
+/// the events this statement voided, as they are now. One `UPDATE … WHERE voided_at IS
+/// NULL RETURNING`: of two concurrent voids of an event, the second waits for the first
+/// (PostgreSQL row lock; SQLite writers are serialized) and gets nothing back for it, so
+/// only one takes its figures off the rollups.
+pub async fn void(
+    db: &impl ConnectionTrait,
+    organization: Uuid,
+    ids: &[Uuid],
+    at: DateTime<Utc>,
+    reason: &str,
+) -> Result<Vec<usage_event::Model>, DbErr> {
+    use sea_orm::{FromQueryResult, QueryTrait};
+    use usage_event::Column as C;
+    let mut voided = Vec::new();
+    for chunk in ids.chunks(super::in_chunk(db, ids.len())) {
+        let mut update = usage_event::Entity::update_many()
+            .col_expr(C::VoidedAt, Expr::value(at))
+            .col_expr(C::VoidReason, Expr::value(reason))
+            .filter(C::OrganizationId.eq(organization))
+            .filter(super::one_of(db, C::Id, chunk))
+            .filter(C::VoidedAt.is_null())
+            .into_query();
+        update.returning_all();
+        for row in db.query_all(&update).await? {
+            voided.push(usage_event::Model::from_query_result(&row, "")?);
+        }
+    }
+    Ok(voided)
+}
+
+/// Takes voided events' figures off the per-day rollup and the monthly totals: `rows` (the
+/// figures to take off, in key order) are added negated, as ingestion adds, and a row left
+/// with nothing is deleted, so the rollups read as if those events had never been recorded.
+/// The rows deleted are ones this transaction has just updated, so it holds their locks.
+pub async fn remove_from_rollups(db: &impl ConnectionTrait, rows: Vec<usage_daily::Model>) -> Result<(), DbErr> {
+    let negated = rows
+        .iter()
+        .map(|r| usage_daily::Model {
+            quantity: -r.quantity,
+            events: -r.events,
+            duration_ms: -r.duration_ms,
+            ..r.clone()
+        })
+        .collect();
+    add_to_rollups(db, negated).await?;
+    use usage_daily::Column as C;
+    for chunk in rows.chunks(KEYS_PER_DELETE) {
+        let mut rows_of = Condition::any();
+        for r in chunk {
+            rows_of = rows_of.add(
+                Condition::all()
+                    .add(C::OrganizationId.eq(r.organization_id))
+                    .add(C::TenantId.eq(r.tenant_id))
+                    .add(C::UnitTypeId.eq(r.unit_type_id))
+                    .add(C::Day.eq(r.day))
+                    .add(C::ServiceId.eq(r.service_id))
+                    .add(C::Kind.eq(r.kind.clone())),
+            );
+        }
+        usage_daily::Entity::delete_many()
+            .filter(rows_of)
+            .filter(C::Quantity.eq(0))
+            .filter(C::Events.eq(0))
+            .filter(C::DurationMs.eq(0))
+            .exec(db)
+            .await?;
+    }
+    use usage_monthly::Column as M;
+    let mut months: Vec<(Uuid, Uuid, Uuid, NaiveDate)> = rows
+        .iter()
+        .filter(|r| r.kind == "EXECUTION")
+        .map(|r| (r.organization_id, r.tenant_id, r.unit_type_id, rollup::month_of(r.day)))
+        .collect();
+    months.sort();
+    months.dedup();
+    for chunk in months.chunks(KEYS_PER_DELETE) {
+        let mut rows_of = Condition::any();
+        for (organization, tenant, unit_type, month) in chunk {
+            rows_of = rows_of.add(
+                Condition::all()
+                    .add(M::OrganizationId.eq(*organization))
+                    .add(M::TenantId.eq(*tenant))
+                    .add(M::UnitTypeId.eq(*unit_type))
+                    .add(M::Month.eq(*month)),
+            );
+        }
+        usage_monthly::Entity::delete_many()
+            .filter(rows_of)
+            .filter(M::Quantity.eq(0))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Rollup rows one statement deletes by key: a handful of parameters each, well under
+/// SQLite's limit.
+pub(crate) const KEYS_PER_DELETE: usize = 100;

@@ -236,8 +236,11 @@ async fn events_report_lists_every_event_of_the_range_with_quoting_intact() {
     let app = TestApp::spawn().await;
     let s = scenario(&app).await;
     let (header, rows) = export(&app, SYSTEM_KEY, "events", &filters(&s.org, None, &[])).await;
-    assert_eq!(header.len(), 12);
+    // The last two mark voided events (voidUsage); none is here.
+    assert_eq!(header.len(), 14);
+    assert_eq!(header[12..], ["voided_at", "void_reason"]);
     assert_eq!(rows.len(), 6);
+    assert!(rows.iter().all(|r| r[12..] == ["", ""]), "{rows:?}");
     let keys: Vec<&str> = rows
         .iter()
         .map(|r| r[column(&header, "idempotency_key")].as_str())

@@ -34,4 +34,5 @@ mod services;
 mod tree;
 mod usage;
 mod vendor;
+mod void_usage;
 mod webhooks;

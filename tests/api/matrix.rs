@@ -158,6 +158,8 @@ fn mutation_input(mutation: &str) -> Option<&'static str> {
         "deleteWebhookEndpoint" => "{id: %fresh_webhook%}",
         "retryWebhookDelivery" => "{id: %delivery%}",
         "createExportLink" => r#"{report: "tenants", organizationId: %org%, unitType: "units"}"#,
+        // The first allowed role voids it; the others find it voided already.
+        "voidUsage" => r#"{organizationId: %org%, idempotencyKeys: ["v1"], reason: "matrix"}"#,
         _ => return None,
     })
 }
@@ -198,6 +200,7 @@ fn payload_mutation(type_name: &str) -> Option<&'static str> {
         "DeleteWebhookEndpointPayload" => "deleteWebhookEndpoint",
         "WebhookDeliveryPayload" => "retryWebhookDelivery",
         "ExportLink" => "createExportLink",
+        "VoidUsagePayload" => "voidUsage",
         _ => return None,
     })
 }
@@ -452,6 +455,7 @@ impl World {
                 event("e2", &alpha, "3", "2026-11-20T11:00:00Z")
                     .with(json!({ "jobId": "j2", "parentJobId": "j1", "processId": process, "folderId": child })),
                 event("e3", &beta, "2", "2026-11-21T10:00:00Z").with(json!({ "service": "uploads", "kind": "UPLOAD" })),
+                event("v1", &beta, "1", "2026-11-21T11:00:00Z"),
             ],
         )
         .await;

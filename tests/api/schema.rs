@@ -159,6 +159,14 @@ fn contract_names_are_in_the_schema() {
         "organizationId: ID!",
         "granularity: Granularity",
         "attribution: Attribution",
+        // §15.6: voiding usage.
+        "voidUsage(input: VoidUsageInput!): VoidUsagePayload!",
+        "input VoidUsageInput",
+        "idempotencyKeys: [String!]!",
+        "reason: String!",
+        "type VoidUsagePayload",
+        "voided: Int!",
+        "alreadyVoided: Int!",
     ];
     let flat: String = sdl.split_whitespace().collect::<Vec<_>>().join(" ");
     for name in names {

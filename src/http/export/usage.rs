@@ -394,7 +394,7 @@ fn processes(attributed: &Attributed, figures: Vec<ProcessFigure>) -> AppResult<
     )
 }
 
-const EVENT_HEADER: [&str; 12] = [
+const EVENT_HEADER: [&str; 14] = [
     "event_id",
     "idempotency_key",
     "occurred_at",
@@ -407,6 +407,8 @@ const EVENT_HEADER: [&str; 12] = [
     "process_id",
     "folder_id",
     "duration_ms",
+    "voided_at",
+    "void_reason",
 ];
 
 fn event_record(row: EventRow) -> Vec<String> {
@@ -424,6 +426,10 @@ fn event_record(row: EventRow) -> Vec<String> {
         e.process_id.map(|p| id(Kind::Process, p)).unwrap_or_default(),
         e.folder_id.map(|f| id(Kind::Folder, f)).unwrap_or_default(),
         e.duration_ms.map(|d| d.to_string()).unwrap_or_default(),
+        e.voided_at
+            .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+            .unwrap_or_default(),
+        e.void_reason.unwrap_or_default(),
     ]
 }
 
