@@ -9,6 +9,7 @@ pub mod attribution;
 pub mod authorization;
 pub mod events;
 pub mod export_link;
+pub mod forecast;
 pub mod external_key;
 pub mod ids;
 pub mod ingestion;
