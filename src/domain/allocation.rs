@@ -82,7 +82,9 @@ pub struct BatchChange {
 /// Why one change of a batch is refused, whatever the others do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ChangeRefusal {
-    #[error("the tenant is DISABLED: only an ACTIVE tenant gets an allocation; a DISABLED one may only have its allocation released (amount: null)")]
+    #[error(
+        "the tenant is DISABLED: only an ACTIVE tenant gets an allocation; a DISABLED one may only have its allocation released (amount: null)"
+    )]
     Disabled,
     #[error("the tenant is DELETED: only an ACTIVE tenant gets an allocation")]
     Deleted,
@@ -102,6 +104,8 @@ pub enum BatchRefusal {
         allocated: Quantity,
         /// What the organization can allocate after it: T less the pool's consumption.
         can_allocate: Quantity,
+        /// The consumption drawn from the pool after the batch.
+        from_pool: Quantity,
     },
 }
 
@@ -163,6 +167,7 @@ pub fn check_batch(
         return Err(BatchRefusal::AboveCapacity {
             allocated,
             can_allocate: (total_capacity - from_pool).positive_part(),
+            from_pool,
         });
     }
     Ok(after)
@@ -277,10 +282,11 @@ mod tests {
             tenant,
             amount: amount.map(q),
         };
-        let above = |allocated, can_allocate| {
+        let above = |allocated, can_allocate, from_pool| {
             Err(BatchRefusal::AboveCapacity {
                 allocated: q(allocated),
                 can_allocate: q(can_allocate),
+                from_pool: q(from_pool),
             })
         };
         let below = |index, amount, consumed| {
@@ -313,14 +319,14 @@ mod tests {
                 "1000",
                 vec![sums(Active, Some("800"), "100"), sums(Active, Some("200"), "0")],
                 vec![change(1, Some("700"))],
-                above("1500", "1000"),
+                above("1500", "1000", "0"),
             ),
             (
                 "the allocations and the pool's consumption must fit",
                 "1000",
                 vec![sums(Active, Some("500"), "0"), sums(Active, None, "300")],
                 vec![change(0, Some("700.0001"))],
-                above("700.0001", "700"),
+                above("700.0001", "700", "300"),
             ),
             (
                 "exactly the capacity fits",
@@ -342,7 +348,7 @@ mod tests {
                 "1000",
                 vec![sums(Active, Some("500"), "400"), sums(Active, Some("400"), "0")],
                 vec![change(0, None), change(1, Some("601"))],
-                above("601", "600"),
+                above("601", "600", "400"),
             ),
             (
                 "an allocation below the tenant's consumption, index named",
@@ -370,7 +376,7 @@ mod tests {
                 "500",
                 vec![sums(Active, Some("400"), "0"), sums(Active, Some("400"), "0")],
                 vec![change(1, Some("401"))],
-                above("801", "500"),
+                above("801", "500", "0"),
             ),
             (
                 "a DISABLED tenant may be released",
@@ -431,12 +437,7 @@ mod tests {
                 sums(TenantState::Active, Some(others), "0"),
             ];
             let figures = super::super::metrics::organization_figures(q(capacity), q(capacity), &tenants);
-            let single = check_new_allocation(
-                current.map(q),
-                q(new),
-                q(consumed),
-                figures.available_for_allocation,
-            );
+            let single = check_new_allocation(current.map(q), q(new), q(consumed), figures.available_for_allocation);
             let batch = check_batch(
                 q(capacity),
                 &tenants,

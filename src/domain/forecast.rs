@@ -189,16 +189,7 @@ mod tests {
                 "510",
                 Some("2026-11-21"),
             ),
-            (
-                "no allocation",
-                "2026-11-20",
-                "100",
-                "70",
-                None,
-                "5",
-                "150",
-                None,
-            ),
+            ("no allocation", "2026-11-20", "100", "70", None, "5", "150", None),
             (
                 "the first days of a bundle: N = 3",
                 "2026-11-03",

@@ -51,6 +51,7 @@ fn payload(name: &str) -> &'static str {
         "deleteWebhookEndpoint" => "deletedId",
         "retryWebhookDelivery" => "delivery { id status attempts responseStatus }",
         "createExportLink" => "url expiresAt",
+        "setAllocations" => "usage { allocated availableForAllocation tenants { tenant { id } allocated } }",
         _ => panic!("tell helpers/requests.rs what to select of {name}"),
     }
 }
