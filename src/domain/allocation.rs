@@ -306,7 +306,7 @@ mod tests {
             Vec<BatchChange>,
             Result<Vec<Option<&'a str>>, BatchRefusal>,
         );
-        let cases: Vec<Case> = vec![
+        let cases: Vec<Case<'_>> = vec![
             (
                 "moving 500 from A to B with nothing free",
                 "1000",

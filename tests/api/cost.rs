@@ -126,6 +126,9 @@ async fn the_documented_views_and_graphiqls_introspection_answer_under_the_defau
         if view.contains("$folder") {
             variables["folder"] = json!(folder);
         }
+        if view.contains("$changes") {
+            variables["changes"] = json!([{ "tenantId": tenant, "amount": "100" }]);
+        }
         app.ok(SYSTEM_KEY, view, variables).await;
     }
     let schema = app.ok(SYSTEM_KEY, INTROSPECTION, json!({})).await;
