@@ -250,11 +250,9 @@ async fn apply_batch(
     if batch.changes.is_empty() {
         return Err(AppError::bad_input("changes: give at least one change"));
     }
+    let mut seen = std::collections::HashMap::with_capacity(batch.changes.len());
     for (index, change) in batch.changes.iter().enumerate() {
-        if let Some(first) = batch.changes[..index]
-            .iter()
-            .position(|c| c.tenant_id == change.tenant_id)
-        {
+        if let Some(first) = seen.insert(change.tenant_id, index) {
             return Err(AppError::bad_input(format!(
                 "changes[{first}] and changes[{index}] name the same tenant: give each tenant one change"
             )));
@@ -306,10 +304,11 @@ async fn apply_batch(
             bundle.bundle.capacity,
         )),
     })?;
+    // Changes are never dated after today, so today's are the latest: one read for all.
+    let previous = store::allocation::in_effect_for_organization(tx, org.id, unit.id, today).await?;
     let mut entries = Vec::with_capacity(changes.len());
     for change in &changes {
         let tenant = &before.tenants[change.tenant];
-        let previous = store::allocation::in_effect(tx, org.id, tenant.id, unit.id, LAST_DAY).await?;
         let model = store::allocation::insert(
             tx,
             Model {
@@ -323,7 +322,7 @@ async fn apply_batch(
         )
         .await?;
         let entry = audit::Change {
-            before: previous.map(|p| allocation_json(&p, &unit.code)),
+            before: previous.get(&tenant.id).map(|p| allocation_json(p, &unit.code)),
             ..audit::Change::of(Some(org.id), "setAllocations", "Tenant", Some(tenant.id))
                 .after(allocation_json(&model, &unit.code))
         };
