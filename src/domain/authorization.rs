@@ -126,6 +126,8 @@ pub const TYPES: &[(&str, Rule)] = &[
     ("DeleteWebhookEndpointPayload", Rule::Everyone),
     ("WebhookDeliveryPayload", Rule::Everyone),
     ("ExportLink", Rule::Everyone),
+    ("Forecast", Rule::Everyone),
+    ("SetAllocationsPayload", Rule::Everyone),
 ];
 
 /// Fields with a rule of their own: (type, fields, rule). The root types' fields, and the
@@ -164,6 +166,8 @@ pub const FIELDS: &[(&str, &[&str], Rule)] = &[
             "createTenant",
             "updateTenant",
             "setAllocation",
+            "setAllocations",
+            "previewAllocations",
             "createFolder",
             "createProcess",
             "setConsumptionControl",

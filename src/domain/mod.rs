@@ -10,6 +10,7 @@ pub mod authorization;
 pub mod events;
 pub mod export_link;
 pub mod external_key;
+pub mod forecast;
 pub mod ids;
 pub mod ingestion;
 pub mod metrics;

@@ -13,11 +13,12 @@ use super::{
     attribution::{FolderUsage, ProcessUsage, process_page},
     session,
 };
+use crate::domain::forecast::Forecast;
 use crate::domain::{analytics::Granularity, attribution::Attribution};
 use crate::service::{
     analytics::{self, DailyUsage},
     attribution::{self, Attributed, Detail, FolderDays},
-    usage::UsageReport,
+    usage::{self, RecentConsumption, UsageReport},
 };
 
 pub struct Reads {
@@ -31,6 +32,8 @@ pub struct Reads {
     daily: OnceCell<DailyUsage>,
     /// By folder, day and service: what every folder row's distribution and byService cut.
     folder_days: OnceCell<FolderDays>,
+    /// What every card's forecast measures its rate over.
+    recent: OnceCell<RecentConsumption>,
 }
 
 impl Reads {
@@ -42,6 +45,7 @@ impl Reads {
             chained: OnceCell::new(),
             daily: OnceCell::new(),
             folder_days: OnceCell::new(),
+            recent: OnceCell::new(),
         }
     }
 
@@ -55,6 +59,7 @@ impl Reads {
             chained: OnceCell::new(),
             daily: OnceCell::new(),
             folder_days: OnceCell::new(),
+            recent: OnceCell::new(),
         }
     }
 
@@ -64,6 +69,19 @@ impl Reads {
             .daily
             .get_or_try_init(|| analytics::daily(&app.db, &self.report, self.narrowed))
             .await?)
+    }
+
+    /// The forecast of the organization (`None`) or of the tenant at `index` of the figures.
+    pub async fn forecast(&self, ctx: &Context<'_>, index: Option<usize>) -> async_graphql::Result<Forecast> {
+        let (app, _) = session(ctx)?;
+        let recent = self
+            .recent
+            .get_or_try_init(|| usage::recent_consumption(&app.db, &self.report))
+            .await?;
+        Ok(match index {
+            Some(index) => self.report.tenant_forecast(index, recent),
+            None => self.report.organization_forecast(recent),
+        })
     }
 
     /// The attribution data at `detail`; a request that already loaded the chains reuses

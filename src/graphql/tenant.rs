@@ -13,13 +13,17 @@ use super::{
     scalars::{Date, DateTime, Decimal},
     session,
     siblings::Siblings,
+    usage::OrganizationUsage,
 };
 use crate::domain::{
     Quantity,
     ids::{OrganizationId, TenantId},
 };
 use crate::error::AppError;
-use crate::service::{self, Seen, allocation::AllocationChange};
+use crate::service::{
+    self, Seen,
+    allocation::{AllocationChange, Batch, BatchTenantChange},
+};
 
 /// The lifecycle state of a tenant.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -186,6 +190,56 @@ pub struct SetAllocationInput {
     pub effective_on: Option<Date>,
 }
 
+/// Several allocation changes of one unit type in one organization, effective today and
+/// checked together against the state they leave.
+#[derive(InputObject)]
+pub struct SetAllocationsInput {
+    /// The organization.
+    pub organization_id: ID,
+    /// The unit type's code.
+    pub unit_type: String,
+    /// One change per tenant; a refusal names a change by its index.
+    pub changes: Vec<AllocationChangeInput>,
+}
+
+/// One tenant's new allocation in a batch.
+#[derive(InputObject)]
+pub struct AllocationChangeInput {
+    /// The tenant (ACTIVE; DISABLED only to release its allocation).
+    pub tenant_id: ID,
+    /// The new amount, or null for none.
+    pub amount: Option<Decimal>,
+}
+
+impl SetAllocationsInput {
+    fn batch(self) -> Result<Batch, AppError> {
+        let organization_id = decode_field(&self.organization_id, "organizationId")?;
+        let changes = self
+            .changes
+            .into_iter()
+            .enumerate()
+            .map(|(index, change)| {
+                Ok(BatchTenantChange {
+                    tenant_id: decode_field(&change.tenant_id, &format!("changes[{index}].tenantId"))?,
+                    amount: change.amount.map(|a| a.0),
+                })
+            })
+            .collect::<Result<_, AppError>>()?;
+        Ok(Batch {
+            organization_id,
+            unit_type: self.unit_type,
+            changes,
+        })
+    }
+}
+
+/// The organization's usage after a batch of allocation changes.
+#[derive(SimpleObject)]
+pub struct SetAllocationsPayload {
+    /// The current bundle from its start to today, as `Organization.usage` answers it.
+    pub usage: OrganizationUsage,
+}
+
 /// The tenant made or changed.
 #[derive(SimpleObject)]
 pub struct TenantPayload {
@@ -248,5 +302,34 @@ impl TenantMutation {
         Ok(AllocationPayload {
             allocation: Allocation(model),
         })
+    }
+
+    /// Applies several allocation changes of one unit type at once, effective today,
+    /// checked against the state they leave (docs/design.md §15.6): units move from one
+    /// tenant to another in one step. All or nothing.
+    async fn set_allocations(
+        &self,
+        ctx: &Context<'_>,
+        input: SetAllocationsInput,
+    ) -> async_graphql::Result<SetAllocationsPayload> {
+        let (app, actor) = session(ctx)?;
+        let report = service::allocation::set_many(app, actor, input.batch()?).await?;
+        Ok(SetAllocationsPayload {
+            usage: OrganizationUsage::new(report),
+        })
+    }
+
+    /// The organization's usage as if `setAllocations` applied these changes today,
+    /// refused as it would refuse them; writes nothing. The cards (allocations, remaining,
+    /// statuses, forecasts) show the changes; fields read on demand from stored rows
+    /// (a tenant's `allocation`) show what is stored.
+    async fn preview_allocations(
+        &self,
+        ctx: &Context<'_>,
+        input: SetAllocationsInput,
+    ) -> async_graphql::Result<OrganizationUsage> {
+        let (app, actor) = session(ctx)?;
+        let report = service::allocation::preview(app, actor, input.batch()?).await?;
+        Ok(OrganizationUsage::new(report))
     }
 }

@@ -17,6 +17,7 @@ use super::{
     tenant::{Tenant, TenantState},
 };
 use crate::domain::{
+    forecast,
     metrics::{self, OrganizationFigures, QuotaView, TenantFigures},
     tenant,
 };
@@ -105,6 +106,32 @@ impl CapacityBreakdown {
     /// Capacity left.
     async fn remaining(&self) -> Decimal {
         self.0.remaining.into()
+    }
+}
+
+/// Where consumption is heading by the bundle's end, at the rate of the last days up to
+/// `to` (docs/design.md §15.6).
+pub struct Forecast(forecast::Forecast);
+
+#[Object]
+impl Forecast {
+    /// Consumption per day over the last min(14, days of the bundle to `to`) days ending on
+    /// `to`, rounded down to 4 decimals.
+    async fn daily_rate(&self) -> Decimal {
+        self.0.daily_rate.into()
+    }
+
+    /// Consumption from the bundle's start to `to`, plus the daily rate for each day after
+    /// `to` until the bundle's end.
+    async fn projected(&self) -> Decimal {
+        self.0.projected.into()
+    }
+
+    /// The first day after `to` on which consumption at the daily rate exceeds the limit
+    /// (the organization's limit, a tenant's allocation); `to` when it already does; null
+    /// when it does not happen in the bundle, with no allocation, or at a rate of 0.
+    async fn runs_out_on(&self) -> Option<Date> {
+        self.0.runs_out_on.map(Date)
     }
 }
 
@@ -235,6 +262,11 @@ impl OrganizationUsage {
     /// The organization's health at the end of the range.
     async fn status(&self) -> OrganizationStatus {
         self.organization().status.into()
+    }
+
+    /// Where the organization's consumption is heading, against its limit.
+    async fn forecast(&self, ctx: &Context<'_>) -> async_graphql::Result<Forecast> {
+        Ok(Forecast(self.shared.forecast(ctx, None).await?))
     }
 
     /// A card per tenant, optionally only those in some states. A TENANT_ADMIN gets its own.
@@ -391,6 +423,11 @@ impl TenantUsage {
     /// Its health at the end of the range.
     async fn status(&self) -> TenantStatus {
         self.figures().status.into()
+    }
+
+    /// Where its consumption is heading, against its allocation.
+    async fn forecast(&self, ctx: &Context<'_>) -> async_graphql::Result<Forecast> {
+        Ok(Forecast(self.shared.forecast(ctx, Some(self.index)).await?))
     }
 
     /// Its consumption over the range in buckets of a day, an ISO week or a month.

@@ -1,18 +1,24 @@
 //! Setting a tenant's allocation (docs/design.md §6): only for an ACTIVE tenant, not below
 //! what it consumed in the current bundle, not above its current allocation plus what the
 //! organization can still allocate; effective on a day of the current bundle up to today.
+//! Several changes at once (`setAllocations`), checked against the state they leave, and
+//! the same batch previewed without writing anything (`previewAllocations`).
 
 use chrono::NaiveDate;
 use uuid::Uuid;
 
 use super::{
-    AppContext, Seen, audit, bundle::current_bundle, figures::bundle_to_date, require, state_of, tenant, unit_type,
+    AppContext, OrgScope, Seen, audit,
+    bundle::{LicensedBundle, current_bundle},
+    figures::{BundleFigures, bundle_to_date},
+    require, state_of, tenant, unit_type,
+    usage::{UsageReport, current_report},
     watch, zone_of,
 };
 use crate::domain::{
     Quantity,
     access::Actor,
-    allocation::check_new_allocation,
+    allocation::{BatchChange, BatchRefusal, ChangeRefusal, check_batch, check_new_allocation},
     events::QuotaEventKind,
     ids::{OrganizationId, TenantId},
     tenant::TenantState,
@@ -62,12 +68,28 @@ fn check_state(state: TenantState, releasing: bool) -> AppResult<()> {
 async fn allocation_changed(
     ctx: &AppContext,
     tx: &sea_orm::DatabaseTransaction,
-    bundle: &super::bundle::LicensedBundle,
+    bundle: &LicensedBundle,
     tenant: Uuid,
     today: NaiveDate,
 ) -> AppResult<QuotaEvent> {
     let license = &bundle.license;
     let figures = bundle_to_date(tx, license.organization_id, license.unit_type_id, bundle, today).await?;
+    let unit_code = store::unit_type::find(tx, license.unit_type_id)
+        .await?
+        .map(|u| u.code)
+        .unwrap_or_default();
+    changed_event(ctx, bundle, &figures, tenant, &unit_code)
+}
+
+/// ALLOCATION_CHANGED for `tenant`, with its card of `figures` (taken after the change).
+fn changed_event(
+    ctx: &AppContext,
+    bundle: &LicensedBundle,
+    figures: &BundleFigures,
+    tenant: Uuid,
+    unit_code: &str,
+) -> AppResult<QuotaEvent> {
+    let license = &bundle.license;
     let card = figures
         .tenants
         .iter()
@@ -75,10 +97,6 @@ async fn allocation_changed(
         .find(|(t, _)| t.id == tenant)
         .map(|(_, card)| card)
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("tenant missing from its organization's figures")))?;
-    let unit_code = store::unit_type::find(tx, license.unit_type_id)
-        .await?
-        .map(|u| u.code)
-        .unwrap_or_default();
     Ok(QuotaEvent {
         tenant_id: Some(tenant),
         consumed: Some(card.consumed.scaled()),
@@ -87,7 +105,7 @@ async fn allocation_changed(
             QuotaEventKind::AllocationChanged,
             ctx.clock.now(),
             license.organization_id,
-            &unit_code,
+            unit_code,
         )
     })
 }
@@ -173,6 +191,151 @@ pub async fn set(ctx: &AppContext, actor: &Actor, change: AllocationChange) -> A
     )
     .await;
     Ok(model)
+}
+
+/// Several allocation changes of one unit type in one organization, effective today.
+pub struct Batch {
+    pub organization_id: OrganizationId,
+    pub unit_type: String,
+    /// In the caller's order; the index of each is how a refusal names it.
+    pub changes: Vec<BatchTenantChange>,
+}
+
+/// One change of a [`Batch`].
+pub struct BatchTenantChange {
+    pub tenant_id: TenantId,
+    /// None removes the allocation (N/A).
+    pub amount: Option<String>,
+}
+
+/// Applies a batch (`setAllocations`): every change or none, checked against the state it
+/// leaves. Answers the organization's usage of the current bundle to today, after it.
+pub async fn set_many(ctx: &AppContext, actor: &Actor, batch: Batch) -> AppResult<UsageReport> {
+    let tx = store::begin_write(&ctx.writer).await?;
+    let (report, events) = apply_batch(ctx, &tx, actor, batch).await?;
+    tx.commit().await?;
+    watch::after(
+        ctx,
+        watch::Change {
+            organization: report.organization_id,
+            unit_type: report.unit_type.id,
+            usage_tenants: Vec::new(),
+            events,
+        },
+    )
+    .await;
+    Ok(report)
+}
+
+/// What [`set_many`] would answer, from the very same steps in a transaction that is
+/// rolled back (`previewAllocations`): nothing is written, no event goes out.
+pub async fn preview(ctx: &AppContext, actor: &Actor, batch: Batch) -> AppResult<UsageReport> {
+    let tx = store::begin_write(&ctx.writer).await?;
+    let (report, _) = apply_batch(ctx, &tx, actor, batch).await?;
+    tx.rollback().await?;
+    Ok(report)
+}
+
+/// The steps of a batch inside `tx`: the checks, the new allocations, an audit entry and a
+/// stored ALLOCATION_CHANGED per change; the report after it and the events to announce.
+async fn apply_batch(
+    ctx: &AppContext,
+    tx: &sea_orm::DatabaseTransaction,
+    actor: &Actor,
+    batch: Batch,
+) -> AppResult<(UsageReport, Vec<QuotaEvent>)> {
+    let org_id = batch.organization_id;
+    require(actor.manage_organization(org_id), "organization", "set allocations")?;
+    let scope = OrgScope::check(actor, org_id).ok_or_else(|| AppError::not_found("organization"))?;
+    if batch.changes.is_empty() {
+        return Err(AppError::bad_input("changes: give at least one change"));
+    }
+    let mut seen = std::collections::HashMap::with_capacity(batch.changes.len());
+    for (index, change) in batch.changes.iter().enumerate() {
+        if let Some(first) = seen.insert(change.tenant_id, index) {
+            return Err(AppError::bad_input(format!(
+                "changes[{first}] and changes[{index}] name the same tenant: give each tenant one change"
+            )));
+        }
+    }
+    store::organization::lock(tx, org_id.0).await?;
+    let org = store::organization::find(tx, org_id.0)
+        .await?
+        .ok_or_else(|| AppError::not_found("organization"))?;
+    let today = ctx.clock.today_in(zone_of(&org)?);
+    let unit = unit_type::by_code(tx, "unitType", &batch.unit_type).await?;
+    let bundle = current_bundle(tx, org.id, &unit, today).await?;
+    let before = bundle_to_date(tx, org.id, unit.id, &bundle, today).await?;
+    let mut changes = Vec::with_capacity(batch.changes.len());
+    for (index, change) in batch.changes.iter().enumerate() {
+        // A tenant of another organization reads as an unknown one.
+        let tenant = before
+            .tenants
+            .iter()
+            .position(|t| t.id == change.tenant_id.0)
+            .filter(|_| actor.can_see_tenant(org_id, change.tenant_id))
+            .ok_or_else(|| AppError::NotFound(format!("changes[{index}].tenantId: tenant not found")))?;
+        let amount = change
+            .amount
+            .as_deref()
+            .map(Quantity::parse_non_negative)
+            .transpose()
+            .map_err(|e| AppError::bad_input(format!("changes[{index}].amount: {e}")))?;
+        changes.push(BatchChange { tenant, amount });
+    }
+    check_batch(bundle.bundle.capacity, &before.sums, &changes).map_err(|refusal| match refusal {
+        BatchRefusal::Change { index, reason } => {
+            let name = &before.tenants[changes[index].tenant].name;
+            let reason = match reason {
+                ChangeRefusal::BelowConsumed { amount, consumed } => format!(
+                    "allocation {amount} is below its consumption {consumed} in the bundle starting {}",
+                    bundle.bundle.start
+                ),
+                other => other.to_string(),
+            };
+            AppError::bad_input(format!("changes[{index}]: tenant '{name}': {reason}"))
+        }
+        BatchRefusal::AboveCapacity {
+            allocated,
+            can_allocate,
+            from_pool,
+        } => AppError::bad_input(format!(
+            "the changes allocate {allocated} in total but the organization can allocate {can_allocate} (capacity {} less {from_pool} consumed from its pool)",
+            bundle.bundle.capacity,
+        )),
+    })?;
+    // Changes are never dated after today, so today's are the latest: one read for all.
+    let previous = store::allocation::in_effect_for_organization(tx, org.id, unit.id, today).await?;
+    let mut entries = Vec::with_capacity(changes.len());
+    for change in &changes {
+        let tenant = &before.tenants[change.tenant];
+        let model = store::allocation::insert(
+            tx,
+            Model {
+                id: Uuid::now_v7(),
+                tenant_id: tenant.id,
+                unit_type_id: unit.id,
+                amount: change.amount.map(Quantity::scaled),
+                effective_from: today,
+                created_at: ctx.clock.now(),
+            },
+        )
+        .await?;
+        let entry = audit::Change {
+            before: previous.get(&tenant.id).map(|p| allocation_json(p, &unit.code)),
+            ..audit::Change::of(Some(org.id), "setAllocations", "Tenant", Some(tenant.id))
+                .after(allocation_json(&model, &unit.code))
+        };
+        entries.push(audit::entry(ctx, actor, entry));
+    }
+    store::audit::insert_many(tx, entries).await?;
+    let after = bundle_to_date(tx, org.id, unit.id, &bundle, today).await?;
+    let mut events = changes
+        .iter()
+        .map(|c| changed_event(ctx, &bundle, &after, before.tenants[c.tenant].id, &unit.code))
+        .collect::<AppResult<Vec<_>>>()?;
+    super::notification::store(ctx, tx, &mut events).await?;
+    Ok((current_report(scope, &org, unit, bundle, today, after), events))
 }
 
 /// The allocation in effect today for a tenant the caller sees.

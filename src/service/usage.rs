@@ -15,6 +15,7 @@ use super::{
 use crate::domain::{
     Quantity,
     access::Actor,
+    forecast::{self, Forecast},
     ids::OrganizationId,
     metrics::{QuotaView, quota_view},
 };
@@ -80,6 +81,72 @@ impl UsageReport {
         self.scope
             .sees_tenant(crate::domain::ids::TenantId(tenant.id))
             .then(|| self.scope.seen(tenant.clone()))
+    }
+}
+
+/// The report of the current bundle from its start to `today`, from figures a use case
+/// computed itself (in its own transaction): what `setAllocations` answers.
+pub(super) fn current_report(
+    scope: OrgScope,
+    organization: &entity::organization::Model,
+    unit_type: entity::unit_type::Model,
+    bundle: LicensedBundle,
+    today: NaiveDate,
+    figures: BundleFigures,
+) -> UsageReport {
+    UsageReport {
+        scope,
+        organization_id: organization.id,
+        organization_slug: organization.slug.clone(),
+        unit_type,
+        from: bundle.bundle.start,
+        to: today,
+        bundle,
+        figures,
+    }
+}
+
+/// Every tenant's consumption over the days a forecast measures its rate
+/// ([`forecast::window`], ending on the report's `to`), in ten-thousandths.
+#[derive(Clone, Debug, Default)]
+pub struct RecentConsumption(std::collections::HashMap<uuid::Uuid, i64>);
+
+/// Reads [`RecentConsumption`] for every tenant of a report at once: the forecasts of all
+/// its cards cost the statements of one grouped sum.
+pub async fn recent_consumption(db: &impl ConnectionTrait, report: &UsageReport) -> AppResult<RecentConsumption> {
+    let window = forecast::window(report.bundle.bundle.start, report.to);
+    let until = report.to.succ_opt().unwrap_or(report.to);
+    let sums =
+        store::usage::consumed_by_tenant(db, report.organization_id, report.unit_type.id, window.first, until).await?;
+    Ok(RecentConsumption(sums))
+}
+
+impl UsageReport {
+    fn forecast(&self, consumed: Quantity, in_window: i64, limit: Option<Quantity>) -> Forecast {
+        forecast::forecast(forecast::Basis {
+            bundle_start: self.bundle.bundle.start,
+            bundle_end: self.bundle.bundle.end,
+            to: self.to,
+            consumed,
+            consumed_in_window: Quantity::from_scaled(in_window),
+            limit,
+        })
+    }
+
+    /// The organization's forecast: its consumption from the bundle's start to `to` (every
+    /// tenant's) heading for its limit L.
+    pub fn organization_forecast(&self, recent: &RecentConsumption) -> Forecast {
+        let consumed = self.figures.sums.iter().map(|s| s.consumed_to_date()).sum();
+        let limit = self.figures.usage.organization.limit;
+        self.forecast(consumed, recent.0.values().sum(), Some(limit))
+    }
+
+    /// The forecast of the tenant at `index` of the figures, heading for its allocation.
+    pub fn tenant_forecast(&self, index: usize, recent: &RecentConsumption) -> Forecast {
+        let sums = &self.figures.sums[index];
+        let id = self.figures.tenants[index].id;
+        let in_window = recent.0.get(&id).copied().unwrap_or(0);
+        self.forecast(sums.consumed_to_date(), in_window, sums.allocated)
     }
 }
 

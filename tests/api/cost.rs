@@ -136,6 +136,9 @@ async fn the_documented_views_and_graphiqls_introspection_answer_under_the_defau
                 variables[name] = json!(value);
             }
         }
+        if view.contains("$changes") {
+            variables["changes"] = json!([{ "tenantId": tenant, "amount": "100" }]);
+        }
         app.ok(SYSTEM_KEY, view, variables).await;
     }
     let schema = app.ok(SYSTEM_KEY, INTROSPECTION, json!({})).await;

@@ -160,6 +160,9 @@ fn mutation_input(mutation: &str) -> Option<&'static str> {
         "createExportLink" => r#"{report: "tenants", organizationId: %org%, unitType: "units"}"#,
         // The first allowed role voids it; the others find it voided already.
         "voidUsage" => r#"{organizationId: %org%, idempotencyKeys: ["v1"], reason: "matrix"}"#,
+        "setAllocations" | "previewAllocations" => {
+            r#"{organizationId: %org%, unitType: "units", changes: [{tenantId: %tenant%, amount: "100"}]}"#
+        }
         _ => return None,
     })
 }
@@ -201,6 +204,7 @@ fn payload_mutation(type_name: &str) -> Option<&'static str> {
         "WebhookDeliveryPayload" => "retryWebhookDelivery",
         "ExportLink" => "createExportLink",
         "VoidUsagePayload" => "voidUsage",
+        "SetAllocationsPayload" => "setAllocations",
         _ => return None,
     })
 }
@@ -263,6 +267,7 @@ fn reach(type_name: &str) -> Option<Reach> {
             "distribution(granularity: WEEK) { HOLE }",
         ),
         "ServiceBreakdown" => below("TenantUsage", "byService", "byService { HOLE }"),
+        "Forecast" => below("TenantUsage", "forecast", "forecast { HOLE }"),
         "ServiceUsage" => below("ServiceBreakdown", "services", "services { HOLE }"),
         "Service" => below("ServiceUsage", "service", "service { HOLE }"),
         "FolderUsage" => below("TenantUsage", "folders", "folders(attribution: EXECUTION) { HOLE }"),
@@ -705,6 +710,7 @@ async fn ids_out_of_scope_read_exactly_as_unknown_ones() {
                 r#"mutation { createTenant(input: {organizationId: %X%, name: "n"}) { tenant { id } } }"#.into(),
                 r#"mutation { createLicense(input: {organizationId: %X%, unitType: "units", planName: "p", capacity: "1", period: MONTH, startsOn: "2027-01-01"}) { license { id } } }"#.into(),
                 r#"mutation { createApiKey(input: {organizationId: %X%, role: VIEWER, name: "n"}) { apiKey { id } } }"#.into(),
+                r#"mutation { setAllocations(input: {organizationId: %X%, unitType: "units", changes: []}) { usage { allocated } } }"#.into(),
                 "subscription { quotaEvents(organizationId: %X%) { kind } }".into(),
                 r#"subscription { usage(organizationId: %X%, unitType: "units") { consumed } }"#.into(),
             ],
@@ -716,6 +722,8 @@ async fn ids_out_of_scope_read_exactly_as_unknown_ones() {
                 "query { node(id: %X%) { id } }".into(),
                 r#"mutation { updateTenant(input: {tenantId: %X%, name: "n"}) { tenant { id } } }"#.into(),
                 r#"mutation { setAllocation(input: {tenantId: %X%, unitType: "units", amount: "1", effectiveOn: "2026-11-23"}) { allocation { amount } } }"#.into(),
+                format!(r#"mutation {{ setAllocations(input: {{organizationId: "{}", unitType: "units", changes: [{{tenantId: %X%, amount: "1"}}]}}) {{ usage {{ allocated }} }} }}"#, theirs.org),
+                format!(r#"mutation {{ previewAllocations(input: {{organizationId: "{}", unitType: "units", changes: [{{tenantId: %X%, amount: "1"}}]}}) {{ allocated }} }}"#, theirs.org),
                 r#"mutation { createFolder(input: {tenantId: %X%, name: "n"}) { folder { id } } }"#.into(),
                 r#"mutation { setConsumptionControl(input: {tenantId: %X%, unitType: "units", alertThresholds: [0.5]}) { consumptionControl { alertThresholds } } }"#.into(),
                 r#"mutation { recordUsage(input: {events: [{idempotencyKey: "x", tenantId: %X%, unitType: "units", service: "s", quantity: "1", occurredAt: "2026-11-20T10:00:00Z"}]}) { accepted } }"#.into(),

@@ -167,6 +167,21 @@ fn contract_names_are_in_the_schema() {
         "type VoidUsagePayload",
         "voided: Int!",
         "alreadyVoided: Int!",
+        // §15.6: forecasts and what-if.
+        "forecast: Forecast!",
+        "type Forecast",
+        "dailyRate: Decimal!",
+        "projected: Decimal!",
+        "runsOutOn: Date",
+        "previewAllocations(input: SetAllocationsInput!): OrganizationUsage!",
+        "setAllocations(input: SetAllocationsInput!): SetAllocationsPayload!",
+        "input SetAllocationsInput",
+        "changes: [AllocationChangeInput!]!",
+        "input AllocationChangeInput",
+        "tenantId: ID!",
+        "amount: Decimal",
+        "type SetAllocationsPayload",
+        "usage: OrganizationUsage!",
     ];
     let flat: String = sdl.split_whitespace().collect::<Vec<_>>().join(" ");
     for name in names {

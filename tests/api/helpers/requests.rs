@@ -52,6 +52,7 @@ fn payload(name: &str) -> &'static str {
         "retryWebhookDelivery" => "delivery { id status attempts responseStatus }",
         "createExportLink" => "url expiresAt",
         "voidUsage" => "voided alreadyVoided",
+        "setAllocations" => "usage { allocated availableForAllocation tenants { tenant { id } allocated } }",
         _ => panic!("tell helpers/requests.rs what to select of {name}"),
     }
 }
