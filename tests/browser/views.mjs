@@ -60,13 +60,20 @@ export async function checkOrgView(page, ask, vars) {
   }
   same(await card(page, 'capacityCard'), usage.capacityCard.value, 'capacity card');
   same(await text(page.locator('#org-cards [data-testid="status"]')), words(usage.status), 'organization status');
+  await checkForecast(page.locator('#org-cards'), usage.forecast, 'the limit');
   const shown = await rowsOf(page, 'tenant-row');
   same(shown, usage.tenants.map((t) => ({
     displayName: t.displayName, status: words(t.status), allocated: t.allocated ?? '—', consumed: t.consumed,
     consumedFromOrganization: t.consumedFromOrganization, consumptionRate: percent(t.consumptionRate),
-    remaining: t.remaining, overage: t.overage,
+    remaining: t.remaining, overage: t.overage, runsOutOn: t.forecast.runsOutOn ?? '—',
   })), 'tenant rows');
   return usage;
+}
+
+async function checkForecast(scope, forecast, limitName) {
+  const shown = await text(scope.locator('[data-testid="forecast"]'));
+  const runsOut = forecast.runsOutOn ? `exceeds ${limitName} on ${forecast.runsOutOn}` : `stays within ${limitName} in this bundle`;
+  same(shown, `At ${forecast.dailyRate} a day: ${forecast.projected} by the bundle's end; ${runsOut}.`, 'forecast');
 }
 
 const bucketRows = (buckets) => buckets.map((b) => ({ start: b.start, end: b.end, consumed: b.consumed }));
@@ -81,6 +88,7 @@ export async function checkTenantView(page, ask, vars) {
   const t = answer.data.organization.usage.tenant;
   for (const f of ['consumed', 'remaining', 'overage', 'availableForAllocation']) same(await card(page, f), t[f], `tenant card ${f}`);
   same(await card(page, 'allocated'), t.allocated ?? '—', 'tenant card allocated');
+  await checkForecast(page.locator('#tenant-cards'), t.forecast, 'the allocation');
   same(await rowsOf(page, 'bucket-row'), bucketRows(t.distribution), 'distribution');
   same(await rowsOf(page, 'service-row'), serviceRows(t.byService), 'services');
   const folders = await rowsOf(page, 'folder-row');

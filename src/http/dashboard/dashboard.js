@@ -179,11 +179,21 @@ const ORG_QUERY = `query Dashboard($org: ID!, $unit: String!, $bundle: Date, $ra
       remaining allocated availableForAllocation overage overAllocation status
       capacityCard { mode value }
       breakdown { consumedFromAllocated consumedFromOrganization remaining }
+      forecast { dailyRate projected runsOutOn }
       tenants(states: $states) { tenant { id } displayName allocated consumed consumedFromAllocated consumedFromOrganization
-                consumptionRate remaining overage status }
+                consumptionRate remaining overage status forecast { runsOutOn } }
     }
   }
 }`;
+
+// Where the last 14 days' pace leads by the bundle's end (docs/design.md §15.6).
+function forecastLine(forecast, limitName) {
+  return h('p', { class: 'forecast', testid: 'forecast' },
+    `At ${forecast.dailyRate} a day: ${forecast.projected} by the bundle's end; `,
+    forecast.runsOutOn
+      ? h('strong', { testid: 'runs-out' }, `exceeds ${limitName} on ${forecast.runsOutOn}`)
+      : h('span', { testid: 'runs-out' }, `stays within ${limitName} in this bundle`), '.');
+}
 
 function orgCards(usage) {
   const cap = Number(usage.burstActive ? usage.limit : usage.totalCapacity) || 1;
@@ -206,7 +216,8 @@ function orgCards(usage) {
       h('div', { class: 'bar', role: 'img', 'aria-label': `${usage.consumed} consumed of ${usage.totalCapacity}` }, alloc, pool),
       h('div', { class: 'legend' }, h('span', {}, `From allocations ${usage.breakdown.consumedFromAllocated}`),
         h('span', {}, `From the organization ${usage.breakdown.consumedFromOrganization}`),
-        h('span', {}, `Remaining ${usage.breakdown.remaining}`))));
+        h('span', {}, `Remaining ${usage.breakdown.remaining}`)),
+      forecastLine(usage.forecast, 'the limit')));
 }
 
 function tenantTable(usage) {
@@ -219,6 +230,7 @@ function tenantTable(usage) {
     ['Rate', (t) => percent(t.consumptionRate), true, 'consumptionRate'],
     ['Remaining', (t) => t.remaining, true, 'remaining'],
     ['Overage', (t) => t.overage, true, 'overage'],
+    ['Runs out', (t) => t.forecast.runsOutOn ?? '—', true, 'runsOutOn'],
   ];
   return table('Tenants', columns, usage.tenants, 'tenant-row');
 }
@@ -263,6 +275,7 @@ const TENANT_QUERY = `query TenantView($org: ID!, $tenant: ID!, $unit: String!, 
       tenant(id: $tenant) {
         displayName allocated consumed consumedFromAllocated consumedFromOrganization
         consumptionRate remaining overage availableForAllocation status
+        forecast { dailyRate projected runsOutOn }
         distribution(granularity: $granularity) { start end consumed }
         byService { total services { service { code name } consumed share } }
         folders(attribution: $attribution) { folder { id name } consumed children { folder { id name } consumed } }
@@ -336,7 +349,8 @@ function tenantCards(t) {
     figure('consumed', `Consumed (${percent(t.consumptionRate)} of allocation)`, t.consumed),
     figure('remaining', 'Remaining', t.remaining),
     figure('overage', 'Overage', t.overage),
-    figure('availableForAllocation', 'Available for allocation', t.availableForAllocation)));
+    figure('availableForAllocation', 'Available for allocation', t.availableForAllocation)),
+  forecastLine(t.forecast, 'the allocation'));
 }
 
 async function tenantView({ id, params }) {
@@ -501,6 +515,7 @@ const LIVE_QUERY = `subscription Live($org: ID!, $unit: String!) {
     remaining allocated availableForAllocation overage overAllocation status
     capacityCard { mode value }
     breakdown { consumedFromAllocated consumedFromOrganization remaining }
+    forecast { dailyRate projected runsOutOn }
   }
 }`;
 const EVENTS_QUERY = `subscription Events($org: ID!) { quotaEvents(organizationId: $org) { kind tenantId } }`;
