@@ -67,8 +67,9 @@ fn documented_views() -> Vec<&'static str> {
 }
 
 /// An organization with licenses of the unit types the documented views read, a tenant,
-/// and a folder with a process (so that every level of the tree answers something); the
-/// ids of the organization, the tenant and the folder.
+/// a folder with a process (so that every level of the tree answers something) and the
+/// event the documented correction voids; the ids of the organization, the tenant and the
+/// folder.
 async fn organization(app: &TestApp) -> (String, String, String) {
     let data = app
         .ok(
@@ -107,6 +108,15 @@ async fn organization(app: &TestApp) -> (String, String, String) {
         SYSTEM_KEY,
         "mutation($f: ID!) { createProcess(input: {folderId: $f, name: \"Close\"}) { process { id } } }",
         json!({ "f": folder }),
+    )
+    .await;
+    // The event the documented correction voids.
+    app.ok(
+        SYSTEM_KEY,
+        "mutation($t: ID!) { recordUsage(input: {events: [{idempotencyKey: \"run-2026-11-20-0042\", tenantId: $t,
+           unitType: \"platform-units\", service: \"robots\", quantity: \"3\", occurredAt: \"2026-11-20T10:00:00Z\"}]})
+           { accepted } }",
+        json!({ "t": tenant }),
     )
     .await;
     (org, tenant, folder)
