@@ -77,6 +77,16 @@ pub struct Settings {
     /// from another origin (CORS); none when empty.
     #[arg(long, env = "QUOTAGRAPH_CORS_ORIGINS", default_value = "", global = true)]
     pub cors_origins: String,
+    /// How many days raw usage events are kept (unset: for ever). Figures come from the
+    /// rollups and do not change when raw events go; `events.csv`, voiding and duplicate
+    /// detection reach as far back as the events kept.
+    #[arg(
+        long,
+        env = "QUOTAGRAPH_EVENT_RETENTION_DAYS",
+        value_parser = clap::value_parser!(u32).range(1..),
+        global = true
+    )]
+    pub event_retention_days: Option<u32>,
     #[command(flatten)]
     pub limits: LimitSettings,
     #[command(flatten)]

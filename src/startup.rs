@@ -65,6 +65,7 @@ impl App {
             webhooks: std::sync::Arc::new(
                 service::webhook::Webhooks::from_settings(&settings.notifications).map_err(|e| anyhow::anyhow!(e))?,
             ),
+            event_retention_days: settings.event_retention_days,
         };
         if let Some(secret) = service::api_key::bootstrap(&context, settings.bootstrap_key.as_deref())
             .await

@@ -160,6 +160,7 @@ pub async fn build(url: &str, plan: &Plan, sums: &Sums, loaders: usize) -> anyho
         watcher: Default::default(),
         groups: Default::default(),
         webhooks: Default::default(),
+        event_retention_days: None,
     };
     service::api_key::bootstrap(&ctx, Some(SYSTEM_KEY))
         .await

@@ -69,6 +69,29 @@ pub fn check_occurred_at(occurred_at: DateTime<Utc>, now: DateTime<Utc>) -> Resu
     Ok(())
 }
 
+/// Refuses a time stamp older than the raw events kept (`retention_days`): its key can no
+/// longer be checked against the events recorded then, so a resend would count twice.
+pub fn check_retained(occurred_at: DateTime<Utc>, now: DateTime<Utc>, retention_days: u32) -> Result<(), String> {
+    let earliest = now - TimeDelta::days(i64::from(retention_days));
+    if occurred_at < earliest {
+        return Err(format!(
+            "{} is older than the {retention_days} days of usage events kept: events from {} on are taken, \
+             older ones can no longer be checked for duplicates",
+            occurred_at.to_rfc3339(),
+            earliest.to_rfc3339()
+        ));
+    }
+    Ok(())
+}
+
+/// The last organization-local day whose raw events may go when those that occurred before
+/// `now - retention_days` go: two days earlier than that instant's UTC date, since a local
+/// day starts up to 14 hours before or 12 hours after the UTC one. Every event deleted is
+/// then one [`check_retained`] refuses to take again.
+pub fn last_pruned_day(now: DateTime<Utc>, retention_days: u32) -> chrono::NaiveDate {
+    (now - TimeDelta::days(i64::from(retention_days))).date_naive() - chrono::Days::new(2)
+}
+
 /// Checks a caller-chosen key (idempotency key, job id): not empty, not too long.
 pub fn check_key(text: &str) -> Result<(), String> {
     if text.trim().is_empty() {
@@ -122,6 +145,33 @@ pub fn job_disagreement(recorded: &JobFacts, given: &JobFacts) -> Option<&'stati
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn with_a_retention_an_event_older_than_it_is_refused() {
+        let now: DateTime<Utc> = "2027-01-10T12:00:00Z".parse().unwrap();
+        let cases = [
+            ("2026-12-11T12:00:00Z", true),
+            ("2026-12-11T11:59:59Z", false),
+            ("2027-01-10T12:00:00Z", true),
+            ("2025-01-01T00:00:00Z", false),
+        ];
+        for (at, taken) in cases {
+            let at: DateTime<Utc> = at.parse().unwrap();
+            assert_eq!(check_retained(at, now, 30).is_ok(), taken, "{at}");
+        }
+    }
+
+    #[test]
+    fn the_days_pruned_end_two_days_before_the_retention_starts() {
+        let now: DateTime<Utc> = "2027-01-10T12:00:00Z".parse().unwrap();
+        assert_eq!(
+            last_pruned_day(now, 30),
+            chrono::NaiveDate::from_ymd_opt(2026, 12, 9).unwrap()
+        );
+        // The latest instant of that day anywhere on earth (UTC-12) is before the retention starts.
+        let latest_end = "2026-12-10T12:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        assert!(check_retained(latest_end - TimeDelta::seconds(1), now, 30).is_err());
+    }
 
     #[test]
     fn occurred_at_may_be_at_most_five_minutes_ahead() {

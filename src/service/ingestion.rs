@@ -26,7 +26,8 @@ use crate::domain::{
     external_key::check_id_or_key,
     ids::{FolderId, OrganizationId, ProcessId, TenantId},
     ingestion::{
-        JobFacts, MAX_BATCH, MAX_CHAIN_DEPTH, UsageKind, check_code, check_key, check_occurred_at, job_disagreement,
+        JobFacts, MAX_BATCH, MAX_CHAIN_DEPTH, UsageKind, check_code, check_key, check_occurred_at, check_retained,
+        job_disagreement,
     },
     tenant::TenantState,
 };
@@ -125,6 +126,7 @@ pub async fn record(ctx: &AppContext, actor: &Actor, events: Vec<NewUsageEvent>)
             events.len()
         )));
     }
+    check_retention(ctx, &events)?;
     let mut attempts = 0;
     loop {
         let attempt = if events.len() <= group_commit::grouped(ctx) {
@@ -173,6 +175,18 @@ pub(crate) async fn announce(ctx: &AppContext, touched: &[(Uuid, Uuid, Uuid)]) {
     for change in changes {
         watch::after(ctx, change).await;
     }
+}
+
+/// With a retention, an event older than the raw events kept is refused (docs/rules.md).
+fn check_retention(ctx: &AppContext, events: &[NewUsageEvent]) -> AppResult<()> {
+    let Some(days) = ctx.event_retention_days else {
+        return Ok(());
+    };
+    let now = ctx.clock.now();
+    for (i, event) in events.iter().enumerate() {
+        check_retained(event.occurred_at.to_utc(), now, days).map_err(|m| bad(i, "occurredAt", m))?;
+    }
+    Ok(())
 }
 
 async fn record_once(ctx: &AppContext, actor: &Actor, events: &[NewUsageEvent]) -> AppResult<Recorded> {

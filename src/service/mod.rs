@@ -22,6 +22,7 @@ pub mod license;
 pub mod notification;
 pub mod organization;
 pub mod pool;
+pub mod retention;
 pub mod scope;
 pub mod service_catalog;
 pub mod tenant;
@@ -58,6 +59,8 @@ pub struct AppContext {
     pub groups: std::sync::Arc<group_commit::Groups>,
     /// How webhooks are sent.
     pub webhooks: std::sync::Arc<webhook::Webhooks>,
+    /// How many days raw usage events are kept (`None`: for ever).
+    pub event_retention_days: Option<u32>,
 }
 
 /// Turns an access decision into an error: hidden things look like missing ones.

@@ -470,7 +470,7 @@ const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 /// nearing its end (LICENSE_EXPIRING) is noticed without any write. The first look
 /// evaluates every one, so what a write committed just before a crash is announced after
 /// the restart. Every hour, and on a new day, it also deletes the notifications older
-/// than `retention_days`.
+/// than `retention_days`, and the raw usage events older than the event retention.
 pub async fn run_ticker(ctx: AppContext, interval: Duration, retention_days: u32) {
     let mut seen: HashMap<(Uuid, Uuid), chrono::NaiveDate> = HashMap::new();
     let mut pruned: Option<tokio::time::Instant> = None;
@@ -492,6 +492,13 @@ pub async fn run_ticker(ctx: AppContext, interval: Duration, retention_days: u32
                 Ok(0) => {}
                 Ok(count) => tracing::info!(count, retention_days, "deleted old notifications"),
                 Err(err) => tracing::warn!(error = ?err, "old notifications could not be deleted"),
+            }
+            if let Some(days) = ctx.event_retention_days {
+                match super::retention::prune_events(&ctx, ctx.clock.now(), days).await {
+                    Ok(0) => {}
+                    Ok(count) => tracing::info!(count, retention_days = days, "deleted old usage events"),
+                    Err(err) => tracing::warn!(error = ?err, "old usage events could not be deleted"),
+                }
             }
         }
     }

@@ -452,3 +452,43 @@ pub async fn remove_from_rollups(db: &impl ConnectionTrait, rows: Vec<usage_dail
 /// Rollup rows one statement deletes by key: a handful of parameters each, well under
 /// SQLite's limit.
 pub(crate) const KEYS_PER_DELETE: usize = 100;
+
+/// The tenants (with their organization) and unit types that have usage on `last_day` or
+/// before: where raw events may be old enough to go.
+pub async fn usage_until(db: &impl ConnectionTrait, last_day: NaiveDate) -> Result<Vec<(Uuid, Uuid, Uuid)>, DbErr> {
+    usage_daily::Entity::find()
+        .select_only()
+        .column(usage_daily::Column::OrganizationId)
+        .column(usage_daily::Column::TenantId)
+        .column(usage_daily::Column::UnitTypeId)
+        .filter(usage_daily::Column::Day.lte(last_day))
+        .distinct()
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+/// Deletes up to `limit` raw events of one tenant and unit type whose day is `last_day` or
+/// before (found through the tenant, unit type and day index); how many went. The rollups
+/// keep their figures.
+pub async fn delete_raw_until(
+    db: &impl ConnectionTrait,
+    (organization, tenant, unit_type): (Uuid, Uuid, Uuid),
+    last_day: NaiveDate,
+    limit: u64,
+) -> Result<u64, DbErr> {
+    let batch = sea_orm::sea_query::Query::select()
+        .column(usage_event::Column::Id)
+        .from(usage_event::Entity)
+        .and_where(usage_event::Column::TenantId.eq(tenant))
+        .and_where(usage_event::Column::UnitTypeId.eq(unit_type))
+        .and_where(usage_event::Column::Day.lte(last_day))
+        .limit(limit)
+        .to_owned();
+    let deleted = usage_event::Entity::delete_many()
+        .filter(usage_event::Column::OrganizationId.eq(organization))
+        .filter(usage_event::Column::Id.in_subquery(batch))
+        .exec(db)
+        .await?;
+    Ok(deleted.rows_affected)
+}

@@ -329,6 +329,7 @@ async fn group_context(app: &TestApp) -> (quotagraph::service::AppContext, quota
         watcher: Default::default(),
         groups: Default::default(),
         webhooks: Default::default(),
+        event_retention_days: None,
     };
     let actor = service::api_key::authenticate(&ctx, SYSTEM_KEY).await.unwrap();
     (ctx, actor)

@@ -29,6 +29,7 @@ mod mutations;
 mod notifications;
 mod operations;
 mod overload;
+mod retention;
 mod rollup;
 mod schema;
 mod services;

@@ -49,6 +49,7 @@ struct Knobs {
     demo: bool,
     notifications: NotificationSettings,
     cors_origins: String,
+    event_retention_days: Option<u32>,
 }
 
 impl Default for Knobs {
@@ -59,6 +60,7 @@ impl Default for Knobs {
             demo: false,
             notifications: NotificationSettings::default(),
             cors_origins: String::new(),
+            event_retention_days: None,
         }
     }
 }
@@ -128,6 +130,19 @@ impl TestApp {
         Self::start(DEFAULT_NOW, 1000, self.database_url.clone(), None, knobs).await
     }
 
+    /// A server that keeps raw usage events `days` days, its watcher looking every 50 ms.
+    pub async fn spawn_with_event_retention(days: u32) -> TestApp {
+        Self::serve(
+            DEFAULT_NOW,
+            50,
+            Knobs {
+                event_retention_days: Some(days),
+                ..Knobs::default()
+            },
+        )
+        .await
+    }
+
     /// A server that lets the browser origins `origins` call it (CORS).
     pub async fn spawn_with_cors(origins: &[&str]) -> TestApp {
         Self::serve(
@@ -176,6 +191,7 @@ impl TestApp {
             demo,
             notifications,
             cors_origins,
+            event_retention_days,
         }: Knobs,
     ) -> TestApp {
         let clock: DateTime<Utc> = DateTime::parse_from_rfc3339(now).expect("test clock").to_utc();
@@ -190,6 +206,7 @@ impl TestApp {
             otlp_endpoint: None,
             watch_interval_ms,
             cors_origins,
+            event_retention_days,
             limits,
             pool,
             notifications,
