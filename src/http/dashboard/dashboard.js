@@ -161,7 +161,7 @@ function controls(params, bundles) {
       state.units.map((u) => h('option', { value: u, selected: u === p.unit }, u)))),
     bundles && h('label', { for: 'bundle' }, 'Bundle', h('select', { id: 'bundle', onchange: (e) => go({ bundle: e.target.value, from: null, to: null }) },
       bundles.map((b, i) => h('option', { value: i === 0 ? '' : b.startDate, selected: (p.bundle || '') === (i === 0 ? '' : b.startDate) },
-        `${b.startDate} – ${lastDay(b.endDate)}${i === 0 ? ' (current)' : ''}`)))),
+        `${b.startDate} – ${lastDay(b.endDate)}${b.current ? ' (current)' : ''}`)))),
     h('label', { for: 'from' }, 'From', from),
     h('label', { for: 'to' }, 'To', to),
     h('button', { type: 'submit' }, 'Apply range'),
@@ -173,7 +173,7 @@ function controls(params, bundles) {
 const ORG_QUERY = `query Dashboard($org: ID!, $unit: String!, $bundle: Date, $range: DateRangeInput, $states: [TenantState!]) {
   organization(id: $org) {
     name
-    bundles(unitType: $unit) { startDate endDate }
+    bundles(unitType: $unit) { startDate endDate current }
     usage(unitType: $unit, bundle: $bundle, range: $range) {
       from to totalCapacity limit burstActive consumed consumedFromAllocated consumedFromOrganization
       remaining allocated availableForAllocation overage overAllocation status
