@@ -187,7 +187,7 @@ impl Limit {
         let attributed = self
             .rows(
                 "SELECT folder_id, owner_folder_id, process_id, CAST(SUM(quantity) AS BIGINT) AS total \
-                 FROM usage_attribution_monthly WHERE tenant_id = $1 AND unit_type_id = $2 AND month >= $3 AND month < $4 \
+                 FROM usage_process_monthly WHERE tenant_id = $1 AND unit_type_id = $2 AND month >= $3 AND month < $4 \
                  GROUP BY folder_id, owner_folder_id, process_id",
                 vec![tenant.into(), unit.into(), first.into(), end.into()],
             )

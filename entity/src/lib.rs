@@ -24,5 +24,7 @@ pub mod usage_attribution_services_daily;
 pub mod usage_daily;
 pub mod usage_event;
 pub mod usage_monthly;
+pub mod usage_process_daily;
+pub mod usage_process_monthly;
 pub mod webhook_delivery;
 pub mod webhook_endpoint;

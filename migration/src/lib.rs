@@ -16,6 +16,7 @@ mod m20261206_000012_external_keys;
 mod m20261206_000013_notifications;
 mod m20261206_000014_webhooks;
 mod m20261206_000015_void_usage;
+mod m20261206_000016_process_rollups;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000013_notifications::Migration),
             Box::new(m20261206_000014_webhooks::Migration),
             Box::new(m20261206_000015_void_usage::Migration),
+            Box::new(m20261206_000016_process_rollups::Migration),
         ]
     }
 }

@@ -6,11 +6,12 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use entity::{
     chain_node, folder, job, usage_attribution_daily as daily, usage_attribution_monthly as monthly,
-    usage_attribution_services_daily as by_service, usage_event,
+    usage_attribution_services_daily as by_service, usage_event, usage_process_daily as process_daily,
+    usage_process_monthly as process_monthly,
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, ExprTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Expr, OnConflict},
 };
 use uuid::Uuid;
@@ -147,6 +148,138 @@ pub async fn add_to_rollups(db: &impl ConnectionTrait, mut rows: Vec<daily::Mode
             .exec_without_returning(db)
             .await?;
     }
+    add_to_process_rollups(db, &rows).await
+}
+
+/// The key of a process rollup's row: tenant, unit type, day or month, run folder, process
+/// and owning folder.
+type ProcessKey = (Uuid, Uuid, NaiveDate, Uuid, Uuid, Uuid);
+
+/// The same sums without the chain node, per day and per month, in key order.
+fn process_rows(rows: &[daily::Model]) -> (Vec<process_daily::Model>, Vec<process_monthly::Model>) {
+    let mut days: BTreeMap<ProcessKey, process_daily::Model> = BTreeMap::new();
+    let mut months: BTreeMap<ProcessKey, process_monthly::Model> = BTreeMap::new();
+    for row in rows {
+        let key = |period| {
+            (
+                row.tenant_id,
+                row.unit_type_id,
+                period,
+                row.folder_id,
+                row.process_id,
+                row.owner_folder_id,
+            )
+        };
+        let day = days.entry(key(row.day)).or_insert_with(|| process_daily::Model {
+            tenant_id: row.tenant_id,
+            unit_type_id: row.unit_type_id,
+            day: row.day,
+            folder_id: row.folder_id,
+            process_id: row.process_id,
+            owner_folder_id: row.owner_folder_id,
+            organization_id: row.organization_id,
+            quantity: 0,
+            events: 0,
+        });
+        day.quantity += row.quantity;
+        day.events += row.events;
+        let month = rollup::month_of(row.day);
+        let total = months.entry(key(month)).or_insert_with(|| process_monthly::Model {
+            tenant_id: row.tenant_id,
+            unit_type_id: row.unit_type_id,
+            month,
+            folder_id: row.folder_id,
+            process_id: row.process_id,
+            owner_folder_id: row.owner_folder_id,
+            organization_id: row.organization_id,
+            quantity: 0,
+            events: 0,
+        });
+        total.quantity += row.quantity;
+        total.events += row.events;
+    }
+    (days.into_values().collect(), months.into_values().collect())
+}
+
+/// Adds attribution rows to the rollups without the chain node (what folder and EXECUTION
+/// process figures read), in key order.
+async fn add_to_process_rollups(db: &impl ConnectionTrait, rows: &[daily::Model]) -> Result<(), DbErr> {
+    let (days, months) = process_rows(rows);
+    {
+        use process_daily::Column as C;
+        let on_conflict = super::adding::<process_daily::Entity>(
+            [
+                C::TenantId,
+                C::UnitTypeId,
+                C::Day,
+                C::FolderId,
+                C::ProcessId,
+                C::OwnerFolderId,
+            ],
+            [C::Quantity, C::Events],
+        );
+        super::upsert_rows::<process_daily::ActiveModel>(db, &days, &on_conflict).await?;
+    }
+    use process_monthly::Column as M;
+    let on_conflict = super::adding::<process_monthly::Entity>(
+        [
+            M::TenantId,
+            M::UnitTypeId,
+            M::Month,
+            M::FolderId,
+            M::ProcessId,
+            M::OwnerFolderId,
+        ],
+        [M::Quantity, M::Events],
+    );
+    super::upsert_rows::<process_monthly::ActiveModel>(db, &months, &on_conflict).await
+}
+
+/// Deletes the process rollups' rows left with nothing on the tenants' days and months of
+/// `rows` (after voided figures were taken off).
+async fn delete_empty_process_rows(db: &impl ConnectionTrait, rows: &[daily::Model]) -> Result<(), DbErr> {
+    let (days, months) = process_rows(rows);
+    let mut periods: Vec<(Uuid, Uuid, NaiveDate)> = days.iter().map(|d| (d.tenant_id, d.unit_type_id, d.day)).collect();
+    periods.dedup();
+    for chunk in periods.chunks(super::usage::KEYS_PER_DELETE) {
+        use process_daily::Column as C;
+        let mut rows_of = Condition::any();
+        for (tenant, unit_type, day) in chunk {
+            rows_of = rows_of.add(
+                Condition::all()
+                    .add(C::TenantId.eq(*tenant))
+                    .add(C::UnitTypeId.eq(*unit_type))
+                    .add(C::Day.eq(*day)),
+            );
+        }
+        process_daily::Entity::delete_many()
+            .filter(rows_of)
+            .filter(C::Quantity.eq(0))
+            .filter(C::Events.eq(0))
+            .exec(db)
+            .await?;
+    }
+    let mut periods: Vec<(Uuid, Uuid, NaiveDate)> =
+        months.iter().map(|m| (m.tenant_id, m.unit_type_id, m.month)).collect();
+    periods.dedup();
+    for chunk in periods.chunks(super::usage::KEYS_PER_DELETE) {
+        use process_monthly::Column as M;
+        let mut rows_of = Condition::any();
+        for (tenant, unit_type, month) in chunk {
+            rows_of = rows_of.add(
+                Condition::all()
+                    .add(M::TenantId.eq(*tenant))
+                    .add(M::UnitTypeId.eq(*unit_type))
+                    .add(M::Month.eq(*month)),
+            );
+        }
+        process_monthly::Entity::delete_many()
+            .filter(rows_of)
+            .filter(M::Quantity.eq(0))
+            .filter(M::Events.eq(0))
+            .exec(db)
+            .await?;
+    }
     Ok(())
 }
 
@@ -206,6 +339,7 @@ pub async fn remove_from_rollups(db: &impl ConnectionTrait, rows: Vec<daily::Mod
         })
         .collect();
     add_to_rollups(db, negated).await?;
+    delete_empty_process_rows(db, &rows).await?;
     let keys = |r: &daily::Model| {
         (
             r.organization_id,
@@ -351,8 +485,9 @@ pub type SumRow = (Uuid, Uuid, Uuid, Uuid, Uuid, i64);
 
 /// EXECUTION consumption of a scope over the days `[from, until)`, by tenant, run folder,
 /// process, owning folder and, with `by_node`, chain node (else the nil UUID): whole
-/// months from the monthly rollup, the other days from the daily one. Only OWNERSHIP
-/// process figures need the nodes, and a busy tenant has many more nodes than processes.
+/// months from a monthly rollup, the other days from a daily one. Only OWNERSHIP process
+/// figures need the nodes, and a busy tenant has many more nodes than processes: without
+/// them, the rollups without the chain node are read.
 pub async fn sums(
     db: &impl ConnectionTrait,
     scope: Scope,
@@ -362,58 +497,99 @@ pub async fn sums(
     by_node: bool,
 ) -> Result<Vec<SumRow>, DbErr> {
     let split = rollup::split(from, until);
-    let mut totals: BTreeMap<(Uuid, Uuid, Uuid, Uuid, Uuid), i64> = BTreeMap::new();
+    let mut rows: Vec<SumRow> = Vec::new();
     if let Some((first, end)) = split.months {
-        use monthly::Column as M;
-        let mut query = monthly::Entity::find()
-            .select_only()
-            .columns([M::TenantId, M::FolderId, M::ProcessId, M::OwnerFolderId])
-            .filter(scope.rows(M::OrganizationId, M::TenantId))
-            .filter(M::UnitTypeId.eq(unit_type))
-            .filter(M::Month.gte(first))
-            .filter(M::Month.lt(end))
-            .group_by(M::TenantId)
-            .group_by(M::FolderId)
-            .group_by(M::ProcessId)
-            .group_by(M::OwnerFolderId);
-        query = if by_node {
-            query.column(M::NodeId).group_by(M::NodeId)
+        let months: Vec<SumRow> = if by_node {
+            use monthly::Column as M;
+            grouped_sums(
+                monthly::Entity::find(),
+                scope,
+                unit_type,
+                M::Month.gte(first).and(M::Month.lt(end)),
+                by_node,
+            )
+            .into_tuple()
+            .all(db)
+            .await?
         } else {
-            query.column_as(Expr::val(Uuid::nil()), "node_id")
-        }
-        .column_as(Expr::cust(super::SUM_QUANTITY), "total");
-        let rows: Vec<SumRow> = query.into_tuple().all(db).await?;
-        for (tenant, folder, process, owner, node, total) in rows {
-            *totals.entry((tenant, folder, process, owner, node)).or_default() += total;
-        }
+            use process_monthly::Column as M;
+            grouped_sums(
+                process_monthly::Entity::find(),
+                scope,
+                unit_type,
+                M::Month.gte(first).and(M::Month.lt(end)),
+                by_node,
+            )
+            .into_tuple()
+            .all(db)
+            .await?
+        };
+        rows.extend(months);
     }
     if !split.days.is_empty() {
-        use daily::Column as C;
-        let mut query = daily::Entity::find()
-            .select_only()
-            .columns([C::TenantId, C::FolderId, C::ProcessId, C::OwnerFolderId])
-            .filter(scope.rows(C::OrganizationId, C::TenantId))
-            .filter(C::UnitTypeId.eq(unit_type))
-            .filter(super::days_in(C::Day, &split.days))
-            .group_by(C::TenantId)
-            .group_by(C::FolderId)
-            .group_by(C::ProcessId)
-            .group_by(C::OwnerFolderId);
-        query = if by_node {
-            query.column(C::NodeId).group_by(C::NodeId)
+        let days: Vec<SumRow> = if by_node {
+            grouped_sums(
+                daily::Entity::find(),
+                scope,
+                unit_type,
+                super::days_in(daily::Column::Day, &split.days),
+                by_node,
+            )
+            .into_tuple()
+            .all(db)
+            .await?
         } else {
-            query.column_as(Expr::val(Uuid::nil()), "node_id")
-        }
-        .column_as(Expr::cust(super::SUM_QUANTITY), "total");
-        let rows: Vec<SumRow> = query.into_tuple().all(db).await?;
-        for (tenant, folder, process, owner, node, total) in rows {
-            *totals.entry((tenant, folder, process, owner, node)).or_default() += total;
-        }
+            grouped_sums(
+                process_daily::Entity::find(),
+                scope,
+                unit_type,
+                super::days_in(process_daily::Column::Day, &split.days),
+                by_node,
+            )
+            .into_tuple()
+            .all(db)
+            .await?
+        };
+        rows.extend(days);
+    }
+    let mut totals: BTreeMap<(Uuid, Uuid, Uuid, Uuid, Uuid), i64> = BTreeMap::new();
+    for (tenant, folder, process, owner, node, total) in rows {
+        *totals.entry((tenant, folder, process, owner, node)).or_default() += total;
     }
     Ok(totals
         .into_iter()
         .map(|((tenant, folder, process, owner, node), total)| (tenant, folder, process, owner, node, total))
         .collect())
+}
+
+/// The grouped sum of one attribution rollup over the rows `period` selects, in [`SumRow`]'s
+/// columns. Every attribution rollup has these columns, and the node one only its own.
+fn grouped_sums<E: EntityTrait>(
+    query: sea_orm::Select<E>,
+    scope: Scope,
+    unit_type: Uuid,
+    period: impl sea_orm::sea_query::IntoCondition,
+    by_node: bool,
+) -> sea_orm::Select<E> {
+    let column = |name: &str| Expr::col((E::default(), sea_orm::sea_query::Alias::new(name)));
+    let mut query = query
+        .select_only()
+        .filter(column("organization_id").eq(scope.organization));
+    if let Some(tenant) = scope.tenant {
+        query = query.filter(column("tenant_id").eq(tenant));
+    }
+    let mut query = query.filter(column("unit_type_id").eq(unit_type)).filter(period);
+    for name in ["tenant_id", "folder_id", "process_id", "owner_folder_id"] {
+        query = query.column_as(column(name), name).group_by(column(name));
+    }
+    query = if by_node {
+        query
+            .column_as(column("node_id"), "node_id")
+            .group_by(column("node_id"))
+    } else {
+        query.column_as(Expr::val(Uuid::nil()), "node_id")
+    };
+    query.column_as(Expr::cust(super::SUM_QUANTITY), "total")
 }
 
 /// Every folder of a scope, in creation order.
@@ -437,21 +613,25 @@ pub async fn nodes(db: &impl ConnectionTrait, scope: Scope) -> Result<Vec<chain_
 /// without a node, or EXECUTION events while a rollup is empty (the rollup by service
 /// arrived after the others).
 pub async fn needs_backfill(db: &impl ConnectionTrait) -> Result<bool, DbErr> {
+    // Each question stops at its first row: a count would read every row at each start.
     let unplaced = job::Entity::find()
         .filter(job::Column::NodeId.is_null())
-        .count(db)
-        .await?;
-    if unplaced > 0 {
+        .one(db)
+        .await?
+        .is_some();
+    if unplaced {
         return Ok(true);
     }
-    let rollup = daily::Entity::find().count(db).await?;
-    let services = by_service::Entity::find().count(db).await?;
-    let executions = usage_event::Entity::find()
-        .filter(usage_event::Column::Kind.eq("EXECUTION"))
-        .filter(usage_event::Column::VoidedAt.is_null())
-        .count(db)
-        .await?;
-    Ok((rollup == 0 || services == 0) && executions > 0)
+    let empty = daily::Entity::find().one(db).await?.is_none()
+        || by_service::Entity::find().one(db).await?.is_none()
+        || process_daily::Entity::find().one(db).await?.is_none();
+    Ok(empty
+        && usage_event::Entity::find()
+            .filter(usage_event::Column::Kind.eq("EXECUTION"))
+            .filter(usage_event::Column::VoidedAt.is_null())
+            .one(db)
+            .await?
+            .is_some())
 }
 
 /// Every job of a scope, oldest first.
@@ -533,6 +713,17 @@ pub async fn clear_rollups(db: &impl ConnectionTrait, scope: Scope) -> Result<()
         .await?;
     by_service::Entity::delete_many()
         .filter(scope.rows(by_service::Column::OrganizationId, by_service::Column::TenantId))
+        .exec(db)
+        .await?;
+    process_daily::Entity::delete_many()
+        .filter(scope.rows(process_daily::Column::OrganizationId, process_daily::Column::TenantId))
+        .exec(db)
+        .await?;
+    process_monthly::Entity::delete_many()
+        .filter(scope.rows(
+            process_monthly::Column::OrganizationId,
+            process_monthly::Column::TenantId,
+        ))
         .exec(db)
         .await?;
     Ok(())

@@ -257,6 +257,48 @@ where
     Ok(())
 }
 
+/// Inserts rows [`ROWS_PER_STATEMENT`] to a statement; a row whose key is stored already
+/// is resolved by `on_conflict` (a rollup adds its figures, see [`adding`]).
+pub(crate) async fn upsert_rows<A>(
+    db: &impl sea_orm::ConnectionTrait,
+    models: &[<A::Entity as sea_orm::EntityTrait>::Model],
+    on_conflict: &sea_orm::sea_query::OnConflict,
+) -> Result<(), DbErr>
+where
+    A: sea_orm::ActiveModelTrait + sea_orm::ActiveModelBehavior + Send,
+    <A::Entity as sea_orm::EntityTrait>::Model: sea_orm::IntoActiveModel<A>,
+{
+    use sea_orm::{EntityTrait, IntoActiveModel};
+    for chunk in models.chunks(ROWS_PER_STATEMENT) {
+        let rows: Vec<A> = chunk
+            .iter()
+            .cloned()
+            .map(|m| m.into_active_model().reset_all())
+            .collect();
+        <A::Entity as EntityTrait>::insert_many(rows)
+            .on_conflict(on_conflict.clone())
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The conflict clause of a rollup: on its `keys`, the stored `sums` grow by the new row's.
+pub(crate) fn adding<E: sea_orm::EntityTrait>(
+    keys: impl IntoIterator<Item = E::Column>,
+    sums: impl IntoIterator<Item = E::Column>,
+) -> sea_orm::sea_query::OnConflict {
+    use sea_orm::{ExprTrait, IdenStatic, sea_query::Expr};
+    let mut on_conflict = sea_orm::sea_query::OnConflict::columns(keys);
+    for column in sums {
+        on_conflict.value(
+            column,
+            Expr::col((E::default(), column)).add(Expr::cust(format!("excluded.{}", column.as_str()))),
+        );
+    }
+    on_conflict
+}
+
 /// Counts the SQL statements a connection runs (for the bound on statements per request,
 /// checked by the tests and reported by the benchmark).
 #[derive(Clone, Debug, Default)]

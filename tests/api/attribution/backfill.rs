@@ -22,6 +22,8 @@ async fn start_up_backfill_rebuilds_the_same_attribution() {
         "UPDATE jobs SET node_id = NULL, owner_folder_id = NULL",
         "DELETE FROM usage_attribution_daily",
         "DELETE FROM usage_attribution_monthly",
+        "DELETE FROM usage_process_daily",
+        "DELETE FROM usage_process_monthly",
         "DELETE FROM chain_nodes",
     ] {
         db.execute_unprepared(statement).await.unwrap();

@@ -204,6 +204,7 @@ async fn check(generated: Generated, from: u32, to: u32) {
         }
         assert_eq!(paged, whole, "{mode}");
     }
+    crate::helpers::assert_process_rollups_match(&app.database_url).await;
     app.finish().await;
 }
 

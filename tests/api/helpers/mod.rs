@@ -9,6 +9,7 @@ mod exports;
 mod fixtures;
 mod process;
 mod requests;
+mod rollups;
 mod server;
 mod websocket;
 
@@ -17,6 +18,7 @@ pub use exports::*;
 pub use fixtures::*;
 pub use process::ServerProcess;
 pub use requests::*;
+pub use rollups::*;
 pub use server::*;
 pub use websocket::*;
 
