@@ -58,6 +58,14 @@ struct Cli {
     /// Seconds each measurement runs (default: 1 at S, 10 at M and L).
     #[arg(long)]
     seconds: Option<f64>,
+    /// Keep the loaded databases (named `qg_bench_<scale>_<database>_kept`) for `--reuse`.
+    #[arg(long)]
+    keep: bool,
+    /// Measure on the databases an earlier `--keep` run loaded, if there are any, instead of
+    /// loading again (the server migrates them first). Only the reads (W3, W4): the other
+    /// workloads' writes would change what a later run measures.
+    #[arg(long)]
+    reuse: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -100,15 +108,42 @@ async fn run(cli: &Cli) -> anyhow::Result<(Value, Vec<String>)> {
         sums.events,
         started.elapsed().as_secs_f64()
     );
+    if cli.reuse && ["W1", "W2", "W5", "W6"].iter().any(|w| wanted(w)) {
+        anyhow::bail!("--reuse measures the reads only: add --workloads W3,W4");
+    }
     let mut databases = serde_json::Map::new();
     let mut failures = Vec::new();
     for backend in &cli.database {
         eprintln!("\n== {} at scale {:?}", backend.name(), cli.scale);
         let tag = format!("{:?}_{}", cli.scale, backend.name()).to_lowercase();
-        let database = Database::fresh(*backend, &cli.postgres_url, &tag).await?;
-        let outcome = run_on(&database, &plan, &sums, seconds, &wanted).await;
-        database.remove().await;
-        let (result, mut failed) = outcome?;
+        let kept = if cli.reuse {
+            Database::kept(*backend, &cli.postgres_url, &tag)?
+        } else {
+            None
+        };
+        let reused = kept.is_some();
+        let (database, world) = match kept {
+            Some((database, world)) => {
+                eprintln!("  reusing {} (loaded by an earlier --keep run)", database.url);
+                (database, Some(world))
+            }
+            None => (
+                Database::fresh(*backend, &cli.postgres_url, &tag, cli.keep || cli.reuse).await?,
+                None,
+            ),
+        };
+        let outcome = run_on(&database, &plan, &sums, seconds, &wanted, world).await;
+        if cli.keep || cli.reuse {
+            if let Ok((_, _, world)) = &outcome
+                && !reused
+            {
+                database.keep(world)?;
+            }
+        } else {
+            database.remove().await;
+        }
+        let (mut result, mut failed, _) = outcome?;
+        result["reused_database"] = reused.into();
         print_table(backend.name(), &result);
         failures.append(&mut failed);
         databases.insert(backend.name().into(), result);
@@ -131,9 +166,13 @@ async fn run_on(
     sums: &Sums,
     seconds: f64,
     wanted: &impl Fn(&str) -> bool,
-) -> anyhow::Result<(Value, Vec<String>)> {
+    kept: Option<setup::World>,
+) -> anyhow::Result<(Value, Vec<String>, Arc<setup::World>)> {
     let postgres = database.url.starts_with("postgres");
-    let world = Arc::new(setup::build(&database.url, plan, sums, if postgres { 2 } else { 1 }).await?);
+    let world = Arc::new(match kept {
+        Some(world) => world,
+        None => setup::build(&database.url, plan, sums, if postgres { 2 } else { 1 }).await?,
+    });
     eprintln!(
         "  setup {:.1} s; loaded {} events in {:.1} s ({:.0} events/s, {} batches sent again)",
         world.setup_seconds,
@@ -206,7 +245,7 @@ async fn run_on(
         "rows": bench.rows,
         "ratios": workloads::ratios(&bench.rows),
     });
-    Ok((result, bench.failures))
+    Ok((result, bench.failures, bench.world))
 }
 
 fn print_table(backend: &str, result: &Value) {

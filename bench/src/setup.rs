@@ -47,16 +47,21 @@ impl Backend {
     }
 }
 
-/// A database made for one run, removed by [`Database::remove`].
+/// A database made for one run, removed by [`Database::remove`], or kept for later runs.
 pub struct Database {
     pub url: String,
     drop: Option<(String, String)>,
     file: Option<std::path::PathBuf>,
+    /// Where a kept database's [`World`] is written.
+    world_file: std::path::PathBuf,
 }
 
 impl Database {
-    pub async fn fresh(backend: Backend, admin_url: &str, tag: &str) -> anyhow::Result<Database> {
-        let name = format!("qg_bench_{tag}_{}", std::process::id());
+    /// A new, empty database. A kept one (`keep`) has a name without the process id, so a
+    /// later run finds it ([`Database::kept`]); making it again replaces it.
+    pub async fn fresh(backend: Backend, admin_url: &str, tag: &str, keep: bool) -> anyhow::Result<Database> {
+        let name = Self::name(tag, keep);
+        let _ = std::fs::remove_file(Self::world_file(&name));
         match backend {
             Backend::Sqlite => {
                 let file = std::env::temp_dir().join(format!("{name}.db"));
@@ -67,6 +72,7 @@ impl Database {
                     url: format!("sqlite://{}", file.display()),
                     drop: None,
                     file: Some(file),
+                    world_file: Self::world_file(&name),
                 })
             }
             Backend::Postgres => {
@@ -81,11 +87,61 @@ impl Database {
                 let base = admin_url.rsplit_once('/').map_or(admin_url, |(base, _)| base);
                 Ok(Database {
                     url: format!("{base}/{name}"),
+                    world_file: Self::world_file(&name),
                     drop: Some((admin_url.to_owned(), name)),
                     file: None,
                 })
             }
         }
+    }
+
+    fn name(tag: &str, keep: bool) -> String {
+        if keep {
+            format!("qg_bench_{tag}_kept")
+        } else {
+            format!("qg_bench_{tag}_{}", std::process::id())
+        }
+    }
+
+    fn world_file(name: &str) -> std::path::PathBuf {
+        std::env::temp_dir().join(format!("{name}.world.json"))
+    }
+
+    /// The database an earlier run with `--keep` loaded, and the ids it made; `None` when
+    /// there is none (its world file is written last, once loading finished).
+    pub fn kept(backend: Backend, admin_url: &str, tag: &str) -> anyhow::Result<Option<(Database, World)>> {
+        let name = Self::name(tag, true);
+        let Ok(text) = std::fs::read_to_string(Self::world_file(&name)) else {
+            return Ok(None);
+        };
+        let world: World = serde_json::from_str(&text)?;
+        let database = match backend {
+            Backend::Sqlite => {
+                let file = std::env::temp_dir().join(format!("{name}.db"));
+                Database {
+                    url: format!("sqlite://{}", file.display()),
+                    drop: None,
+                    file: Some(file),
+                    world_file: Self::world_file(&name),
+                }
+            }
+            Backend::Postgres => {
+                let base = admin_url.rsplit_once('/').map_or(admin_url, |(base, _)| base);
+                Database {
+                    url: format!("{base}/{name}"),
+                    world_file: Self::world_file(&name),
+                    drop: Some((admin_url.to_owned(), name)),
+                    file: None,
+                }
+            }
+        };
+        Ok(Some((database, world)))
+    }
+
+    /// Keeps the database for later runs: writes the ids its load made.
+    pub fn keep(&self, world: &World) -> anyhow::Result<()> {
+        std::fs::write(&self.world_file, serde_json::to_string(world)?)?;
+        Ok(())
     }
 
     /// Size on disk, for the report.
@@ -121,6 +177,7 @@ impl Database {
 }
 
 /// The ids `setup` made for the plan's indexes, and what loading took.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct World {
     pub organization: Uuid,
     pub dashboard_unit: Uuid,
