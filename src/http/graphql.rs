@@ -34,7 +34,7 @@ use serde_json::Value as Json;
 
 use super::{AppState, Draining, auth, playground};
 use crate::error::AppError;
-use crate::graphql::error::{is_unavailable, server_error};
+use crate::graphql::error::{is_request_error, is_unavailable, server_error};
 use crate::graphql::persisted::ReadOnly;
 use crate::graphql::{QuotagraphSchema, ws_limits};
 
@@ -324,9 +324,7 @@ async fn run(
         None => request,
     };
     let response = schema.execute(request).await;
-    let request_error = !response.errors.is_empty()
-        && response.data == async_graphql::Value::Null
-        && response.errors.iter().all(|e| e.path.is_empty());
+    let request_error = is_request_error(&response);
     let status = if read_only.as_ref().is_some_and(ReadOnly::refused_a_mutation) {
         StatusCode::METHOD_NOT_ALLOWED
     } else if response.errors.iter().any(is_unavailable) {
