@@ -7,6 +7,7 @@
 mod database;
 mod exports;
 mod fixtures;
+mod metrics;
 mod process;
 mod requests;
 mod server;
@@ -15,6 +16,7 @@ mod websocket;
 pub use database::TestDatabase;
 pub use exports::*;
 pub use fixtures::*;
+pub use metrics::*;
 pub use process::ServerProcess;
 pub use requests::*;
 pub use server::*;
