@@ -111,6 +111,8 @@ pub struct Schemas {
 }
 
 impl Schemas {
+    /// Both schemas of a server, over `context`, sharing the persisted queries and the
+    /// operation names counted.
     pub fn build(limits: limits::Limits, context: AppContext) -> Schemas {
         let persisted = persisted::PersistedQueries::default();
         let stats = operation_stats::OperationStats::default();
