@@ -81,16 +81,14 @@ impl App {
                 Err(e) => anyhow::bail!("creating the demo failed: {}", e.message()),
             }
         }
-        let schema = graphql::schema_with(graphql::limits::Limits::from(&settings.limits))
-            .data(context.clone())
-            .finish();
+        let schemas = graphql::Schemas::build(graphql::limits::Limits::from(&settings.limits), context.clone());
         let listener = TcpListener::bind(&settings.bind).await?;
         let (draining, drain) = http::Draining::new();
         Ok(App {
             listener,
             state: AppState {
                 context,
-                schema,
+                schemas,
                 limiter: std::sync::Arc::new(http::rate_limit::RateLimiter::new(
                     settings.limits.rate_per_second,
                     settings.limits.rate_burst,

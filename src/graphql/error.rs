@@ -42,6 +42,12 @@ pub fn is_unavailable(error: &ServerError) -> bool {
     matches!(code, Some(Value::String(code)) if code == AppError::Unavailable.code())
 }
 
+/// Whether an answer is a request error: errors, no data, and no error at a path (nothing
+/// ran: a parse, validation or variable error, or a refusal before execution).
+pub fn is_request_error(response: &async_graphql::Response) -> bool {
+    !response.errors.is_empty() && response.data == Value::Null && response.errors.iter().all(|e| e.path.is_empty())
+}
+
 /// A GraphQL error with a code, for answers made outside a resolver.
 pub fn server_error(err: AppError) -> ServerError {
     let error = async_graphql::Error::from(err);
@@ -61,6 +67,16 @@ fn with_code(mut error: ServerError, code: &str) -> ServerError {
     error
 }
 
+/// The answer with a code on each error: one still without a code at the end of the
+/// request is an argument or variable that did not coerce (a validation failure).
+pub fn coded(mut response: async_graphql::Response) -> async_graphql::Response {
+    response.errors = std::mem::take(&mut response.errors)
+        .into_iter()
+        .map(|e| with_code(e, "GRAPHQL_VALIDATION_FAILED"))
+        .collect();
+    response
+}
+
 /// Gives parse and validation errors their codes; an error still without one at the end
 /// of the request is an argument or variable that did not coerce (a validation failure).
 pub struct ErrorCodes;
@@ -76,12 +92,7 @@ struct ErrorCodesExtension;
 #[async_graphql::async_trait::async_trait]
 impl Extension for ErrorCodesExtension {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> async_graphql::Response {
-        let mut response = next.run(ctx).await;
-        response.errors = std::mem::take(&mut response.errors)
-            .into_iter()
-            .map(|e| with_code(e, "GRAPHQL_VALIDATION_FAILED"))
-            .collect();
-        response
+        coded(next.run(ctx).await)
     }
 
     async fn parse_query(

@@ -195,6 +195,48 @@ impl ExtensionFactory for DocumentLimits {
 
 struct DocumentLimitsExtension(Limits);
 
+/// The checks on a document's text, before it is parsed: nesting the parser could not
+/// survive, and NUL characters in the text or the variables.
+pub fn check_text(query: &str, variables: &Variables) -> ServerResult<()> {
+    let deepest = nesting(query);
+    if deepest > MAX_NESTING {
+        return Err(error_with(
+            "GRAPHQL_PARSE_FAILED",
+            format!("the document nests {deepest} levels deep; at most {MAX_NESTING} are accepted"),
+        ));
+    }
+    if query.contains('\0') || query.to_ascii_lowercase().contains("\\u0000") || variables.values().any(holds_nul) {
+        return Err(error_with(
+            "BAD_USER_INPUT",
+            "text may not contain the NUL character (U+0000)".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The checks on a parsed document: its aliases, and introspection when it is off.
+pub fn check_document(limits: &Limits, document: &ExecutableDocument) -> ServerResult<()> {
+    let aliases = count_aliases(document);
+    if aliases > limits.aliases {
+        return Err(refusal(format!(
+            "the query has {aliases} aliases; at most {} are accepted",
+            limits.aliases
+        )));
+    }
+    let introspecting = document
+        .operations
+        .iter()
+        .any(|(_, operation)| introspects(&operation.node.selection_set.node))
+        || document
+            .fragments
+            .values()
+            .any(|fragment| introspects(&fragment.node.selection_set.node));
+    if !limits.introspection && introspecting {
+        return Err(refusal("introspection is switched off on this server".into()));
+    }
+    Ok(())
+}
+
 #[async_graphql::async_trait::async_trait]
 impl Extension for DocumentLimitsExtension {
     async fn parse_query(
@@ -204,38 +246,9 @@ impl Extension for DocumentLimitsExtension {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        let deepest = nesting(query);
-        if deepest > MAX_NESTING {
-            return Err(error_with(
-                "GRAPHQL_PARSE_FAILED",
-                format!("the document nests {deepest} levels deep; at most {MAX_NESTING} are accepted"),
-            ));
-        }
-        if query.contains('\0') || query.to_ascii_lowercase().contains("\\u0000") || variables.values().any(holds_nul) {
-            return Err(error_with(
-                "BAD_USER_INPUT",
-                "text may not contain the NUL character (U+0000)".into(),
-            ));
-        }
+        check_text(query, variables)?;
         let document = next.run(ctx, query, variables).await?;
-        let aliases = count_aliases(&document);
-        if aliases > self.0.aliases {
-            return Err(refusal(format!(
-                "the query has {aliases} aliases; at most {} are accepted",
-                self.0.aliases
-            )));
-        }
-        let introspecting = document
-            .operations
-            .iter()
-            .any(|(_, operation)| introspects(&operation.node.selection_set.node))
-            || document
-                .fragments
-                .values()
-                .any(|fragment| introspects(&fragment.node.selection_set.node));
-        if !self.0.introspection && introspecting {
-            return Err(refusal("introspection is switched off on this server".into()));
-        }
+        check_document(&self.0, &document)?;
         Ok(document)
     }
 

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod authorization;
 pub mod error;
 pub mod export_link;
+pub mod fast_path;
 pub mod folder;
 pub mod ingestion;
 pub mod license;
@@ -69,18 +70,60 @@ pub fn schema() -> SchemaBuilder<Query, Mutation, subscription::Subscription> {
 
 /// The schema with the given limits.
 pub fn schema_with(limits: limits::Limits) -> SchemaBuilder<Query, Mutation, subscription::Subscription> {
-    let builder = Schema::build(Query::default(), Mutation::default(), subscription::Subscription)
-        .limit_depth(limits.depth)
-        .extension(limits::DocumentLimits(limits))
-        .extension(authorization::Authorize)
-        .extension(operation_stats::OperationStats::default())
-        .extension(persisted::PersistedQueries::default())
-        .extension(persisted::ReadOnlyRequests)
-        .extension(error::ErrorCodes);
+    full_schema(limits, Default::default(), Default::default())
+}
+
+/// The roots with the limits every schema of ours has: depth and introspection.
+fn roots(limits: limits::Limits) -> SchemaBuilder<Query, Mutation, subscription::Subscription> {
+    let builder =
+        Schema::build(Query::default(), Mutation::default(), subscription::Subscription).limit_depth(limits.depth);
     if limits.introspection {
         builder
     } else {
         builder.disable_introspection()
+    }
+}
+
+/// The schema with every extension, whose persisted queries and operation names are
+/// `persisted` and `stats`.
+fn full_schema(
+    limits: limits::Limits,
+    persisted: persisted::PersistedQueries,
+    stats: operation_stats::OperationStats,
+) -> SchemaBuilder<Query, Mutation, subscription::Subscription> {
+    roots(limits)
+        .extension(limits::DocumentLimits(limits))
+        .extension(authorization::Authorize)
+        .extension(stats)
+        .extension(persisted)
+        .extension(persisted::ReadOnlyRequests)
+        .extension(error::ErrorCodes)
+}
+
+/// A server's two schemas, over the same roots and the same data: the full one, with
+/// every extension (WebSocket, and what the fast path leaves to it), and the fast path's,
+/// without any (async-graphql's own complexity limit stands in for ours, whose refusal the
+/// full schema then gives).
+#[derive(Clone)]
+pub struct Schemas {
+    pub full: QuotagraphSchema,
+    pub fast_path: Arc<fast_path::FastPath>,
+}
+
+impl Schemas {
+    /// Both schemas of a server, over `context`, sharing the persisted queries and the
+    /// operation names counted.
+    pub fn build(limits: limits::Limits, context: AppContext) -> Schemas {
+        let persisted = persisted::PersistedQueries::default();
+        let stats = operation_stats::OperationStats::default();
+        let full = full_schema(limits, persisted.clone(), stats.clone())
+            .data(context.clone())
+            .finish();
+        let fast = roots(limits).limit_complexity(limits.complexity).data(context).finish();
+        Schemas {
+            full,
+            fast_path: Arc::new(fast_path::FastPath::new(fast, limits, persisted, stats)),
+        }
     }
 }
 

@@ -15,8 +15,8 @@ use async_graphql::{Request, Response, ServerResult, Value, Variables};
 
 const MAX_NAMES: usize = 200;
 
-/// The extension; it keeps the names it has seen.
-#[derive(Default)]
+/// The extension; it keeps the names it has seen (a clone shares them).
+#[derive(Clone, Default)]
 pub struct OperationStats {
     names: Arc<Mutex<HashSet<String>>>,
 }
@@ -24,7 +24,7 @@ pub struct OperationStats {
 impl ExtensionFactory for OperationStats {
     fn create(&self) -> Arc<dyn Extension> {
         Arc::new(OperationStatsExtension {
-            names: self.names.clone(),
+            stats: self.clone(),
             operation: Mutex::new(None),
         })
     }
@@ -32,12 +32,13 @@ impl ExtensionFactory for OperationStats {
 
 /// One request's: the extension is made anew for each.
 struct OperationStatsExtension {
-    names: Arc<Mutex<HashSet<String>>>,
+    stats: OperationStats,
     operation: Mutex<Option<String>>,
 }
 
-impl OperationStatsExtension {
-    fn label(&self, name: Option<&str>) -> String {
+impl OperationStats {
+    /// The series a request named `name` counts in.
+    pub fn label(&self, name: Option<&str>) -> String {
         let Some(name) = name.filter(|n| n.len() <= 100) else {
             return "anonymous".into();
         };
@@ -47,6 +48,25 @@ impl OperationStatsExtension {
         } else {
             "other".into()
         }
+    }
+
+    /// Counts a request named `name` that started at `started` and was answered `response`.
+    pub fn record(&self, name: Option<&str>, started: Instant, response: &Response) {
+        let operation = self.label(name);
+        metrics::counter!("quotagraph_graphql_operations_total", "operation" => operation.clone(), "outcome" => outcome(response))
+            .increment(1);
+        metrics::histogram!("quotagraph_graphql_operation_duration_seconds", "operation" => operation)
+            .record(started.elapsed().as_secs_f64());
+    }
+}
+
+/// The name of a request without `operationName`: its document's one named operation.
+pub fn document_name(document: &ExecutableDocument) -> Option<String> {
+    match &document.operations {
+        DocumentOperations::Multiple(operations) if operations.len() == 1 => {
+            operations.keys().next().map(|name| name.to_string())
+        }
+        _ => None,
     }
 }
 
@@ -81,13 +101,9 @@ impl Extension for OperationStatsExtension {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let document = next.run(ctx, query, variables).await?;
-        if let DocumentOperations::Multiple(operations) = &document.operations
-            && operations.len() == 1
-        {
-            let mut operation = self.operation.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            if operation.is_none() {
-                *operation = operations.keys().next().map(|name| name.to_string());
-            }
+        let mut operation = self.operation.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if operation.is_none() {
+            *operation = document_name(&document);
         }
         Ok(document)
     }
@@ -100,11 +116,7 @@ impl Extension for OperationStatsExtension {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .take();
-        let operation = self.label(name.as_deref());
-        metrics::counter!("quotagraph_graphql_operations_total", "operation" => operation.clone(), "outcome" => outcome(&response))
-            .increment(1);
-        metrics::histogram!("quotagraph_graphql_operation_duration_seconds", "operation" => operation)
-            .record(started.elapsed().as_secs_f64());
+        self.stats.record(name.as_deref(), started, &response);
         response
     }
 }

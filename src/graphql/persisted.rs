@@ -1,5 +1,6 @@
 //! Two rules about how a request reached us, applied where the schema sees every request
-//! (HTTP and WebSocket alike):
+//! (HTTP and WebSocket alike), and by the HTTP fast path (`graphql::fast_path`) through
+//! the same functions ([`PersistedQueries::resolve`], [`runs_a_mutation`]):
 //!
 //! - Automatic persisted queries (Apollo's APQ): a request may name its document by
 //!   `extensions.persistedQuery = {version: 1, sha256Hash}` instead of sending it. An unknown
@@ -130,23 +131,64 @@ fn persisted_hash(value: Value) -> ServerResult<Option<String>> {
     }
 }
 
-/// Automatic persisted queries; one cache per schema (per server).
-#[derive(Default)]
+/// What `extensions.persistedQuery` makes of a request.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Persisted {
+    /// Not a persisted query: the document is the one sent.
+    Sent,
+    /// A known hash sent without a document: the document registered under it.
+    Known(Arc<str>),
+    /// A document sent with its hash: registered under it once it validates.
+    Registering(String),
+}
+
+/// Automatic persisted queries; one cache per server, shared by its schemas (a clone
+/// shares it).
+#[derive(Clone, Default)]
 pub struct PersistedQueries {
     cache: Arc<Cache>,
+}
+
+impl PersistedQueries {
+    /// Reads a request's `extensions.persistedQuery` (`persisted`) given the document sent
+    /// with it (`query`, empty when none was); an unknown hash or a hash that is not the
+    /// document's is refused.
+    pub fn resolve(&self, persisted: Option<Value>, query: &str) -> ServerResult<Persisted> {
+        let Some(hash) = persisted.map(persisted_hash).transpose()?.flatten() else {
+            return Ok(Persisted::Sent);
+        };
+        if query.is_empty() {
+            self.cache
+                .get(&hash)
+                .map(Persisted::Known)
+                .ok_or_else(|| error_with(NOT_FOUND, "PersistedQueryNotFound"))
+        } else if self::hash(query) == hash {
+            Ok(Persisted::Registering(hash))
+        } else {
+            Err(error_with(
+                HASH_MISMATCH,
+                "extensions.persistedQuery.sha256Hash is not the SHA-256 of the query sent with it",
+            ))
+        }
+    }
+
+    /// Registers a document that validated under its hash.
+    pub fn register(&self, hash: String, query: &str) {
+        self.cache.set(hash, query);
+    }
 }
 
 impl ExtensionFactory for PersistedQueries {
     fn create(&self) -> Arc<dyn Extension> {
         Arc::new(PersistedQueriesExtension {
-            cache: self.cache.clone(),
+            queries: self.clone(),
             registering: Mutex::new(None),
         })
     }
 }
 
 struct PersistedQueriesExtension {
-    cache: Arc<Cache>,
+    queries: PersistedQueries,
     /// The hash and text of a document sent with its hash: stored once it validates.
     registering: Mutex<Option<(String, String)>>,
 }
@@ -159,26 +201,15 @@ impl Extension for PersistedQueriesExtension {
         mut request: Request,
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<Request> {
-        let hash = match request.extensions.remove("persistedQuery") {
-            Some(value) => persisted_hash(value)?,
-            None => None,
-        };
-        if let Some(hash) = hash {
-            if request.query.is_empty() {
-                match self.cache.get(&hash) {
-                    Some(query) => request.query = query.to_string(),
-                    None => return Err(error_with(NOT_FOUND, "PersistedQueryNotFound")),
-                }
-            } else if self::hash(&request.query) == hash {
+        let persisted = request.extensions.remove("persistedQuery");
+        match self.queries.resolve(persisted, &request.query)? {
+            Persisted::Sent => {}
+            Persisted::Known(query) => request.query = query.to_string(),
+            Persisted::Registering(hash) => {
                 *self
                     .registering
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((hash, request.query.clone()));
-            } else {
-                return Err(error_with(
-                    HASH_MISMATCH,
-                    "extensions.persistedQuery.sha256Hash is not the SHA-256 of the query sent with it",
-                ));
             }
         }
         next.run(ctx, request).await
@@ -196,7 +227,7 @@ impl Extension for PersistedQueriesExtension {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .take();
         if let Some((hash, query)) = registering {
-            self.cache.set(hash, &query);
+            self.queries.register(hash, &query);
         }
         Ok(result)
     }
@@ -229,7 +260,7 @@ struct ReadOnlyExtension {
 }
 
 /// The operation a request runs, as async-graphql picks it (`None` when it will refuse).
-fn selected<'a>(
+pub fn selected<'a>(
     document: &'a ExecutableDocument,
     name: Option<&str>,
 ) -> Option<&'a async_graphql::Positioned<async_graphql::parser::types::OperationDefinition>> {
@@ -239,6 +270,11 @@ fn selected<'a>(
         (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => operations.values().next(),
         (DocumentOperations::Multiple(_), None) => None,
     }
+}
+
+/// Whether the operation a request runs (named `name`) is a mutation.
+pub fn runs_a_mutation(document: &ExecutableDocument, name: Option<&str>) -> bool {
+    selected(document, name).is_some_and(|operation| operation.node.ty == OperationType::Mutation)
 }
 
 #[async_graphql::async_trait::async_trait]
@@ -271,9 +307,7 @@ impl Extension for ReadOnlyExtension {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .clone();
-            let mutation = selected(&document, name.as_deref())
-                .is_some_and(|operation| operation.node.ty == OperationType::Mutation);
-            if mutation {
+            if runs_a_mutation(&document, name.as_deref()) {
                 read_only.0.store(true, Ordering::Relaxed);
                 return Err(error_with(
                     "BAD_USER_INPUT",

@@ -33,10 +33,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use super::{AppState, Draining, auth, playground};
+use crate::domain::access::Actor;
 use crate::error::AppError;
-use crate::graphql::error::{is_unavailable, server_error};
+use crate::graphql::error::{is_request_error, is_unavailable, server_error};
 use crate::graphql::persisted::ReadOnly;
-use crate::graphql::{QuotagraphSchema, ws_limits};
+use crate::graphql::{Schemas, ws_limits};
 
 /// How long a WebSocket may stay open without sending `connection_init`; then it is
 /// closed with 4408.
@@ -280,11 +281,7 @@ fn is_json(headers: &HeaderMap) -> bool {
 }
 
 /// The caller and its rate, or the refusal.
-async fn admit(
-    state: &AppState,
-    headers: &HeaderMap,
-    media: MediaType,
-) -> Result<crate::domain::access::Actor, Response> {
+async fn admit(state: &AppState, headers: &HeaderMap, media: MediaType) -> Result<Actor, Response> {
     let actor = match auth::from_headers(&state.context, headers).await {
         Ok(actor) => actor,
         Err(AppError::Unauthenticated) => {
@@ -308,25 +305,42 @@ async fn admit(
     Ok(actor)
 }
 
-/// Runs a request and answers it: a request error (errors, no data, no error at a path:
-/// nothing ran) has no `data` and is HTTP 400 under `application/graphql-response+json`;
-/// a mutation refused over GET is 405; an answer that lacks a part for want of a database
-/// connection is 503 (with `Retry-After`), whatever else it holds: the request is to be
-/// sent again.
+/// Runs a request as `actor` and answers it: a request error (errors, no data, no error
+/// at a path: nothing ran) has no `data` and is HTTP 400 under
+/// `application/graphql-response+json`; a mutation refused over GET is 405; an answer that
+/// lacks a part for want of a database connection is 503 (with `Retry-After`), whatever
+/// else it holds: the request is to be sent again.
+///
+/// The fast path runs it when it may, and the full schema otherwise (or when the fast
+/// schema refused it before running anything): see `graphql::fast_path`.
 async fn run(
-    schema: &QuotagraphSchema,
+    schemas: &Schemas,
     request: async_graphql::Request,
+    actor: Actor,
     media: MediaType,
     read_only: Option<ReadOnly>,
 ) -> Response {
-    let request = match &read_only {
-        Some(marker) => request.data(marker.clone()),
-        None => request,
+    let fast_path = &schemas.fast_path;
+    let (name, fast) = match fast_path.admit(&request, actor.role, read_only.is_some()) {
+        Some(admitted) => (
+            admitted.name().map(str::to_owned),
+            fast_path.execute(admitted, actor).await,
+        ),
+        None => (request.operation_name.clone(), None),
     };
-    let response = schema.execute(request).await;
-    let request_error = !response.errors.is_empty()
-        && response.data == async_graphql::Value::Null
-        && response.errors.iter().all(|e| e.path.is_empty());
+    fast_path.count(name.as_deref(), fast.is_some());
+    let response = match fast {
+        Some(response) => response,
+        None => {
+            let request = request.data(actor);
+            let request = match &read_only {
+                Some(marker) => request.data(marker.clone()),
+                None => request,
+            };
+            schemas.full.execute(request).await
+        }
+    };
+    let request_error = is_request_error(&response);
     let status = if read_only.as_ref().is_some_and(ReadOnly::refused_a_mutation) {
         StatusCode::METHOD_NOT_ALLOWED
     } else if response.errors.iter().any(is_unavailable) {
@@ -382,17 +396,14 @@ pub async fn post_graphql(State(state): State<AppState>, headers: HeaderMap, bod
         }
     };
     match params.request() {
-        Ok(request) => run(&state.schema, request.data(actor), media, None).await,
+        Ok(request) => run(&state.schemas, request, actor, media, None).await,
         Err(message) => malformed(media, message),
     }
 }
 
 /// The media type of the answer and the caller of a POST, or its refusal (before its body
 /// is read).
-async fn admit_post(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<(MediaType, crate::domain::access::Actor), Response> {
+async fn admit_post(state: &AppState, headers: &HeaderMap) -> Result<(MediaType, Actor), Response> {
     let media = negotiate(headers).ok_or_else(not_acceptable)?;
     let actor = admit(state, headers, media).await?;
     if !is_json(headers) {
@@ -470,7 +481,7 @@ pub async fn get_graphql(State(state): State<AppState>, request: Request) -> Res
         Err(message) => return malformed(media, message),
     };
     match params.request() {
-        Ok(request) => run(&state.schema, request.data(actor), media, Some(ReadOnly::default())).await,
+        Ok(request) => run(&state.schemas, request, actor, media, Some(ReadOnly::default())).await,
         Err(message) => malformed(media, message),
     }
 }
@@ -531,7 +542,7 @@ fn close(code: u16, reason: &'static str) -> Message {
 async fn serve_socket(socket: WebSocket, state: AppState, protocol: WebSocketProtocols) {
     let _open = state.draining.socket();
     let AppState {
-        schema,
+        schemas,
         context,
         connections,
         max_subscriptions,
@@ -549,7 +560,7 @@ async fn serve_socket(socket: WebSocket, state: AppState, protocol: WebSocketPro
         });
     let initialised = Arc::new(AtomicBool::new(false));
     let seen = initialised.clone();
-    let messages = async_graphql::http::WebSocket::new(schema, input, protocol)
+    let messages = async_graphql::http::WebSocket::new(schemas.full, input, protocol)
         .on_connection_init(move |payload| async move {
             seen.store(true, Ordering::Relaxed);
             let actor = auth::from_init_payload(&context, &payload).await?;

@@ -24,14 +24,15 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use crate::graphql::QuotagraphSchema;
+use crate::graphql::Schemas;
 use crate::service::AppContext;
 
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
     pub context: AppContext,
-    pub schema: QuotagraphSchema,
+    /// The full schema and the fast path's.
+    pub schemas: Schemas,
     pub limiter: std::sync::Arc<rate_limit::RateLimiter>,
     pub connections: std::sync::Arc<crate::graphql::ws_limits::Connections>,
     /// Live subscriptions each WebSocket connection may hold.

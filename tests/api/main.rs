@@ -17,6 +17,7 @@ mod dashboard;
 mod events;
 mod export;
 mod external_keys;
+mod fast_path;
 mod folder_view;
 mod forecast;
 mod fuzz;

@@ -6,20 +6,9 @@ use std::sync::{Arc, Mutex};
 use axum::{Router, body::Bytes, http::HeaderMap, routing::post};
 use serde_json::json;
 
-use crate::helpers::{SYSTEM_KEY, ServerProcess, TestApp, event, organization_with_license, record, tenant};
-
-/// The value of the series `name{labels}` in a Prometheus text answer.
-fn series(metrics: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    metrics
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .find(|line| {
-            line.starts_with(&format!("{name}{{")) && labels.iter().all(|(k, v)| line.contains(&format!("{k}=\"{v}\"")))
-                || labels.is_empty() && line.starts_with(&format!("{name} "))
-        })
-        .and_then(|line| line.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-}
+use crate::helpers::{
+    SYSTEM_KEY, ServerProcess, TestApp, event, metrics, organization_with_license, record, series, tenant,
+};
 
 #[tokio::test]
 async fn metrics_count_requests_operations_ingestion_admission_and_the_pool() {
@@ -34,15 +23,7 @@ async fn metrics_count_requests_operations_ingestion_admission_and_the_pool() {
     record(&app, [run]).await;
     let start = json!({ "idempotencyKey": "m2", "tenantId": t, "unitType": "units", "service": "s", "quantity": "2" });
     app.mutate(SYSTEM_KEY, "startExecution", start).await;
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics(&app).await;
     let has = |name: &str, labels: &[(&str, &str)]| {
         let value = series(&metrics, name, labels);
         assert!(value.is_some_and(|v| v >= 1.0), "{name} {labels:?} in\n{metrics}");

@@ -299,15 +299,7 @@ async fn webhooks_failures_are_retried_then_failed_and_retried_by_hand() {
     assert_eq!(delivered["responseStatus"], 200);
     assert_eq!(broken.got().len(), 5);
 
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics(&app).await;
     for name in [
         "quotagraph_webhook_attempts_total{outcome=\"succeeded\"}",
         "quotagraph_webhook_attempts_total{outcome=\"failed_attempt\"}",

@@ -7,6 +7,7 @@
 mod database;
 mod exports;
 mod fixtures;
+mod metrics;
 mod process;
 mod requests;
 mod rollups;
@@ -16,6 +17,7 @@ mod websocket;
 pub use database::TestDatabase;
 pub use exports::*;
 pub use fixtures::*;
+pub use metrics::*;
 pub use process::ServerProcess;
 pub use requests::*;
 pub use rollups::*;
