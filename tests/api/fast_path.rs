@@ -175,3 +175,30 @@ async fn refusals_before_running_are_the_full_schemas() {
     assert_eq!(taken(&app, "FastGet", "full").await, 1.0);
     app.finish().await;
 }
+
+/// The benchmark's documents, as a VIEWER sends them, take the fast path.
+#[tokio::test]
+async fn the_dashboard_tree_and_tenant_view_take_the_fast_path() {
+    let (app, fx, [t]) = acme_with_tenants(["T"]).await;
+    let viewer = key(&app, "VIEWER", Some(&fx.org), None).await;
+    let tree = "query FastTree($o: ID!) { organization(id: $o) { tenants(first: 100) { edges { node { id name
+        folders(first: 100) { edges { node { id name processes(first: 100) { edges { node { id name } } } } } } } } } } }";
+    let tenant = "query FastTenant($o: ID!, $t: ID!) { organization(id: $o) { usage(unitType: \"units\") {
+        tenant(id: $t) { displayName allocated consumed remaining status
+            distribution(granularity: WEEK) { start end consumed }
+            byService { total services { service { code } consumed percent } }
+            execution: folders(attribution: EXECUTION) { folder { id name } consumed children { folder { id } consumed } }
+            processes(attribution: EXECUTION, first: 20) { edges { node { process { id name } consumed } } } } } } }";
+    for (name, query) in [("FastTree", tree), ("FastTenant", tenant)] {
+        let (status, answer) = post(
+            &app,
+            &viewer,
+            &json!({ "query": query, "variables": { "o": fx.org, "t": t } }),
+        )
+        .await;
+        assert_eq!(status, 200, "{answer:#}");
+        assert!(answer.get("errors").is_none(), "{answer:#}");
+        assert_eq!(taken(&app, name, "fast").await, 1.0, "{name}");
+    }
+    app.finish().await;
+}
