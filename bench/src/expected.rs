@@ -11,7 +11,7 @@ use quotagraph::domain::{
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::check::{Card, DashboardSums, FolderRow, TenantSumsByKind, TreeFolder, TreeTenant, tree};
+use crate::check::{Card, DashboardSums, FolderRow, FolderViewSums, TenantSumsByKind, TreeFolder, TreeTenant, tree};
 use crate::generator::{self, Plan, SERVICES, Sums};
 use crate::setup::World;
 
@@ -105,6 +105,95 @@ pub fn tenant_view(plan: &Plan, sums: &Sums, world: &World, dashboard: &Dashboar
         })
         .collect();
     by_kind.tenant_view(card, generator::first_day(), today())
+}
+
+/// Folder `f` and every folder below it (by index).
+fn subtree(plan: &Plan, f: usize) -> Vec<usize> {
+    let mut folders = vec![f];
+    let mut i = 0;
+    while i < folders.len() {
+        let parent = folders[i];
+        folders.extend(
+            plan.tenant_folders[plan.folder_tenant[f]]
+                .iter()
+                .filter(|c| plan.folder_parent[**c] == Some(parent)),
+        );
+        i += 1;
+    }
+    folders
+}
+
+/// What ran in folder `f` and its subfolders (EXECUTION).
+fn subtree_sum(plan: &Plan, sums: &Sums, f: usize) -> i64 {
+    subtree(plan, f).into_iter().map(|g| sums.executed_in[g]).sum()
+}
+
+/// The top-level folder of tenant `t` (by index) with the most consumption in EXECUTION
+/// (ties: the first made).
+pub fn heaviest_folder(plan: &Plan, sums: &Sums, t: usize) -> usize {
+    let mut best: Option<(usize, i64)> = None;
+    for f in plan.tenant_folders[t]
+        .iter()
+        .filter(|f| plan.folder_parent[**f].is_none())
+    {
+        let total = subtree_sum(plan, sums, *f);
+        if best.is_none_or(|(_, b)| total > b) {
+            best = Some((*f, total));
+        }
+    }
+    best.expect("every tenant has top-level folders").0
+}
+
+/// The folder view of folder `f` (by index) in EXECUTION over the current bundle.
+pub fn folder_view(plan: &Plan, sums: &Sums, world: &World, f: usize) -> Value {
+    let t = plan.folder_tenant[f];
+    let folders = subtree(plan, f);
+    let mut days = vec![0i64; generator::DAYS as usize];
+    let mut services = [0i64; SERVICES.len()];
+    for g in &folders {
+        for (d, s) in sums.folder_day[*g].iter().enumerate() {
+            days[d] += s;
+        }
+        for (i, s) in sums.folder_service[*g].iter().enumerate() {
+            services[i] += s;
+        }
+    }
+    let view = FolderViewSums {
+        name: world.folder_names[f].clone(),
+        tenant: world.tenants[t],
+        tenant_name: world.tenant_names[t].clone(),
+        consumed: folders.iter().map(|g| sums.executed_in[*g]).sum(),
+        children: plan.tenant_folders[t]
+            .iter()
+            .filter(|c| plan.folder_parent[**c] == Some(f))
+            .map(|c| {
+                (
+                    world.folders[*c],
+                    world.folder_names[*c].clone(),
+                    subtree_sum(plan, sums, *c),
+                )
+            })
+            .collect(),
+        processes: sums
+            .folder_process
+            .iter()
+            .filter(|((g, _), _)| *g == f)
+            .map(|((_, p), s)| (world.processes[*p], world.process_names[*p].clone(), *s))
+            .collect(),
+        days: days
+            .into_iter()
+            .enumerate()
+            .filter(|(_, s)| *s != 0)
+            .map(|(d, s)| (generator::first_day() + Days::new(d as u64), s))
+            .collect(),
+        // Services are named by their code until the operator renames them.
+        services: SERVICES
+            .iter()
+            .zip(services)
+            .map(|(code, s)| ((*code).to_owned(), (*code).to_owned(), s))
+            .collect(),
+    };
+    view.folder_view(generator::first_day(), today())
 }
 
 /// The tree every tenant's top-level folders and their processes make (W4).

@@ -297,6 +297,10 @@ pub struct Sums {
     /// Per tenant: the "no folder" row (the same in both modes here).
     pub no_folder: Vec<i64>,
     pub process_own: Vec<i64>,
+    /// Per folder, what ran directly in it (EXECUTION): by day, by service, and by process.
+    pub folder_day: Vec<Vec<i64>>,
+    pub folder_service: Vec<[i64; SERVICES.len()]>,
+    pub folder_process: std::collections::HashMap<(usize, usize), i64>,
     pub events: u64,
 }
 
@@ -311,6 +315,9 @@ impl Sums {
             owned_by: vec![0; plan.size.folders],
             no_folder: vec![0; t],
             process_own: vec![0; plan.size.processes],
+            folder_day: vec![vec![0; DAYS as usize]; plan.size.folders],
+            folder_service: vec![[0; SERVICES.len()]; plan.size.folders],
+            folder_process: std::collections::HashMap::new(),
             events: 0,
         };
         for event in plan.history().flatten() {
@@ -323,7 +330,14 @@ impl Sums {
             sums.tenant_day[event.tenant][event.day as usize] += q;
             sums.tenant_service[event.tenant][event.service] += q;
             match event.folder {
-                Some(f) => sums.executed_in[f] += q,
+                Some(f) => {
+                    sums.executed_in[f] += q;
+                    sums.folder_day[f][event.day as usize] += q;
+                    sums.folder_service[f][event.service] += q;
+                    if let Some(p) = event.process {
+                        *sums.folder_process.entry((f, p)).or_default() += q;
+                    }
+                }
                 None => sums.no_folder[event.tenant] += q,
             }
             if let Some(f) = event.owner {

@@ -19,7 +19,8 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::check::{
-    Card, DashboardSums, FolderRow, TOP_PROCESSES, TREE_PAGE, TenantSumsByKind, TreeFolder, TreeTenant, tree,
+    Card, DashboardSums, FolderRow, FolderViewSums, TOP_PROCESSES, TREE_PAGE, TenantSumsByKind, TreeFolder, TreeTenant,
+    tree,
 };
 use crate::expected::today;
 
@@ -50,6 +51,8 @@ pub struct Ask {
     #[serde(default)]
     pub tenant: Option<Uuid>,
     #[serde(default)]
+    pub folder: Option<Uuid>,
+    #[serde(default)]
     pub events: Vec<LimitEvent>,
 }
 
@@ -76,20 +79,25 @@ impl Limit {
             .await?)
     }
 
-    /// Tenants, allocations in effect, the license and one grouped sum (4 statements).
-    pub async fn dashboard_sums(&self, org: Uuid, unit: Uuid) -> anyhow::Result<DashboardSums> {
-        let today = today();
+    /// The current bundle, from the licenses (one statement).
+    async fn current(&self, org: Uuid, unit: Uuid) -> anyhow::Result<quotagraph::service::bundle::LicensedBundle> {
         let licenses = entity::license::Entity::find()
             .filter(entity::license::Column::OrganizationId.eq(org))
             .filter(entity::license::Column::UnitTypeId.eq(unit))
             .all(&self.db)
             .await?;
         // The bench sells no top-ups.
-        let current = bundles_of(&licenses, &[], today)
+        bundles_of(&licenses, &[], today())
             .map_err(|e| anyhow::anyhow!("{}", e.message()))?
             .into_iter()
             .find(|b| b.current)
-            .ok_or_else(|| anyhow::anyhow!("no current bundle"))?;
+            .ok_or_else(|| anyhow::anyhow!("no current bundle"))
+    }
+
+    /// Tenants, allocations in effect, the license and one grouped sum (4 statements).
+    pub async fn dashboard_sums(&self, org: Uuid, unit: Uuid) -> anyhow::Result<DashboardSums> {
+        let today = today();
+        let current = self.current(org, unit).await?;
         let tenants = self
             .rows(
                 "SELECT id, name, state FROM tenants WHERE organization_id = $1 ORDER BY id",
@@ -239,6 +247,154 @@ impl Limit {
                 .collect();
         }
         Ok(by_kind.tenant_view(card, from, today()))
+    }
+
+    /// The folder view of `folder` in EXECUTION (7 statements): the current bundle, the
+    /// folder with its tenant, the tenant's folders (its subtree is found here), one
+    /// grouped sum by run folder and process over the monthly process rollup, one by day
+    /// and service over the daily rollup by service, the services and the processes' names.
+    pub async fn folder_view(&self, org: Uuid, unit: Uuid, folder: Uuid) -> anyhow::Result<Value> {
+        let current = self.current(org, unit).await?;
+        let (from, until) = (current.bundle.start, today().succ_opt().unwrap_or(today()));
+        let found = self
+            .rows(
+                "SELECT f.name, f.tenant_id, t.name AS tenant_name FROM folders f JOIN tenants t ON t.id = f.tenant_id \
+                 WHERE f.id = $1 AND t.organization_id = $2",
+                vec![folder.into(), org.into()],
+            )
+            .await?;
+        let found = found.first().ok_or_else(|| anyhow::anyhow!("no such folder"))?;
+        let tenant: Uuid = found.try_get("", "tenant_id")?;
+        let mut view = FolderViewSums {
+            name: found.try_get("", "name")?,
+            tenant,
+            tenant_name: found.try_get("", "tenant_name")?,
+            ..FolderViewSums::default()
+        };
+        let mut names: HashMap<Uuid, String> = HashMap::new();
+        let mut parent: HashMap<Uuid, Uuid> = HashMap::new();
+        for row in self
+            .rows(
+                "SELECT id, name, parent_id FROM folders WHERE tenant_id = $1 ORDER BY id",
+                vec![tenant.into()],
+            )
+            .await?
+        {
+            let id: Uuid = row.try_get("", "id")?;
+            names.insert(id, row.try_get("", "name")?);
+            if let Some(p) = row.try_get::<Option<Uuid>>("", "parent_id")? {
+                parent.insert(id, p);
+                if p == folder {
+                    view.children.push((id, String::new(), 0));
+                }
+            }
+        }
+        // Each folder of the subtree, with the child of `folder` it lies under (None: `folder`).
+        let mut under: HashMap<Uuid, Option<Uuid>> = HashMap::new();
+        for id in names.keys() {
+            let mut at = *id;
+            let mut last = None;
+            loop {
+                if at == folder {
+                    under.insert(*id, last);
+                    break;
+                }
+                last = Some(at);
+                match parent.get(&at) {
+                    Some(p) => at = *p,
+                    None => break,
+                }
+            }
+        }
+        let ids: Vec<Uuid> = under.keys().copied().collect();
+        let list = |first: usize| {
+            (first..first + ids.len())
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let (first, end) = whole_months(from, until)?;
+        let mut values: Vec<sea_orm::Value> = vec![tenant.into(), unit.into(), first.into(), end.into()];
+        values.extend(ids.iter().map(|id| sea_orm::Value::from(*id)));
+        let by_process = self
+            .rows(
+                &format!(
+                    "SELECT folder_id, process_id, CAST(SUM(quantity) AS BIGINT) AS total FROM usage_process_monthly \
+                     WHERE tenant_id = $1 AND unit_type_id = $2 AND month >= $3 AND month < $4 AND folder_id IN ({}) \
+                     GROUP BY folder_id, process_id",
+                    list(5)
+                ),
+                values,
+            )
+            .await?;
+        let mut below: HashMap<Uuid, i64> = HashMap::new();
+        let mut own: Vec<(Uuid, i64)> = Vec::new();
+        for row in by_process {
+            let total: i64 = row.try_get("", "total")?;
+            let (run_folder, process): (Uuid, Uuid) = (row.try_get("", "folder_id")?, row.try_get("", "process_id")?);
+            view.consumed += total;
+            match under.get(&run_folder).copied().flatten() {
+                Some(child) => *below.entry(child).or_default() += total,
+                // The rollup spells "no process" as the nil UUID.
+                None if !process.is_nil() => own.push((process, total)),
+                None => {}
+            }
+        }
+        for (id, name, consumed) in &mut view.children {
+            *name = names.get(id).cloned().unwrap_or_default();
+            *consumed = below.get(id).copied().unwrap_or(0);
+        }
+        let mut values: Vec<sea_orm::Value> = vec![tenant.into(), unit.into(), from.into(), until.into()];
+        values.extend(ids.iter().map(|id| sea_orm::Value::from(*id)));
+        let daily = self
+            .rows(
+                &format!(
+                    "SELECT day, service_id, CAST(SUM(quantity) AS BIGINT) AS total FROM usage_attribution_services_daily \
+                     WHERE tenant_id = $1 AND unit_type_id = $2 AND day >= $3 AND day < $4 AND folder_id IN ({}) \
+                     GROUP BY day, service_id",
+                    list(5)
+                ),
+                values,
+            )
+            .await?;
+        let services: HashMap<Uuid, (String, String)> = self
+            .rows("SELECT id, code, name FROM services", vec![])
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get("", "id")?, (r.try_get("", "code")?, r.try_get("", "name")?))))
+            .collect::<anyhow::Result<_>>()?;
+        let mut days: HashMap<NaiveDate, i64> = HashMap::new();
+        let mut by_service: HashMap<Uuid, i64> = HashMap::new();
+        for row in daily {
+            let total: i64 = row.try_get("", "total")?;
+            *days.entry(row.try_get("", "day")?).or_default() += total;
+            *by_service.entry(row.try_get("", "service_id")?).or_default() += total;
+        }
+        view.days = days.into_iter().collect();
+        view.services = by_service
+            .into_iter()
+            .map(|(id, total)| {
+                let (code, name) = services.get(&id).cloned().unwrap_or_default();
+                (code, name, total)
+            })
+            .collect();
+        if !own.is_empty() {
+            let list = (1..=own.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+            let names: HashMap<Uuid, String> = self
+                .rows(
+                    &format!("SELECT id, name FROM processes WHERE id IN ({list})"),
+                    own.iter().map(|(id, _)| (*id).into()).collect(),
+                )
+                .await?
+                .iter()
+                .map(|r| Ok((r.try_get("", "id")?, r.try_get("", "name")?)))
+                .collect::<anyhow::Result<_>>()?;
+            view.processes = own
+                .into_iter()
+                .map(|(id, total)| (id, names.get(&id).cloned().unwrap_or_default(), total))
+                .collect();
+        }
+        Ok(view.folder_view(from, today()))
     }
 
     /// Three statements: the tenants, their top-level folders, and those folders' processes.
@@ -395,6 +551,11 @@ async fn tenant_view(State(limit): State<Arc<Limit>>, Json(ask): Json<Ask>) -> A
     answer(limit.tenant_view(ask.organization, ask.unit, tenant).await)
 }
 
+async fn folder_view(State(limit): State<Arc<Limit>>, Json(ask): Json<Ask>) -> Answer {
+    let folder = ask.folder.unwrap_or_default();
+    answer(limit.folder_view(ask.organization, ask.unit, folder).await)
+}
+
 async fn tree_route(State(limit): State<Arc<Limit>>, Json(ask): Json<Ask>) -> Answer {
     answer(limit.tree(ask.organization).await)
 }
@@ -408,11 +569,12 @@ async fn ingest(State(limit): State<Arc<Limit>>, Json(ask): Json<Ask>) -> Answer
     )
 }
 
-/// The limit behind a bare axum JSON route: `POST /dashboard`, `/tenant`, `/tree`, `/ingest`.
+/// The limit behind a bare axum JSON route: `POST /dashboard`, `/tenant`, `/folder`, `/tree`, `/ingest`.
 pub async fn serve(limit: Limit) -> anyhow::Result<(String, tokio::task::JoinHandle<()>)> {
     let router = Router::new()
         .route("/dashboard", post(dashboard))
         .route("/tenant", post(tenant_view))
+        .route("/folder", post(folder_view))
         .route("/tree", post(tree_route))
         .route("/ingest", post(ingest))
         .with_state(Arc::new(limit));

@@ -193,9 +193,12 @@ async fn run_on(
 
     let dashboard = expected::dashboard_sums(plan, sums, &world);
     let view_tenant = world.tenants[0];
+    let heaviest_folder = expected::heaviest_folder(plan, sums, 0);
+    let view_folder = world.folders[heaviest_folder];
     let mut bench = Bench {
         plan: plan.clone(),
         tenant_view: expected::tenant_view(plan, sums, &world, &dashboard, 0),
+        folder_view: expected::folder_view(plan, sums, &world, heaviest_folder),
         tree: expected::tree_answer(plan, &world),
         dashboard: dashboard.dashboard(),
         world,
@@ -211,6 +214,7 @@ async fn run_on(
         naive_url,
         naive_statements,
         view_tenant,
+        view_folder,
         rows: Vec::new(),
         failures: Vec::new(),
     };

@@ -1,5 +1,5 @@
 //! "The naive peer": a second async-graphql schema that answers the same dashboard,
-//! tenant view and tree queries the way a first version would: every field runs its own
+//! tenant view, folder view and tree queries the way a first version would: every field runs its own
 //! queries, sums raw usage events (no rollups), and nested lists query once per parent.
 
 use std::collections::HashMap;
@@ -440,6 +440,36 @@ impl NaiveUsage {
             .collect())
     }
 
+    /// One folder's view; EXECUTION only (the benchmark asks no other).
+    async fn folder(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        attribution: NaiveAttribution,
+    ) -> Result<Option<NaiveFolderView>> {
+        if attribution != NaiveAttribution::Execution {
+            return Err("the naive peer's folder view is EXECUTION only".into());
+        }
+        let Some((Kind::Folder, id)) = decode_any(&id) else {
+            return Ok(None);
+        };
+        let found = rows(
+            ctx,
+            "SELECT f.tenant_id FROM folders f JOIN tenants t ON t.id = f.tenant_id \
+             WHERE f.id = $1 AND t.organization_id = $2",
+            vec![id.into(), self.org.into()],
+        )
+        .await?;
+        let Some(row) = found.first() else {
+            return Ok(None);
+        };
+        Ok(Some(NaiveFolderView {
+            usage: *self,
+            id,
+            tenant: get(row, "tenant_id")?,
+        }))
+    }
+
     async fn tenant(&self, ctx: &Context<'_>, id: ID) -> Result<Option<NaiveCard>> {
         let Some((Kind::Tenant, id)) = decode_any(&id) else {
             return Ok(None);
@@ -498,12 +528,14 @@ pub struct NaiveBucket {
 #[derive(SimpleObject)]
 pub struct NaiveServiceRef {
     code: String,
+    name: String,
 }
 
 #[derive(SimpleObject)]
 pub struct NaiveServiceUsage {
     service: NaiveServiceRef,
     consumed: String,
+    share: f64,
     percent: f64,
 }
 
@@ -662,49 +694,15 @@ impl NaiveCard {
     }
 
     async fn distribution(&self, ctx: &Context<'_>, granularity: NaiveGranularity) -> Result<Vec<NaiveBucket>> {
-        let granularity = match granularity {
-            NaiveGranularity::Day => quotagraph::domain::analytics::Granularity::Day,
-            NaiveGranularity::Week => quotagraph::domain::analytics::Granularity::Week,
-            NaiveGranularity::Month => quotagraph::domain::analytics::Granularity::Month,
-        };
-        let daily = self
-            .grouped(ctx, "e.day", "")
-            .await?
-            .iter()
-            .map(|r| Ok((get::<NaiveDate>(r, "day")?, Quantity::from_scaled(get(r, "total")?))))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(
-            quotagraph::domain::analytics::distribution(granularity, self.usage.bundle.start, today(), &daily)
-                .into_iter()
-                .map(|b| NaiveBucket {
-                    start: b.start.to_string(),
-                    end: b.end.to_string(),
-                    consumed: b.consumed.to_string(),
-                })
-                .collect(),
-        )
+        distribution(&self.usage, granularity, &self.grouped(ctx, "e.day", "").await?)
     }
 
     async fn by_service(&self, ctx: &Context<'_>) -> Result<NaiveServiceBreakdown> {
-        let mut rows = self
-            .grouped(ctx, "s.code", "JOIN services s ON s.id = e.service_id")
-            .await?
-            .iter()
-            .map(|r| Ok((get::<String>(r, "code")?, Quantity::from_scaled(get(r, "total")?))))
-            .collect::<Result<Vec<_>>>()?;
-        rows.sort();
-        let (total, shares) = quotagraph::domain::analytics::by_service(&rows);
-        Ok(NaiveServiceBreakdown {
-            total: total.to_string(),
-            services: shares
-                .into_iter()
-                .map(|s| NaiveServiceUsage {
-                    percent: s.percent(),
-                    consumed: s.consumed.to_string(),
-                    service: NaiveServiceRef { code: s.service },
-                })
-                .collect(),
-        })
+        service_breakdown(
+            &self
+                .grouped(ctx, "s.code, s.name", "JOIN services s ON s.id = e.service_id")
+                .await?,
+        )
     }
 
     async fn folders(&self, ctx: &Context<'_>, attribution: NaiveAttribution) -> Result<Vec<NaiveFolderUsage>> {
@@ -772,6 +770,261 @@ impl NaiveCard {
                 })
                 .collect(),
         ))
+    }
+}
+
+/// Buckets of the bundle so far from sums by day.
+fn distribution(usage: &NaiveUsage, granularity: NaiveGranularity, by_day: &[QueryResult]) -> Result<Vec<NaiveBucket>> {
+    let granularity = match granularity {
+        NaiveGranularity::Day => quotagraph::domain::analytics::Granularity::Day,
+        NaiveGranularity::Week => quotagraph::domain::analytics::Granularity::Week,
+        NaiveGranularity::Month => quotagraph::domain::analytics::Granularity::Month,
+    };
+    let daily = by_day
+        .iter()
+        .map(|r| Ok((get::<NaiveDate>(r, "day")?, Quantity::from_scaled(get(r, "total")?))))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(
+        quotagraph::domain::analytics::distribution(granularity, usage.bundle.start, today(), &daily)
+            .into_iter()
+            .map(|b| NaiveBucket {
+                start: b.start.to_string(),
+                end: b.end.to_string(),
+                consumed: b.consumed.to_string(),
+            })
+            .collect(),
+    )
+}
+
+/// The breakdown from sums by service code and name.
+fn service_breakdown(by_service: &[QueryResult]) -> Result<NaiveServiceBreakdown> {
+    let mut rows = by_service
+        .iter()
+        .map(|r| {
+            Ok((
+                (get::<String>(r, "code")?, get::<String>(r, "name")?),
+                Quantity::from_scaled(get(r, "total")?),
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    rows.sort();
+    let (total, shares) = quotagraph::domain::analytics::by_service(&rows);
+    Ok(NaiveServiceBreakdown {
+        total: total.to_string(),
+        services: shares
+            .into_iter()
+            .map(|s| NaiveServiceUsage {
+                share: s.share,
+                percent: s.percent(),
+                consumed: s.consumed.to_string(),
+                service: NaiveServiceRef {
+                    code: s.service.0,
+                    name: s.service.1,
+                },
+            })
+            .collect(),
+    })
+}
+
+/// One folder in EXECUTION: every field finds the folder's subtree and sums the raw
+/// events that ran there (the folder they name, else their process's).
+pub struct NaiveFolderView {
+    usage: NaiveUsage,
+    id: Uuid,
+    tenant: Uuid,
+}
+
+#[derive(SimpleObject)]
+pub struct NaiveTenantInfo {
+    id: ID,
+    name: String,
+}
+
+#[derive(SimpleObject)]
+pub struct NaiveFolderInfo {
+    name: String,
+    tenant: NaiveTenantInfo,
+}
+
+#[derive(SimpleObject)]
+pub struct NaiveFolderProcess {
+    process: NaiveProcessRef,
+    own: String,
+    consumed: String,
+}
+
+impl NaiveFolderView {
+    /// `folder` and every folder below it (one statement).
+    async fn subtree(&self, ctx: &Context<'_>, folder: Uuid) -> Result<Vec<Uuid>> {
+        let mut children: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+        for row in rows(
+            ctx,
+            "SELECT id, parent_id FROM folders WHERE tenant_id = $1",
+            vec![self.tenant.into()],
+        )
+        .await?
+        {
+            if let Some(parent) = get::<Option<Uuid>>(&row, "parent_id")? {
+                children.entry(parent).or_default().push(get(&row, "id")?);
+            }
+        }
+        let mut folders = vec![folder];
+        let mut i = 0;
+        while i < folders.len() {
+            folders.extend(children.get(&folders[i]).into_iter().flatten());
+            i += 1;
+        }
+        Ok(folders)
+    }
+
+    /// The raw events of the bundle so far that ran in `folders`, grouped by `columns`
+    /// (none: one total).
+    async fn grouped(
+        &self,
+        ctx: &Context<'_>,
+        folders: &[Uuid],
+        columns: &str,
+        joins: &str,
+    ) -> Result<Vec<QueryResult>> {
+        let list = (5..5 + folders.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let (select, group) = if columns.is_empty() {
+            (String::new(), String::new())
+        } else {
+            (format!("{columns}, "), format!(" GROUP BY {columns}"))
+        };
+        let mut values: Vec<sea_orm::Value> = vec![
+            self.tenant.into(),
+            self.usage.unit.into(),
+            self.usage.bundle.start.into(),
+            today().into(),
+        ];
+        values.extend(folders.iter().map(|f| sea_orm::Value::from(*f)));
+        rows(
+            ctx,
+            &format!(
+                "SELECT {select}CAST(COALESCE(SUM(e.quantity), 0) AS BIGINT) AS total FROM usage_events e \
+                 LEFT JOIN processes p ON p.id = e.process_id {joins} \
+                 WHERE e.tenant_id = $1 AND e.unit_type_id = $2 AND e.kind = 'EXECUTION' AND e.day >= $3 AND e.day <= $4 \
+                 AND COALESCE(e.folder_id, p.folder_id) IN ({list}){group}"
+            ),
+            values,
+        )
+        .await
+    }
+
+    /// What ran in `folder` and below it (two statements).
+    async fn total(&self, ctx: &Context<'_>, folder: Uuid) -> Result<i64> {
+        let folders = self.subtree(ctx, folder).await?;
+        get(
+            self.grouped(ctx, &folders, "", "").await?.first().ok_or("no sum")?,
+            "total",
+        )
+    }
+}
+
+#[Object]
+impl NaiveFolderView {
+    async fn folder(&self, ctx: &Context<'_>) -> Result<NaiveFolderInfo> {
+        let found = rows(
+            ctx,
+            "SELECT f.name, t.id AS tenant_id, t.name AS tenant_name FROM folders f JOIN tenants t ON t.id = f.tenant_id \
+             WHERE f.id = $1",
+            vec![self.id.into()],
+        )
+        .await?;
+        let row = found.first().ok_or("no such folder")?;
+        Ok(NaiveFolderInfo {
+            name: get(row, "name")?,
+            tenant: NaiveTenantInfo {
+                id: encode(Kind::Tenant, get(row, "tenant_id")?),
+                name: get(row, "tenant_name")?,
+            },
+        })
+    }
+
+    async fn consumed(&self, ctx: &Context<'_>) -> Result<String> {
+        Ok(q(self.total(ctx, self.id).await?))
+    }
+
+    /// Its subfolders, largest first (ties in creation order), each summed on its own.
+    async fn children(&self, ctx: &Context<'_>) -> Result<Vec<NaiveFolderUsage>> {
+        let mut children = Vec::new();
+        for row in rows(
+            ctx,
+            "SELECT id, name FROM folders WHERE parent_id = $1 ORDER BY id",
+            vec![self.id.into()],
+        )
+        .await?
+        {
+            let id: Uuid = get(&row, "id")?;
+            children.push((id, get::<String>(&row, "name")?, self.total(ctx, id).await?));
+        }
+        children.sort_by_key(|c| std::cmp::Reverse(c.2));
+        Ok(children
+            .into_iter()
+            .map(|(id, name, consumed)| NaiveFolderUsage {
+                folder: Some(NaiveFolderRef {
+                    id: encode(Kind::Folder, id),
+                    name,
+                }),
+                consumed: q(consumed),
+                children: Vec::new(),
+            })
+            .collect())
+    }
+
+    /// The processes that ran directly in it, largest first (ties by id).
+    async fn processes(&self, ctx: &Context<'_>) -> Result<Vec<NaiveFolderProcess>> {
+        let mut own: Vec<(Uuid, String, i64)> = self
+            .grouped(ctx, &[self.id], "e.process_id, p.name", "")
+            .await?
+            .iter()
+            .filter_map(|r| {
+                let process: Option<Uuid> = match get(r, "process_id") {
+                    Ok(p) => p,
+                    Err(e) => return Some(Err(e)),
+                };
+                process.map(|id| Ok((id, get(r, "name")?, get(r, "total")?)))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        own.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
+        Ok(own
+            .into_iter()
+            .map(|(id, name, total)| NaiveFolderProcess {
+                process: NaiveProcessRef {
+                    id: encode(Kind::Process, id),
+                    name,
+                },
+                own: q(total),
+                consumed: q(total),
+            })
+            .collect())
+    }
+
+    async fn distribution(&self, ctx: &Context<'_>, granularity: NaiveGranularity) -> Result<Vec<NaiveBucket>> {
+        let folders = self.subtree(ctx, self.id).await?;
+        distribution(
+            &self.usage,
+            granularity,
+            &self.grouped(ctx, &folders, "e.day", "").await?,
+        )
+    }
+
+    async fn by_service(&self, ctx: &Context<'_>) -> Result<NaiveServiceBreakdown> {
+        let folders = self.subtree(ctx, self.id).await?;
+        service_breakdown(
+            &self
+                .grouped(
+                    ctx,
+                    &folders,
+                    "s.code, s.name",
+                    "JOIN services s ON s.id = e.service_id",
+                )
+                .await?,
+        )
     }
 }
 

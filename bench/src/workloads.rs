@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use uuid::Uuid;
 
-use crate::check::{self, DASHBOARD, Expected, TENANT_VIEW, TREE};
+use crate::check::{self, DASHBOARD, Expected, FOLDER_VIEW, TENANT_VIEW, TREE};
 use crate::generator::{INGEST_UNIT, Plan, SERVICES};
 use crate::limit::{Ask, Limit, LimitEvent};
 use crate::load::{Http, Measured, Span, closed_loop, closed_loop_kinds};
@@ -51,9 +51,12 @@ pub struct Bench {
     pub naive_statements: StatementCounter,
     pub dashboard: Value,
     pub tenant_view: Value,
+    pub folder_view: Value,
     pub tree: Value,
     /// The tenant the tenant view shows (the heaviest).
     pub view_tenant: Uuid,
+    /// The folder the folder view shows (that tenant's heaviest top-level folder).
+    pub view_folder: Uuid,
     pub rows: Vec<Row>,
     pub failures: Vec<String>,
 }
@@ -175,11 +178,12 @@ impl Bench {
         encode(Kind::Organization, self.world.organization).0
     }
 
-    fn ask(&self, tenant: Option<Uuid>) -> Ask {
+    fn ask(&self, (tenant, folder): (Option<Uuid>, Option<Uuid>)) -> Ask {
         Ask {
             organization: self.world.organization,
             unit: self.world.dashboard_unit,
             tenant,
+            folder,
             events: Vec::new(),
         }
     }
@@ -215,10 +219,11 @@ impl Bench {
         .await
     }
 
-    /// W3: the dashboard and the tenant view at 1, 16 and 64 clients.
+    /// W3: the dashboard, the tenant view and the folder view at 1, 16 and 64 clients.
     pub async fn w3(&mut self) {
         let org = self.org_gid();
         let tenant = encode(Kind::Tenant, self.view_tenant).0;
+        let folder = encode(Kind::Folder, self.view_folder).0;
         let unit = crate::generator::DASHBOARD_UNIT;
         let cases = [
             (
@@ -226,14 +231,21 @@ impl Bench {
                 body(DASHBOARD, json!({ "org": org, "unit": unit })),
                 self.dashboard.clone(),
                 "/dashboard",
-                None,
+                (None, None),
             ),
             (
                 "tenant view",
                 body(TENANT_VIEW, json!({ "org": org, "unit": unit, "tenant": tenant })),
                 self.tenant_view.clone(),
                 "/tenant",
-                Some(self.view_tenant),
+                (Some(self.view_tenant), None),
+            ),
+            (
+                "folder view",
+                body(FOLDER_VIEW, json!({ "org": org, "unit": unit, "folder": folder })),
+                self.folder_view.clone(),
+                "/folder",
+                (None, Some(self.view_folder)),
             ),
         ];
         let viewer = self.world.viewer_key.clone();
@@ -263,11 +275,12 @@ impl Bench {
                     1,
                     move |_, _| {
                         let limit = limit.clone();
-                        let (org, unit, tenant) = (ask.organization, ask.unit, ask.tenant);
+                        let (org, unit, tenant, folder) = (ask.organization, ask.unit, ask.tenant, ask.folder);
                         async move {
-                            match tenant {
-                                None => limit.dashboard(org, unit).await,
-                                Some(t) => limit.tenant_view(org, unit, t).await,
+                            match (tenant, folder) {
+                                (_, Some(f)) => limit.folder_view(org, unit, f).await,
+                                (Some(t), None) => limit.tenant_view(org, unit, t).await,
+                                (None, None) => limit.dashboard(org, unit).await,
                             }
                             .map_err(|e| e.to_string())
                         }
@@ -379,7 +392,7 @@ impl Bench {
         .await;
         self.record("W4", "tree", LIMIT_INPROC, m, json!({ "statements_max": 3 }));
         let m = self
-            .plain_loop("/tree", 1, span, to_bytes(&self.ask(None)), self.tree.clone())
+            .plain_loop("/tree", 1, span, to_bytes(&self.ask((None, None))), self.tree.clone())
             .await;
         self.record("W4", "tree", LIMIT_AXUM, m, json!({ "statements_max": 3 }));
     }
@@ -451,7 +464,7 @@ impl Bench {
             (
                 LIMIT_AXUM,
                 self.limit_http("/dashboard"),
-                to_bytes(&self.ask(None)),
+                to_bytes(&self.ask((None, None))),
                 Expected::plain(self.dashboard.clone()),
                 limit,
             ),
@@ -670,6 +683,7 @@ impl WriteLoop {
                 organization,
                 unit,
                 tenant: None,
+                folder: None,
                 events: limit,
             }),
         };
