@@ -14,7 +14,10 @@ use super::{
     session,
 };
 use crate::domain::forecast::Forecast;
-use crate::domain::{analytics::Granularity, attribution::Attribution};
+use crate::domain::{
+    analytics::Granularity,
+    attribution::{Attribution, CountedFolders},
+};
 use crate::service::{
     analytics::{self, DailyUsage},
     attribution::{self, Attributed, Detail, FolderDays},
@@ -32,6 +35,9 @@ pub struct Reads {
     daily: OnceCell<DailyUsage>,
     /// By folder, day and service: what every folder row's distribution and byService cut.
     folder_days: OnceCell<FolderDays>,
+    /// One folder's view: the only folders (its subtree, in its mode's column) its rows
+    /// come from, so that it reads them and not its whole tenant's.
+    subtree: Option<(Attribution, Vec<Uuid>)>,
     /// What every card's forecast measures its rate over.
     recent: OnceCell<RecentConsumption>,
 }
@@ -45,6 +51,7 @@ impl Reads {
             chained: OnceCell::new(),
             daily: OnceCell::new(),
             folder_days: OnceCell::new(),
+            subtree: None,
             recent: OnceCell::new(),
         }
     }
@@ -59,6 +66,7 @@ impl Reads {
             chained: OnceCell::new(),
             daily: OnceCell::new(),
             folder_days: OnceCell::new(),
+            subtree: None,
             recent: OnceCell::new(),
         }
     }
@@ -159,8 +167,13 @@ impl Reads {
         let Some(tenant) = attribution::folder_tenant(&app.db, &self.report, folder).await? else {
             return Ok(None);
         };
-        let reads = Arc::new(self.narrowed(tenant));
+        let mut reads = self.narrowed(tenant);
         let attributed = reads.attributed(ctx, Self::detail(ctx, mode)).await?;
+        // Its subfolders' rows, the only others it shows, are in its subtree.
+        if let CountedFolders::Subtree(ids) = attributed.counted(Some(tenant), Some(folder)) {
+            reads.subtree = Some((mode, ids.into_iter().collect()));
+        }
+        let reads = Arc::new(reads);
         Ok(attributed
             .folder_figure(mode, tenant, folder)
             .map(|figure| FolderUsage::new(reads.clone(), attributed.clone(), mode, Some(tenant), figure)))
@@ -178,7 +191,10 @@ impl Reads {
         let (app, _) = session(ctx)?;
         let days = self
             .folder_days
-            .get_or_try_init(|| attribution::folder_days(&app.db, &self.report, self.narrowed))
+            .get_or_try_init(|| {
+                let only = self.subtree.as_ref().map(|(mode, ids)| (*mode, ids.as_slice()));
+                attribution::folder_days(&app.db, &self.report, self.narrowed, only)
+            })
             .await?;
         Ok(days.usage(mode, tenant, &attributed.counted(tenant, folder)))
     }

@@ -225,15 +225,18 @@ impl FolderDays {
 }
 
 /// Loads a report range's consumption by folder, day and service, of one tenant or all the
-/// caller sees: two statements, whatever the number of folders.
+/// caller sees, or only of the folders `only` names in a mode: two statements, whatever the
+/// number of folders.
 pub async fn folder_days(
     db: &impl ConnectionTrait,
     report: &UsageReport,
     tenant: Option<Uuid>,
+    only: Option<(Attribution, &[Uuid])>,
 ) -> AppResult<FolderDays> {
     let until = report.to.succ_opt().unwrap_or(report.to);
     let sums =
-        store::attribution::service_sums(db, report.rows(tenant), report.unit_type.id, report.from, until).await?;
+        store::attribution::service_sums(db, report.rows(tenant), report.unit_type.id, (report.from, until), only)
+            .await?;
     let rows: Vec<FolderDay> = sums
         .into_iter()
         .map(|(tenant, day, folder, owner, service, quantity)| FolderDay {

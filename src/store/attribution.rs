@@ -17,7 +17,10 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::Scope;
-use crate::domain::{attribution::ChainNode, rollup};
+use crate::domain::{
+    attribution::{Attribution, ChainNode},
+    rollup,
+};
 
 /// Adds the chain nodes runs were placed on, each with its tenant.
 pub async fn insert_chain_nodes(db: &impl ConnectionTrait, nodes: Vec<(Uuid, ChainNode)>) -> Result<(), DbErr> {
@@ -452,16 +455,26 @@ pub async fn remove_from_service_rollup(db: &impl ConnectionTrait, rows: Vec<by_
 pub type ServiceSumRow = (Uuid, NaiveDate, Uuid, Uuid, Uuid, i64);
 
 /// EXECUTION consumption of a scope over the days `[from, until)`, by tenant, day, run
-/// folder, owning folder and service: one statement, whatever the number of folders.
+/// folder, owning folder and service: one statement, whatever the number of folders. With
+/// `only`, the rows whose run folder (EXECUTION) or owning folder (OWNERSHIP) is one of
+/// these: one folder's view then reads its own subtree's rows, not its whole tenant's.
 pub async fn service_sums(
     db: &impl ConnectionTrait,
     scope: Scope,
     unit_type: Uuid,
-    from: NaiveDate,
-    until: NaiveDate,
+    (from, until): (NaiveDate, NaiveDate),
+    only: Option<(Attribution, &[Uuid])>,
 ) -> Result<Vec<ServiceSumRow>, DbErr> {
     use by_service::Column as C;
-    by_service::Entity::find()
+    let mut query = by_service::Entity::find();
+    if let Some((mode, folders)) = only {
+        let column = match mode {
+            Attribution::Execution => C::FolderId,
+            Attribution::Ownership => C::OwnerFolderId,
+        };
+        query = query.filter(super::one_of(db, column, folders));
+    }
+    query
         .select_only()
         .columns([C::TenantId, C::Day, C::FolderId, C::OwnerFolderId, C::ServiceId])
         .column_as(Expr::cust(super::SUM_QUANTITY), "total")

@@ -12,7 +12,7 @@ use crate::domain::{
     Quantity,
     access::Actor,
     analytics::Granularity,
-    attribution::{Attribution, FolderFigure, ProcessFigure},
+    attribution::{Attribution, CountedFolders, FolderFigure, ProcessFigure},
     ids::{FolderId, TenantId},
     tenant::TenantState,
 };
@@ -147,13 +147,16 @@ async fn folder_report(
     let figure = attributed
         .folder_figure(filters.attribution, tenant, folder)
         .ok_or_else(|| AppError::NotFound("folder: no such folder in this organization".into()))?;
+    let counted = attributed.counted(Some(tenant), Some(folder));
     let daily = || async {
-        let days = service::attribution::folder_days(&ctx.db, usage, Some(tenant)).await?;
-        AppResult::Ok(days.usage(
-            filters.attribution,
-            Some(tenant),
-            &attributed.counted(Some(tenant), Some(folder)),
-        ))
+        // The folder's own subtree's rows, as its view reads them.
+        let subtree: Vec<Uuid> = match &counted {
+            CountedFolders::Subtree(ids) => ids.iter().copied().collect(),
+            CountedFolders::Unplaced { .. } => Vec::new(),
+        };
+        let only = Some((filters.attribution, subtree.as_slice()));
+        let days = service::attribution::folder_days(&ctx.db, usage, Some(tenant), only).await?;
+        AppResult::Ok(days.usage(filters.attribution, Some(tenant), &counted))
     };
     Ok(match report {
         "distribution" => distribution(&daily().await?, usage, filters.granularity, None)?.into(),
