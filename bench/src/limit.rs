@@ -156,7 +156,8 @@ impl Limit {
     }
 
     /// The card (from the dashboard's sums), then one grouped sum by day and service, the
-    /// services, one grouped attribution sum, the folders and the top processes' names.
+    /// services, one grouped sum by list (run folder, owning folder, process), the folders
+    /// and the top processes' names.
     pub async fn tenant_view(&self, org: Uuid, unit: Uuid, tenant: Uuid) -> anyhow::Result<Value> {
         let dashboard = self.dashboard_sums(org, unit).await?;
         let card = dashboard
@@ -192,26 +193,29 @@ impl Limit {
         by_kind.days = days.into_iter().collect();
         by_kind.services = services.into_iter().collect();
         let (first, end) = whole_months(from, until)?;
-        let attributed = self
+        let lists = self
             .rows(
-                "SELECT folder_id, owner_folder_id, process_id, CAST(SUM(quantity) AS BIGINT) AS total \
-                 FROM usage_process_monthly WHERE tenant_id = $1 AND unit_type_id = $2 AND month >= $3 AND month < $4 \
-                 GROUP BY folder_id, owner_folder_id, process_id",
-                vec![tenant.into(), unit.into(), first.into(), end.into()],
+                "SELECT list, item_id, CAST(SUM(quantity) AS BIGINT) AS total FROM usage_list_monthly \
+                 WHERE organization_id = $1 AND tenant_id = $2 AND unit_type_id = $3 AND month >= $4 AND month < $5 \
+                 GROUP BY list, item_id",
+                vec![org.into(), tenant.into(), unit.into(), first.into(), end.into()],
             )
             .await?;
-        // The rollup spells "none" as the nil UUID.
+        // The rollup spells "none" as the nil UUID; lists 0, 1 and 2 sum by run folder,
+        // owning folder and process.
         let some = |id: Uuid| (!id.is_nil()).then_some(id);
         let mut own: HashMap<Uuid, i64> = HashMap::new();
-        for row in attributed {
+        for row in lists {
             let total: i64 = row.try_get("", "total")?;
-            *by_kind.executed.entry(some(row.try_get("", "folder_id")?)).or_default() += total;
-            *by_kind
-                .owned
-                .entry(some(row.try_get("", "owner_folder_id")?))
-                .or_default() += total;
-            if let Some(process) = some(row.try_get("", "process_id")?) {
-                *own.entry(process).or_default() += total;
+            let item = some(row.try_get("", "item_id")?);
+            match row.try_get::<i16>("", "list")? {
+                0 => *by_kind.executed.entry(item).or_default() += total,
+                1 => *by_kind.owned.entry(item).or_default() += total,
+                _ => {
+                    if let Some(process) = item {
+                        *own.entry(process).or_default() += total;
+                    }
+                }
             }
         }
         for row in self

@@ -23,6 +23,8 @@ pub mod usage_attribution_monthly;
 pub mod usage_attribution_services_daily;
 pub mod usage_daily;
 pub mod usage_event;
+pub mod usage_list_daily;
+pub mod usage_list_monthly;
 pub mod usage_monthly;
 pub mod usage_process_daily;
 pub mod usage_process_monthly;

@@ -17,6 +17,7 @@ mod m20261206_000013_notifications;
 mod m20261206_000014_webhooks;
 mod m20261206_000015_void_usage;
 mod m20261206_000016_process_rollups;
+mod m20261207_000017_list_rollups;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000014_webhooks::Migration),
             Box::new(m20261206_000015_void_usage::Migration),
             Box::new(m20261206_000016_process_rollups::Migration),
+            Box::new(m20261207_000017_list_rollups::Migration),
         ]
     }
 }

@@ -174,25 +174,7 @@ fn by_consumption(a: &ProcessFigure, b: &ProcessFigure) -> std::cmp::Ordering {
 /// root process of a chain; largest first.
 pub fn processes(mode: Attribution, input: &AttributionInput) -> Vec<ProcessFigure> {
     match mode {
-        Attribution::Execution => {
-            let mut own: BTreeMap<Uuid, Quantity> = BTreeMap::new();
-            for sum in &input.sums {
-                if let Some(process) = sum.process {
-                    *own.entry(process).or_default() += sum.quantity;
-                }
-            }
-            let mut figures: Vec<ProcessFigure> = own
-                .into_iter()
-                .map(|(process, own)| ProcessFigure {
-                    process,
-                    own,
-                    consumed: own,
-                    children: Vec::new(),
-                })
-                .collect();
-            figures.sort_by(by_consumption);
-            figures
-        }
+        Attribution::Execution => execution_processes_from_lists(&list_sums(&input.sums)),
         Attribution::Ownership => ChainTree::new(input).roots(),
     }
 }
@@ -200,9 +182,8 @@ pub fn processes(mode: Attribution, input: &AttributionInput) -> Vec<ProcessFigu
 /// The top-level folders, largest first, then the "no folder" row. Each folder's figure
 /// includes its subfolders, so the rows add up to every sum of the input.
 pub fn folders(mode: Attribution, input: &AttributionInput) -> Vec<FolderFigure> {
-    let known: HashMap<Uuid, Option<Uuid>> = input.folders.iter().map(|f| (f.id, f.parent)).collect();
-    // A sum naming a folder outside the tree (never expected) stays in the totals as "no folder".
-    let place = |folder: Option<Uuid>| folder.filter(|f| known.contains_key(f));
+    let known = known_folders(&input.folders);
+    let place = |folder: Option<Uuid>| place(&known, folder);
 
     let mut direct: HashMap<Option<Uuid>, Quantity> = HashMap::new();
     let mut processes_in: HashMap<Option<Uuid>, Vec<ProcessFigure>> = HashMap::new();
@@ -238,9 +219,123 @@ pub fn folders(mode: Attribution, input: &AttributionInput) -> Vec<FolderFigure>
     for list in processes_in.values_mut() {
         list.sort_by(by_consumption);
     }
+    folder_tree(&input.folders, &direct, processes_in)
+}
 
+/// Which list of a view a [`ListSum`] is in: what it sums by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum List {
+    /// By the folder the runs executed in: EXECUTION folder figures.
+    RunFolder,
+    /// By the folder the runs' chains are owed to: OWNERSHIP folder figures.
+    OwnerFolder,
+    /// By process: EXECUTION process figures.
+    Process,
+}
+
+impl List {
+    pub const ALL: [List; 3] = [List::RunFolder, List::OwnerFolder, List::Process];
+
+    /// How the rollup stores it.
+    pub fn number(self) -> i16 {
+        match self {
+            List::RunFolder => 0,
+            List::OwnerFolder => 1,
+            List::Process => 2,
+        }
+    }
+
+    pub fn from_number(number: i16) -> Option<List> {
+        List::ALL.into_iter().find(|list| list.number() == number)
+    }
+
+    /// The item an attributed sum counts for in this list.
+    pub fn item(self, sum: &AttributedSum) -> Option<Uuid> {
+        match self {
+            List::RunFolder => sum.folder,
+            List::OwnerFolder => sum.owner_folder,
+            List::Process => sum.process,
+        }
+    }
+}
+
+/// One list's sum over a range: a tenant's consumption by one run folder, owning folder or
+/// process (`None`: none). Each list alone adds up to the whole consumption.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ListSum {
+    pub list: List,
+    pub item: Option<Uuid>,
+    pub quantity: Quantity,
+}
+
+/// Each attributed sum in each list.
+pub fn list_sums(sums: &[AttributedSum]) -> Vec<ListSum> {
+    sums.iter()
+        .flat_map(|sum| {
+            List::ALL.map(|list| ListSum {
+                list,
+                item: list.item(sum),
+                quantity: sum.quantity,
+            })
+        })
+        .collect()
+}
+
+/// [`folders`] from the lists' sums: the same rows and figures, without the processes in
+/// each folder (a list by folder does not say which processes ran or are owed there).
+pub fn folders_from_lists(mode: Attribution, folders: &[FolderNode], sums: &[ListSum]) -> Vec<FolderFigure> {
+    let known = known_folders(folders);
+    let list = match mode {
+        Attribution::Execution => List::RunFolder,
+        Attribution::Ownership => List::OwnerFolder,
+    };
+    let mut direct: HashMap<Option<Uuid>, Quantity> = HashMap::new();
+    for sum in sums.iter().filter(|s| s.list == list) {
+        *direct.entry(place(&known, sum.item)).or_default() += sum.quantity;
+    }
+    folder_tree(folders, &direct, HashMap::new())
+}
+
+/// [`processes`] in EXECUTION from the lists' sums: the same rows and figures.
+pub fn execution_processes_from_lists(sums: &[ListSum]) -> Vec<ProcessFigure> {
+    let mut own: BTreeMap<Uuid, Quantity> = BTreeMap::new();
+    for sum in sums.iter().filter(|s| s.list == List::Process) {
+        if let Some(process) = sum.item {
+            *own.entry(process).or_default() += sum.quantity;
+        }
+    }
+    let mut figures: Vec<ProcessFigure> = own
+        .into_iter()
+        .map(|(process, own)| ProcessFigure {
+            process,
+            own,
+            consumed: own,
+            children: Vec::new(),
+        })
+        .collect();
+    figures.sort_by(by_consumption);
+    figures
+}
+
+fn known_folders(folders: &[FolderNode]) -> HashMap<Uuid, Option<Uuid>> {
+    folders.iter().map(|f| (f.id, f.parent)).collect()
+}
+
+/// A sum naming a folder outside the tree (never expected) stays in the totals as "no folder".
+fn place(known: &HashMap<Uuid, Option<Uuid>>, folder: Option<Uuid>) -> Option<Uuid> {
+    folder.filter(|f| known.contains_key(f))
+}
+
+/// The folder rows from each folder's direct consumption and processes: top-level folders
+/// largest first, each with its subfolders, then the "no folder" row.
+fn folder_tree(
+    folders: &[FolderNode],
+    direct: &HashMap<Option<Uuid>, Quantity>,
+    mut processes_in: HashMap<Option<Uuid>, Vec<ProcessFigure>>,
+) -> Vec<FolderFigure> {
+    let known = known_folders(folders);
     let mut children: HashMap<Option<Uuid>, Vec<Uuid>> = HashMap::new();
-    for folder in &input.folders {
+    for folder in folders {
         children.entry(folder.parent).or_default().push(folder.id);
     }
     fn build(
@@ -264,11 +359,10 @@ pub fn folders(mode: Attribution, input: &AttributionInput) -> Vec<FolderFigure>
             processes: processes_in.remove(&Some(id)).unwrap_or_default(),
         }
     }
-    let mut top: Vec<FolderFigure> = input
-        .folders
+    let mut top: Vec<FolderFigure> = folders
         .iter()
         .filter(|f| f.parent.is_none_or(|p| !known.contains_key(&p)))
-        .map(|f| build(f.id, &children, &direct, &mut processes_in))
+        .map(|f| build(f.id, &children, direct, &mut processes_in))
         .collect();
     top.sort_by_key(|f| std::cmp::Reverse(f.consumed));
     top.push(FolderFigure {
@@ -634,6 +728,48 @@ mod tests {
                 assert_eq!(total, consumed, "{mode:?} {row:?}");
             }
         }
+    }
+
+    /// The figures without their processes, as the lists give them.
+    fn without_processes(figures: Vec<FolderFigure>) -> Vec<FolderFigure> {
+        figures
+            .into_iter()
+            .map(|f| FolderFigure {
+                children: without_processes(f.children),
+                processes: Vec::new(),
+                ..f
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_lists_give_the_same_folder_and_execution_process_figures() {
+        let input = input();
+        let lists = list_sums(&input.sums);
+        for list in List::ALL {
+            assert_eq!(List::from_number(list.number()), Some(list));
+            let total: Quantity = lists.iter().filter(|s| s.list == list).map(|s| s.quantity).sum();
+            assert_eq!(total, q(76), "each list adds up to the whole: {list:?}");
+        }
+        for mode in [Attribution::Execution, Attribution::Ownership] {
+            assert_eq!(
+                folders_from_lists(mode, &input.folders, &lists),
+                without_processes(folders(mode, &input)),
+                "{mode:?}"
+            );
+        }
+        assert_eq!(
+            execution_processes_from_lists(&lists),
+            processes(Attribution::Execution, &input)
+        );
+        // A sum naming a folder outside the tree counts on the "no folder" row, as in `folders`.
+        let stray = [ListSum {
+            list: List::RunFolder,
+            item: Some(id(9)),
+            quantity: q(2),
+        }];
+        let figures = folders_from_lists(Attribution::Execution, &input.folders, &stray);
+        assert_eq!(flat(&figures), vec![(Some(1), 0), (Some(3), 0), (None, 2)]);
     }
 
     #[test]

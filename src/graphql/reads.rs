@@ -29,7 +29,9 @@ pub struct Reads {
     /// The one tenant these reads are narrowed to (a tenant's view), if any; the report's
     /// scope narrows them further for a key limited to a tenant.
     narrowed: Option<Uuid>,
-    /// Loaded with [`Detail::Folders`] unless a field needs the chains first.
+    /// The attribution data at each [`Detail`]; a field reads the least detailed one it
+    /// needs unless a more detailed one was loaded first.
+    listed: OnceCell<Arc<Attributed>>,
     attributed: OnceCell<Arc<Attributed>>,
     chained: OnceCell<Arc<Attributed>>,
     daily: OnceCell<DailyUsage>,
@@ -47,6 +49,7 @@ impl Reads {
         Reads {
             report: Arc::new(report),
             narrowed: None,
+            listed: OnceCell::new(),
             attributed: OnceCell::new(),
             chained: OnceCell::new(),
             daily: OnceCell::new(),
@@ -62,6 +65,7 @@ impl Reads {
         Reads {
             report: self.report.clone(),
             narrowed: Some(tenant),
+            listed: OnceCell::new(),
             attributed: OnceCell::new(),
             chained: OnceCell::new(),
             daily: OnceCell::new(),
@@ -92,20 +96,32 @@ impl Reads {
         })
     }
 
-    /// The attribution data at `detail`; a request that already loaded the chains reuses
-    /// them for folder figures instead of loading again.
-    async fn attributed(&self, ctx: &Context<'_>, detail: Detail) -> async_graphql::Result<Arc<Attributed>> {
+    /// The attribution data at `detail`; a request that already loaded more detail reuses
+    /// it instead of loading again. `subtree_of` narrows the sums at [`Detail::Folders`] to
+    /// one folder's subtree (its view).
+    async fn attributed(
+        &self,
+        ctx: &Context<'_>,
+        detail: Detail,
+        subtree_of: Option<Uuid>,
+    ) -> async_graphql::Result<Arc<Attributed>> {
         let (app, _) = session(ctx)?;
+        let richer: &[&OnceCell<Arc<Attributed>>] = match detail {
+            Detail::Lists => &[&self.chained, &self.attributed],
+            Detail::Folders => &[&self.chained],
+            Detail::Chains => &[],
+        };
+        if let Some(loaded) = richer.iter().find_map(|cell| cell.get()) {
+            return Ok(loaded.clone());
+        }
         let cell = match detail {
+            Detail::Lists => &self.listed,
+            Detail::Folders => &self.attributed,
             Detail::Chains => &self.chained,
-            Detail::Folders => match self.chained.get() {
-                Some(chained) => return Ok(chained.clone()),
-                None => &self.attributed,
-            },
         };
         let loaded = cell
             .get_or_try_init(|| async {
-                attribution::load(&app.db, &self.report, self.narrowed, detail)
+                attribution::load(&app.db, &self.report, self.narrowed, detail, subtree_of)
                     .await
                     .map(Arc::new)
             })
@@ -132,12 +148,13 @@ impl Reads {
         Ok(ServiceBreakdown { total, services })
     }
 
-    /// OWNERSHIP process rows need the chains.
+    /// Folder rows without their processes read the lists; with them, EXECUTION rows need
+    /// the sums by process and folder, OWNERSHIP rows the chains.
     fn detail(ctx: &Context<'_>, mode: Attribution) -> Detail {
-        if mode == Attribution::Ownership && selects(ctx.field(), "processes") {
-            Detail::Chains
-        } else {
-            Detail::Folders
+        match (selects(ctx.field(), "processes"), mode) {
+            (false, _) => Detail::Lists,
+            (true, Attribution::Execution) => Detail::Folders,
+            (true, Attribution::Ownership) => Detail::Chains,
         }
     }
 
@@ -147,7 +164,7 @@ impl Reads {
         mode: Attribution,
         tenant: Option<Uuid>,
     ) -> async_graphql::Result<Vec<FolderUsage>> {
-        let attributed = self.attributed(ctx, Self::detail(ctx, mode)).await?;
+        let attributed = self.attributed(ctx, Self::detail(ctx, mode), None).await?;
         Ok(attributed
             .folders(mode, tenant)
             .into_iter()
@@ -168,7 +185,9 @@ impl Reads {
             return Ok(None);
         };
         let mut reads = self.narrowed(tenant);
-        let attributed = reads.attributed(ctx, Self::detail(ctx, mode)).await?;
+        // Its EXECUTION rows lie in its subtree; OWNERSHIP rows are placed by owner.
+        let subtree_of = (mode == Attribution::Execution).then_some(folder);
+        let attributed = reads.attributed(ctx, Self::detail(ctx, mode), subtree_of).await?;
         // Its subfolders' rows, the only others it shows, are in its subtree.
         if let CountedFolders::Subtree(ids) = attributed.counted(Some(tenant), Some(folder)) {
             reads.subtree = Some((mode, ids.into_iter().collect()));
@@ -240,10 +259,10 @@ impl Reads {
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, ProcessUsage>> {
         let detail = match mode {
-            Attribution::Execution => Detail::Folders,
+            Attribution::Execution => Detail::Lists,
             Attribution::Ownership => Detail::Chains,
         };
-        let attributed = self.attributed(ctx, detail).await?;
+        let attributed = self.attributed(ctx, detail, None).await?;
         let figures = attributed.processes(mode, tenant);
         Ok(process_page(attributed, figures, first, after)?)
     }

@@ -14,7 +14,7 @@ use crate::domain::{
     Quantity,
     attribution::{
         self, AttributedSum, Attribution, AttributionInput, ChainNode, Chains, CountedFolders, FolderFigure,
-        FolderNode, Placement, ProcessFigure, Run,
+        FolderNode, List, ListSum, Placement, ProcessFigure, Run,
     },
 };
 use crate::error::AppResult;
@@ -30,8 +30,11 @@ fn some(id: Uuid) -> Option<Uuid> {
 #[derive(Clone, Debug)]
 pub struct Attributed {
     scope: OrgScope,
-    /// Sums with their tenant.
+    detail: Detail,
+    /// Sums with their tenant ([`Detail::Folders`] and [`Detail::Chains`]).
     sums: Vec<(Uuid, AttributedSum)>,
+    /// The lists' sums with their tenant ([`Detail::Lists`]).
+    lists: Vec<(Uuid, ListSum)>,
     folders: Vec<folder::Model>,
     nodes: Vec<ChainNode>,
     processes: HashMap<Uuid, process::Model>,
@@ -51,18 +54,26 @@ impl Attributed {
         Some(self.scope.seen(process))
     }
 
+    fn tree(&self, tenant: Option<Uuid>) -> Vec<FolderNode> {
+        folder_nodes(
+            self.folders
+                .iter()
+                .filter(|f| tenant.is_none_or(|only| only == f.tenant_id)),
+        )
+    }
+
+    fn lists(&self, tenant: Option<Uuid>) -> Vec<ListSum> {
+        self.lists
+            .iter()
+            .filter(|(t, _)| tenant.is_none_or(|only| only == *t))
+            .map(|(_, sum)| *sum)
+            .collect()
+    }
+
     fn input(&self, tenant: Option<Uuid>) -> AttributionInput {
         let mine = |t: Uuid| tenant.is_none_or(|only| only == t);
         AttributionInput {
-            folders: self
-                .folders
-                .iter()
-                .filter(|f| mine(f.tenant_id))
-                .map(|f| FolderNode {
-                    id: f.id,
-                    parent: f.parent_id,
-                })
-                .collect(),
+            folders: self.tree(tenant),
             nodes: self.nodes.clone(),
             process_folders: self.processes.values().map(|p| (p.id, p.folder_id)).collect(),
             sums: self
@@ -83,32 +94,45 @@ impl Attributed {
     /// The folders of the rollup the row of `folder` (`None`: "no folder") counts, for one
     /// tenant or all of the scope.
     pub fn counted(&self, tenant: Option<Uuid>, folder: Option<Uuid>) -> CountedFolders {
-        let tree: Vec<FolderNode> = self
-            .folders
-            .iter()
-            .filter(|f| tenant.is_none_or(|only| only == f.tenant_id))
-            .map(|f| FolderNode {
-                id: f.id,
-                parent: f.parent_id,
-            })
-            .collect();
-        CountedFolders::of(&tree, folder)
+        CountedFolders::of(&self.tree(tenant), folder)
     }
 
-    /// Top-level folders then the "no folder" row, for one tenant or all of the scope.
+    /// Top-level folders then the "no folder" row, for one tenant or all of the scope. At
+    /// [`Detail::Lists`] the rows have no processes.
     pub fn folders(&self, mode: Attribution, tenant: Option<Uuid>) -> Vec<FolderFigure> {
-        attribution::folders(mode, &self.input(tenant))
+        match self.detail {
+            Detail::Lists => attribution::folders_from_lists(mode, &self.tree(tenant), &self.lists(tenant)),
+            Detail::Folders | Detail::Chains => attribution::folders(mode, &self.input(tenant)),
+        }
     }
 
-    /// Top-level processes, largest first, for one tenant or all of the scope.
+    /// Top-level processes, largest first, for one tenant or all of the scope. OWNERSHIP
+    /// processes are there at [`Detail::Chains`] only.
     pub fn processes(&self, mode: Attribution, tenant: Option<Uuid>) -> Vec<ProcessFigure> {
-        attribution::processes(mode, &self.input(tenant))
+        match (self.detail, mode) {
+            (Detail::Lists, Attribution::Execution) => attribution::execution_processes_from_lists(&self.lists(tenant)),
+            (Detail::Lists, Attribution::Ownership) => Vec::new(),
+            (Detail::Folders | Detail::Chains, _) => attribution::processes(mode, &self.input(tenant)),
+        }
     }
+}
+
+fn folder_nodes<'a>(folders: impl IntoIterator<Item = &'a folder::Model>) -> Vec<FolderNode> {
+    folders
+        .into_iter()
+        .map(|f| FolderNode {
+            id: f.id,
+            parent: f.parent_id,
+        })
+        .collect()
 }
 
 /// What a read needs of the attribution rollup.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Detail {
+    /// Folder figures in both modes without their processes, and EXECUTION process
+    /// figures: the sums by list, a row per row shown.
+    Lists,
     /// Folder figures in both modes and EXECUTION process figures: sums by folder, owning
     /// folder and process. OWNERSHIP figures then have no processes.
     Folders,
@@ -116,35 +140,38 @@ pub enum Detail {
     Chains,
 }
 
-/// Loads the attribution of a report's range, of one tenant or all the caller sees.
+/// Loads the attribution of a report's range, of one tenant or all the caller sees. With
+/// `subtree_of`, the sums at [`Detail::Folders`] are those whose run folder lies in that
+/// folder's subtree: a folder's view in EXECUTION reads its own rows, not its tenant's
+/// (EXECUTION only: OWNERSHIP figures place a sum by its owning folder).
 pub async fn load(
     db: &impl ConnectionTrait,
     report: &UsageReport,
     tenant: Option<Uuid>,
     detail: Detail,
+    subtree_of: Option<Uuid>,
 ) -> AppResult<Attributed> {
     let scope = report.rows(tenant);
     let until = report.to.succ_opt().unwrap_or(report.to);
-    let chains = detail == Detail::Chains;
     let unit_type = report.unit_type.id;
-    let sums: Vec<(Uuid, AttributedSum)> = store::attribution::sums(db, scope, unit_type, report.from, until, chains)
-        .await?
-        .into_iter()
-        .map(|(tenant, folder, process, owner, node, quantity)| {
-            (
-                tenant,
-                AttributedSum {
-                    folder: some(folder),
-                    process: some(process),
-                    owner_folder: some(owner),
-                    node,
-                    quantity: Quantity::from_scaled(quantity),
-                },
-            )
-        })
-        .collect();
     let folders = store::attribution::folders(db, scope).await?;
-    let nodes: Vec<ChainNode> = if chains {
+    let only: Option<Vec<Uuid>> = subtree_of.filter(|_| detail == Detail::Folders).and_then(|root| {
+        match CountedFolders::of(&folder_nodes(&folders), Some(root)) {
+            CountedFolders::Subtree(ids) => Some(ids.into_iter().collect()),
+            CountedFolders::Unplaced { .. } => None,
+        }
+    });
+    let (sums, lists) = match detail {
+        Detail::Lists => (
+            Vec::new(),
+            load_lists(db, scope, unit_type, (report.from, until)).await?,
+        ),
+        Detail::Folders | Detail::Chains => (
+            load_sums(db, scope, unit_type, (report.from, until), detail, only.as_deref()).await?,
+            Vec::new(),
+        ),
+    };
+    let nodes: Vec<ChainNode> = if detail == Detail::Chains {
         store::attribution::nodes(db, scope).await?
     } else {
         Vec::new()
@@ -160,6 +187,12 @@ pub async fn load(
         .iter()
         .filter_map(|n| n.process)
         .chain(sums.iter().filter_map(|(_, s)| s.process))
+        .chain(
+            lists
+                .iter()
+                .filter(|(_, s)| s.list == List::Process)
+                .filter_map(|(_, s)| s.item),
+        )
         .collect();
     wanted.sort();
     wanted.dedup();
@@ -171,12 +204,65 @@ pub async fn load(
     let folder_models = folders.iter().map(|f| (f.id, f.clone())).collect();
     Ok(Attributed {
         scope: *report.scope(),
+        detail,
         sums,
+        lists,
         folders,
         nodes,
         processes,
         folder_models,
     })
+}
+
+/// The rollup's sums over `[from, until)`, by chain node at [`Detail::Chains`].
+async fn load_sums(
+    db: &impl ConnectionTrait,
+    scope: Scope,
+    unit_type: Uuid,
+    (from, until): (NaiveDate, NaiveDate),
+    detail: Detail,
+    only: Option<&[Uuid]>,
+) -> AppResult<Vec<(Uuid, AttributedSum)>> {
+    let by_node = detail == Detail::Chains;
+    Ok(
+        store::attribution::sums(db, scope, unit_type, from, until, by_node, only)
+            .await?
+            .into_iter()
+            .map(|(tenant, folder, process, owner, node, quantity)| {
+                (
+                    tenant,
+                    AttributedSum {
+                        folder: some(folder),
+                        process: some(process),
+                        owner_folder: some(owner),
+                        node,
+                        quantity: Quantity::from_scaled(quantity),
+                    },
+                )
+            })
+            .collect(),
+    )
+}
+
+/// The sums by list over `[from, until)`.
+async fn load_lists(
+    db: &impl ConnectionTrait,
+    scope: Scope,
+    unit_type: Uuid,
+    (from, until): (NaiveDate, NaiveDate),
+) -> AppResult<Vec<(Uuid, ListSum)>> {
+    Ok(store::attribution::list_sums(db, scope, unit_type, from, until)
+        .await?
+        .into_iter()
+        .filter_map(|(tenant, list, item, quantity)| {
+            let sum = ListSum {
+                list: List::from_number(list)?,
+                item: some(item),
+                quantity: Quantity::from_scaled(quantity),
+            };
+            Some((tenant, sum))
+        })
+        .collect())
 }
 
 /// The tenant of a folder the caller sees in the report's organization; `None` for any

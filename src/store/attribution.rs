@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use entity::{
     chain_node, folder, job, usage_attribution_daily as daily, usage_attribution_monthly as monthly,
-    usage_attribution_services_daily as by_service, usage_event, usage_process_daily as process_daily,
-    usage_process_monthly as process_monthly,
+    usage_attribution_services_daily as by_service, usage_event, usage_list_daily as list_daily,
+    usage_list_monthly as list_monthly, usage_process_daily as process_daily, usage_process_monthly as process_monthly,
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, ExprTrait, IntoActiveModel,
@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::Scope;
 use crate::domain::{
-    attribution::{Attribution, ChainNode},
+    attribution::{AttributedSum, Attribution, ChainNode, List},
     rollup,
 };
 
@@ -151,7 +151,8 @@ pub async fn add_to_rollups(db: &impl ConnectionTrait, mut rows: Vec<daily::Mode
             .exec_without_returning(db)
             .await?;
     }
-    add_to_process_rollups(db, &rows).await
+    add_to_process_rollups(db, &rows).await?;
+    add_to_list_rollups(db, &rows).await
 }
 
 /// The key of a process rollup's row: tenant, unit type, day or month, run folder, process
@@ -238,48 +239,135 @@ async fn add_to_process_rollups(db: &impl ConnectionTrait, rows: &[daily::Model]
     super::upsert_rows::<process_monthly::ActiveModel>(db, &months, &on_conflict).await
 }
 
-/// Deletes the process rollups' rows left with nothing on the tenants' days and months of
-/// `rows` (after voided figures were taken off).
-async fn delete_empty_process_rows(db: &impl ConnectionTrait, rows: &[daily::Model]) -> Result<(), DbErr> {
-    let (days, months) = process_rows(rows);
-    let mut periods: Vec<(Uuid, Uuid, NaiveDate)> = days.iter().map(|d| (d.tenant_id, d.unit_type_id, d.day)).collect();
-    periods.dedup();
-    for chunk in periods.chunks(super::usage::KEYS_PER_DELETE) {
-        use process_daily::Column as C;
-        let mut rows_of = Condition::any();
-        for (tenant, unit_type, day) in chunk {
-            rows_of = rows_of.add(
-                Condition::all()
-                    .add(C::TenantId.eq(*tenant))
-                    .add(C::UnitTypeId.eq(*unit_type))
-                    .add(C::Day.eq(*day)),
-            );
+/// The key of a list rollup's row: tenant, unit type, day or month, list and item.
+type ListKey = (Uuid, Uuid, NaiveDate, i16, Uuid);
+
+/// The same sums by each list a view shows (docs/design.md §11), per day and per month, in
+/// key order.
+fn list_rows(rows: &[daily::Model]) -> (Vec<list_daily::Model>, Vec<list_monthly::Model>) {
+    let mut days: BTreeMap<ListKey, list_daily::Model> = BTreeMap::new();
+    let mut months: BTreeMap<ListKey, list_monthly::Model> = BTreeMap::new();
+    let some = |id: Uuid| (!id.is_nil()).then_some(id);
+    for row in rows {
+        let sum = AttributedSum {
+            folder: some(row.folder_id),
+            process: some(row.process_id),
+            owner_folder: some(row.owner_folder_id),
+            node: row.node_id,
+            quantity: crate::domain::Quantity::from_scaled(row.quantity),
+        };
+        let month = rollup::month_of(row.day);
+        for list in List::ALL {
+            let item = list.item(&sum).unwrap_or_default();
+            let key = |period| (row.tenant_id, row.unit_type_id, period, list.number(), item);
+            let day = days.entry(key(row.day)).or_insert_with(|| list_daily::Model {
+                organization_id: row.organization_id,
+                tenant_id: row.tenant_id,
+                unit_type_id: row.unit_type_id,
+                day: row.day,
+                list: list.number(),
+                item_id: item,
+                quantity: 0,
+                events: 0,
+            });
+            day.quantity += row.quantity;
+            day.events += row.events;
+            let total = months.entry(key(month)).or_insert_with(|| list_monthly::Model {
+                organization_id: row.organization_id,
+                tenant_id: row.tenant_id,
+                unit_type_id: row.unit_type_id,
+                month,
+                list: list.number(),
+                item_id: item,
+                quantity: 0,
+                events: 0,
+            });
+            total.quantity += row.quantity;
+            total.events += row.events;
         }
-        process_daily::Entity::delete_many()
-            .filter(rows_of)
-            .filter(C::Quantity.eq(0))
-            .filter(C::Events.eq(0))
-            .exec(db)
-            .await?;
     }
-    let mut periods: Vec<(Uuid, Uuid, NaiveDate)> =
-        months.iter().map(|m| (m.tenant_id, m.unit_type_id, m.month)).collect();
-    periods.dedup();
+    (days.into_values().collect(), months.into_values().collect())
+}
+
+/// Adds attribution rows to the rollups by list (what a tenant view's folder and EXECUTION
+/// process lists read), in key order.
+async fn add_to_list_rollups(db: &impl ConnectionTrait, rows: &[daily::Model]) -> Result<(), DbErr> {
+    let (days, months) = list_rows(rows);
+    {
+        use list_daily::Column as C;
+        let on_conflict = super::adding::<list_daily::Entity>(
+            [
+                C::OrganizationId,
+                C::TenantId,
+                C::UnitTypeId,
+                C::Day,
+                C::List,
+                C::ItemId,
+            ],
+            [C::Quantity, C::Events],
+        );
+        super::upsert_rows::<list_daily::ActiveModel>(db, &days, &on_conflict).await?;
+    }
+    use list_monthly::Column as M;
+    let on_conflict = super::adding::<list_monthly::Entity>(
+        [
+            M::OrganizationId,
+            M::TenantId,
+            M::UnitTypeId,
+            M::Month,
+            M::List,
+            M::ItemId,
+        ],
+        [M::Quantity, M::Events],
+    );
+    super::upsert_rows::<list_monthly::ActiveModel>(db, &months, &on_conflict).await
+}
+
+/// Deletes the rows of the rollups without the chain node (by process and by list) left
+/// with nothing on the tenants' days and months of `rows`, after voided figures were taken
+/// off.
+async fn delete_empty_rows(db: &impl ConnectionTrait, rows: &[daily::Model]) -> Result<(), DbErr> {
+    let mut days: Vec<(Uuid, Uuid, Uuid, NaiveDate)> = rows
+        .iter()
+        .map(|r| (r.organization_id, r.tenant_id, r.unit_type_id, r.day))
+        .collect();
+    days.sort();
+    days.dedup();
+    let mut months: Vec<(Uuid, Uuid, Uuid, NaiveDate)> = days
+        .iter()
+        .map(|(organization, tenant, unit_type, day)| (*organization, *tenant, *unit_type, rollup::month_of(*day)))
+        .collect();
+    months.sort();
+    months.dedup();
+    delete_empty::<process_daily::Entity>(db, "day", &days).await?;
+    delete_empty::<process_monthly::Entity>(db, "month", &months).await?;
+    delete_empty::<list_daily::Entity>(db, "day", &days).await?;
+    delete_empty::<list_monthly::Entity>(db, "month", &months).await
+}
+
+/// Deletes one rollup's rows with nothing in them on these (organization, tenant, unit type,
+/// period) keys; `period` names its day or month column.
+async fn delete_empty<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    period: &str,
+    periods: &[(Uuid, Uuid, Uuid, NaiveDate)],
+) -> Result<(), DbErr> {
+    let column = |name: &str| Expr::col((E::default(), sea_orm::sea_query::Alias::new(name)));
     for chunk in periods.chunks(super::usage::KEYS_PER_DELETE) {
-        use process_monthly::Column as M;
         let mut rows_of = Condition::any();
-        for (tenant, unit_type, month) in chunk {
+        for (organization, tenant, unit_type, at) in chunk {
             rows_of = rows_of.add(
                 Condition::all()
-                    .add(M::TenantId.eq(*tenant))
-                    .add(M::UnitTypeId.eq(*unit_type))
-                    .add(M::Month.eq(*month)),
+                    .add(column("organization_id").eq(*organization))
+                    .add(column("tenant_id").eq(*tenant))
+                    .add(column("unit_type_id").eq(*unit_type))
+                    .add(column(period).eq(*at)),
             );
         }
-        process_monthly::Entity::delete_many()
+        E::delete_many()
             .filter(rows_of)
-            .filter(M::Quantity.eq(0))
-            .filter(M::Events.eq(0))
+            .filter(column("quantity").eq(0))
+            .filter(column("events").eq(0))
             .exec(db)
             .await?;
     }
@@ -342,7 +430,7 @@ pub async fn remove_from_rollups(db: &impl ConnectionTrait, rows: Vec<daily::Mod
         })
         .collect();
     add_to_rollups(db, negated).await?;
-    delete_empty_process_rows(db, &rows).await?;
+    delete_empty_rows(db, &rows).await?;
     let keys = |r: &daily::Model| {
         (
             r.organization_id,
@@ -500,7 +588,8 @@ pub type SumRow = (Uuid, Uuid, Uuid, Uuid, Uuid, i64);
 /// process, owning folder and, with `by_node`, chain node (else the nil UUID): whole
 /// months from a monthly rollup, the other days from a daily one. Only OWNERSHIP process
 /// figures need the nodes, and a busy tenant has many more nodes than processes: without
-/// them, the rollups without the chain node are read.
+/// them, the rollups without the chain node are read. With `only`, the rows whose run
+/// folder is one of these.
 pub async fn sums(
     db: &impl ConnectionTrait,
     scope: Scope,
@@ -508,60 +597,52 @@ pub async fn sums(
     from: NaiveDate,
     until: NaiveDate,
     by_node: bool,
+    only: Option<&[Uuid]>,
 ) -> Result<Vec<SumRow>, DbErr> {
     let split = rollup::split(from, until);
+    let within = |column: Expr| match only {
+        Some(folders) => Condition::all().add(super::one_of_expr(db, column, folders)),
+        None => Condition::all(),
+    };
     let mut rows: Vec<SumRow> = Vec::new();
     if let Some((first, end)) = split.months {
         let months: Vec<SumRow> = if by_node {
             use monthly::Column as M;
-            grouped_sums(
-                monthly::Entity::find(),
-                scope,
-                unit_type,
-                M::Month.gte(first).and(M::Month.lt(end)),
-                by_node,
-            )
-            .into_tuple()
-            .all(db)
-            .await?
+            let period = M::Month.gte(first).and(M::Month.lt(end));
+            grouped_sums(monthly::Entity::find(), scope, unit_type, period, by_node)
+                .into_tuple()
+                .all(db)
+                .await?
         } else {
             use process_monthly::Column as M;
-            grouped_sums(
-                process_monthly::Entity::find(),
-                scope,
-                unit_type,
-                M::Month.gte(first).and(M::Month.lt(end)),
-                by_node,
-            )
-            .into_tuple()
-            .all(db)
-            .await?
+            let period = Condition::all()
+                .add(M::Month.gte(first).and(M::Month.lt(end)))
+                .add(within(Expr::col((process_monthly::Entity, M::FolderId))));
+            grouped_sums(process_monthly::Entity::find(), scope, unit_type, period, by_node)
+                .into_tuple()
+                .all(db)
+                .await?
         };
         rows.extend(months);
     }
     if !split.days.is_empty() {
         let days: Vec<SumRow> = if by_node {
-            grouped_sums(
-                daily::Entity::find(),
-                scope,
-                unit_type,
-                super::days_in(daily::Column::Day, &split.days),
-                by_node,
-            )
-            .into_tuple()
-            .all(db)
-            .await?
+            let period = super::days_in(daily::Column::Day, &split.days);
+            grouped_sums(daily::Entity::find(), scope, unit_type, period, by_node)
+                .into_tuple()
+                .all(db)
+                .await?
         } else {
-            grouped_sums(
-                process_daily::Entity::find(),
-                scope,
-                unit_type,
-                super::days_in(process_daily::Column::Day, &split.days),
-                by_node,
-            )
-            .into_tuple()
-            .all(db)
-            .await?
+            let period = Condition::all()
+                .add(super::days_in(process_daily::Column::Day, &split.days))
+                .add(within(Expr::col((
+                    process_daily::Entity,
+                    process_daily::Column::FolderId,
+                ))));
+            grouped_sums(process_daily::Entity::find(), scope, unit_type, period, by_node)
+                .into_tuple()
+                .all(db)
+                .await?
         };
         rows.extend(days);
     }
@@ -605,6 +686,73 @@ fn grouped_sums<E: EntityTrait>(
     query.column_as(Expr::cust(super::SUM_QUANTITY), "total")
 }
 
+/// One list sum: tenant, list number ([`List::number`]), item (nil = none) and
+/// ten-thousandths.
+pub type ListSumRow = (Uuid, i16, Uuid, i64);
+
+/// EXECUTION consumption of a scope over the days `[from, until)` by tenant and by each
+/// list a view shows (run folder, owning folder, process): whole months from the monthly
+/// rollup by list, the other days from the daily one. A row per row the lists show.
+pub async fn list_sums(
+    db: &impl ConnectionTrait,
+    scope: Scope,
+    unit_type: Uuid,
+    from: NaiveDate,
+    until: NaiveDate,
+) -> Result<Vec<ListSumRow>, DbErr> {
+    let split = rollup::split(from, until);
+    let mut rows: Vec<ListSumRow> = Vec::new();
+    if let Some((first, end)) = split.months {
+        use list_monthly::Column as M;
+        let period = M::Month.gte(first).and(M::Month.lt(end));
+        rows.extend(
+            list_grouped_sums(list_monthly::Entity::find(), scope, unit_type, period)
+                .into_tuple::<ListSumRow>()
+                .all(db)
+                .await?,
+        );
+    }
+    if !split.days.is_empty() {
+        let period = super::days_in(list_daily::Column::Day, &split.days);
+        rows.extend(
+            list_grouped_sums(list_daily::Entity::find(), scope, unit_type, period)
+                .into_tuple::<ListSumRow>()
+                .all(db)
+                .await?,
+        );
+    }
+    let mut totals: BTreeMap<(Uuid, i16, Uuid), i64> = BTreeMap::new();
+    for (tenant, list, item, total) in rows {
+        *totals.entry((tenant, list, item)).or_default() += total;
+    }
+    Ok(totals
+        .into_iter()
+        .map(|((tenant, list, item), total)| (tenant, list, item, total))
+        .collect())
+}
+
+/// The grouped sum of one rollup by list over the rows `period` selects, in
+/// [`ListSumRow`]'s columns.
+fn list_grouped_sums<E: EntityTrait>(
+    query: sea_orm::Select<E>,
+    scope: Scope,
+    unit_type: Uuid,
+    period: impl sea_orm::sea_query::IntoCondition,
+) -> sea_orm::Select<E> {
+    let column = |name: &str| Expr::col((E::default(), sea_orm::sea_query::Alias::new(name)));
+    let mut query = query
+        .select_only()
+        .filter(column("organization_id").eq(scope.organization));
+    if let Some(tenant) = scope.tenant {
+        query = query.filter(column("tenant_id").eq(tenant));
+    }
+    let mut query = query.filter(column("unit_type_id").eq(unit_type)).filter(period);
+    for name in ["tenant_id", "list", "item_id"] {
+        query = query.column_as(column(name), name).group_by(column(name));
+    }
+    query.column_as(Expr::cust(super::SUM_QUANTITY), "total")
+}
+
 /// Every folder of a scope, in creation order.
 pub async fn folders(db: &impl ConnectionTrait, scope: Scope) -> Result<Vec<folder::Model>, DbErr> {
     folder::Entity::find()
@@ -637,7 +785,8 @@ pub async fn needs_backfill(db: &impl ConnectionTrait) -> Result<bool, DbErr> {
     }
     let empty = daily::Entity::find().one(db).await?.is_none()
         || by_service::Entity::find().one(db).await?.is_none()
-        || process_daily::Entity::find().one(db).await?.is_none();
+        || process_daily::Entity::find().one(db).await?.is_none()
+        || list_daily::Entity::find().one(db).await?.is_none();
     Ok(empty
         && usage_event::Entity::find()
             .filter(usage_event::Column::Kind.eq("EXECUTION"))
@@ -737,6 +886,14 @@ pub async fn clear_rollups(db: &impl ConnectionTrait, scope: Scope) -> Result<()
             process_monthly::Column::OrganizationId,
             process_monthly::Column::TenantId,
         ))
+        .exec(db)
+        .await?;
+    list_daily::Entity::delete_many()
+        .filter(scope.rows(list_daily::Column::OrganizationId, list_daily::Column::TenantId))
+        .exec(db)
+        .await?;
+    list_monthly::Entity::delete_many()
+        .filter(scope.rows(list_monthly::Column::OrganizationId, list_monthly::Column::TenantId))
         .exec(db)
         .await?;
     Ok(())

@@ -338,12 +338,24 @@ where
     C: sea_orm::ColumnTrait,
     V: Clone + Into<sea_orm::Value> + sea_orm::sea_query::ValueType + sea_orm::sea_query::value::postgres_array::NotU8,
 {
+    one_of_expr(db, sea_orm::sea_query::Expr::col(column.as_column_ref()), values)
+}
+
+/// [`one_of`] for a column named by an expression.
+pub(crate) fn one_of_expr<V>(
+    db: &impl sea_orm::ConnectionTrait,
+    column: sea_orm::sea_query::Expr,
+    values: &[V],
+) -> sea_orm::sea_query::Expr
+where
+    V: Clone + Into<sea_orm::Value> + sea_orm::sea_query::ValueType + sea_orm::sea_query::value::postgres_array::NotU8,
+{
     use sea_orm::{
         ExprTrait,
         sea_query::{Expr, PgFunc},
     };
     match db.get_database_backend() {
-        sea_orm::DbBackend::Postgres => Expr::col(column.as_column_ref()).eq(PgFunc::any(Expr::val(values.to_vec()))),
+        sea_orm::DbBackend::Postgres => column.eq(PgFunc::any(Expr::val(values.to_vec()))),
         _ => column.is_in(values.iter().cloned()),
     }
 }

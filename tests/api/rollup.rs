@@ -176,19 +176,36 @@ async fn the_upgrade_sums_existing_daily_rows_into_monthly_totals() {
         organization: org,
         tenant: None,
     };
-    let attributed = quotagraph::store::attribution::sums(&db, scope, unit, from, until, true)
+    let attributed = quotagraph::store::attribution::sums(&db, scope, unit, from, until, true, None)
         .await
         .unwrap();
     assert_eq!(
         attributed,
         vec![(tenant, folder, process, folder, node, 7 + 11 + 13 + 17)]
     );
-    let by_folder = quotagraph::store::attribution::sums(&db, scope, unit, from, until, false)
+    let by_folder = quotagraph::store::attribution::sums(&db, scope, unit, from, until, false, None)
         .await
         .unwrap();
     assert_eq!(
         by_folder,
         vec![(tenant, folder, process, folder, uuid::Uuid::nil(), 7 + 11 + 13 + 17)]
+    );
+    let elsewhere = [uuid::Uuid::now_v7()];
+    let outside = quotagraph::store::attribution::sums(&db, scope, unit, from, until, false, Some(&elsewhere))
+        .await
+        .unwrap();
+    assert!(outside.is_empty(), "no row ran in another folder");
+    // The lists: by run folder (0), by owning folder (1) and by process (2).
+    let lists = quotagraph::store::attribution::list_sums(&db, scope, unit, from, until)
+        .await
+        .unwrap();
+    assert_eq!(
+        lists,
+        vec![
+            (tenant, 0, folder, 48),
+            (tenant, 1, folder, 48),
+            (tenant, 2, process, 48)
+        ]
     );
     assert_eq!(
         quotagraph::store::usage::rollup_totals(&db, org).await.unwrap(),

@@ -730,7 +730,7 @@ async fn property(generated: Vec<Generated>, voided_mask: Vec<bool>) {
         assert_eq!(done["voided"], void_keys.len());
     }
     assert_same_figures(&app, &voided, &fresh).await;
-    crate::helpers::assert_process_rollups_match(&app.database_url).await;
+    crate::helpers::assert_derived_rollups_match(&app.database_url).await;
     app.finish().await;
 }
 

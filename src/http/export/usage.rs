@@ -119,7 +119,7 @@ async fn usage_report(ctx: &AppContext, usage: UsageReport, report: &str, filter
             services(&daily, tenant)?.into()
         }
         "folders" | "processes" => {
-            let attributed = service::attribution::load(&ctx.db, &usage, tenant, detail(report, filters)).await?;
+            let attributed = service::attribution::load(&ctx.db, &usage, tenant, detail(report, filters), None).await?;
             if report == "folders" {
                 folders(&attributed, attributed.folders(filters.attribution, tenant), None)?.into()
             } else {
@@ -143,7 +143,10 @@ async fn folder_report(
         .await?
         .filter(|t| filters.tenant.is_none_or(|only| only == *t))
         .ok_or_else(|| AppError::NotFound("folder: no such folder in this organization".into()))?;
-    let attributed = service::attribution::load(&ctx.db, usage, Some(tenant), detail(report, filters)).await?;
+    // Its EXECUTION rows lie in its subtree; OWNERSHIP rows are placed by owner.
+    let subtree_of = (filters.attribution == Attribution::Execution).then_some(folder);
+    let attributed =
+        service::attribution::load(&ctx.db, usage, Some(tenant), detail(report, filters), subtree_of).await?;
     let figure = attributed
         .folder_figure(filters.attribution, tenant, folder)
         .ok_or_else(|| AppError::NotFound("folder: no such folder in this organization".into()))?;

@@ -24,6 +24,8 @@ async fn start_up_backfill_rebuilds_the_same_attribution() {
         "DELETE FROM usage_attribution_monthly",
         "DELETE FROM usage_process_daily",
         "DELETE FROM usage_process_monthly",
+        "DELETE FROM usage_list_daily",
+        "DELETE FROM usage_list_monthly",
         "DELETE FROM chain_nodes",
     ] {
         db.execute_unprepared(statement).await.unwrap();
@@ -40,6 +42,7 @@ async fn start_up_backfill_rebuilds_the_same_attribution() {
     assert!(forgotten.ownership_processes.is_empty());
 
     quotagraph::startup::prepare_database(&db).await.unwrap();
+    crate::helpers::assert_derived_rollups_match(&s.app.database_url).await;
     assert_eq!(read_all(&s.app, &s.org, "", HAND).await.2, whole);
     assert_eq!(
         read_all(&s.app, &s.org, &range("2026-11-06", "2026-11-12"), HAND)

@@ -94,7 +94,11 @@ fn folder_row(value: &Value) -> FolderRow {
         children.iter().all(|c| c.id.is_some()),
         "a subfolder without folder: {value:#}"
     );
-    let processes: Vec<ProcessRow> = value["processes"].as_array().unwrap().iter().map(process_row).collect();
+    // A tree asked for without its processes has none.
+    let processes: Vec<ProcessRow> = value
+        .get("processes")
+        .map(|list| list.as_array().unwrap().iter().map(process_row).collect())
+        .unwrap_or_default();
     assert_largest_first(processes.iter().map(ProcessRow::consumed), value);
     let folder = &value["folder"];
     FolderRow {
@@ -184,6 +188,61 @@ pub(super) fn folder_lines(rows: &[FolderRow]) -> Vec<String> {
     }
     push_folder(&mut out, "", none);
     out
+}
+
+/// [`folder_lines`] of the folders alone, without the processes in them.
+pub(super) fn tree_lines(rows: &[FolderRow]) -> Vec<String> {
+    fn strip(rows: &[FolderRow]) -> Vec<FolderRow> {
+        rows.iter()
+            .map(|row| FolderRow {
+                children: strip(&row.children),
+                processes: Vec::new(),
+                ..row.clone()
+            })
+            .collect()
+    }
+    folder_lines(&strip(rows))
+}
+
+/// The folder trees asked for without their processes (what a tenant view asks; read from
+/// the rollups by list), `depth` levels deep, of the organization (key "") and of each
+/// tenant card (key: its id), in both modes, as [`tree_lines`].
+pub(super) async fn folder_trees(
+    app: &TestApp,
+    org: &str,
+    arguments: &str,
+    depth: usize,
+) -> HashMap<(String, &'static str), Vec<String>> {
+    fn tree(depth: usize) -> String {
+        let children = if depth == 0 {
+            "folder { id }".to_owned()
+        } else {
+            tree(depth - 1)
+        };
+        format!("folder {{ id name }} consumed children {{ {children} }}")
+    }
+    let fields = format!(
+        "execution: folders(attribution: EXECUTION) {{ {0} }} ownership: folders(attribution: OWNERSHIP) {{ {0} }}",
+        tree(depth)
+    );
+    let query = format!(
+        "query($o: ID!) {{ organization(id: $o) {{ usage(unitType: \"units\"{arguments}) {{ {fields} tenants {{ tenant {{ id }} {fields} }} }} }} }}"
+    );
+    let data = app.ok(SYSTEM_KEY, &query, json!({ "o": org })).await;
+    let usage = &data["organization"]["usage"];
+    let mut trees = HashMap::new();
+    let cards = usage["tenants"].as_array().unwrap();
+    let owners = std::iter::once((String::new(), usage)).chain(
+        cards
+            .iter()
+            .map(|card| (card["tenant"]["id"].as_str().unwrap().to_owned(), card)),
+    );
+    for (owner, value) in owners {
+        for (mode, field) in [("EXECUTION", "execution"), ("OWNERSHIP", "ownership")] {
+            trees.insert((owner.clone(), mode), folder_lines(&folder_list(&value[field])));
+        }
+    }
+    trees
 }
 
 /// One line per process (`P1 15.5/79.5`) and per step of its expansion (`P1 > P2 20/50`).
