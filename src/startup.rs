@@ -61,6 +61,7 @@ impl App {
             events,
             pepper,
             watcher: Default::default(),
+            memo: Default::default(),
             groups: Default::default(),
             webhooks: std::sync::Arc::new(
                 service::webhook::Webhooks::from_settings(&settings.notifications).map_err(|e| anyhow::anyhow!(e))?,
@@ -138,6 +139,7 @@ impl App {
             self.state.context.clone(),
             self.watch_interval,
         ));
+        let follower = tokio::spawn(service::memo::follow_other_replicas(self.state.context.clone()));
         let drain = self.drain;
         let draining = self.state.draining.clone();
         let served = axum::serve(self.listener, http::router(self.state, self.cors_origins))
@@ -151,6 +153,7 @@ impl App {
         draining.sockets_closed(std::time::Duration::from_secs(5)).await;
         ticker.abort();
         sender.abort();
+        follower.abort();
         // Wait for the ticker and the webhook sender to let go of their connections before
         // the pool closes (a delivery cut short is attempted again after its lease).
         let _ = ticker.await;

@@ -215,6 +215,7 @@ pub async fn build(url: &str, plan: &Plan, sums: &Sums, loaders: usize) -> anyho
         clock: quotagraph::clock::Clock::pinned(generator::now()),
         pepper: service::api_key::Pepper::new(KEY_PEPPER),
         watcher: Default::default(),
+        memo: Default::default(),
         groups: Default::default(),
         webhooks: Default::default(),
         event_retention_days: None,

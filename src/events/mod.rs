@@ -70,6 +70,11 @@ impl QuotaEvent {
 pub struct Bus {
     local: broadcast::Sender<Arc<QuotaEvent>>,
     revoked: broadcast::Sender<Uuid>,
+    /// This replica, as the events it sends through NOTIFY name it.
+    replica: Uuid,
+    /// The organization of each event heard from another replica; `None` when some may
+    /// have been missed.
+    others: broadcast::Sender<Option<Uuid>>,
     /// On PostgreSQL, the connection events are sent with `NOTIFY` through.
     notify: Option<DatabaseConnection>,
     /// The LISTEN task, stopped when the last clone of the bus goes.
@@ -91,6 +96,8 @@ impl Bus {
         Bus {
             local: broadcast::channel(BUFFER).0,
             revoked: broadcast::channel(BUFFER).0,
+            replica: Uuid::now_v7(),
+            others: broadcast::channel(BUFFER).0,
             notify: None,
             _listener: None,
         }
@@ -109,11 +116,7 @@ impl Bus {
                 .connect_lazy_with((*options).clone());
             let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await?;
             listener.listen_all([CHANNEL, REVOCATIONS]).await?;
-            bus._listener = Some(Arc::new(Listener(tokio::spawn(listen(
-                listener,
-                bus.local.clone(),
-                bus.revoked.clone(),
-            )))));
+            bus._listener = Some(Arc::new(Listener(tokio::spawn(listen(listener, bus.clone())))));
             bus.notify = Some(db.clone());
         }
         Ok(bus)
@@ -121,6 +124,12 @@ impl Bus {
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<QuotaEvent>> {
         self.local.subscribe()
+    }
+
+    /// The organization of each event another replica raised, as it arrives; `None` when
+    /// some may have been missed. Nothing on SQLite, where there is no other replica.
+    pub fn from_other_replicas(&self) -> broadcast::Receiver<Option<Uuid>> {
+        self.others.subscribe()
     }
 
     /// Completes when the API key is revoked (on any replica).
@@ -169,7 +178,11 @@ impl Bus {
                     let _ = self.local.send(Arc::new(event));
                 }
                 Some(db) => {
-                    let payload = match serde_json::to_string(&event) {
+                    let wire = Wire {
+                        replica: self.replica,
+                        event,
+                    };
+                    let payload = match serde_json::to_string(&wire) {
                         Ok(payload) => payload,
                         Err(err) => {
                             tracing::error!(error = %err, "an event could not be encoded");
@@ -183,13 +196,19 @@ impl Bus {
     }
 }
 
+/// An event as it travels through NOTIFY, with the replica that raised it.
+#[derive(Serialize, Deserialize)]
+struct Wire {
+    replica: Uuid,
+    event: QuotaEvent,
+}
+
 /// Feeds this replica's subscribers from PostgreSQL notifications, reconnecting when the
 /// connection drops (events sent meanwhile are lost, and logged as such).
-async fn listen(
-    mut listener: sqlx::postgres::PgListener,
-    local: broadcast::Sender<Arc<QuotaEvent>>,
-    revoked: broadcast::Sender<Uuid>,
-) {
+async fn listen(mut listener: sqlx::postgres::PgListener, bus: Bus) {
+    let Bus {
+        local, revoked, others, ..
+    } = &bus;
     loop {
         match listener.recv().await {
             Ok(notification) if notification.channel() == REVOCATIONS => match notification.payload().parse() {
@@ -198,14 +217,18 @@ async fn listen(
                 }
                 Err(err) => tracing::warn!(error = %err, "ignored a revocation that is not a key id"),
             },
-            Ok(notification) => match serde_json::from_str::<QuotaEvent>(notification.payload()) {
-                Ok(event) => {
+            Ok(notification) => match serde_json::from_str::<Wire>(notification.payload()) {
+                Ok(Wire { replica, event }) => {
+                    if replica != bus.replica {
+                        let _ = others.send(Some(event.organization_id));
+                    }
                     let _ = local.send(Arc::new(event));
                 }
                 Err(err) => tracing::warn!(error = %err, "ignored a notification that is not an event"),
             },
             Err(err) => {
                 tracing::warn!(error = %err, "lost the event listener's connection; events may have been missed");
+                let _ = others.send(None);
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }

@@ -34,7 +34,7 @@ pub struct Reads {
     listed: OnceCell<Arc<Attributed>>,
     attributed: OnceCell<Arc<Attributed>>,
     chained: OnceCell<Arc<Attributed>>,
-    daily: OnceCell<DailyUsage>,
+    daily: OnceCell<Arc<DailyUsage>>,
     /// By folder, day and service: what every folder row's distribution and byService cut.
     folder_days: OnceCell<FolderDays>,
     /// One folder's view: the only folders (its subtree, in its mode's column) its rows
@@ -79,8 +79,9 @@ impl Reads {
         let (app, _) = session(ctx)?;
         Ok(self
             .daily
-            .get_or_try_init(|| analytics::daily(&app.db, &self.report, self.narrowed))
-            .await?)
+            .get_or_try_init(|| analytics::daily(app, &self.report, self.narrowed))
+            .await?
+            .as_ref())
     }
 
     /// The forecast of the organization (`None`) or of the tenant at `index` of the figures.
@@ -121,7 +122,7 @@ impl Reads {
         };
         let loaded = cell
             .get_or_try_init(|| async {
-                attribution::load(&app.db, &self.report, self.narrowed, detail, subtree_of)
+                attribution::load(app, &self.report, self.narrowed, detail, subtree_of)
                     .await
                     .map(Arc::new)
             })

@@ -2,12 +2,13 @@
 //! per-day rollup and computed by `domain::analytics`.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
-use super::{AppContext, Seen, unit_type, usage::UsageReport, zone_of};
+use super::{AppContext, Seen, memo::RangeKey, unit_type, usage::UsageReport, zone_of};
 use crate::domain::{
     Quantity,
     analytics::{self, Bucket, DayActivity, Granularity, MAX_WEEKS, ServiceShare, WeekActivity},
@@ -58,12 +59,25 @@ impl DailyUsage {
     }
 }
 
-/// Loads the consumption of a report's range, of one tenant or all the caller sees.
-pub async fn daily(db: &impl ConnectionTrait, report: &UsageReport, tenant: Option<Uuid>) -> AppResult<DailyUsage> {
-    let until = report.to.succ_opt().unwrap_or(report.to);
-    let scope = report.rows(tenant);
+/// Loads the consumption of a report's range, of one tenant or all the caller sees (kept
+/// in memory, `service::memo`).
+pub async fn daily(ctx: &AppContext, report: &UsageReport, tenant: Option<Uuid>) -> AppResult<Arc<DailyUsage>> {
+    let key = RangeKey {
+        scope: report.rows(tenant),
+        unit_type: report.unit_type.id,
+        from: report.from,
+        until: report.to.succ_opt().unwrap_or(report.to),
+    };
+    ctx.memo
+        .kept_or_read(&ctx.memo.daily, key.scope.organization, key, async {
+            read_daily(&ctx.db, key).await.map(Arc::new)
+        })
+        .await
+}
+
+async fn read_daily(db: &impl ConnectionTrait, key: RangeKey) -> AppResult<DailyUsage> {
     let rows: Vec<(Uuid, NaiveDate, Uuid, Quantity)> =
-        store::usage::consumed_by_day_and_service(db, scope, report.unit_type.id, report.from, until)
+        store::usage::consumed_by_day_and_service(db, key.scope, key.unit_type, key.from, key.until)
             .await?
             .into_iter()
             .map(|(t, day, service, q)| (t, day, service, Quantity::from_scaled(q)))

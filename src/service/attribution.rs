@@ -4,12 +4,13 @@
 //! attribution rollup existed.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use uuid::Uuid;
 
-use super::{OrgScope, Seen, analytics::DailyUsage, usage::UsageReport};
+use super::{AppContext, OrgScope, Seen, analytics::DailyUsage, memo::RangeKey, usage::UsageReport};
 use crate::domain::{
     Quantity,
     attribution::{
@@ -145,12 +146,13 @@ pub enum Detail {
 /// folder's subtree: a folder's view in EXECUTION reads its own rows, not its tenant's
 /// (EXECUTION only: OWNERSHIP figures place a sum by its owning folder).
 pub async fn load(
-    db: &impl ConnectionTrait,
+    ctx: &AppContext,
     report: &UsageReport,
     tenant: Option<Uuid>,
     detail: Detail,
     subtree_of: Option<Uuid>,
 ) -> AppResult<Attributed> {
+    let db = &ctx.db;
     let scope = report.rows(tenant);
     let until = report.to.succ_opt().unwrap_or(report.to);
     let unit_type = report.unit_type.id;
@@ -162,10 +164,22 @@ pub async fn load(
         }
     });
     let (sums, lists) = match detail {
-        Detail::Lists => (
-            Vec::new(),
-            load_lists(db, scope, unit_type, (report.from, until)).await?,
-        ),
+        Detail::Lists => {
+            let key = RangeKey {
+                scope,
+                unit_type,
+                from: report.from,
+                until,
+            };
+            let read = load_lists(db, key);
+            let lists = ctx
+                .memo
+                .kept_or_read(&ctx.memo.lists, scope.organization, key, async {
+                    read.await.map(Arc::new)
+                })
+                .await?;
+            (Vec::new(), lists.to_vec())
+        }
         Detail::Folders | Detail::Chains => (
             load_sums(db, scope, unit_type, (report.from, until), detail, only.as_deref()).await?,
             Vec::new(),
@@ -245,24 +259,21 @@ async fn load_sums(
 }
 
 /// The sums by list over `[from, until)`.
-async fn load_lists(
-    db: &impl ConnectionTrait,
-    scope: Scope,
-    unit_type: Uuid,
-    (from, until): (NaiveDate, NaiveDate),
-) -> AppResult<Vec<(Uuid, ListSum)>> {
-    Ok(store::attribution::list_sums(db, scope, unit_type, from, until)
-        .await?
-        .into_iter()
-        .filter_map(|(tenant, list, item, quantity)| {
-            let sum = ListSum {
-                list: List::from_number(list)?,
-                item: some(item),
-                quantity: Quantity::from_scaled(quantity),
-            };
-            Some((tenant, sum))
-        })
-        .collect())
+async fn load_lists(db: &impl ConnectionTrait, key: RangeKey) -> AppResult<Vec<(Uuid, ListSum)>> {
+    Ok(
+        store::attribution::list_sums(db, key.scope, key.unit_type, key.from, key.until)
+            .await?
+            .into_iter()
+            .filter_map(|(tenant, list, item, quantity)| {
+                let sum = ListSum {
+                    list: List::from_number(list)?,
+                    item: some(item),
+                    quantity: Quantity::from_scaled(quantity),
+                };
+                Some((tenant, sum))
+            })
+            .collect(),
+    )
 }
 
 /// The tenant of a folder the caller sees in the report's organization; `None` for any

@@ -19,6 +19,7 @@ pub mod folder;
 pub mod group_commit;
 pub mod ingestion;
 pub mod license;
+pub mod memo;
 pub mod notification;
 pub mod organization;
 pub mod pool;
@@ -55,6 +56,8 @@ pub struct AppContext {
     pub pepper: api_key::Pepper,
     /// Committed changes waiting for the watcher.
     pub watcher: std::sync::Arc<watch::Watcher>,
+    /// What the dashboard reads, kept per organization.
+    pub memo: std::sync::Arc<memo::Memo>,
     /// Small `recordUsage` requests waiting for the next group commit.
     pub groups: std::sync::Arc<group_commit::Groups>,
     /// How webhooks are sent.

@@ -27,5 +27,7 @@ pub async fn rename(ctx: &AppContext, actor: &Actor, code: &str, name: &str) -> 
         .after(serde_json::json!({ "code": service.code, "name": name }));
     audit::record(&tx, ctx, actor, change).await?;
     tx.commit().await?;
+    // Every organization's views name their services.
+    ctx.memo.forget_all();
     Ok(Model { name, ..service })
 }

@@ -38,6 +38,8 @@ pub async fn create(
     let change = audit::Change::of(Some(org.id), "createTenant", "Tenant", Some(model.id)).after(tenant_json(&model));
     audit::record(&tx, ctx, actor, change).await?;
     tx.commit().await?;
+    // The dashboard shows every tenant, with or without usage.
+    ctx.memo.forget(org.id);
     Ok(Seen::new(*org.scope(), model))
 }
 
@@ -105,6 +107,8 @@ pub async fn update(
         .after(tenant_json(&tenant));
     audit::record(&tx, ctx, actor, change).await?;
     tx.commit().await?;
+    // The dashboard shows the tenant's name and state.
+    ctx.memo.forget(tenant.organization_id);
     if state.is_some_and(|next| next != current) {
         // A state change moves the tenant's status for every licensed unit type.
         let mut unit_types: Vec<Uuid> = store::license::list(&ctx.db, tenant.organization_id, None)

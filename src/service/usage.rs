@@ -3,6 +3,8 @@
 //! statements whatever the number of tenants: tenants, allocations in effect at the end
 //! of the range, and two grouped sums (before the range, inside it).
 
+use std::sync::Arc;
+
 use chrono::NaiveDate;
 use sea_orm::ConnectionTrait;
 
@@ -10,6 +12,7 @@ use super::{
     AppContext, OrgScope, Seen,
     bundle::{LicensedBundle, bundles_on},
     figures::{BundleFigures, figures},
+    memo::FiguresKey,
     organization, unit_type, zone_of,
 };
 use crate::domain::{
@@ -44,7 +47,7 @@ pub struct UsageReport {
     pub bundle: LicensedBundle,
     pub from: NaiveDate,
     pub to: NaiveDate,
-    pub figures: BundleFigures,
+    pub figures: Arc<BundleFigures>,
 }
 
 impl UsageReport {
@@ -102,7 +105,7 @@ pub(super) fn current_report(
         from: bundle.bundle.start,
         to: today,
         bundle,
-        figures,
+        figures: Arc::new(figures),
     }
 }
 
@@ -202,13 +205,22 @@ pub async fn basis(
 ) -> AppResult<Basis> {
     let unit = unit_type::by_code(&ctx.db, "unitType", unit_type).await?;
     let today = ctx.clock.today_in(zone_of(organization)?);
-    let bundles = bundles_on(&ctx.db, organization.id, unit.id, today).await?;
+    let read = bundles_on(&ctx.db, organization.id, unit.id, today);
+    let bundles = ctx
+        .memo
+        .kept_or_read(
+            &ctx.memo.bundles,
+            organization.id,
+            (organization.id, unit.id, today),
+            async { read.await.map(Arc::new) },
+        )
+        .await?;
     Ok(Basis {
         scope: *organization.scope(),
         organization: (**organization).clone(),
         unit_type: unit,
         today,
-        bundles,
+        bundles: bundles.to_vec(),
     })
 }
 
@@ -251,7 +263,20 @@ pub async fn report_on(
             },
         ),
     };
-    let figures = figures(&ctx.db, basis.organization.id, unit.id, &bundle, from, to).await?;
+    let key = FiguresKey {
+        organization: basis.organization.id,
+        unit_type: unit.id,
+        bundle: bundle.bundle.start,
+        from,
+        to,
+    };
+    let read = figures(&ctx.db, key.organization, key.unit_type, &bundle, from, to);
+    let figures = ctx
+        .memo
+        .kept_or_read(&ctx.memo.figures, key.organization, key, async {
+            read.await.map(Arc::new)
+        })
+        .await?;
     Ok(UsageReport {
         scope: basis.scope,
         organization_id: basis.organization.id,
@@ -275,11 +300,20 @@ pub async fn quota_on(
         return Err(AppError::forbidden("read organization-wide figures"));
     }
     let bundle = basis.bundle(bundle)?.clone();
-    let (org, unit) = (basis.organization.id, basis.unit_type.id);
-    let used: i64 = store::usage::consumed_by_tenant(&ctx.db, org, unit, bundle.bundle.start, bundle.bundle.end)
-        .await?
-        .values()
-        .sum();
+    let key = FiguresKey {
+        organization: basis.organization.id,
+        unit_type: basis.unit_type.id,
+        bundle: bundle.bundle.start,
+        from: bundle.bundle.start,
+        to: bundle.bundle.end,
+    };
+    let read = store::usage::consumed_by_tenant(&ctx.db, key.organization, key.unit_type, key.from, key.to);
+    let used = ctx
+        .memo
+        .kept_or_read(&ctx.memo.consumed, key.organization, key, async {
+            Ok(read.await?.values().sum())
+        })
+        .await?;
     let view = quota_view(&bundle.terms, &bundle.bundle, Quantity::from_scaled(used));
     Ok((basis.unit_type.clone(), bundle, view))
 }

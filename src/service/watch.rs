@@ -13,6 +13,7 @@ use super::{
     AppContext,
     bundle::{LicensedBundle, bundles_on},
     figures::{BundleFigures, bundle_to_date, controls_of, organization_thresholds_in},
+    memo::{FiguresKey, Reading},
     state_of, zone_of,
 };
 use crate::domain::{
@@ -75,6 +76,7 @@ struct Queue {
 /// Evaluates a committed change and publishes what it means; returns once it has been
 /// (alone or with others). Failures are logged: the change itself is committed and stays so.
 pub async fn after(ctx: &AppContext, change: Change) {
+    ctx.memo.forget(change.organization);
     let key = (change.organization, change.unit_type);
     let (done, evaluated) = tokio::sync::oneshot::channel();
     let start = {
@@ -151,6 +153,7 @@ fn scaled(q: Quantity) -> Option<i64> {
 /// change not sent yet, usage recorded, and a license nearing its end.
 async fn evaluate(ctx: &AppContext, change: &Change) -> AppResult<Vec<QuotaEvent>> {
     let now = ctx.clock.now();
+    let reading = ctx.memo.reading(change.organization);
     let tx = store::begin_write(&ctx.writer).await?;
     store::organization::lock(&tx, change.organization).await?;
     let Some(watched) = Watched::load(ctx, &tx, change).await? else {
@@ -173,6 +176,7 @@ async fn evaluate(ctx: &AppContext, change: &Change) -> AppResult<Vec<QuotaEvent
     super::notification::store(ctx, &tx, &mut out).await?;
     sent.write(&tx, now).await?;
     tx.commit().await?;
+    watched.keep(ctx, reading);
     Ok(out)
 }
 
@@ -180,11 +184,14 @@ async fn evaluate(ctx: &AppContext, change: &Change) -> AppResult<Vec<QuotaEvent
 /// bundle before it, and the figures of the current one to date.
 struct Watched {
     organization: Uuid,
+    unit_type: Uuid,
+    /// Every bundle that started by today, as the dashboard reads them.
+    bundles: std::sync::Arc<Vec<LicensedBundle>>,
     unit_code: String,
     today: chrono::NaiveDate,
     current: LicensedBundle,
     previous: Option<LicensedBundle>,
-    figures: BundleFigures,
+    figures: std::sync::Arc<BundleFigures>,
     /// What every mark of the current bundle starts with.
     here: String,
 }
@@ -227,12 +234,30 @@ impl Watched {
         Ok(Some(Watched {
             here: bundle_key(org.id, unit.id, current.bundle.start),
             organization: org.id,
+            unit_type: unit.id,
+            bundles: std::sync::Arc::new(bundles),
             unit_code: unit.code,
             today,
             current,
             previous,
-            figures,
+            figures: std::sync::Arc::new(figures),
         }))
+    }
+
+    /// Keeps what it read for the dashboard (its figures are the current bundle's to date),
+    /// as read since `reading`.
+    fn keep(&self, ctx: &AppContext, reading: Reading) {
+        let memo = &ctx.memo;
+        let bundles = (self.organization, self.unit_type, self.today);
+        memo.keep(&memo.bundles, bundles, self.bundles.clone(), reading);
+        let figures = FiguresKey {
+            organization: self.organization,
+            unit_type: self.unit_type,
+            bundle: self.current.bundle.start,
+            from: self.current.bundle.start,
+            to: self.today,
+        };
+        memo.keep(&memo.figures, figures, self.figures.clone(), reading);
     }
 
     /// The organization's state, then each tenant's, with its thresholds.

@@ -327,6 +327,7 @@ async fn group_context(app: &TestApp) -> (quotagraph::service::AppContext, quota
         clock: quotagraph::clock::Clock::pinned(crate::helpers::DEFAULT_NOW.parse().unwrap()),
         pepper: service::api_key::Pepper::new(crate::helpers::KEY_PEPPER),
         watcher: Default::default(),
+        memo: Default::default(),
         groups: Default::default(),
         webhooks: Default::default(),
         event_retention_days: None,

@@ -216,6 +216,13 @@ async fn a_tenant_admin_reads_its_card_and_not_the_organizations_figures() {
 /// Runs the dashboard query (usage and quota side by side) and returns how many SQL
 /// statements it cost.
 async fn dashboard_statements(app: &TestApp, org: &str) -> (u64, usize) {
+    // Past this age nothing kept in memory is answered (docs/design.md §11): every sum is read.
+    tokio::time::sleep(quotagraph::service::memo::MAX_AGE).await;
+    kept_dashboard_statements(app, org).await
+}
+
+/// [`dashboard_statements`] without waiting for what is kept in memory to age.
+async fn kept_dashboard_statements(app: &TestApp, org: &str) -> (u64, usize) {
     let query = format!(
         "query($o: ID!) {{ organization(id: $o) {{ name usage(unitType: \"units\") {{ {ORGANIZATION_FIELDS} tenants {{ {TENANT_FIELDS} }} }} \
          quota(unitType: \"units\") {{ used quota limit remaining }} }} }}"
@@ -262,5 +269,82 @@ async fn the_dashboard_costs_the_same_statements_for_3_and_300_tenants() {
     // tenants, their allocations, their consumption, and the quota's consumption (to the
     // bundle's end).
     assert!(large <= 9, "{large} statements for one dashboard query");
+    // Asked again with nothing written, the figures are kept in memory (docs/design.md
+    // §11): what is left is the caller's key, the organization and the unit type.
+    let (again, _) = kept_dashboard_statements(&app, &fx.org).await;
+    assert!(
+        again <= 3,
+        "{again} statements for a dashboard asked again (the first cost {large})"
+    );
+    app.finish().await;
+}
+
+/// The dashboard's figures are kept in memory per organization: the replica that wrote
+/// answers with the write at once, and another replica within a second, whether the write
+/// raised an event (usage recorded) or not (a tenant renamed).
+#[tokio::test]
+async fn a_replica_s_dashboard_follows_the_writes_of_another_within_a_second() {
+    let (app, fx, [a]) = acme_with_tenants(["a"]).await;
+    consume(&app, &a, "100", "2026-11-10", "EXECUTION").await;
+    let replica = app.quiet_replica().await;
+    let card = |usage: &Value| (usage["consumed"].clone(), tenant_card(usage, &a)["displayName"].clone());
+    assert_eq!(card(&usage(&replica, &fx.org, "").await), (json!("100"), json!("a")));
+
+    consume(&app, &a, "50", "2026-11-11", "EXECUTION").await;
+    app.ok(
+        SYSTEM_KEY,
+        &crate::helpers::mutation("updateTenant", "tenant { id }"),
+        json!({ "input": { "tenantId": a, "name": "renamed" } }),
+    )
+    .await;
+    let written = std::time::Instant::now();
+    let after = (json!("150"), json!("renamed"));
+    assert_eq!(
+        card(&usage(&app, &fx.org, "").await),
+        after,
+        "the writer's own dashboard"
+    );
+    loop {
+        let seen = card(&usage(&replica, &fx.org, "").await);
+        if seen == after {
+            break;
+        }
+        assert!(
+            written.elapsed() < std::time::Duration::from_secs(1),
+            "the replica still answers {seen:?} a second after the writes"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    replica.finish().await;
+    app.finish().await;
+}
+
+/// A tenant view asked again with nothing written reads its sums (by day and service, and
+/// by list) from memory: the same answer for fewer statements.
+#[tokio::test]
+async fn a_tenant_view_asked_again_reads_its_sums_from_memory() {
+    // The period watcher would add its own statements to the count: keep it quiet.
+    let app = TestApp::spawn_with(crate::helpers::DEFAULT_NOW, 3_600_000).await;
+    let fx = organization_with_license(&app, "acme", "1000").await;
+    let a = tenant(&app, &fx.org, "a").await;
+    consume(&app, &a, "40", "2026-11-03", "EXECUTION").await;
+    consume(&app, &a, "2", "2026-11-04", "EXECUTION").await;
+    let query = "query($o: ID!, $t: ID!) { organization(id: $o) { usage(unitType: \"units\") { tenant(id: $t) { \
+         consumed distribution(granularity: WEEK) { start consumed } byService { total services { service { code } consumed } } \
+         folders(attribution: EXECUTION) { consumed } processes(attribution: EXECUTION, first: 20) { edges { node { consumed } } } } } } }";
+    let view = || async {
+        let before = app.statements.get();
+        let data = app.ok(SYSTEM_KEY, query, json!({ "o": fx.org, "t": a })).await;
+        (app.statements.get() - before, data)
+    };
+    let (first, answer) = view().await;
+    assert_eq!(answer["organization"]["usage"]["tenant"]["consumed"], "42");
+    let (again, same) = view().await;
+    assert_eq!(same, answer);
+    assert!(again < first, "{again} statements asked again, {first} the first time");
+    consume(&app, &a, "8", "2026-11-05", "EXECUTION").await;
+    let (_, after) = view().await;
+    assert_eq!(after["organization"]["usage"]["tenant"]["consumed"], "50");
+    assert_eq!(after["organization"]["usage"]["tenant"]["byService"]["total"], "50");
     app.finish().await;
 }

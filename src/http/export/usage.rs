@@ -111,15 +111,15 @@ async fn usage_report(ctx: &AppContext, usage: UsageReport, report: &str, filter
         "tenants" => tenants(&usage, tenant)?.into(),
         "summary" => summary(&usage)?.into(),
         "distribution" => {
-            let daily = service::analytics::daily(&ctx.db, &usage, tenant).await?;
+            let daily = service::analytics::daily(ctx, &usage, tenant).await?;
             distribution(&daily, &usage, filters.granularity, tenant)?.into()
         }
         "services" => {
-            let daily = service::analytics::daily(&ctx.db, &usage, tenant).await?;
+            let daily = service::analytics::daily(ctx, &usage, tenant).await?;
             services(&daily, tenant)?.into()
         }
         "folders" | "processes" => {
-            let attributed = service::attribution::load(&ctx.db, &usage, tenant, detail(report, filters), None).await?;
+            let attributed = service::attribution::load(ctx, &usage, tenant, detail(report, filters), None).await?;
             if report == "folders" {
                 folders(&attributed, attributed.folders(filters.attribution, tenant), None)?.into()
             } else {
@@ -145,8 +145,7 @@ async fn folder_report(
         .ok_or_else(|| AppError::NotFound("folder: no such folder in this organization".into()))?;
     // Its EXECUTION rows lie in its subtree; OWNERSHIP rows are placed by owner.
     let subtree_of = (filters.attribution == Attribution::Execution).then_some(folder);
-    let attributed =
-        service::attribution::load(&ctx.db, usage, Some(tenant), detail(report, filters), subtree_of).await?;
+    let attributed = service::attribution::load(ctx, usage, Some(tenant), detail(report, filters), subtree_of).await?;
     let figure = attributed
         .folder_figure(filters.attribution, tenant, folder)
         .ok_or_else(|| AppError::NotFound("folder: no such folder in this organization".into()))?;

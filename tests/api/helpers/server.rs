@@ -175,6 +175,19 @@ impl TestApp {
         Self::start(now, 1000, self.database_url.clone(), None, Knobs::default()).await
     }
 
+    /// A replica (as [`TestApp::replica`]) whose watcher does not look on its own: what it
+    /// answers changes only through what it hears and what it reads.
+    pub async fn quiet_replica(&self) -> TestApp {
+        Self::start(
+            DEFAULT_NOW,
+            3_600_000,
+            self.database_url.clone(),
+            None,
+            Knobs::default(),
+        )
+        .await
+    }
+
     async fn serve(now: &str, watch_interval_ms: u64, knobs: Knobs) -> TestApp {
         let database = TestDatabase::new().await;
         Self::start(now, watch_interval_ms, database.url.clone(), Some(database), knobs).await
