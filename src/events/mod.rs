@@ -179,7 +179,7 @@ impl Bus {
                 }
                 Some(db) => {
                     let wire = Wire {
-                        replica: self.replica,
+                        replica: Some(self.replica),
                         event,
                     };
                     let payload = match serde_json::to_string(&wire) {
@@ -196,10 +196,14 @@ impl Bus {
     }
 }
 
-/// An event as it travels through NOTIFY, with the replica that raised it.
+/// An event as it travels through NOTIFY: its own fields and the replica that raised it,
+/// side by side, so that replicas of the release before, which know no `replica`, still
+/// read the event, and an event from one of them reads as another replica's.
 #[derive(Serialize, Deserialize)]
 struct Wire {
-    replica: Uuid,
+    #[serde(default)]
+    replica: Option<Uuid>,
+    #[serde(flatten)]
     event: QuotaEvent,
 }
 
@@ -219,7 +223,7 @@ async fn listen(mut listener: sqlx::postgres::PgListener, bus: Bus) {
             },
             Ok(notification) => match serde_json::from_str::<Wire>(notification.payload()) {
                 Ok(Wire { replica, event }) => {
-                    if replica != bus.replica {
+                    if replica != Some(bus.replica) {
                         let _ = others.send(Some(event.organization_id));
                     }
                     let _ = local.send(Arc::new(event));
@@ -232,5 +236,26 @@ async fn listen(mut listener: sqlx::postgres::PgListener, bus: Bus) {
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replicas_of_the_release_before_and_this_one_read_each_others_events() {
+        let event = QuotaEvent::new(QuotaEventKind::UsageRecorded, Utc::now(), Uuid::now_v7(), "units");
+        let replica = Uuid::now_v7();
+        let sent = serde_json::to_string(&Wire {
+            replica: Some(replica),
+            event: event.clone(),
+        })
+        .unwrap();
+        assert_eq!(serde_json::from_str::<QuotaEvent>(&sent).unwrap(), event);
+        let heard: Wire = serde_json::from_str(&sent).unwrap();
+        assert_eq!((heard.replica, heard.event), (Some(replica), event.clone()));
+        let before: Wire = serde_json::from_str(&serde_json::to_string(&event).unwrap()).unwrap();
+        assert_eq!((before.replica, before.event), (None, event));
     }
 }
