@@ -318,15 +318,15 @@ impl Limit {
                 .join(", ")
         };
         let (first, end) = whole_months(from, until)?;
-        let mut values: Vec<sea_orm::Value> = vec![tenant.into(), unit.into(), first.into(), end.into()];
+        let mut values: Vec<sea_orm::Value> = vec![org.into(), tenant.into(), unit.into(), first.into(), end.into()];
         values.extend(ids.iter().map(|id| sea_orm::Value::from(*id)));
         let by_process = self
             .rows(
                 &format!(
                     "SELECT folder_id, process_id, CAST(SUM(quantity) AS BIGINT) AS total FROM usage_process_monthly \
-                     WHERE tenant_id = $1 AND unit_type_id = $2 AND month >= $3 AND month < $4 AND folder_id IN ({}) \
-                     GROUP BY folder_id, process_id",
-                    list(5)
+                     WHERE organization_id = $1 AND tenant_id = $2 AND unit_type_id = $3 AND month >= $4 AND month < $5 \
+                     AND folder_id IN ({}) GROUP BY folder_id, process_id",
+                    list(6)
                 ),
                 values,
             )
@@ -348,15 +348,15 @@ impl Limit {
             *name = names.get(id).cloned().unwrap_or_default();
             *consumed = below.get(id).copied().unwrap_or(0);
         }
-        let mut values: Vec<sea_orm::Value> = vec![tenant.into(), unit.into(), from.into(), until.into()];
+        let mut values: Vec<sea_orm::Value> = vec![org.into(), tenant.into(), unit.into(), from.into(), until.into()];
         values.extend(ids.iter().map(|id| sea_orm::Value::from(*id)));
         let daily = self
             .rows(
                 &format!(
                     "SELECT day, service_id, CAST(SUM(quantity) AS BIGINT) AS total FROM usage_attribution_services_daily \
-                     WHERE tenant_id = $1 AND unit_type_id = $2 AND day >= $3 AND day < $4 AND folder_id IN ({}) \
-                     GROUP BY day, service_id",
-                    list(5)
+                     WHERE organization_id = $1 AND tenant_id = $2 AND unit_type_id = $3 AND day >= $4 AND day < $5 \
+                     AND folder_id IN ({}) GROUP BY day, service_id",
+                    list(6)
                 ),
                 values,
             )

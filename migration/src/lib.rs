@@ -18,6 +18,7 @@ mod m20261206_000014_webhooks;
 mod m20261206_000015_void_usage;
 mod m20261206_000016_process_rollups;
 mod m20261207_000017_list_rollups;
+mod m20261207_000018_services_by_tenant;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000015_void_usage::Migration),
             Box::new(m20261206_000016_process_rollups::Migration),
             Box::new(m20261207_000017_list_rollups::Migration),
+            Box::new(m20261207_000018_services_by_tenant::Migration),
         ]
     }
 }

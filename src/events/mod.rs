@@ -132,6 +132,11 @@ impl Bus {
         self.others.subscribe()
     }
 
+    /// The id of each API key revoked, on any replica, as the revocation arrives.
+    pub fn revocations(&self) -> broadcast::Receiver<Uuid> {
+        self.revoked.subscribe()
+    }
+
     /// Completes when the API key is revoked (on any replica).
     pub fn revocation_of(&self, key: Uuid) -> impl std::future::Future<Output = ()> + Send + use<> {
         let mut revoked = self.revoked.subscribe();

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
-use super::{AppContext, audit, clean_name, require};
+use super::{AppContext, audit, clean_name, memo, require};
 use crate::domain::{
     access::{Access, Actor, Role, check_key_scope},
     ids::{ApiKeyId, OrganizationId, TenantId},
@@ -106,10 +106,10 @@ pub fn actor_of(key: &Model) -> AppResult<Actor> {
 /// The caller behind a Bearer secret, or UNAUTHENTICATED.
 pub async fn authenticate(ctx: &AppContext, secret: &str) -> AppResult<Actor> {
     let key = match id_in(secret) {
-        Some(id) => store::api_key::find(&ctx.db, id).await?,
-        None => match store::api_key::find_by_hash(&ctx.db, &ctx.pepper.hash(secret)).await? {
+        Some(id) => kept_key(ctx, KeyRef::Id(id)).await?,
+        None => match kept_key(ctx, KeyRef::Hash(ctx.pepper.hash(secret))).await? {
             Some(key) => Some(key),
-            None => store::api_key::find_by_hash(&ctx.db, &legacy_hash(secret)).await?,
+            None => kept_key(ctx, KeyRef::Hash(legacy_hash(secret))).await?,
         },
     };
     let key = key
@@ -119,8 +119,30 @@ pub async fn authenticate(ctx: &AppContext, secret: &str) -> AppResult<Actor> {
     let since = now - chrono::TimeDelta::minutes(1);
     if key.last_used_at.is_none_or(|at| at < since) {
         store::api_key::touch(&ctx.db, key.id, now, since).await?;
+        // The kept key still shows the use before: read it again rather than touch again.
+        ctx.memo.forget(memo::RECORDS);
     }
     actor_of(&key)
+}
+
+/// How a secret names its key: by the id it carries, or by its hash (a secret chosen by
+/// the operator, or issued before secrets carried their key's id).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(super) enum KeyRef {
+    Id(Uuid),
+    Hash(String),
+}
+
+/// The key a secret names, as kept in memory or read.
+async fn kept_key(ctx: &AppContext, key: KeyRef) -> AppResult<Option<Arc<Model>>> {
+    let read = async {
+        let found = match &key {
+            KeyRef::Id(id) => store::api_key::find(&ctx.db, *id).await?,
+            KeyRef::Hash(hash) => store::api_key::find_by_hash(&ctx.db, hash).await?,
+        };
+        Ok(found.map(Arc::new))
+    };
+    ctx.memo.found_or_read(&ctx.memo.keys, key.clone(), read).await
 }
 
 /// A new key and its secret, which is never shown again.
@@ -228,7 +250,9 @@ pub async fn revoke(ctx: &AppContext, actor: &Actor, id: ApiKeyId) -> AppResult<
         .after(key_json(&revoked));
     audit::record(&tx, ctx, actor, change).await?;
     tx.commit().await?;
-    // Requests check the key each time; open subscriptions are ended by this notice.
+    // Requests here stop taking the key at once, on other replicas when this notice
+    // arrives (within `memo::MAX_AGE` at worst); open subscriptions end with it.
+    ctx.memo.forget(memo::RECORDS);
     ctx.events.revoke(key.id).await;
     Ok(revoked)
 }

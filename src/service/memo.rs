@@ -11,6 +11,11 @@
 //! keeps the figures it read afresh. Other replicas forget an organization when its events
 //! arrive through NOTIFY, and nothing is answered once it is [`MAX_AGE`] old: a write that
 //! raises no event (a tenant renamed) reaches every replica's dashboard within that age.
+//!
+//! Every request also begins with the caller's API key, and most with an organization
+//! and a unit type: found ones are kept too, under the generation of [`RECORDS`], which a
+//! key's revocation moves on, here at once and on other replicas when the revocation
+//! arrives (organizations and unit types are never changed once created).
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -23,6 +28,9 @@ use crate::error::AppResult;
 
 /// How long a kept value may be answered on a replica that heard nothing of a change.
 pub const MAX_AGE: Duration = Duration::from_millis(500);
+
+/// The generation API keys, organizations and unit types are kept under.
+pub const RECORDS: Uuid = Uuid::nil();
 
 /// How many values a shelf of small values keeps; past it the shelf is emptied and fills
 /// again.
@@ -40,6 +48,9 @@ pub struct Memo {
     pub(super) consumed: Shelf<FiguresKey, i64>,
     pub(super) daily: Shelf<RangeKey, Arc<super::analytics::DailyUsage>, MAX_VIEWS>,
     pub(super) lists: Shelf<RangeKey, Arc<Vec<(Uuid, crate::domain::attribution::ListSum)>>, MAX_VIEWS>,
+    pub(super) keys: Shelf<super::api_key::KeyRef, Arc<entity::api_key::Model>>,
+    pub(super) organizations: Shelf<Uuid, Arc<entity::organization::Model>>,
+    pub(super) unit_types: Shelf<String, Arc<entity::unit_type::Model>>,
 }
 
 /// How many times everything, and each organization, was forgotten.
@@ -167,22 +178,52 @@ impl Memo {
         Ok(value)
     }
 
+    /// The record kept under `key` in `shelf`, or `read`'s, kept when it was found: a record
+    /// missing now may be created on another replica a moment later.
+    pub(super) async fn found_or_read<K, V, F, const MAX: usize>(
+        &self,
+        shelf: &Shelf<K, V, MAX>,
+        key: K,
+        read: F,
+    ) -> AppResult<Option<V>>
+    where
+        K: Eq + Hash,
+        V: Clone,
+        F: Future<Output = AppResult<Option<V>>>,
+    {
+        let reading = self.reading(RECORDS);
+        if let Some(value) = shelf.fresh(&key, reading) {
+            return Ok(Some(value));
+        }
+        let value = read.await?;
+        if let Some(value) = &value {
+            shelf.keep(key, value.clone(), reading);
+        }
+        Ok(value)
+    }
+
     /// Keeps a value the service read itself (the watcher's figures) since `reading`.
     pub(super) fn keep<K: Eq + Hash, V: Clone>(&self, shelf: &Shelf<K, V>, key: K, value: V, reading: Reading) {
         shelf.keep(key, value, reading);
     }
 }
 
-/// Forgets each organization whose events arrive from another replica, for as long as the
-/// bus runs.
+/// Forgets each organization whose events arrive from another replica, and the kept keys
+/// when a key is revoked on any replica, for as long as the bus runs.
 pub async fn follow_other_replicas(ctx: super::AppContext) {
+    use tokio::sync::broadcast::error::RecvError;
     let mut heard = ctx.events.from_other_replicas();
+    let mut revoked = ctx.events.revocations();
     loop {
-        match heard.recv().await {
+        let forgotten = tokio::select! {
+            event = heard.recv() => event,
+            revocation = revoked.recv() => revocation.map(|_| Some(RECORDS)),
+        };
+        match forgotten {
             Ok(Some(organization)) => ctx.memo.forget(organization),
             // Events were missed: forget everything kept rather than guess which.
-            Ok(None) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => ctx.memo.forget_all(),
-            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            Ok(None) | Err(RecvError::Lagged(_)) => ctx.memo.forget_all(),
+            Err(RecvError::Closed) => return,
         }
     }
 }

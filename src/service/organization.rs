@@ -1,5 +1,7 @@
 //! Creating and reading organizations.
 
+use std::sync::Arc;
+
 use chrono_tz::Tz;
 use uuid::Uuid;
 
@@ -82,9 +84,9 @@ pub async fn get(ctx: &AppContext, actor: &Actor, id: OrganizationId) -> AppResu
     let Some(scope) = OrgScope::check(actor, id) else {
         return Ok(None);
     };
-    Ok(store::organization::find(&ctx.db, id.0)
-        .await?
-        .map(|organization| Seen::new(scope, organization)))
+    let read = async { Ok(store::organization::find(&ctx.db, id.0).await?.map(Arc::new)) };
+    let organization = ctx.memo.found_or_read(&ctx.memo.organizations, id.0, read).await?;
+    Ok(organization.map(|organization| Seen::new(scope, Arc::unwrap_or_clone(organization))))
 }
 
 /// The organization, or NOT_FOUND when it is missing or hidden.

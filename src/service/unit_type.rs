@@ -1,5 +1,7 @@
 //! The unit-type catalogue: created by the operator, read by everyone.
 
+use std::sync::Arc;
+
 use uuid::Uuid;
 
 use super::{AppContext, audit, clean_name, require};
@@ -39,6 +41,15 @@ pub async fn create(ctx: &AppContext, actor: &Actor, code: String, name: String)
 /// The unit type with this code, or BAD_USER_INPUT naming the field.
 pub async fn by_code(db: &impl sea_orm::ConnectionTrait, field: &str, code: &str) -> AppResult<Model> {
     store::unit_type::find_by_code(db, code)
+        .await?
+        .ok_or_else(|| AppError::bad_input(format!("{field}: unknown unit type '{code}'")))
+}
+
+/// [`by_code`] outside a transaction, as kept in memory or read.
+pub async fn kept_by_code(ctx: &AppContext, field: &str, code: &str) -> AppResult<Arc<Model>> {
+    let read = async { Ok(store::unit_type::find_by_code(&ctx.db, code).await?.map(Arc::new)) };
+    ctx.memo
+        .found_or_read(&ctx.memo.unit_types, code.to_owned(), read)
         .await?
         .ok_or_else(|| AppError::bad_input(format!("{field}: unknown unit type '{code}'")))
 }

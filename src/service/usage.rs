@@ -203,7 +203,7 @@ pub async fn basis(
     organization: &Seen<entity::organization::Model>,
     unit_type: &str,
 ) -> AppResult<Basis> {
-    let unit = unit_type::by_code(&ctx.db, "unitType", unit_type).await?;
+    let unit = Arc::unwrap_or_clone(unit_type::kept_by_code(ctx, "unitType", unit_type).await?);
     let today = ctx.clock.today_in(zone_of(organization)?);
     let read = bundles_on(&ctx.db, organization.id, unit.id, today);
     let bundles = ctx

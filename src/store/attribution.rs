@@ -379,9 +379,9 @@ pub async fn add_to_service_rollup(db: &impl ConnectionTrait, mut rows: Vec<by_s
     rows.sort_by_key(|r| {
         (
             r.organization_id,
+            r.tenant_id,
             r.unit_type_id,
             r.day,
-            r.tenant_id,
             r.folder_id,
             r.owner_folder_id,
             r.service_id,
@@ -390,9 +390,9 @@ pub async fn add_to_service_rollup(db: &impl ConnectionTrait, mut rows: Vec<by_s
     use by_service::Column as C;
     let on_conflict = OnConflict::columns([
         C::OrganizationId,
+        C::TenantId,
         C::UnitTypeId,
         C::Day,
-        C::TenantId,
         C::FolderId,
         C::OwnerFolderId,
         C::ServiceId,
@@ -566,7 +566,7 @@ pub async fn service_sums(
         .select_only()
         .columns([C::TenantId, C::Day, C::FolderId, C::OwnerFolderId, C::ServiceId])
         .column_as(Expr::cust(super::SUM_QUANTITY), "total")
-        .filter(scope.rows(C::OrganizationId, C::TenantId))
+        .filter(scope.rows_tenant_by_tenant(C::OrganizationId, C::TenantId))
         .filter(C::UnitTypeId.eq(unit_type))
         .filter(C::Day.gte(from))
         .filter(C::Day.lt(until))

@@ -76,6 +76,21 @@ impl Scope {
         Condition::all().add(tenant_column.in_subquery(tenants))
     }
 
+    /// [`Scope::rows`] of a table keyed by organization, then tenant, then period: every
+    /// tenant of an organization in scope is named, so that each tenant's rows are read
+    /// from its own part of the key, not the organization's whole history.
+    pub(crate) fn rows_tenant_by_tenant<O: ColumnTrait, T: ColumnTrait>(
+        self,
+        organization_column: O,
+        tenant_column: T,
+    ) -> Condition {
+        let rows = self.rows(organization_column, tenant_column);
+        match self.tenant {
+            Some(_) => rows,
+            None => rows.add(self.tenants(tenant_column)),
+        }
+    }
+
     /// Rows of a table that carries both its organization and its tenant.
     pub(crate) fn rows<O: ColumnTrait, T: ColumnTrait>(self, organization_column: O, tenant_column: T) -> Condition {
         let mut rows = Condition::all().add(organization_column.eq(self.organization));

@@ -291,3 +291,28 @@ async fn keys_are_stored_as_peppered_hashes_and_checked_by_id() {
     }
     app.finish().await;
 }
+
+/// Keys are kept in memory (docs/design.md §11): a revoked key is refused at once by the
+/// replica that revoked it, and within a second by another that had it kept.
+#[tokio::test]
+async fn a_revoked_key_is_refused_at_once_here_and_within_a_second_elsewhere() {
+    let (app, fx, _) = acme_with_tenants(["a"]).await;
+    let (secret, id) = key_with_id(&app, "VIEWER", Some(&fx.org), None).await;
+    let replica = app.quiet_replica().await;
+    let viewer = "{ viewer { role } }";
+    for server in [&app, &replica] {
+        assert_eq!(server.ok(&secret, viewer, json!({})).await["viewer"]["role"], "VIEWER");
+    }
+    app.mutate(SYSTEM_KEY, "revokeApiKey", json!({ "apiKeyId": id })).await;
+    let revoked = std::time::Instant::now();
+    assert_eq!(app.err(&secret, viewer, json!({})).await.0, "UNAUTHENTICATED");
+    while replica.gql(&secret, viewer, json!({})).await["errors"].is_null() {
+        assert!(
+            revoked.elapsed() < std::time::Duration::from_secs(1),
+            "the replica still takes the key a second after its revocation"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    replica.finish().await;
+    app.finish().await;
+}
