@@ -467,6 +467,7 @@ impl Limit {
             let node = attribution::node_id(e.tenant, None, Some(e.process));
             nodes.entry(node).or_insert(chain_node::Model {
                 id: node,
+                organization_id: org,
                 tenant_id: e.tenant,
                 parent_id: None,
                 process_id: Some(e.process),

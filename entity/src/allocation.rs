@@ -8,6 +8,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
+    pub organization_id: Uuid,
     pub tenant_id: Uuid,
     pub unit_type_id: Uuid,
     pub amount: Option<i64>,

@@ -10,6 +10,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
+    pub organization_id: Uuid,
     pub tenant_id: Uuid,
     /// The node of the run that started these runs; none at a chain's root.
     pub parent_id: Option<Uuid>,

@@ -8,6 +8,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
+    pub organization_id: Uuid,
     pub tenant_id: Uuid,
     pub parent_id: Option<Uuid>,
     pub name: String,

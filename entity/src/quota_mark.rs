@@ -9,6 +9,8 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "quota_marks")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
+    pub organization_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
     pub key: String,
     pub value: String,
     pub updated_at: DateTimeUtc,

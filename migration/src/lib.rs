@@ -19,6 +19,7 @@ mod m20261206_000015_void_usage;
 mod m20261206_000016_process_rollups;
 mod m20261207_000017_list_rollups;
 mod m20261207_000018_services_by_tenant;
+mod m20261207_000019_organization_in_every_row;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000016_process_rollups::Migration),
             Box::new(m20261207_000017_list_rollups::Migration),
             Box::new(m20261207_000018_services_by_tenant::Migration),
+            Box::new(m20261207_000019_organization_in_every_row::Migration),
         ]
     }
 }

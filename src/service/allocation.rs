@@ -164,6 +164,7 @@ pub async fn set(ctx: &AppContext, actor: &Actor, change: AllocationChange) -> A
     };
     let model = Model {
         id: Uuid::now_v7(),
+        organization_id: org.id,
         tenant_id: tenant.id,
         unit_type_id: unit.id,
         amount,
@@ -313,6 +314,7 @@ async fn apply_batch(
             tx,
             Model {
                 id: Uuid::now_v7(),
+                organization_id: org.id,
                 tenant_id: tenant.id,
                 unit_type_id: unit.id,
                 amount: change.amount.map(Quantity::scaled),

@@ -418,7 +418,7 @@ async fn backfill_organization(tx: &sea_orm::DatabaseTransaction, scope: Scope) 
         };
         rows.add(key, organization, service, quantity, events);
     }
-    store::attribution::insert_chain_nodes(tx, chains.into_nodes()).await?;
+    store::attribution::insert_chain_nodes(tx, chains.into_nodes(), |_| scope.organization).await?;
     for job in &jobs {
         if let Some(placement) = placed.get(&job.id)
             && (job.node_id != Some(placement.node) || job.owner_folder_id != placement.owner)

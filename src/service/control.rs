@@ -77,6 +77,7 @@ pub async fn set(ctx: &AppContext, actor: &Actor, change: ControlChange) -> AppR
             check_thresholds("alertThresholds", &given, MOST_TENANT_THRESHOLDS).map_err(AppError::bad_input)?;
     }
     let model = Model {
+        organization_id: tenant.organization_id,
         tenant_id: tenant.id,
         unit_type_id: unit.id,
         stop_at_allocation: serde_json::to_string(&stop).map_err(anyhow::Error::from)?,

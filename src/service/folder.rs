@@ -47,6 +47,7 @@ pub async fn create_folder(
     }
     let asked = folder::Model {
         id: Uuid::now_v7(),
+        organization_id: tenant.organization_id,
         tenant_id: tenant.id,
         parent_id: parent.map(|p| p.0),
         name: clean_name("name", &name)?,
@@ -115,6 +116,7 @@ pub async fn create_process(
     let tenant = manageable_tenant(ctx, actor, TenantId(folder.tenant_id)).await?;
     let asked = process::Model {
         id: Uuid::now_v7(),
+        organization_id: tenant.organization_id,
         tenant_id: folder.tenant_id,
         folder_id: folder.id,
         name: clean_name("name", &name)?,

@@ -619,6 +619,8 @@ struct Batch {
     /// The owning folder of every process an event or a stored job names.
     process_folders: HashMap<Uuid, Uuid>,
     services: HashMap<String, Uuid>,
+    /// Each event's tenant's organization.
+    organizations: HashMap<Uuid, Uuid>,
     chains: Chains,
     new_jobs: Vec<job::Model>,
     rows: Vec<usage_event::Model>,
@@ -646,6 +648,7 @@ impl Batch {
             job_names,
             process_folders,
             services,
+            organizations: known.tenants.values().map(|t| (t.id, t.organization_id)).collect(),
             chains: Chains::default(),
             new_jobs: Vec::new(),
             rows: Vec::new(),
@@ -770,6 +773,7 @@ impl Batch {
         let id = Uuid::now_v7();
         let model = job::Model {
             id,
+            organization_id: self.organizations.get(&tenant).copied().unwrap_or_default(),
             tenant_id: tenant,
             external_id: name.to_owned(),
             process_id: process,
@@ -833,7 +837,9 @@ impl Batch {
 
     /// Writes the batch's rows; shared rows (nodes, rollups) in key order.
     async fn write(self, tx: &sea_orm::DatabaseTransaction) -> AppResult<()> {
-        store::attribution::insert_chain_nodes(tx, self.chains.into_nodes()).await?;
+        let organizations = self.organizations;
+        let organization_of = |tenant| organizations.get(&tenant).copied().unwrap_or_default();
+        store::attribution::insert_chain_nodes(tx, self.chains.into_nodes(), organization_of).await?;
         store::job::insert_many(tx, self.new_jobs).await?;
         store::usage::insert_events(tx, self.rows).await?;
         store::usage::add_to_rollups(tx, self.daily.into_values().collect()).await?;

@@ -105,8 +105,11 @@ pub(crate) fn decoded(row: entity::notification::Model) -> AppResult<QuotaEvent>
 /// how many went.
 pub async fn prune(ctx: &AppContext, now: DateTime<Utc>, days: u32) -> AppResult<u64> {
     let before = now - chrono::Duration::days(i64::from(days));
-    let deleted = store::notification::delete_older_than(&ctx.writer, before).await?;
-    // The sent and failed deliveries of the notifications that went go with them.
-    store::webhook::delete_orphans(&ctx.writer).await?;
+    let mut deleted = 0;
+    for organization in store::organization::all_ids(&ctx.db).await? {
+        deleted += store::notification::delete_older_than(&ctx.writer, organization, before).await?;
+        // The sent and failed deliveries of the notifications that went go with them.
+        store::webhook::delete_orphans(&ctx.writer, organization).await?;
+    }
     Ok(deleted)
 }

@@ -17,7 +17,11 @@ const BATCH: u64 = 1_000;
 pub async fn prune_events(ctx: &AppContext, now: DateTime<Utc>, retention_days: u32) -> AppResult<u64> {
     let last_day = last_pruned_day(now, retention_days);
     let mut deleted = 0;
-    for scope in store::usage::usage_until(&ctx.db, last_day).await? {
+    let mut scopes = Vec::new();
+    for organization in store::organization::all_ids(&ctx.db).await? {
+        scopes.extend(store::usage::usage_until(&ctx.db, organization, last_day).await?);
+    }
+    for scope in scopes {
         loop {
             let tx = store::begin_write(&ctx.writer).await?;
             let gone = store::usage::delete_raw_until(&tx, scope, last_day, BATCH).await?;

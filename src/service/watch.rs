@@ -174,7 +174,7 @@ async fn evaluate(ctx: &AppContext, change: &Change) -> AppResult<Vec<QuotaEvent
     }
     out.extend(license_expiring(&tx, &watched, now).await?);
     super::notification::store(ctx, &tx, &mut out).await?;
-    sent.write(&tx, now).await?;
+    sent.write(&tx, watched.organization, now).await?;
     tx.commit().await?;
     watched.keep(ctx, reading);
     Ok(out)
@@ -371,7 +371,7 @@ impl Sent {
         }
         keys.push(format!("{}:rolled", watched.here));
         keys.extend(watched.previous_status_key());
-        let marks = store::mark::values(tx, &keys)
+        let marks = store::mark::values(tx, watched.organization, &keys)
             .await?
             .into_iter()
             .map(|m| (m.key, m.value))
@@ -446,12 +446,17 @@ impl Sent {
     }
 
     /// Remembers what was sent, for every replica.
-    async fn write(self, tx: &sea_orm::DatabaseTransaction, now: chrono::DateTime<chrono::Utc>) -> AppResult<()> {
+    async fn write(
+        self,
+        tx: &sea_orm::DatabaseTransaction,
+        organization: Uuid,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> AppResult<()> {
         for key in self.new_marks {
-            store::mark::first_time(tx, &key, now).await?;
+            store::mark::first_time(tx, organization, &key, now).await?;
         }
         for (key, status) in self.statuses {
-            store::mark::set(tx, &key, status, now).await?;
+            store::mark::set(tx, organization, &key, status, now).await?;
         }
         Ok(())
     }
@@ -470,7 +475,14 @@ async fn license_expiring(
     else {
         return Ok(None);
     };
-    if !store::mark::first_time(tx, &format!("expiring:{}:{days}", license.id), now).await? {
+    if !store::mark::first_time(
+        tx,
+        watched.organization,
+        &format!("expiring:{}:{days}", license.id),
+        now,
+    )
+    .await?
+    {
         return Ok(None);
     }
     let organization = &watched.figures.usage.organization;

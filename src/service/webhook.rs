@@ -166,9 +166,13 @@ pub(crate) fn secret_of(ctx: &AppContext, endpoint: &Endpoint) -> AppResult<Vec<
 
 /// An endpoint the caller administers; another organization's is not found.
 async fn administered(ctx: &AppContext, actor: &Actor, id: Uuid) -> AppResult<Endpoint> {
-    let endpoint = store::webhook::endpoint(&ctx.db, id)
+    let not_found = || AppError::not_found("webhook endpoint");
+    let organization = store::webhook::organization_of_endpoint(&ctx.db, id)
         .await?
-        .ok_or_else(|| AppError::not_found("webhook endpoint"))?;
+        .ok_or_else(not_found)?;
+    let endpoint = store::webhook::endpoint(&ctx.db, organization, id)
+        .await?
+        .ok_or_else(not_found)?;
     require(
         actor.administer(OrganizationId(endpoint.organization_id)),
         "webhook endpoint",
@@ -181,7 +185,7 @@ async fn administered(ctx: &AppContext, actor: &Actor, id: Uuid) -> AppResult<En
 pub async fn delete(ctx: &AppContext, actor: &Actor, id: Uuid) -> AppResult<Uuid> {
     let endpoint = administered(ctx, actor, id).await?;
     let tx = store::begin_write(&ctx.writer).await?;
-    store::webhook::delete_endpoint(&tx, id).await?;
+    store::webhook::delete_endpoint(&tx, endpoint.organization_id, id).await?;
     let change = audit::Change::of(
         Some(endpoint.organization_id),
         "deleteWebhookEndpoint",
@@ -221,7 +225,7 @@ pub async fn deliveries(
     after: Option<Uuid>,
     limit: u64,
 ) -> AppResult<(Vec<DeliveryView>, bool)> {
-    let mut rows = store::webhook::deliveries_of(&ctx.db, endpoint.id, after, limit + 1).await?;
+    let mut rows = store::webhook::deliveries_of(&ctx.db, endpoint, after, limit + 1).await?;
     let more = rows.len() as u64 > limit;
     rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
     Ok((with_events(&ctx.db, rows).await?, more))
@@ -229,10 +233,17 @@ pub async fn deliveries(
 
 /// The deliveries with their events (a delivery whose notification is gone is left out).
 pub(crate) async fn with_events(db: &impl ConnectionTrait, rows: Vec<Delivery>) -> AppResult<Vec<DeliveryView>> {
-    let seqs: Vec<i64> = rows.iter().map(|d| d.notification_seq).collect();
+    let mut seqs: std::collections::BTreeMap<Uuid, Vec<i64>> = std::collections::BTreeMap::new();
+    for delivery in &rows {
+        seqs.entry(delivery.organization_id)
+            .or_default()
+            .push(delivery.notification_seq);
+    }
     let mut events = std::collections::HashMap::new();
-    for row in store::notification::by_seqs(db, &seqs).await? {
-        events.insert(row.seq, super::notification::decoded(row)?);
+    for (organization, seqs) in seqs {
+        for row in store::notification::by_seqs(db, organization, &seqs).await? {
+            events.insert(row.seq, super::notification::decoded(row)?);
+        }
     }
     Ok(rows
         .into_iter()
@@ -246,9 +257,13 @@ pub(crate) async fn with_events(db: &impl ConnectionTrait, rows: Vec<Delivery>) 
 /// Makes a delivery PENDING and due now; its attempts are kept, so after another failure
 /// the schedule's end is already passed and it is FAILED again (one more attempt).
 pub async fn retry(ctx: &AppContext, actor: &Actor, id: Uuid) -> AppResult<DeliveryView> {
-    let delivery = store::webhook::delivery(&ctx.db, id)
+    let not_found = || AppError::not_found("webhook delivery");
+    let organization = store::webhook::organization_of_delivery(&ctx.db, id)
         .await?
-        .ok_or_else(|| AppError::not_found("webhook delivery"))?;
+        .ok_or_else(not_found)?;
+    let delivery = store::webhook::delivery(&ctx.db, organization, id)
+        .await?
+        .ok_or_else(not_found)?;
     require(
         actor.administer(OrganizationId(delivery.organization_id)),
         "webhook delivery",
@@ -268,7 +283,7 @@ pub async fn retry(ctx: &AppContext, actor: &Actor, id: Uuid) -> AppResult<Deliv
         last_error: delivery.last_error.clone(),
         updated_at: now,
     };
-    let model = store::webhook::record(&tx, id, outcome).await?;
+    let model = store::webhook::record(&tx, organization, id, outcome).await?;
     tx.commit().await?;
     ctx.webhooks.wake.notify_waiters();
     with_events(&ctx.db, vec![model])

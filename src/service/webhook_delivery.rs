@@ -92,7 +92,7 @@ async fn attempt(
     ctx: &AppContext,
     delivery: entity::webhook_delivery::Model,
 ) -> AppResult<Option<chrono::DateTime<Utc>>> {
-    let endpoint = store::webhook::endpoint(&ctx.db, delivery.endpoint_id).await?;
+    let endpoint = store::webhook::endpoint(&ctx.db, delivery.organization_id, delivery.endpoint_id).await?;
     let views = webhook::with_events(&ctx.db, vec![delivery.clone()]).await?;
     let answer = match (endpoint, views.first()) {
         (Some(endpoint), Some(view)) => send(ctx, &endpoint, &view.event).await,
@@ -134,6 +134,7 @@ async fn attempt(
     let tx = store::begin_write(&ctx.writer).await?;
     store::webhook::record(
         &tx,
+        delivery.organization_id,
         delivery.id,
         store::webhook::Outcome {
             status,

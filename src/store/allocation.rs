@@ -24,7 +24,7 @@ pub async fn in_effect(
     day: NaiveDate,
 ) -> Result<Option<Model>, DbErr> {
     Entity::find()
-        .filter(Scope::tenant(organization, tenant).tenants(Column::TenantId))
+        .filter(Scope::tenant(organization, tenant).rows_tenant_by_tenant(Column::OrganizationId, Column::TenantId))
         .filter(Column::UnitTypeId.eq(unit_type))
         .filter(Column::EffectiveFrom.lte(day))
         .order_by_desc(Column::EffectiveFrom)
@@ -42,7 +42,7 @@ pub async fn in_effect_for_organization(
     day: NaiveDate,
 ) -> Result<HashMap<Uuid, Model>, DbErr> {
     let rows = Entity::find()
-        .filter(Scope::organization(organization).tenants(Column::TenantId))
+        .filter(Scope::organization(organization).rows_tenant_by_tenant(Column::OrganizationId, Column::TenantId))
         .filter(Column::UnitTypeId.eq(unit_type))
         .filter(Column::EffectiveFrom.lte(day))
         .order_by_asc(Column::EffectiveFrom)

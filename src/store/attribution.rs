@@ -22,12 +22,18 @@ use crate::domain::{
     rollup,
 };
 
-/// Adds the chain nodes runs were placed on, each with its tenant.
-pub async fn insert_chain_nodes(db: &impl ConnectionTrait, nodes: Vec<(Uuid, ChainNode)>) -> Result<(), DbErr> {
+/// Adds the chain nodes runs were placed on, each with its tenant, whose organization
+/// `organization_of` tells.
+pub async fn insert_chain_nodes(
+    db: &impl ConnectionTrait,
+    nodes: Vec<(Uuid, ChainNode)>,
+    organization_of: impl Fn(Uuid) -> Uuid,
+) -> Result<(), DbErr> {
     let rows = nodes
         .into_iter()
         .map(|(tenant, node)| chain_node::Model {
             id: node.id,
+            organization_id: organization_of(tenant),
             tenant_id: tenant,
             parent_id: node.parent,
             process_id: node.process,
@@ -756,7 +762,7 @@ fn list_grouped_sums<E: EntityTrait>(
 /// Every folder of a scope, in creation order.
 pub async fn folders(db: &impl ConnectionTrait, scope: Scope) -> Result<Vec<folder::Model>, DbErr> {
     folder::Entity::find()
-        .filter(scope.tenants(folder::Column::TenantId))
+        .filter(scope.rows_tenant_by_tenant(folder::Column::OrganizationId, folder::Column::TenantId))
         .order_by_asc(folder::Column::Id)
         .all(db)
         .await
@@ -765,7 +771,7 @@ pub async fn folders(db: &impl ConnectionTrait, scope: Scope) -> Result<Vec<fold
 /// Every chain node of a scope.
 pub async fn nodes(db: &impl ConnectionTrait, scope: Scope) -> Result<Vec<chain_node::Model>, DbErr> {
     chain_node::Entity::find()
-        .filter(scope.tenants(chain_node::Column::TenantId))
+        .filter(scope.rows_tenant_by_tenant(chain_node::Column::OrganizationId, chain_node::Column::TenantId))
         .all(db)
         .await
 }
@@ -799,7 +805,7 @@ pub async fn needs_backfill(db: &impl ConnectionTrait) -> Result<bool, DbErr> {
 /// Every job of a scope, oldest first.
 pub async fn jobs_oldest_first(db: &impl ConnectionTrait, scope: Scope) -> Result<Vec<job::Model>, DbErr> {
     job::Entity::find()
-        .filter(scope.tenants(job::Column::TenantId))
+        .filter(scope.rows_tenant_by_tenant(job::Column::OrganizationId, job::Column::TenantId))
         .order_by_asc(job::Column::Id)
         .all(db)
         .await

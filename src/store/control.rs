@@ -18,7 +18,7 @@ pub async fn find(
     unit_type: Uuid,
 ) -> Result<Option<Model>, DbErr> {
     Entity::find()
-        .filter(Scope::tenant(organization, tenant).tenants(Column::TenantId))
+        .filter(Scope::tenant(organization, tenant).rows_tenant_by_tenant(Column::OrganizationId, Column::TenantId))
         .filter(Column::UnitTypeId.eq(unit_type))
         .one(db)
         .await
@@ -31,7 +31,7 @@ pub async fn find_for_organization(
     unit_type: Uuid,
 ) -> Result<Vec<Model>, DbErr> {
     Entity::find()
-        .filter(Scope::organization(organization).tenants(Column::TenantId))
+        .filter(Scope::organization(organization).rows_tenant_by_tenant(Column::OrganizationId, Column::TenantId))
         .filter(Column::UnitTypeId.eq(unit_type))
         .all(db)
         .await

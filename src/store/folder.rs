@@ -100,12 +100,13 @@ pub async fn insert_folder(db: &impl ConnectionTrait, model: folder::Model) -> R
 
 /// The folders of a scope.
 fn in_scope(scope: Scope) -> Select<folder::Entity> {
-    folder::Entity::find().filter(scope.tenants(folder::Column::TenantId))
+    folder::Entity::find().filter(scope.rows_tenant_by_tenant(folder::Column::OrganizationId, folder::Column::TenantId))
 }
 
 /// The processes of a scope.
 fn processes_in(scope: Scope) -> Select<process::Entity> {
-    process::Entity::find().filter(scope.tenants(process::Column::TenantId))
+    process::Entity::find()
+        .filter(scope.rows_tenant_by_tenant(process::Column::OrganizationId, process::Column::TenantId))
 }
 
 pub async fn find_folder(db: &impl ConnectionTrait, scope: Scope, id: Uuid) -> Result<Option<folder::Model>, DbErr> {
@@ -219,30 +220,24 @@ fn exactly<M>(rows: Vec<M>, keys: &[(Uuid, String)], pair: impl Fn(&M) -> (Uuid,
 /// The organization a folder belongs to: where the operator's lookup by id starts, before
 /// its scope is known.
 pub async fn organization_of_folder(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Uuid>, DbErr> {
-    owner_of(db, folder::Entity, folder::Column::Id, folder::Column::TenantId, id).await
+    super::organization_of(
+        db,
+        folder::Entity,
+        folder::Column::OrganizationId,
+        folder::Column::Id,
+        id,
+    )
+    .await
 }
 
 /// The organization a process belongs to (see [`organization_of_folder`]).
 pub async fn organization_of_process(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Uuid>, DbErr> {
-    owner_of(db, process::Entity, process::Column::Id, process::Column::TenantId, id).await
-}
-
-async fn owner_of<E: EntityTrait>(
-    db: &impl ConnectionTrait,
-    entity: E,
-    id_column: E::Column,
-    tenant_column: E::Column,
-    id: Uuid,
-) -> Result<Option<Uuid>, DbErr> {
-    let query = Query::select()
-        .column((entity::tenant::Entity, entity::tenant::Column::OrganizationId))
-        .from(entity)
-        .inner_join(
-            entity::tenant::Entity,
-            Expr::col((entity::tenant::Entity, entity::tenant::Column::Id)).equals((entity, tenant_column)),
-        )
-        .and_where(Expr::col((entity, id_column)).eq(id))
-        .to_owned();
-    let row = db.query_one(&query).await?;
-    row.map(|r| r.try_get_by_index::<Uuid>(0)).transpose()
+    super::organization_of(
+        db,
+        process::Entity,
+        process::Column::OrganizationId,
+        process::Column::Id,
+        id,
+    )
+    .await
 }

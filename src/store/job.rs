@@ -17,7 +17,7 @@ pub async fn find_by_names(
         // each, where a long OR of pairs was planned as a scan.
         let (tenants, externals): (Vec<Uuid>, Vec<String>) = names.iter().cloned().unzip();
         return Entity::find()
-            .filter(scope.tenants(Column::TenantId))
+            .filter(scope.rows_tenant_by_tenant(Column::OrganizationId, Column::TenantId))
             .filter(Expr::cust_with_values(
                 "(tenant_id, external_id) IN (SELECT * FROM UNNEST($1::uuid[], $2::text[]))",
                 [sea_orm::Value::from(tenants), sea_orm::Value::from(externals)],
@@ -37,7 +37,7 @@ pub async fn find_by_names(
         }
         found.extend(
             Entity::find()
-                .filter(scope.tenants(Column::TenantId))
+                .filter(scope.rows_tenant_by_tenant(Column::OrganizationId, Column::TenantId))
                 .filter(any)
                 .all(db)
                 .await?,
@@ -55,7 +55,7 @@ pub async fn find_many(db: &impl ConnectionTrait, scope: Scope, ids: &[Uuid]) ->
     for chunk in ids.chunks(super::ROWS_PER_STATEMENT) {
         found.extend(
             Entity::find()
-                .filter(scope.tenants(Column::TenantId))
+                .filter(scope.rows_tenant_by_tenant(Column::OrganizationId, Column::TenantId))
                 .filter(Column::Id.is_in(chunk.iter().copied()))
                 .all(db)
                 .await?,

@@ -62,9 +62,8 @@ impl Scope {
         }
     }
 
-    /// Rows whose `tenant_id` column names a tenant in scope: for tables that do not carry
-    /// the organization themselves, through the tenant's row.
-    pub(crate) fn tenants<C: ColumnTrait>(self, tenant_column: C) -> Condition {
+    /// Rows whose `tenant_id` column names a tenant in scope, through the tenant's row.
+    fn tenants<C: ColumnTrait>(self, tenant_column: C) -> Condition {
         let mut tenants = Query::select()
             .column(entity::tenant::Column::Id)
             .from(entity::tenant::Entity)
@@ -76,9 +75,9 @@ impl Scope {
         Condition::all().add(tenant_column.in_subquery(tenants))
     }
 
-    /// [`Scope::rows`] of a table keyed by organization, then tenant, then period: every
-    /// tenant of an organization in scope is named, so that each tenant's rows are read
-    /// from its own part of the key, not the organization's whole history.
+    /// [`Scope::rows`] of a table keyed or indexed by tenant: every tenant of an
+    /// organization in scope is named too, so that each tenant's rows are read from its own
+    /// part of the key, not the organization's whole history.
     pub(crate) fn rows_tenant_by_tenant<O: ColumnTrait, T: ColumnTrait>(
         self,
         organization_column: O,
@@ -99,6 +98,40 @@ impl Scope {
         }
         rows
     }
+}
+
+/// The start of a statement that reads or writes every organization's rows on purpose: a
+/// background sweep (the webhook sender's queue, its gauge). On a database split by
+/// organization it runs on every node; a request's statements always name their
+/// organization (docs/operator.md, "Scaling out with Citus").
+pub const SWEEP: &str = "/* every organization */ ";
+
+/// `statement`, marked as a [`SWEEP`].
+pub(crate) fn sweep(statement: sea_orm::Statement) -> sea_orm::Statement {
+    sea_orm::Statement {
+        sql: format!("{SWEEP}{}", statement.sql),
+        ..statement
+    }
+}
+
+/// The organization of one row of `entity` found by its id: the one statement that cannot
+/// name the organization, since it finds it out (a request naming a bare id; on a database
+/// split by organization, it asks every node for one row).
+pub(crate) async fn organization_of<E: sea_orm::EntityTrait>(
+    db: &impl sea_orm::ConnectionTrait,
+    entity: E,
+    organization_column: E::Column,
+    id_column: E::Column,
+    id: Uuid,
+) -> Result<Option<Uuid>, DbErr> {
+    use sea_orm::ExprTrait;
+    let query = Query::select()
+        .column((entity, organization_column))
+        .from(entity)
+        .and_where(sea_orm::sea_query::Expr::col((entity, id_column)).eq(id))
+        .to_owned();
+    let row = db.query_one(&query).await?;
+    row.map(|r| r.try_get_by_index::<Uuid>(0)).transpose()
 }
 
 /// Connects to a `sqlite://` or `postgres://` URL with the default pool. A SQLite file is
@@ -315,24 +348,47 @@ pub(crate) fn adding<E: sea_orm::EntityTrait>(
 }
 
 /// Counts the SQL statements a connection runs (for the bound on statements per request,
-/// checked by the tests and reported by the benchmark).
+/// checked by the tests and reported by the benchmark), and keeps their distinct texts once
+/// asked to (the tests check that every statement on an organization's data names it).
 #[derive(Clone, Debug, Default)]
-pub struct StatementCounter(std::sync::Arc<std::sync::atomic::AtomicU64>);
+pub struct StatementCounter {
+    count: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    texts: std::sync::Arc<std::sync::OnceLock<std::sync::Mutex<std::collections::BTreeSet<String>>>>,
+}
 
 impl StatementCounter {
     /// Installs a counter on a connection.
     pub fn install(db: &mut DatabaseConnection) -> Self {
         let counter = StatementCounter::default();
-        let count = counter.0.clone();
-        db.set_metric_callback(move |_| {
+        let (count, texts) = (counter.count.clone(), counter.texts.clone());
+        db.set_metric_callback(move |info| {
             count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if let Some(texts) = texts.get() {
+                let mut texts = texts.lock().unwrap_or_else(|e| e.into_inner());
+                if !texts.contains(&info.statement.sql) {
+                    texts.insert(info.statement.sql.clone());
+                }
+            }
         });
         counter
     }
 
     /// Statements run so far.
     pub fn get(&self) -> u64 {
-        self.0.load(std::sync::atomic::Ordering::Relaxed)
+        self.count.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// From now on, keeps the text of every distinct statement run.
+    pub fn keep_texts(&self) {
+        let _ = self.texts.set(Default::default());
+    }
+
+    /// The distinct statement texts kept so far.
+    pub fn texts(&self) -> Vec<String> {
+        self.texts
+            .get()
+            .map(|t| t.lock().unwrap_or_else(|e| e.into_inner()).iter().cloned().collect())
+            .unwrap_or_default()
     }
 }
 

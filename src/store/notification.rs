@@ -7,7 +7,7 @@ use sea_orm::{
     ActiveValue::{NotSet, Set},
     ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     Statement,
-    sea_query::{Expr, ExprTrait, Query},
+    sea_query::Query,
 };
 use uuid::Uuid;
 
@@ -101,13 +101,20 @@ pub async fn after(db: &impl ConnectionTrait, wanted: &Wanted, limit: u64) -> Re
 
 /// Deletes notifications older than `before` but those a webhook delivery still waits to
 /// send; how many went.
-pub async fn delete_older_than(db: &impl ConnectionTrait, before: DateTime<Utc>) -> Result<u64, DbErr> {
+pub async fn delete_older_than(
+    db: &impl ConnectionTrait,
+    organization: Uuid,
+    before: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    use entity::webhook_delivery::{Column as D, Entity as Deliveries};
     let waiting = Query::select()
-        .column("notification_seq")
-        .from("webhook_deliveries")
-        .and_where(Expr::col("status").eq("PENDING"))
+        .column(D::NotificationSeq)
+        .from(Deliveries)
+        .and_where(D::OrganizationId.eq(organization))
+        .and_where(D::Status.eq("PENDING"))
         .to_owned();
     Ok(Entity::delete_many()
+        .filter(Column::OrganizationId.eq(organization))
         .filter(Column::At.lt(before))
         .filter(Column::Seq.not_in_subquery(waiting))
         .exec(db)
@@ -115,9 +122,14 @@ pub async fn delete_older_than(db: &impl ConnectionTrait, before: DateTime<Utc>)
         .rows_affected)
 }
 
-/// The notifications of these `seq` values (a delivery names its notification by `seq`).
-pub async fn by_seqs(db: &impl ConnectionTrait, seqs: &[i64]) -> Result<Vec<Model>, DbErr> {
+/// An organization's notifications of these `seq` values (a delivery names its notification
+/// by `seq`).
+pub async fn by_seqs(db: &impl ConnectionTrait, organization: Uuid, seqs: &[i64]) -> Result<Vec<Model>, DbErr> {
+    if seqs.is_empty() {
+        return Ok(Vec::new());
+    }
     Entity::find()
+        .filter(Column::OrganizationId.eq(organization))
         .filter(Column::Seq.is_in(seqs.iter().copied()))
         .all(db)
         .await

@@ -453,14 +453,19 @@ pub async fn remove_from_rollups(db: &impl ConnectionTrait, rows: Vec<usage_dail
 /// SQLite's limit.
 pub(crate) const KEYS_PER_DELETE: usize = 100;
 
-/// The tenants (with their organization) and unit types that have usage on `last_day` or
-/// before: where raw events may be old enough to go.
-pub async fn usage_until(db: &impl ConnectionTrait, last_day: NaiveDate) -> Result<Vec<(Uuid, Uuid, Uuid)>, DbErr> {
+/// The tenants (with their organization) and unit types of an organization that have usage
+/// on `last_day` or before: where raw events may be old enough to go.
+pub async fn usage_until(
+    db: &impl ConnectionTrait,
+    organization: Uuid,
+    last_day: NaiveDate,
+) -> Result<Vec<(Uuid, Uuid, Uuid)>, DbErr> {
     usage_daily::Entity::find()
         .select_only()
         .column(usage_daily::Column::OrganizationId)
         .column(usage_daily::Column::TenantId)
         .column(usage_daily::Column::UnitTypeId)
+        .filter(usage_daily::Column::OrganizationId.eq(organization))
         .filter(usage_daily::Column::Day.lte(last_day))
         .distinct()
         .into_tuple()
@@ -480,6 +485,7 @@ pub async fn delete_raw_until(
     let batch = sea_orm::sea_query::Query::select()
         .column(usage_event::Column::Id)
         .from(usage_event::Entity)
+        .and_where(usage_event::Column::OrganizationId.eq(organization))
         .and_where(usage_event::Column::TenantId.eq(tenant))
         .and_where(usage_event::Column::UnitTypeId.eq(unit_type))
         .and_where(usage_event::Column::Day.lte(last_day))

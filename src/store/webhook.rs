@@ -3,10 +3,8 @@
 use chrono::{DateTime, Utc};
 use entity::{webhook_delivery as delivery, webhook_endpoint as endpoint};
 use sea_orm::{
-    ActiveModelTrait,
-    ActiveValue::{Set, Unchanged},
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Statement,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect, Statement, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -15,8 +13,28 @@ pub async fn insert_endpoint(db: &impl ConnectionTrait, model: endpoint::Model) 
     Ok(())
 }
 
-pub async fn endpoint(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<endpoint::Model>, DbErr> {
-    endpoint::Entity::find_by_id(id).one(db).await
+/// The organization of an endpoint named by its id alone.
+pub async fn organization_of_endpoint(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Uuid>, DbErr> {
+    super::organization_of(
+        db,
+        endpoint::Entity,
+        endpoint::Column::OrganizationId,
+        endpoint::Column::Id,
+        id,
+    )
+    .await
+}
+
+pub async fn endpoint(
+    db: &impl ConnectionTrait,
+    organization: Uuid,
+    id: Uuid,
+) -> Result<Option<endpoint::Model>, DbErr> {
+    endpoint::Entity::find()
+        .filter(endpoint::Column::OrganizationId.eq(organization))
+        .filter(endpoint::Column::Id.eq(id))
+        .one(db)
+        .await
 }
 
 /// An organization's endpoints, oldest first.
@@ -50,12 +68,17 @@ pub async fn listening(
 }
 
 /// Deletes an endpoint and its deliveries (its log goes with it).
-pub async fn delete_endpoint(db: &impl ConnectionTrait, id: Uuid) -> Result<(), DbErr> {
+pub async fn delete_endpoint(db: &impl ConnectionTrait, organization: Uuid, id: Uuid) -> Result<(), DbErr> {
     delivery::Entity::delete_many()
+        .filter(delivery::Column::OrganizationId.eq(organization))
         .filter(delivery::Column::EndpointId.eq(id))
         .exec(db)
         .await?;
-    endpoint::Entity::delete_by_id(id).exec(db).await?;
+    endpoint::Entity::delete_many()
+        .filter(endpoint::Column::OrganizationId.eq(organization))
+        .filter(endpoint::Column::Id.eq(id))
+        .exec(db)
+        .await?;
     Ok(())
 }
 
@@ -68,18 +91,40 @@ pub async fn insert_deliveries(db: &impl ConnectionTrait, rows: Vec<delivery::Mo
     Ok(())
 }
 
-pub async fn delivery(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<delivery::Model>, DbErr> {
-    delivery::Entity::find_by_id(id).one(db).await
+/// The organization of a delivery named by its id alone.
+pub async fn organization_of_delivery(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Uuid>, DbErr> {
+    super::organization_of(
+        db,
+        delivery::Entity,
+        delivery::Column::OrganizationId,
+        delivery::Column::Id,
+        id,
+    )
+    .await
+}
+
+pub async fn delivery(
+    db: &impl ConnectionTrait,
+    organization: Uuid,
+    id: Uuid,
+) -> Result<Option<delivery::Model>, DbErr> {
+    delivery::Entity::find()
+        .filter(delivery::Column::OrganizationId.eq(organization))
+        .filter(delivery::Column::Id.eq(id))
+        .one(db)
+        .await
 }
 
 /// An endpoint's deliveries, newest first, after the delivery `after` (in that order).
 pub async fn deliveries_of(
     db: &impl ConnectionTrait,
-    endpoint: Uuid,
+    endpoint: &endpoint::Model,
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<delivery::Model>, DbErr> {
-    let mut query = delivery::Entity::find().filter(delivery::Column::EndpointId.eq(endpoint));
+    let mut query = delivery::Entity::find()
+        .filter(delivery::Column::OrganizationId.eq(endpoint.organization_id))
+        .filter(delivery::Column::EndpointId.eq(endpoint.id));
     if let Some(after) = after {
         query = query.filter(delivery::Column::Id.lt(after));
     }
@@ -87,9 +132,11 @@ pub async fn deliveries_of(
 }
 
 /// Whether any PENDING delivery is due and free: a read, so that an idle sender never
-/// takes the write lock (SQLite's one writer) just to find nothing.
+/// takes the write lock (SQLite's one writer) just to find nothing. A sweep of every
+/// organization's queue.
 pub async fn any_due(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<bool, DbErr> {
-    let found = delivery::Entity::find()
+    use sea_orm::QueryTrait;
+    let query = delivery::Entity::find()
         .filter(delivery::Column::Status.eq("PENDING"))
         .filter(delivery::Column::NextAttemptAt.lte(now))
         .filter(
@@ -97,14 +144,15 @@ pub async fn any_due(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<bo
                 .add(delivery::Column::LockedUntil.is_null())
                 .add(delivery::Column::LockedUntil.lt(now)),
         )
-        .one(db)
-        .await?;
-    Ok(found.is_some())
+        .limit(1)
+        .build(db.get_database_backend());
+    Ok(db.query_one_raw(super::sweep(query)).await?.is_some())
 }
 
 /// Takes up to `limit` due PENDING deliveries no other replica holds, holding them until
 /// `lease_until`. On PostgreSQL the rows are locked with SKIP LOCKED, so concurrent
-/// replicas take different ones; SQLite has one writer at a time.
+/// replicas take different ones; SQLite has one writer at a time. A sweep of every
+/// organization's queue.
 pub async fn claim(
     db: &impl ConnectionTrait,
     now: DateTime<Utc>,
@@ -122,7 +170,11 @@ pub async fn claim(
          ORDER BY next_attempt_at LIMIT ?3) RETURNING *"
     };
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let statement = Statement::from_sql_and_values(backend, sql, [lease_until.into(), now.into(), limit.into()]);
+    let statement = super::sweep(Statement::from_sql_and_values(
+        backend,
+        sql,
+        [lease_until.into(), now.into(), limit.into()],
+    ));
     delivery::Model::find_by_statement(statement).all(db).await
 }
 
@@ -137,38 +189,55 @@ pub struct Outcome {
     pub updated_at: DateTime<Utc>,
 }
 
-/// Records an outcome and lets go of the delivery.
-pub async fn record(db: &impl ConnectionTrait, id: Uuid, outcome: Outcome) -> Result<delivery::Model, DbErr> {
-    delivery::ActiveModel {
-        id: Unchanged(id),
-        status: Set(outcome.status.to_owned()),
-        attempts: Set(outcome.attempts),
-        next_attempt_at: Set(outcome.next_attempt_at),
-        locked_until: Set(None),
-        last_attempt_at: Set(outcome.last_attempt_at),
-        last_response_status: Set(outcome.last_response_status),
-        last_error: Set(outcome.last_error),
-        updated_at: Set(outcome.updated_at),
-        ..Default::default()
-    }
-    .update(db)
-    .await
-}
-
-/// How many deliveries wait to be sent, across organizations (a gauge).
-pub async fn pending(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
-    delivery::Entity::find()
-        .filter(delivery::Column::Status.eq("PENDING"))
-        .count(db)
-        .await
-}
-
-/// Deletes the deliveries whose notification is gone (the retention keeps those pending).
-pub async fn delete_orphans(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
-    let backend = db.get_database_backend();
-    let sql = "DELETE FROM webhook_deliveries WHERE notification_seq NOT IN (SELECT seq FROM notifications)";
-    Ok(db
-        .execute_raw(Statement::from_string(backend, sql))
+/// Records an outcome of an organization's delivery and lets go of it.
+pub async fn record(
+    db: &impl ConnectionTrait,
+    organization: Uuid,
+    id: Uuid,
+    outcome: Outcome,
+) -> Result<delivery::Model, DbErr> {
+    use delivery::Column as C;
+    delivery::Entity::update_many()
+        .col_expr(C::Status, Expr::value(outcome.status))
+        .col_expr(C::Attempts, Expr::value(outcome.attempts))
+        .col_expr(C::NextAttemptAt, Expr::value(outcome.next_attempt_at))
+        .col_expr(C::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(C::LastAttemptAt, Expr::value(outcome.last_attempt_at))
+        .col_expr(C::LastResponseStatus, Expr::value(outcome.last_response_status))
+        .col_expr(C::LastError, Expr::value(outcome.last_error))
+        .col_expr(C::UpdatedAt, Expr::value(outcome.updated_at))
+        .filter(C::OrganizationId.eq(organization))
+        .filter(C::Id.eq(id))
+        .exec_with_returning(db)
         .await?
-        .rows_affected())
+        .into_iter()
+        .next()
+        .ok_or_else(|| DbErr::RecordNotFound(format!("webhook delivery {id}")))
+}
+
+/// How many deliveries wait to be sent, across organizations (a gauge; a sweep).
+pub async fn pending(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
+    let backend = db.get_database_backend();
+    let sql = "SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'PENDING'";
+    let row = db
+        .query_one_raw(super::sweep(Statement::from_string(backend, sql)))
+        .await?;
+    let count = row.map(|r| r.try_get_by_index::<i64>(0)).transpose()?.unwrap_or(0);
+    Ok(u64::try_from(count).unwrap_or(0))
+}
+
+/// Deletes an organization's deliveries whose notification is gone (the retention keeps
+/// those pending).
+pub async fn delete_orphans(db: &impl ConnectionTrait, organization: Uuid) -> Result<u64, DbErr> {
+    let notifications = sea_orm::sea_query::Query::select()
+        .column(entity::notification::Column::Seq)
+        .from(entity::notification::Entity)
+        .and_where(entity::notification::Column::OrganizationId.eq(organization))
+        .to_owned();
+    Ok(delivery::Entity::delete_many()
+        .filter(delivery::Column::OrganizationId.eq(organization))
+        .filter(delivery::Column::NotificationSeq.not_in_subquery(notifications))
+        .exec(db)
+        .await?
+        .rows_affected)
 }

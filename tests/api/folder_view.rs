@@ -267,7 +267,9 @@ async fn the_start_up_backfill_rebuilds_the_rollup_by_service() {
 
 /// The rollup by service keyed tenant before day (migration 000018) keeps its rows: a
 /// populated database's folder views, and the organization's folder rows (every tenant's),
-/// answer the same keyed as before and keyed anew.
+/// answer the same after the database went back to the layout before it and forward again
+/// (the later migrations went back and forward with it; the server answers only in the
+/// newest layout).
 #[tokio::test]
 async fn re_keying_the_rollup_by_service_keeps_every_folder_figure() {
     use migration::MigratorTrait;
@@ -292,10 +294,10 @@ async fn re_keying_the_rollup_by_service_keeps_every_folder_figure() {
         .expect("the migration that re-keys");
     let steps = u32::try_from(migrations.len() - rekeying).unwrap();
     migration::Migrator::down(&db, Some(steps)).await.unwrap();
-    assert_eq!(views().await, before, "keyed day first");
     quotagraph::store::migrate(&db).await.unwrap();
     db.close().await.unwrap();
-    assert_eq!(views().await, before, "keyed tenant first");
+    tokio::time::sleep(quotagraph::service::memo::MAX_AGE).await;
+    assert_eq!(views().await, before);
     s.app.finish().await;
 }
 

@@ -26,6 +26,7 @@ mod ingestion;
 mod layers;
 mod limits;
 mod matrix;
+mod migrations;
 mod mutations;
 mod notifications;
 mod operations;

@@ -12,6 +12,7 @@ mod process;
 mod requests;
 mod rollups;
 mod server;
+pub mod statements;
 mod websocket;
 
 pub use database::TestDatabase;

@@ -227,6 +227,7 @@ impl TestApp {
         let app = App::build(&settings).await.expect("the app builds");
         let address = format!("127.0.0.1:{}", app.port());
         let statements = app.statements();
+        statements.keep_texts();
         let clock = app.clock();
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
@@ -291,6 +292,7 @@ impl TestApp {
 
     /// Stops the server and removes its database.
     pub async fn finish(mut self) {
+        self.check_statements();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -303,6 +305,27 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Fails the test on a statement this server ran on an organization's data without
+    /// naming the organization (see [`super::statements`]).
+    fn check_statements(&self) {
+        let unnamed: Vec<String> = self
+            .statements
+            .texts()
+            .into_iter()
+            .filter_map(|sql| {
+                let tables = super::statements::unnamed_organization(&sql);
+                (!tables.is_empty()).then(|| format!("{tables:?}: {sql}"))
+            })
+            .collect();
+        assert!(
+            unnamed.is_empty(),
+            "statements on an organization's data that do not name it:\n{}",
+            unnamed.join("\n")
+        );
+    }
+}
+
 impl Drop for TestApp {
     /// A test that panicked or returned before `finish`: the server is stopped before its
     /// database is removed (the `database` field drops after this).
@@ -312,6 +335,9 @@ impl Drop for TestApp {
         }
         if let Some(server) = self.server.take() {
             server.abort();
+        }
+        if !std::thread::panicking() {
+            self.check_statements();
         }
     }
 }
