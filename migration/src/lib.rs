@@ -20,6 +20,7 @@ mod m20261206_000016_process_rollups;
 mod m20261207_000017_list_rollups;
 mod m20261207_000018_services_by_tenant;
 mod m20261207_000019_organization_in_every_row;
+mod m20261207_000020_keys_led_by_organization;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000017_list_rollups::Migration),
             Box::new(m20261207_000018_services_by_tenant::Migration),
             Box::new(m20261207_000019_organization_in_every_row::Migration),
+            Box::new(m20261207_000020_keys_led_by_organization::Migration),
         ]
     }
 }

@@ -51,7 +51,11 @@ pub async fn insert_nodes(db: &impl ConnectionTrait, nodes: Vec<chain_node::Mode
             .map(|m| m.into_active_model().reset_all())
             .collect();
         chain_node::Entity::insert_many(rows)
-            .on_conflict_do_nothing_on([chain_node::Column::Id])
+            .on_conflict_do_nothing_on(super::key(
+                db,
+                chain_node::Column::OrganizationId,
+                [chain_node::Column::Id],
+            ))
             .exec_without_returning(db)
             .await?;
     }
@@ -106,15 +110,19 @@ pub async fn add_to_rollups(db: &impl ConnectionTrait, mut rows: Vec<daily::Mode
         use daily::Column as C;
         let added =
             |column: C, name: &str| Expr::col((daily::Entity, column)).add(Expr::cust(format!("excluded.{name}")));
-        let on_conflict = OnConflict::columns([
-            C::TenantId,
-            C::UnitTypeId,
-            C::Day,
-            C::FolderId,
-            C::ProcessId,
-            C::OwnerFolderId,
-            C::NodeId,
-        ])
+        let on_conflict = OnConflict::columns(super::key(
+            db,
+            C::OrganizationId,
+            [
+                C::TenantId,
+                C::UnitTypeId,
+                C::Day,
+                C::FolderId,
+                C::ProcessId,
+                C::OwnerFolderId,
+                C::NodeId,
+            ],
+        ))
         .value(C::Quantity, added(C::Quantity, "quantity"))
         .value(C::Events, added(C::Events, "events"))
         .to_owned();
@@ -133,15 +141,19 @@ pub async fn add_to_rollups(db: &impl ConnectionTrait, mut rows: Vec<daily::Mode
     use monthly::Column as M;
     let added =
         |column: M, name: &str| Expr::col((monthly::Entity, column)).add(Expr::cust(format!("excluded.{name}")));
-    let on_conflict = OnConflict::columns([
-        M::TenantId,
-        M::UnitTypeId,
-        M::Month,
-        M::FolderId,
-        M::ProcessId,
-        M::OwnerFolderId,
-        M::NodeId,
-    ])
+    let on_conflict = OnConflict::columns(super::key(
+        db,
+        M::OrganizationId,
+        [
+            M::TenantId,
+            M::UnitTypeId,
+            M::Month,
+            M::FolderId,
+            M::ProcessId,
+            M::OwnerFolderId,
+            M::NodeId,
+        ],
+    ))
     .value(M::Quantity, added(M::Quantity, "quantity"))
     .value(M::Events, added(M::Events, "events"))
     .to_owned();
@@ -218,28 +230,36 @@ async fn add_to_process_rollups(db: &impl ConnectionTrait, rows: &[daily::Model]
     {
         use process_daily::Column as C;
         let on_conflict = super::adding::<process_daily::Entity>(
-            [
-                C::TenantId,
-                C::UnitTypeId,
-                C::Day,
-                C::FolderId,
-                C::ProcessId,
-                C::OwnerFolderId,
-            ],
+            super::key(
+                db,
+                C::OrganizationId,
+                [
+                    C::TenantId,
+                    C::UnitTypeId,
+                    C::Day,
+                    C::FolderId,
+                    C::ProcessId,
+                    C::OwnerFolderId,
+                ],
+            ),
             [C::Quantity, C::Events],
         );
         super::upsert_rows::<process_daily::ActiveModel>(db, &days, &on_conflict).await?;
     }
     use process_monthly::Column as M;
     let on_conflict = super::adding::<process_monthly::Entity>(
-        [
-            M::TenantId,
-            M::UnitTypeId,
-            M::Month,
-            M::FolderId,
-            M::ProcessId,
-            M::OwnerFolderId,
-        ],
+        super::key(
+            db,
+            M::OrganizationId,
+            [
+                M::TenantId,
+                M::UnitTypeId,
+                M::Month,
+                M::FolderId,
+                M::ProcessId,
+                M::OwnerFolderId,
+            ],
+        ),
         [M::Quantity, M::Events],
     );
     super::upsert_rows::<process_monthly::ActiveModel>(db, &months, &on_conflict).await

@@ -69,9 +69,13 @@ pub async fn upsert_organization_thresholds(
 pub async fn upsert(db: &impl ConnectionTrait, model: Model) -> Result<Model, DbErr> {
     Entity::insert(model.clone().into_active_model().reset_all())
         .on_conflict(
-            OnConflict::columns([Column::TenantId, Column::UnitTypeId])
-                .update_columns([Column::StopAtAllocation, Column::AlertThresholds, Column::UpdatedAt])
-                .to_owned(),
+            OnConflict::columns(super::key(
+                db,
+                Column::OrganizationId,
+                [Column::TenantId, Column::UnitTypeId],
+            ))
+            .update_columns([Column::StopAtAllocation, Column::AlertThresholds, Column::UpdatedAt])
+            .to_owned(),
         )
         .exec_without_returning(db)
         .await?;

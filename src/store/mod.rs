@@ -331,6 +331,18 @@ where
     Ok(())
 }
 
+/// The key of a table distributed by organization as the database holds it: `rest` led by
+/// `organization_id` on PostgreSQL (laid out for Citus, migration 000020); SQLite's keys
+/// stayed `rest`. What an upsert names as its conflict target.
+pub(crate) fn key<C: ColumnTrait>(
+    db: &impl sea_orm::ConnectionTrait,
+    organization: C,
+    rest: impl IntoIterator<Item = C>,
+) -> Vec<C> {
+    let led = db.get_database_backend() == sea_orm::DbBackend::Postgres;
+    led.then_some(organization).into_iter().chain(rest).collect()
+}
+
 /// The conflict clause of a rollup: on its `keys`, the stored `sums` grow by the new row's.
 pub(crate) fn adding<E: sea_orm::EntityTrait>(
     keys: impl IntoIterator<Item = E::Column>,

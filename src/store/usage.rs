@@ -73,11 +73,15 @@ pub async fn add_to_rollups(db: &impl ConnectionTrait, rows: Vec<usage_daily::Mo
     }
     let added =
         |column: C, name: &str| Expr::col((usage_daily::Entity, column)).add(Expr::cust(format!("excluded.{name}")));
-    let on_conflict = OnConflict::columns([C::TenantId, C::UnitTypeId, C::Day, C::ServiceId, C::Kind])
-        .value(C::Quantity, added(C::Quantity, "quantity"))
-        .value(C::Events, added(C::Events, "events"))
-        .value(C::DurationMs, added(C::DurationMs, "duration_ms"))
-        .to_owned();
+    let on_conflict = OnConflict::columns(super::key(
+        db,
+        C::OrganizationId,
+        [C::TenantId, C::UnitTypeId, C::Day, C::ServiceId, C::Kind],
+    ))
+    .value(C::Quantity, added(C::Quantity, "quantity"))
+    .value(C::Events, added(C::Events, "events"))
+    .value(C::DurationMs, added(C::DurationMs, "duration_ms"))
+    .to_owned();
     for chunk in rows.chunks(super::ROWS_PER_STATEMENT) {
         let rows: Vec<usage_daily::ActiveModel> = chunk
             .iter()
@@ -90,12 +94,16 @@ pub async fn add_to_rollups(db: &impl ConnectionTrait, rows: Vec<usage_daily::Mo
             .await?;
     }
     use usage_monthly::Column as M;
-    let on_conflict = OnConflict::columns([M::TenantId, M::UnitTypeId, M::Month])
-        .value(
-            M::Quantity,
-            Expr::col((usage_monthly::Entity, M::Quantity)).add(Expr::cust("excluded.quantity")),
-        )
-        .to_owned();
+    let on_conflict = OnConflict::columns(super::key(
+        db,
+        M::OrganizationId,
+        [M::TenantId, M::UnitTypeId, M::Month],
+    ))
+    .value(
+        M::Quantity,
+        Expr::col((usage_monthly::Entity, M::Quantity)).add(Expr::cust("excluded.quantity")),
+    )
+    .to_owned();
     let monthly: Vec<usage_monthly::Model> = monthly.into_values().collect();
     for chunk in monthly.chunks(super::ROWS_PER_STATEMENT) {
         let rows: Vec<usage_monthly::ActiveModel> = chunk

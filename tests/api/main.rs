@@ -11,6 +11,7 @@ mod audit;
 mod auth;
 mod browser_access;
 mod bundles;
+mod citus;
 mod controls;
 mod cost;
 mod dashboard;

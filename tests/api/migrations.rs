@@ -69,10 +69,11 @@ async fn thresholds_crossed(app: &TestApp, org: &str) -> usize {
 }
 
 /// Migration 000019 gives every row of an organization's data its organization (copied
-/// from the tenant) and keys the watcher's marks by it: a populated database answers the
-/// same before and after, and an alert already sent is not sent again.
+/// from the tenant) and keys the watcher's marks by it; 000020 leads every such table's key
+/// with it on PostgreSQL. A populated database taken back to the layout before both and
+/// forward again answers the same, and an alert already sent is not sent again.
 #[tokio::test]
-async fn every_row_given_its_organization_answers_the_same() {
+async fn every_row_given_its_organization_and_keyed_by_it_answers_the_same() {
     use migration::MigratorTrait;
     let (app, fx, [alpha, beta]) = acme_with_tenants(["Alpha", "Beta"]).await;
     allocate(&app, &alpha, Some("400")).await;

@@ -6,12 +6,12 @@
 
 /// Tables distributed by `organization_id`. The others are reference tables, copied to
 /// every node: organizations, unit types and services (catalogs), API keys (found by their
-/// secret before the organization is known), and tenants and licenses (few per
-/// organization, written rarely, and found by id when a request names a bare tenant or
-/// license).
+/// secret before the organization is known), tenants and licenses (few per organization,
+/// written rarely, and found by id when a request names a bare tenant or license), and the
+/// audit log (a change to a unit type or a service belongs to no organization; it grows
+/// with changes, not with usage).
 pub const DISTRIBUTED: &[&str] = &[
     "allocations",
-    "audit_log",
     "capacity_top_ups",
     "chain_nodes",
     "consumption_controls",
