@@ -25,23 +25,25 @@ pub async fn find_by_names(
             .all(db)
             .await;
     }
+    // Each pair names the organization itself, so SQLite finds it through the unique
+    // (organization, tenant, external id) index; with the organization outside the pairs it
+    // read every job of the organization's tenants instead, from ten pairs on.
+    let names: Vec<&(Uuid, String)> = names
+        .iter()
+        .filter(|(tenant, _)| scope.tenant.is_none_or(|t| t == *tenant))
+        .collect();
     let mut found = Vec::new();
     for chunk in names.chunks(super::ROWS_PER_STATEMENT) {
         let mut any = Condition::any();
         for (tenant, external) in chunk {
             any = any.add(
                 Condition::all()
+                    .add(Column::OrganizationId.eq(scope.organization))
                     .add(Column::TenantId.eq(*tenant))
                     .add(Column::ExternalId.eq(external.as_str())),
             );
         }
-        found.extend(
-            Entity::find()
-                .filter(scope.rows_tenant_by_tenant(Column::OrganizationId, Column::TenantId))
-                .filter(any)
-                .all(db)
-                .await?,
-        );
+        found.extend(Entity::find().filter(any).all(db).await?);
     }
     Ok(found)
 }
