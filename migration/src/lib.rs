@@ -21,6 +21,7 @@ mod m20261207_000017_list_rollups;
 mod m20261207_000018_services_by_tenant;
 mod m20261207_000019_organization_in_every_row;
 mod m20261207_000020_keys_led_by_organization;
+mod m20261207_000021_unique_keys_tenant_first;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000018_services_by_tenant::Migration),
             Box::new(m20261207_000019_organization_in_every_row::Migration),
             Box::new(m20261207_000020_keys_led_by_organization::Migration),
+            Box::new(m20261207_000021_unique_keys_tenant_first::Migration),
         ]
     }
 }

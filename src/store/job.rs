@@ -26,8 +26,8 @@ pub async fn find_by_names(
             .await;
     }
     // Each pair names the organization itself, so SQLite finds it through the unique
-    // (organization, tenant, external id) index; with the organization outside the pairs it
-    // read every job of the organization's tenants instead, from ten pairs on.
+    // (tenant, external id, organization) index; with the organization outside the pairs
+    // it read every job of the organization's tenants instead, from ten pairs on.
     let names: Vec<&(Uuid, String)> = names
         .iter()
         .filter(|(tenant, _)| scope.tenant.is_none_or(|t| t == *tenant))
