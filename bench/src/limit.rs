@@ -504,7 +504,7 @@ impl Limit {
             rows.push(usage_event::Model {
                 id: Uuid::now_v7(),
                 organization_id: org,
-                fingerprint: e.key.clone(),
+                fingerprint: e.key.clone().into_bytes(),
                 idempotency_key: e.key,
                 tenant_id: e.tenant,
                 unit_type_id: unit,

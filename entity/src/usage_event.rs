@@ -1,4 +1,4 @@
-//! One immutable consumption record. `day` is the calendar day of `occurred_at` in the organization's time zone; `fingerprint` identifies the content behind the idempotency key. Immutable but for a void, which keeps the row and its key.
+//! One immutable consumption record. `day` is the calendar day of `occurred_at` in the organization's time zone; `fingerprint` identifies the content behind the idempotency key (the first 16 bytes of its SHA-256). Immutable but for a void, which keeps the row and its key.
 
 use sea_orm::entity::prelude::*;
 
@@ -10,7 +10,7 @@ pub struct Model {
     pub id: Uuid,
     pub organization_id: Uuid,
     pub idempotency_key: String,
-    pub fingerprint: String,
+    pub fingerprint: Vec<u8>,
     pub tenant_id: Uuid,
     pub unit_type_id: Uuid,
     pub service_id: Uuid,

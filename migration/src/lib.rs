@@ -22,6 +22,8 @@ mod m20261207_000018_services_by_tenant;
 mod m20261207_000019_organization_in_every_row;
 mod m20261207_000020_keys_led_by_organization;
 mod m20261207_000021_unique_keys_tenant_first;
+mod m20261207_000022_no_event_index_by_job;
+mod m20261207_000023_binary_fingerprints;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -49,6 +51,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000019_organization_in_every_row::Migration),
             Box::new(m20261207_000020_keys_led_by_organization::Migration),
             Box::new(m20261207_000021_unique_keys_tenant_first::Migration),
+            Box::new(m20261207_000022_no_event_index_by_job::Migration),
+            Box::new(m20261207_000023_binary_fingerprints::Migration),
         ]
     }
 }

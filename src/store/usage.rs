@@ -21,10 +21,10 @@ pub async fn fingerprints(
     db: &impl ConnectionTrait,
     organization: Uuid,
     keys: &[String],
-) -> Result<HashMap<String, String>, DbErr> {
+) -> Result<HashMap<String, Vec<u8>>, DbErr> {
     let mut found = HashMap::new();
     for chunk in keys.chunks(super::in_chunk(db, keys.len())) {
-        let rows: Vec<(String, String)> = usage_event::Entity::find()
+        let rows: Vec<(String, Vec<u8>)> = usage_event::Entity::find()
             .select_only()
             .column(usage_event::Column::IdempotencyKey)
             .column(usage_event::Column::Fingerprint)

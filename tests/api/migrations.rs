@@ -70,8 +70,9 @@ async fn thresholds_crossed(app: &TestApp, org: &str) -> usize {
 
 /// Migration 000019 gives every row of an organization's data its organization (copied
 /// from the tenant) and keys the watcher's marks by it; 000020 leads every such table's key
-/// with it on PostgreSQL. A populated database taken back to the layout before both and
-/// forward again answers the same, and an alert already sent is not sent again.
+/// with it on PostgreSQL; 000021 to 000023 change indexes and store fingerprints as bytes.
+/// A populated database taken back to the layout before them and forward again answers the
+/// same, takes a resend of its events as duplicates, and does not send an alert again.
 #[tokio::test]
 async fn every_row_given_its_organization_and_keyed_by_it_answers_the_same() {
     use migration::MigratorTrait;
@@ -83,17 +84,14 @@ async fn every_row_given_its_organization_and_keyed_by_it_answers_the_same() {
     let inner = create_folder(&app, &alpha, Some(&top), "Inner").await;
     let parent = create_process(&app, &top, "Parent").await;
     let child = create_process(&app, &inner, "Child").await;
-    record(
-        &app,
-        [
-            event("r1", &alpha, "50", "2026-11-10T09:00:00Z")
-                .with(json!({ "jobId": "j1", "processId": parent, "folderId": top })),
-            event("c1", &alpha, "70", "2026-11-12T09:00:00Z")
-                .with(json!({ "jobId": "j2", "parentJobId": "j1", "processId": child })),
-            event("b1", &beta, "30", "2026-11-20T09:00:00Z"),
-        ],
-    )
-    .await;
+    let recorded = [
+        event("r1", &alpha, "50", "2026-11-10T09:00:00Z")
+            .with(json!({ "jobId": "j1", "processId": parent, "folderId": top })),
+        event("c1", &alpha, "70", "2026-11-12T09:00:00Z")
+            .with(json!({ "jobId": "j2", "parentJobId": "j1", "processId": child })),
+        event("b1", &beta, "30", "2026-11-20T09:00:00Z"),
+    ];
+    record(&app, recorded.clone()).await;
     let mut crossed = 0;
     for _ in 0..50 {
         crossed = thresholds_crossed(&app, &fx.org).await;
@@ -117,6 +115,13 @@ async fn every_row_given_its_organization_and_keyed_by_it_answers_the_same() {
     db.close().await.unwrap();
     // Past this age nothing kept in memory is answered (docs/design.md §11): all is read.
     tokio::time::sleep(quotagraph::service::memo::MAX_AGE).await;
+    assert_eq!(answers(&app, &fx.org, &top).await, before);
+    // A resend of what was recorded before is a duplicate, not a conflict: the stored
+    // fingerprints (000023 keeps them as 16 bytes) still match.
+    let resent = app
+        .mutate(SYSTEM_KEY, "recordUsage", json!({ "events": recorded }))
+        .await;
+    assert_eq!(resent["duplicates"], 3, "{resent}");
     assert_eq!(answers(&app, &fx.org, &top).await, before);
 
     record(
